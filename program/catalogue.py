@@ -361,11 +361,13 @@ def parse_session_file(
             raise CatalogueError(path, "practices", f"unknown practice key {key!r}")
 
     sections = _split_sections(body, path, body_line)
-    headings = {_normalise_heading(s.heading) for s in sections}
-    for heading in SESSION_SECTIONS.values():
-        if _normalise_heading(heading) not in headings:
-            raise CatalogueError(path, f"## {heading}", "section heading missing")
-    timings = _timings(_find_section(sections, SESSION_SECTIONS["facilitator_guide"]), path)
+    required = {key: _find_section(sections, heading) for key, heading in SESSION_SECTIONS.items()}
+    for key, section in required.items():
+        if section is None:
+            raise CatalogueError(path, f"## {SESSION_SECTIONS[key]}", "section heading missing")
+    guide = required["facilitator_guide"]
+    assert guide is not None
+    timings = _timings(guide, path)
 
     slug = path.stem.split("-", 1)[1] if "-" in path.stem else path.stem
     return Session(

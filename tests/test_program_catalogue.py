@@ -288,3 +288,15 @@ def test_a_program_folder_without_program_yaml_is_reported(tmp_path):
     with pytest.raises(CatalogueError) as raised:
         load_catalogue(root)
     assert raised.value.path == root / "demo" / "program.yaml"
+
+
+def test_every_shipped_practice_is_assigned_by_some_session():
+    # An unassigned practice file usually means a misspelt key in a session's front matter.
+    loaded = load_catalogue()
+    assigned = {
+        practice.key
+        for program in loaded.programs.values()
+        for session in program.sessions
+        for practice in session.practices
+    }
+    assert set(loaded.practices) == assigned
