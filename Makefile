@@ -1,0 +1,51 @@
+# Hearth: `make run` starts the app with demo data on SQLite; `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+FLASK = $(BIN)/flask --app app
+CHROMIUM ?= /usr/bin/chromium
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev browser lint migrate-check scheduler clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+## Install Debian's Chromium (browser tests drive it with Playwright; no browser download).
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will fail"; \
+	  else echo "warning: $(CHROMIUM) missing: install Debian's chromium package for the browser tests"; fi; \
+	fi
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo seed --if-empty
+	$(FLASK) run --port $${PORT:-5000}
+
+test: install-dev browser
+	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+scheduler: install
+	$(FLASK) scheduler run
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

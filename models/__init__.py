@@ -1,0 +1,22 @@
+"""Hearth's data model: one module per part of the domain; importing this package registers all."""
+
+from models.assessments import AssessmentInvitation, Response, Score, Screening, Timepoint
+from models.audit import AuditEntry
+from models.base import Base, db, utcnow, write_transaction
+from models.cohorts import Cohort, CohortFacilitator
+from models.groups import Group, GroupMembership
+from models.meetings import Attendance, Meeting
+from models.outbox import OutboxMessage
+from models.people import PasswordResetToken, User
+from models.posts import Post, PostFlag
+from models.practice import PracticeLog, SessionProgress
+from models.safety import AdverseEvent, SafetyAlert
+from models.studies import AllocationSlot, Arm, Participant, Study, StudyStaff
+
+__all__ = [
+    "AdverseEvent", "AllocationSlot", "Arm", "AssessmentInvitation", "Attendance", "AuditEntry",
+    "Base", "Cohort", "CohortFacilitator", "Group", "GroupMembership", "Meeting",
+    "OutboxMessage", "Participant", "PasswordResetToken", "PracticeLog", "Post", "PostFlag",
+    "Response", "SafetyAlert", "Score", "Screening", "SessionProgress", "Study", "StudyStaff",
+    "Timepoint", "User", "db", "utcnow", "write_transaction",
+]

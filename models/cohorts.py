@@ -1,0 +1,67 @@
+"""Cohorts (one run of a program) and the staff who facilitate them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models._types import one_of
+from models.base import UTCDateTime, db, utcnow
+
+COHORT_STATUSES = ("planned", "running", "finished", "cancelled")
+
+
+class Cohort(db.Model):
+    __tablename__ = "cohorts"
+    __table_args__ = (
+        one_of("status", COHORT_STATUSES),
+        UniqueConstraint("study_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    program: Mapped[str] = mapped_column(String(10))  #: program key, e.g. cft or msc
+    start_date: Mapped[date] = mapped_column(Date)  #: date of the first meeting
+    timezone: Mapped[str] = mapped_column(String(64))  #: IANA name, e.g. Asia/Tokyo
+    meeting_weekday: Mapped[int] = mapped_column(Integer)  #: 0 = Monday
+    meeting_time: Mapped[time] = mapped_column(Time)  #: local wall-clock time
+    cadence_days: Mapped[int] = mapped_column(Integer, default=7)
+    session_count: Mapped[int] = mapped_column(Integer)
+    #: minutes before a meeting that its session's material is released
+    release_lead_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    video_link: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    #: minutes in the video platform's report that count as present
+    min_minutes_present: Mapped[int] = mapped_column(Integer, default=60)
+    #: in the large group only staff may start threads
+    staff_only_threads: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    study = relationship("Study")
+    facilitators: Mapped[list[CohortFacilitator]] = relationship(
+        back_populates="cohort", cascade="all, delete-orphan"
+    )
+
+
+class CohortFacilitator(db.Model):
+    __tablename__ = "cohort_facilitators"
+    __table_args__ = (UniqueConstraint("cohort_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    is_lead: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    cohort: Mapped[Cohort] = relationship(back_populates="facilitators")
+    user = relationship("User")

@@ -1,0 +1,69 @@
+"""Live session meetings of a cohort, their outcome and the attendance register."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models._types import one_of
+from models.base import UTCDateTime, db, utcnow
+
+MEETING_OUTCOMES = ("scheduled", "held", "cancelled", "truncated", "postponed")
+ATTENDANCE_STATUSES = ("present", "absent", "late")
+ATTENDANCE_SOURCES = ("register", "import")
+
+
+class Meeting(db.Model):
+    """The record of session N's live meeting; rows exist once something was recorded.
+
+    The calendar is derived from the cohort; a row here overrides it (postponed_to,
+    cancelled) and holds what happened.
+    """
+
+    __tablename__ = "meetings"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "session_number"),
+        one_of("outcome", MEETING_OUTCOMES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    session_number: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(12), default="scheduled")
+    postponed_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    actual_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    actual_minutes: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str | None] = mapped_column(Text)
+    #: adherence checklist items from the session's facilitator guide that were done
+    checklist_done: Mapped[list] = mapped_column(JSON, default=list)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    cohort = relationship("Cohort")
+    attendance: Mapped[list[Attendance]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan"
+    )
+
+
+class Attendance(db.Model):
+    __tablename__ = "attendance"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "participant_id"),
+        one_of("status", ATTENDANCE_STATUSES),
+        one_of("source", ATTENDANCE_SOURCES, "source_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10))
+    minutes_attended: Mapped[int | None] = mapped_column(Integer)  #: dose, when known
+    source: Mapped[str] = mapped_column(String(10), default="register")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="attendance")
+    participant = relationship("Participant")

@@ -1,0 +1,76 @@
+"""People who sign in: accounts, their one role, preferences, and password reset tokens."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models._types import one_of
+from models.base import UTCDateTime, db, utcnow
+
+ROLES = ("participant", "facilitator", "rater", "researcher", "admin")
+NOTIFY_CHOICES = ("immediate", "daily", "none")
+LOCALES = ("en", "ja", "zh")
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        one_of("role", ROLES),
+        one_of("notify_replies", NOTIFY_CHOICES, "notify_replies_valid"),
+        one_of("notify_announcements", NOTIFY_CHOICES, "notify_announcements_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  #: stored lower-case
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(10))  #: None = follow the browser
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: bumped to end every session of this user (sign out everywhere, password change, disable)
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_replies: Mapped[str] = mapped_column(String(10), default="immediate")
+    notify_announcements: Mapped[str] = mapped_column(String(10), default="daily")
+    #: private token for the iCalendar feed URL
+    calendar_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Flask-Login: the session id carries the version, so bumping it signs the user out.
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return bool(self.active)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role != "participant"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class PasswordResetToken(db.Model):
+    """A single-use, expiring reset link; only the token's hash is stored."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,73 @@
+"""Safety alerts raised by risk language or questionnaire risk items, and adverse events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models._types import one_of
+from models.base import UTCDateTime, db, utcnow
+
+ALERT_SOURCES = ("post", "practice_log", "response")
+ALERT_STATUSES = ("open", "acknowledged", "closed")
+AE_SEVERITIES = ("mild", "moderate", "severe")
+AE_RELATEDNESS = ("unrelated", "unlikely", "possible", "probable", "definite")
+AE_OUTCOMES = ("recovered", "recovering", "not_recovered", "recovered_with_sequelae", "fatal",
+               "unknown")
+
+
+class SafetyAlert(db.Model):
+    """One alert per source object; it names the rule that fired, never the text itself."""
+
+    __tablename__ = "safety_alerts"
+    __table_args__ = (
+        UniqueConstraint("source_kind", "source_id"),
+        one_of("source_kind", ALERT_SOURCES, "source_kind_valid"),
+        one_of("status", ALERT_STATUSES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
+    source_kind: Mapped[str] = mapped_column(String(20))
+    source_id: Mapped[int] = mapped_column(Integer)
+    rule: Mapped[str] = mapped_column(String(120))  #: e.g. risk-phrases:en or BDI-II.item9>=2
+    status: Mapped[str] = mapped_column(String(15), default="open")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    participant = relationship("Participant")
+
+
+class AdverseEvent(db.Model):
+    __tablename__ = "adverse_events"
+    __table_args__ = (
+        one_of("severity", AE_SEVERITIES),
+        one_of("relatedness", AE_RELATEDNESS, "relatedness_valid"),
+        one_of("outcome", AE_OUTCOMES, "outcome_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("safety_alerts.id", ondelete="SET NULL"), unique=True
+    )
+    description: Mapped[str] = mapped_column(Text)
+    onset_on: Mapped[date] = mapped_column(Date)
+    severity: Mapped[str] = mapped_column(String(10))
+    serious: Mapped[bool] = mapped_column(Boolean, default=False)
+    relatedness: Mapped[str] = mapped_column(String(12))
+    action_taken: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(30), default="unknown")
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,172 @@
+"""Studies, their arms and staff, and participants as pseudonymous study records."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models._types import one_of
+from models.base import UTCDateTime, db, utcnow
+
+DESIGNS = ("rct", "single_arm")
+PROGRAMS = ("cft", "msc")
+RANDOMISATION_METHODS = ("none", "simple", "blocks", "stratified_blocks", "minimisation")
+PARTICIPANT_STATUSES = (
+    "applied",  # expressed interest, not yet screened
+    "screened",  # screening recorded, eligibility known
+    "ineligible",
+    "consented",
+    "randomised",  # allocated (or enrolled in a single-arm study)
+    "active",  # started the program
+    "completed",
+    "withdrawn",
+    "lost",
+)
+WITHDRAWAL_KINDS = ("stop_sessions", "stop_contact", "leave_study")
+
+
+class Study(db.Model):
+    __tablename__ = "studies"
+    __table_args__ = (
+        one_of("design", DESIGNS),
+        one_of("program", PROGRAMS),
+        one_of("randomisation_method", RANDOMISATION_METHODS, "randomisation_method_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)  #: short slug used in URLs/exports
+    title: Mapped[str] = mapped_column(String(200))
+    design: Mapped[str] = mapped_column(String(20))
+    program: Mapped[str] = mapped_column(String(10))
+    registration_id: Mapped[str | None] = mapped_column(String(80))
+    randomisation_method: Mapped[str] = mapped_column(String(30), default="none")
+    #: settings of the method (block sizes, strata factors, minimisation weights); the seed
+    #: lives here too and is never shown to people who enrol participants
+    randomisation_settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: inclusion/exclusion rules the screening form is built from
+    eligibility_rules: Mapped[list] = mapped_column(JSON, default=list)
+    consent_version: Mapped[str | None] = mapped_column(String(40))
+    #: instrument scoring choices and overrides of this study (metric per instrument, subscales)
+    instrument_settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    code_prefix: Mapped[str] = mapped_column(String(8), default="P")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    arms: Mapped[list[Arm]] = relationship(
+        back_populates="study", order_by="Arm.key", cascade="all, delete-orphan"
+    )
+
+
+class Arm(db.Model):
+    __tablename__ = "arms"
+    __table_args__ = (UniqueConstraint("study_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(20))  #: the label in exports, e.g. CFT, UC, MSC
+    name: Mapped[str] = mapped_column(String(120))
+    #: False for usual care: its participants see no program material, only questionnaires
+    receives_program: Mapped[bool] = mapped_column(Boolean, default=True)
+    allocation_ratio: Mapped[int] = mapped_column(Integer, default=1)
+
+    study: Mapped[Study] = relationship(back_populates="arms")
+
+
+class StudyStaff(db.Model):
+    """A staff account's part in a study; clinicians receive safety alerts."""
+
+    __tablename__ = "study_staff"
+    __table_args__ = (UniqueConstraint("study_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    is_clinician: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: a rater kept blind to allocation never sees arm or group
+    blind_to_arm: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Participant(db.Model):
+    """A person's pseudonymous record in one study; identity lives only on the linked account."""
+
+    __tablename__ = "participants"
+    __table_args__ = (
+        UniqueConstraint("study_id", "code"),
+        one_of("status", PARTICIPANT_STATUSES),
+        one_of("withdrawal_kind", WITHDRAWAL_KINDS, "withdrawal_kind_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(20))  #: pseudonymous code such as P-0007
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True
+    )
+    arm_id: Mapped[int | None] = mapped_column(ForeignKey("arms.id", ondelete="RESTRICT"))
+    cohort_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cohorts.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default="applied")
+    gender: Mapped[str | None] = mapped_column(String(20))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    #: strata and other baseline covariates used by randomisation and analyses
+    baseline: Mapped[dict] = mapped_column(JSON, default=dict)
+    applied_on: Mapped[date | None] = mapped_column(Date)
+    screened_on: Mapped[date | None] = mapped_column(Date)
+    eligible: Mapped[bool | None] = mapped_column(Boolean)
+    #: the rule keys that excluded this person (for the flow diagram)
+    exclusion_reasons: Mapped[list] = mapped_column(JSON, default=list)
+    consented_on: Mapped[date | None] = mapped_column(Date)
+    consent_version: Mapped[str | None] = mapped_column(String(40))
+    randomised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_on: Mapped[date | None] = mapped_column(Date)
+    withdrawal_kind: Mapped[str | None] = mapped_column(String(20))
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    data_removal_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    data_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    study: Mapped[Study] = relationship()
+    arm: Mapped[Arm | None] = relationship()
+    user = relationship("User", foreign_keys=[user_id])
+    cohort = relationship("Cohort", foreign_keys=[cohort_id])
+
+    @property
+    def sees_program(self) -> bool:
+        """Usual-care participants and those who stopped sessions see no material."""
+        if self.arm is None or not self.arm.receives_program:
+            return False
+        return self.withdrawal_kind is None and self.status not in ("withdrawn", "ineligible")
+
+
+class AllocationSlot(db.Model):
+    """One concealed position of a pre-generated randomisation list.
+
+    Taking the next free slot under a row lock (or BEGIN IMMEDIATE) means two concurrent
+    randomisations can never take the same slot: the unique participant_id enforces it.
+    """
+
+    __tablename__ = "allocation_slots"
+    __table_args__ = (UniqueConstraint("study_id", "stratum", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    stratum: Mapped[str] = mapped_column(String(120), default="")
+    position: Mapped[int] = mapped_column(Integer)
+    arm_id: Mapped[int] = mapped_column(ForeignKey("arms.id", ondelete="CASCADE"))
+    block: Mapped[int | None] = mapped_column(Integer)
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="SET NULL"), unique=True
+    )
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

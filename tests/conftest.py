@@ -1,0 +1,137 @@
+"""Shared fixtures: an app per test on SQLite (in memory) or PostgreSQL (DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import re
+
+os.environ.setdefault("HEARTH_FAST_PASSWORD_HASHES", "1")
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from models import db
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith(("postgres://", "postgresql")) else None
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """One PostgreSQL database per xdist worker, created fresh for this run."""
+    base = make_url(url.replace("postgres://", "postgresql://", 1))
+    if base.drivername == "postgresql":
+        base = base.set(drivername="postgresql+psycopg")
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(worker_id) -> str:
+    url = _postgres_url()
+    if url is None:
+        return "sqlite://"
+    return _worker_database(url, worker_id)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(database_url):
+    """On PostgreSQL the schema is built once per worker; tests truncate what they wrote."""
+    if database_url.startswith("sqlite"):
+        yield None
+        return
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.engine.dispose()
+    yield database_url
+
+
+def make_app(database_url: str, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MAIL_BACKEND": "memory",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SERVER_NAME": "hearth.test",
+        "BASE_URL": "http://hearth.test",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Override to change an individual test's app configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, postgres_schema, app_config):
+    app = make_app(database_url, **app_config)
+    with app.app_context():
+        if database_url.startswith("sqlite"):
+            db.create_all()
+        yield app
+        db.session.remove()
+        if database_url.startswith("postgresql"):
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(client, path: str = "/auth/sign-in") -> str:
+    """Read a CSRF token from a page (every page's language form carries one)."""
+    page = client.get(path)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def post_form(client, path: str, data: dict | None = None, *, token_from: str | None = None,
+              **kwargs):
+    """POST a form the way a browser does: with the CSRF token of the page it came from."""
+    data = dict(data or {})
+    data.setdefault("csrf_token", csrf_token(client, token_from or path))
+    return client.post(path, data=data, **kwargs)
+
+
+def sign_in(client, user, password: str = PASSWORD):
+    response = post_form(client, "/auth/sign-in", {"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture
+def as_user(client):
+    """Sign the test client in as a user: ``as_user(user)``."""
+
+    def _sign_in(user):
+        sign_in(client, user)
+        return client
+
+    return _sign_in

@@ -1,0 +1,146 @@
+"""Account operations: passwords, sign-in checks, reset tokens, ending sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select
+
+from models import PasswordResetToken, User, db, utcnow, write_transaction
+from views import audit
+from views.extensions import login_manager
+
+# argon2id with the library's recommended parameters; the test suite opts into cheap ones.
+_hasher = (
+    PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    if os.environ.get("HEARTH_FAST_PASSWORD_HASHES") == "1"
+    else PasswordHasher()
+)
+# A real hash to verify against when the account does not exist, so timing does not tell.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return user is not None
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    """Load the signed-in user only while the session's version is still the account's."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def create_user(email: str, display_name: str, role: str, password: str, **fields) -> User:
+    user = User(
+        email=email.strip().lower(),
+        display_name=display_name,
+        role=role,
+        password_hash=hash_password(password),
+        **fields,
+    )
+    db.session.add(user)
+    return user
+
+
+def record_sign_in(user: User, password: str) -> None:
+    with write_transaction():
+        user = db.session.get(User, user.id)
+        user.last_sign_in_at = utcnow()
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        audit.record("auth.sign_in", user, actor=user)
+
+
+def end_all_sessions(user: User, reason: str) -> None:
+    """Sign the user out everywhere (must run inside a write transaction)."""
+    user.session_version = (user.session_version or 0) + 1
+    audit.record("auth.sessions_ended", user, reason=reason)
+
+
+def change_password(user: User, new_password: str) -> None:
+    with write_transaction():
+        user = db.session.get(User, user.id)
+        user.password_hash = hash_password(new_password)
+        end_all_sessions(user, "password_changed")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_password_reset(email: str) -> str | None:
+    """Create a reset token for the account, if there is one; returns the token to email."""
+    user = find_user(email)
+    if user is None or not user.active:
+        return None
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["PASSWORD_RESET_HOURS"]
+    with write_transaction():
+        db.session.add(
+            PasswordResetToken(
+                user_id=user.id,
+                token_hash=_token_hash(token),
+                expires_at=utcnow() + timedelta(hours=hours),
+            )
+        )
+        audit.record("auth.reset_requested", user, actor=user)
+    return token
+
+
+def valid_reset_token(token: str) -> PasswordResetToken | None:
+    row = db.session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token))
+    )
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        return None
+    return row
+
+
+def complete_password_reset(token: str, new_password: str) -> User | None:
+    """Set the new password once; the token is spent and every session ends."""
+    with write_transaction():
+        row = valid_reset_token(token)
+        if row is None:
+            return None
+        row.used_at = utcnow()
+        user = db.session.get(User, row.user_id)
+        user.password_hash = hash_password(new_password)
+        end_all_sessions(user, "password_reset")
+        audit.record("auth.password_reset", user, actor=user)
+    return user
+
+
+def set_active(user: User, active: bool) -> None:
+    """Disable or enable an account; disabling ends its sessions at once."""
+    with write_transaction():
+        user = db.session.get(User, user.id)
+        user.active = active
+        if not active:
+            end_all_sessions(user, "account_disabled")
+        audit.record("admin.account_enabled" if active else "admin.account_disabled", user)

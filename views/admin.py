@@ -1,0 +1,42 @@
+"""The admin area: accounts, roles, data removal requests, audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from models import AuditEntry, Participant, User, db
+from views import accounts
+from views.decorators import role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/")
+@role_required("admin")
+def home():
+    """Accounts, pending data removal requests and the latest audit entries."""
+    users = db.session.scalars(select(User).order_by(User.role, User.email)).all()
+    removals = db.session.scalars(
+        select(Participant)
+        .where(Participant.data_removal_requested_at.is_not(None))
+        .where(Participant.data_removed_at.is_(None))
+    ).all()
+    audit = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)).all()
+    return render_template("admin/home.html", users=users, removals=removals, audit=audit)
+
+
+@bp.post("/users/<int:user_id>/active")
+@role_required("admin")
+def set_user_active(user_id: int):
+    """Disable or re-enable an account; disabling ends its sessions."""
+    user = db.session.get(User, user_id) or abort(404)
+    if user.id == current_user.id:
+        flash(_("You cannot disable your own account."), "error")
+        return redirect(url_for("admin.home"))
+    active = request.form.get("active") == "1"
+    accounts.set_active(user, active)
+    flash(_("Account enabled.") if active else _("Account disabled and signed out."), "info")
+    return redirect(url_for("admin.home"))

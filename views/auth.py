@@ -1,0 +1,179 @@
+"""Signing in and out, password reset and change, language choice."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from models import User, db, utcnow, write_transaction
+from views import accounts, audit
+from views.auth_forms import ChangePasswordForm, NewPasswordForm, ResetRequestForm, SignInForm
+from views.decorators import public, role_required
+from views.extensions import limiter
+from views.mail import send_email
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+ALL_ROLES = ("participant", "facilitator", "rater", "researcher", "admin")
+HOME = {
+    "participant": "participant.dashboard",
+    "facilitator": "facilitator.home",
+    "rater": "rater.home",
+    "researcher": "researcher.home",
+    "admin": "admin.home",
+}
+
+
+def home_url(user: User) -> str:
+    return url_for(HOME[user.role])
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after sign-in (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def _account_key() -> str:
+    return "account:" + request.form.get("email", "").strip().lower()
+
+
+def _failed(response) -> bool:
+    """Only failed sign-ins (the form shown again) count towards the limits."""
+    return response.status_code != 302
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@public
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=_account_key, deduct_when=_failed)
+def sign_in():
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    form = SignInForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = accounts.find_user(form.email.data)
+        if accounts.password_matches(user, form.password.data) and user.active:
+            session.clear()  # a new session at sign-in (no fixation)
+            login_user(user)
+            now = utcnow().timestamp()
+            session["signed_in_at"] = now
+            session["last_seen"] = now
+            accounts.record_sign_in(user, form.password.data)
+            return redirect(safe_next(form.next.data) or home_url(user))
+        form.form_errors.append(_("That email and password do not match an active account."))
+    return render_template("auth/sign_in.html", form=form)
+
+
+@bp.post("/sign-out")
+@role_required(*ALL_ROLES)
+def sign_out():
+    """Sign out of this browser."""
+    with write_transaction():
+        audit.record("auth.sign_out", current_user)
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.post("/sign-out-everywhere")
+@role_required(*ALL_ROLES)
+def sign_out_everywhere():
+    """End every session of this account, on every device."""
+    with write_transaction():
+        accounts.end_all_sessions(db.session.get(User, current_user.id), "user_request")
+    logout_user()
+    session.clear()
+    flash(_("You are signed out on every device."), "info")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per hour", methods=["POST"])
+def request_reset():
+    """Ask for a password reset link by email."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        token = accounts.start_password_reset(form.email.data)
+        if token:
+            link = current_app.config["BASE_URL"].rstrip("/") + url_for(
+                "auth.reset_password", token=token
+            )
+            hours = current_app.config["PASSWORD_RESET_HOURS"]
+            send_email(
+                form.email.data.strip().lower(),
+                _("Reset your Hearth password"),
+                _("Someone asked to reset the password of your Hearth account. If it was you, "
+                  "open this link within %(hours)d hours to choose a new password:\n\n%(link)s\n\n"
+                  "If it was not you, you can ignore this message.", hours=hours, link=link),
+            )
+        # The same answer whether or not the account exists.
+        flash(_("If an account uses that address, a reset link is on its way."), "info")
+        return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset_request.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    """Choose a new password from an emailed link (single use, expiring)."""
+    if accounts.valid_reset_token(token) is None:
+        return render_template("auth/reset_invalid.html"), 400
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        if accounts.complete_password_reset(token, form.password.data) is None:
+            return render_template("auth/reset_invalid.html"), 400
+        flash(_("Your password is changed. Please sign in."), "info")
+        return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset_password.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@role_required(*ALL_ROLES)
+def change_password():
+    """Change one's password; every other session ends."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not accounts.password_matches(current_user, form.current.data):
+            form.current.errors.append(_("That is not your current password."))
+        else:
+            accounts.change_password(current_user, form.password.data)
+            user = db.session.get(User, current_user.id)
+            login_user(user)  # keep this browser signed in with the new session version
+            flash(_("Your password is changed and your other sessions are signed out."), "info")
+            return redirect(home_url(user))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.post("/language")
+@public
+def set_language():
+    """Switch the interface language (saved on the account when signed in)."""
+    locale = request.form.get("locale", "")
+    if locale not in current_app.config["SUPPORTED_LOCALES"]:
+        abort(400)
+    session["locale"] = locale
+    if current_user.is_authenticated:
+        with write_transaction():
+            db.session.get(User, current_user.id).locale = locale
+    return redirect(safe_next(request.form.get("next")) or url_for("index"))

@@ -1,0 +1,41 @@
+"""Sending email: to the log by default, through SMTP when configured, to a list in tests."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app
+
+log = logging.getLogger("hearth.mail")
+
+
+def send_email(to: str, subject: str, body: str) -> None:
+    config = current_app.config
+    backend = config["MAIL_BACKEND"]
+    if backend == "memory":
+        current_app.extensions.setdefault("sent_mail", []).append(
+            {"to": to, "subject": subject, "body": body}
+        )
+        return
+    if backend == "console":
+        # Development only: the body may hold a sign-in link, never health data.
+        log.info("email to %s: %s\n%s", to, subject, body)
+        return
+    message = EmailMessage()
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        smtp.send_message(message)
+
+
+def sent_mail() -> list[dict]:
+    """Messages captured by the memory backend (tests)."""
+    return current_app.extensions.setdefault("sent_mail", [])

@@ -1,0 +1,115 @@
+"""Response headers, session timeouts and error pages."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Flask, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from models import db, utcnow
+
+log = logging.getLogger("hearth")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def init_security(app: Flask) -> None:
+    @app.before_request
+    def enforce_session_timeouts():
+        if not current_user.is_authenticated:
+            return None
+        now = utcnow().timestamp()
+        idle = app.config["SESSION_IDLE_MINUTES"] * 60
+        absolute = app.config["SESSION_ABSOLUTE_HOURS"] * 3600
+        started = session.get("signed_in_at", now)
+        last_seen = session.get("last_seen", now)
+        if now - last_seen > idle or now - started > absolute:
+            logout_user()
+            session.clear()
+            flash(_("You were signed out after a period of inactivity."), "info")
+            return redirect(url_for("auth.sign_in", next=request.full_path))
+        session["last_seen"] = now
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("HSTS"):
+            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        if current_user.is_authenticated and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"  # pages of signed-in users hold health data
+        return response
+
+    def error_page(status: int, title: str, message: str):
+        if _wants_json():
+            return jsonify(error=title, message=message), status
+        return render_template("errors/error.html", status=status, title=title,
+                               message=message), status
+
+    @app.errorhandler(400)
+    def bad_request(_e):
+        return error_page(400, _("Bad request"), _("The request could not be understood."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_e):
+        return error_page(400, _("Form expired"),
+                          _("This form was open too long or came from elsewhere. "
+                            "Please go back, reload the page and try again."))
+
+    @app.errorhandler(403)
+    def forbidden(_e):
+        return error_page(403, _("Not allowed"),
+                          _("Your account does not have access to this page."))
+
+    @app.errorhandler(404)
+    def not_found(_e):
+        return error_page(404, _("Not found"), _("There is no page at this address."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(_e):
+        return error_page(405, _("Not allowed"), _("This address does not accept that request."))
+
+    @app.errorhandler(429)
+    def too_many(_e):
+        return error_page(429, _("Too many attempts"),
+                          _("Too many attempts. Please wait a few minutes and try again."))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(e):
+        db.session.rollback()
+        log.warning("database error: %s", type(e.orig).__name__ if hasattr(e, "orig") else e)
+        response = error_page(503, _("Please try again"),
+                              _("Hearth could not reach its database just now. Nothing you sent "
+                                "was saved; please try again in a moment."))
+        response[0].headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(500)
+    def server_error(_e):
+        return error_page(500, _("Something went wrong"),
+                          _("Something went wrong on our side. Please try again."))
+
+    @app.template_filter("localtime")
+    def localtime(value: datetime | None, fmt: str = "medium"):
+        from flask_babel import format_datetime
+
+        return "" if value is None else format_datetime(value, fmt)
