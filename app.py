@@ -12,8 +12,7 @@ from flask import Flask
 from models import db
 from models.base import configure_sqlite
 from program.catalogue import get_catalogue
-from views import register_blueprints
-from views.cli import register_cli
+from views import register_blueprints, register_cli
 from views.extensions import init_extensions
 from views.security import init_security
 
@@ -28,8 +27,11 @@ def _env_flag(name: str, default: bool = False) -> bool:
 
 
 def _database_url(instance_path: str) -> str:
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path, 'hearth.db')}"
-    # psycopg 3 is the PostgreSQL driver; accept the usual URL spellings.
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path, 'hearth.db')}"
+
+
+def _with_driver(url: str) -> str:
+    """psycopg 3 is the PostgreSQL driver; accept the usual URL spellings."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
@@ -96,7 +98,8 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    url = _with_driver(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
     if url.startswith("postgresql"):
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         options.setdefault("pool_pre_ping", True)

@@ -1,17 +1,41 @@
-"""Blueprints, one per audience, each behind ``role_required``."""
+"""Blueprints, one per audience, each behind ``role_required``.
+
+Every module of this package that defines ``bp`` (a Blueprint) is registered, and every one
+that defines ``cli_group`` (a click group) is added to the ``flask`` command.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, redirect, url_for
+import importlib
+import pkgutil
+
+from flask import Blueprint, Flask, redirect, url_for
 from flask_login import current_user
 
 
+def _modules():
+    import views
+
+    for info in sorted(pkgutil.iter_modules(views.__path__), key=lambda m: m.name):
+        yield importlib.import_module(f"views.{info.name}")
+
+
 def register_blueprints(app: Flask) -> None:
-    from views import admin, auth, facilitator, participant, rater, researcher
+    from views import auth, navigation
     from views.decorators import public
 
-    for module in (auth, participant, facilitator, rater, researcher, admin):
-        app.register_blueprint(module.bp)
+    for module in _modules():
+        if isinstance(getattr(module, "bp", None), Blueprint):
+            app.register_blueprint(module.bp)
+
+    @app.context_processor
+    def template_helpers():
+        from flask_babel import get_locale
+
+        def nav_links():
+            return navigation.links(current_user.role) if current_user.is_authenticated else []
+
+        return {"nav_links": nav_links, "current_locale": lambda: str(get_locale() or "en")}
 
     @app.get("/")
     @public
@@ -21,12 +45,6 @@ def register_blueprints(app: Flask) -> None:
             return redirect(auth.home_url(current_user))
         return redirect(url_for("auth.sign_in"))
 
-    @app.context_processor
-    def navigation():
-        from flask_babel import get_locale
-
-        return {"nav_links": _nav_links, "current_locale": lambda: str(get_locale() or "en")}
-
     @app.get("/healthz")
     @public
     def healthz():
@@ -34,16 +52,8 @@ def register_blueprints(app: Flask) -> None:
         return {"status": "ok"}
 
 
-def _nav_links() -> list[tuple[str, str]]:
-    """Navigation of the signed-in user's area; the areas add their pages here."""
-    from flask_babel import gettext as _
-
-    role = current_user.role
-    links = {
-        "participant": [("participant.dashboard", _("This week"))],
-        "facilitator": [("facilitator.home", _("Cohorts"))],
-        "rater": [("rater.home", _("Ratings"))],
-        "researcher": [("researcher.home", _("Studies"))],
-        "admin": [("admin.home", _("Administration"))],
-    }
-    return links.get(role, [])
+def register_cli(app: Flask) -> None:
+    for module in _modules():
+        group = getattr(module, "cli_group", None)
+        if group is not None:
+            app.cli.add_command(group)

@@ -8,10 +8,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from models import AuditEntry, Participant, User, db
-from views import accounts
+from views import accounts, navigation
 from views.decorators import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+navigation.add("admin", "admin.home", "Administration", order=10)
 
 
 @bp.get("/")

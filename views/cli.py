@@ -1,15 +1,15 @@
-"""Command-line commands: ``flask demo seed`` (more are added by the areas that need them)."""
+"""``flask demo seed``: the demo data a newcomer clicks through."""
 
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 
-demo_cli = AppGroup("demo", help="Demo data for trying Hearth out.")
+cli_group = AppGroup("demo", help="Demo data for trying Hearth out.")
 
 
-@demo_cli.command("seed")
+@cli_group.command("seed")
 @click.option("--if-empty", is_flag=True, help="Only seed a database that has no accounts.")
 def seed_command(if_empty: bool) -> None:
     """Create the demo CFT trial and MSC course and print the demo logins."""
@@ -25,7 +25,3 @@ def seed_command(if_empty: bool) -> None:
     click.echo(f"{'email'.ljust(width)}  {'role'.ljust(11)}  try")
     for email, _name, role, note in logins:
         click.echo(f"{email.ljust(width)}  {role.ljust(11)}  {note}")
-
-
-def register_cli(app: Flask) -> None:
-    app.cli.add_command(demo_cli)

@@ -7,9 +7,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from models import Cohort, CohortFacilitator, Group, GroupMembership, db
+from views import navigation
 from views.decorators import role_required
 
 bp = Blueprint("facilitator", __name__, url_prefix="/facilitate")
+navigation.add("facilitator", "facilitator.home", "Cohorts", order=10)
 
 
 @bp.get("/")

@@ -7,9 +7,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from models import Participant, db
+from views import navigation
 from views.decorators import role_required
 
 bp = Blueprint("participant", __name__, url_prefix="/me")
+navigation.add("participant", "participant.dashboard", "This week", order=10)
 
 
 def current_participant() -> Participant | None:

@@ -7,9 +7,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from models import Study, StudyStaff, db
+from views import navigation
 from views.decorators import role_required
 
 bp = Blueprint("rater", __name__, url_prefix="/rate")
+navigation.add("rater", "rater.home", "Ratings", order=10)
 
 
 @bp.get("/")

@@ -6,9 +6,11 @@ from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
 from models import Arm, Participant, Study, db
+from views import navigation
 from views.decorators import role_required
 
 bp = Blueprint("researcher", __name__, url_prefix="/research")
+navigation.add("researcher", "researcher.home", "Studies", order=10)
 
 
 @bp.get("/")

@@ -1,0 +1,45 @@
+"""Putting messages in the outbox: one row per recipient and event, never twice.
+
+The dispatcher that claims and sends rows lives in ``program.jobs``; this module only inserts.
+Call it inside the write transaction of the change that causes the message, so the message
+exists exactly when the change does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from models import OutboxMessage, db, utcnow
+
+
+def enqueue(
+    dedup_key: str,
+    recipient_id: int,
+    kind: str,
+    subject: str,
+    body_text: str,
+    due_at: datetime | None = None,
+) -> bool:
+    """Insert a message unless one with ``dedup_key`` exists; True when it was inserted.
+
+    ``dedup_key`` names the recipient and the event, e.g. ``reminder:{user}:{meeting}:24h``.
+    """
+    values = {
+        "dedup_key": dedup_key,
+        "recipient_id": recipient_id,
+        "kind": kind,
+        "subject": subject[:200],
+        "body_text": body_text,
+        "status": "pending",
+        "due_at": due_at or utcnow(),
+        "attempts": 0,
+        "created_at": utcnow(),
+    }
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
+    )
+    return db.session.execute(statement).rowcount == 1
