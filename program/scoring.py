@@ -373,7 +373,23 @@ def with_wording(instrument: Instrument, wording: str | Path | Mapping[str, Any]
                 anchors=anchors,
             )
         )
-    return replace(instrument, items=tuple(items))
+    # Rebuild from the definition so that later overrides keep the wording.
+    definition = copy.deepcopy(dict(instrument.definition))
+    spec = definition["items"]
+    spec["text"] = {item.number: item.text for item in items}
+    per_item = {
+        n: dict(copy.deepcopy(own or {})) for n, own in (spec.get("per_item") or {}).items()
+    }
+    for item in items:
+        own = per_item.setdefault(item.number, {})
+        own["anchors"] = dict(item.anchors)
+        if item.options:
+            own["options"] = [
+                {"code": o.code, "label": o.label, "score": o.score, "text": o.text}
+                for o in item.options
+            ]
+    spec["per_item"] = per_item
+    return build_instrument(definition, source=f"{instrument.source} + {source}")
 
 
 def build_instrument(raw: Any, source: str = "<dict>") -> Instrument:

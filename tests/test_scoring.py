@@ -718,6 +718,11 @@ def test_licensed_wording_is_loaded_from_a_study_file(tmp_path):
     # Scoring is unchanged and the shipped definition keeps its placeholders.
     assert score(bdi, bdi_with_total(20)).total == 20
     assert LIBRARY["BDI-II"].item(4).text == "BDI-II item 4"
+    # A study override applied afterwards keeps the loaded wording.
+    stricter = with_overrides(bdi, {"missing": {"total": 0}})
+    assert stricter.item(4).text == "Study wording for item 4"
+    assert stricter.item(16).options[2].text == "Study wording for option 1b"
+    assert stricter.item(18).options[2].text == ""
 
 
 def test_a_wording_file_for_the_wrong_items_is_rejected(tmp_path):
@@ -732,10 +737,20 @@ def test_a_wording_file_for_the_wrong_items_is_rejected(tmp_path):
 # --------------------------------------------------------------------------- any answer set
 
 
+# The shipped library plus study variants built by override (FCS-J, SCS-SF subscales on).
+INSTRUMENTS_UNDER_TEST = sorted(LIBRARY.values(), key=lambda i: i.key) + [
+    with_overrides(LIBRARY["FCS-self"], FCS_J_SELF),
+    with_overrides(
+        LIBRARY["SCS-SF"],
+        {"subscales": {s.key: {"report": True} for s in LIBRARY["SCS-SF"].subscales}},
+    ),
+]
+
+
 @st.composite
 def instrument_answers(draw):
     """An instrument, one of its metrics, and answers with any items left out."""
-    instrument = draw(st.sampled_from(sorted(LIBRARY.values(), key=lambda i: i.key)))
+    instrument = draw(st.sampled_from(INSTRUMENTS_UNDER_TEST))
     metric = draw(st.sampled_from(sorted(instrument.metrics)))
     answers = {}
     for item in instrument.items:
@@ -745,7 +760,7 @@ def instrument_answers(draw):
     return instrument, metric, answers
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(instrument_answers())
 def test_no_valid_answer_set_crashes_or_leaves_the_valid_range(case):
     instrument, metric, answers = case
