@@ -1,0 +1,388 @@
+"""The feasibility report: attendance, retention, assessment completion, delivery, satisfaction,
+engagement, progression criteria and completers vs non-completers.
+
+Inputs (tidy tables; the command line reads them from CSV files of the same columns):
+
+``attendance`` (attendance.csv), one row per participant x meeting
+    ``participant_id, arm, meeting, present[, minutes]``; ``meeting`` is the meeting number
+    1..n, ``present`` 1/0 (yes/no, true/false); ``minutes`` optional time attended. Arms without
+    meetings (usual care) simply have no rows.
+``participants`` (participants.csv, the data contract's)
+    ``status`` decides completion (``completed``) and dropout (``withdrawn``, ``lost``);
+    the remaining columns are the baseline variables compared between completers and
+    non-completers.
+``flow`` (flow.csv), CONSORT records
+    ``participant_id, stage, arm, reason``, see :mod:`analysis.consort`.
+``sessions`` (sessions.csv), one row per meeting of a cohort
+    ``meeting, status[, cohort, adherence]``; ``status`` is held, cancelled, truncated or
+    postponed; ``adherence`` the share (0-1) of the facilitator's checklist completed.
+``satisfaction`` (csq.csv), one row per participant
+    ``participant_id`` and the CSQ-8 item ratings ``csq_1 .. csq_8`` (1-4).
+``scores`` (scores.csv) with ``timepoints``
+    assessment completion: the share of participants with a score at each timepoint.
+``engagement`` (engagement.csv), one row per participant x week
+    ``participant_id, week`` and any of ``materials_opened, practice_minutes, posts``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from analysis.consort import flow_counts
+
+__all__ = [
+    "attendance_summary",
+    "completion_summary",
+    "assessment_completion",
+    "session_delivery",
+    "satisfaction_summary",
+    "engagement_summary",
+    "progression",
+    "completer_comparison",
+    "feasibility_report",
+    "DEFAULT_CRITERIA",
+]
+
+#: Pre-registered-style progression criteria: metric, green threshold, amber threshold (%).
+DEFAULT_CRITERIA = [
+    {"metric": "retention_pct", "label": "retention", "green": 80.0, "amber": 60.0},
+    {"metric": "mean_attendance_pct", "label": "attendance", "green": 75.0, "amber": 50.0},
+    {"metric": "assessment_completion_pct", "label": "questionnaire completion",
+     "green": 80.0, "amber": 60.0},
+]
+
+
+def _num(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def attendance_summary(attendance: pd.DataFrame, min_attended: int | None = None) -> dict:
+    """Per-participant attendance, its range and distribution, and the share attending >= k.
+
+    Parameters
+    ----------
+    attendance : DataFrame
+        ``participant_id, arm, meeting, present``.
+    min_attended : int, optional
+        ``k`` for "attended at least k of n"; defaults to ``n - 2`` (MSC used 6 of 8).
+
+    Returns
+    -------
+    dict
+        ``n_meetings``, ``participants`` (id, arm, attended, rate_pct), ``rate_pct`` (mean,
+        sd, min, median, max), ``distribution`` (missed meetings -> participants),
+        ``min_attended`` and ``at_least_k`` (n, of, pct).
+    """
+    if attendance.empty:
+        return {"n_meetings": 0, "participants": [], "warning": "no attendance records"}
+    n_meetings = int(attendance["meeting"].max())
+    per = (
+        attendance.groupby(["participant_id", "arm"])["present"].sum().astype(int).reset_index()
+    )
+    per.columns = ["participant_id", "arm", "attended"]
+    per["rate_pct"] = 100.0 * per["attended"] / n_meetings
+    k = min_attended if min_attended is not None else max(n_meetings - 2, 1)
+    at_least = int((per["attended"] >= k).sum())
+    missed = (n_meetings - per["attended"]).value_counts().sort_index()
+    rate = per["rate_pct"]
+    return {
+        "n_meetings": n_meetings,
+        "participants": per.to_dict("records"),
+        "rate_pct": {
+            "mean": _num(rate.mean()),
+            "sd": _num(rate.std(ddof=1)) if len(rate) > 1 else None,
+            "min": _num(rate.min()),
+            "median": _num(rate.median()),
+            "max": _num(rate.max()),
+        },
+        "distribution": [
+            {"missed": int(m), "participants": int(c)} for m, c in missed.items()
+        ],
+        "min_attended": k,
+        "at_least_k": {"n": at_least, "of": len(per), "pct": _num(100.0 * at_least / len(per))},
+    }
+
+
+def completion_summary(participants: pd.DataFrame) -> dict:
+    """Completion and dropout per arm and overall, from ``status``.
+
+    Dropout counts ``withdrawn`` and ``lost``; ``active`` participants are still in the course
+    and are left out of both percentages' denominators.
+    """
+    out = {}
+    groups = [(arm, grp) for arm, grp in participants.groupby("arm")]
+    groups.append(("all", participants))
+    for arm, grp in groups:
+        finished = grp[grp["status"] != "active"]
+        completed = int((finished["status"] == "completed").sum())
+        dropped = int(finished["status"].isin(["withdrawn", "lost"]).sum())
+        total = len(finished)
+        out[arm] = {
+            "n": len(grp),
+            "completed": completed,
+            "dropped_out": dropped,
+            "active": int((grp["status"] == "active").sum()),
+            "completion_pct": _num(100.0 * completed / total) if total else None,
+            "dropout_pct": _num(100.0 * dropped / total) if total else None,
+        }
+    return out
+
+
+def assessment_completion(
+    scores: pd.DataFrame, timepoints: Sequence[str], participant_ids: Sequence[str] | None = None
+) -> list[dict]:
+    """Share of participants with at least one score at each timepoint."""
+    ids = (
+        pd.Index(participant_ids) if participant_ids is not None
+        else pd.Index(scores["participant_id"].unique())
+    )
+    present = scores.dropna(subset=["score"])
+    rows = []
+    for tp in timepoints:
+        done = present.loc[present["timepoint"] == tp, "participant_id"].unique()
+        n = int(ids.isin(done).sum())
+        rows.append({"timepoint": tp, "n": n, "of": len(ids),
+                     "pct": _num(100.0 * n / len(ids)) if len(ids) else None})
+    return rows
+
+
+def session_delivery(sessions: pd.DataFrame) -> dict:
+    """Meetings held, cancelled, truncated or postponed, and adherence checklist completion."""
+    counts = sessions["status"].value_counts()
+    out = {s: int(counts.get(s, 0)) for s in ("held", "cancelled", "truncated", "postponed")}
+    out["total"] = len(sessions)
+    if "adherence" in sessions.columns:
+        adh = pd.to_numeric(sessions["adherence"], errors="coerce").dropna()
+        out["adherence"] = {
+            "sessions_with_checklist": len(adh),
+            "mean_pct": _num(100.0 * adh.mean()) if len(adh) else None,
+            "min_pct": _num(100.0 * adh.min()) if len(adh) else None,
+        }
+    return out
+
+
+def satisfaction_summary(satisfaction: pd.DataFrame) -> dict:
+    """CSQ-8 total (8-32): mean and SD, and the share of item ratings of 3 or 4.
+
+    References
+    ----------
+    Larsen, D. L., Attkisson, C. C., Hargreaves, W. A., & Nguyen, T. D. (1979). Assessment of
+    client/patient satisfaction: development of a general scale. Eval Program Plann, 2, 197-207.
+    """
+    items = [c for c in satisfaction.columns if c.startswith("csq_")]
+    ratings = satisfaction[items].apply(pd.to_numeric, errors="coerce")
+    complete = ratings.dropna()
+    total = complete.sum(axis=1)
+    good = ratings.stack()
+    return {
+        "n": len(complete),
+        "items": len(items),
+        "total_mean": _num(total.mean()) if len(total) else None,
+        "total_sd": _num(total.std(ddof=1)) if len(total) > 1 else None,
+        "good_or_better_pct": _num(100.0 * (good >= 3).mean()) if len(good) else None,
+    }
+
+
+def engagement_summary(engagement: pd.DataFrame) -> dict:
+    """Mean per participant per week of materials opened, practice minutes and posts."""
+    out = {"participants": int(engagement["participant_id"].nunique())}
+    for column in ("materials_opened", "practice_minutes", "posts"):
+        if column in engagement.columns:
+            values = pd.to_numeric(engagement[column], errors="coerce").fillna(0)
+            per_week = values.groupby(engagement["week"]).mean()
+            per_person = values.groupby(engagement["participant_id"]).sum()
+            out[column] = {
+                "per_participant_per_week": _num(values.mean()),
+                "per_participant_total_mean": _num(per_person.mean()),
+                "by_week": {str(w): _num(v) for w, v in per_week.items()},
+            }
+    return out
+
+
+def progression(values: dict[str, float | None], criteria: Sequence[dict]) -> list[dict]:
+    """Compare measured values with green/amber thresholds (red below amber).
+
+    Parameters
+    ----------
+    values : dict
+        Metric name -> measured value (percent).
+    criteria : sequence of dict
+        ``metric``, ``green`` and ``amber`` thresholds, optional ``label``; a value at or above
+        ``green`` is green, at or above ``amber`` amber, otherwise red.
+    """
+    rows = []
+    for crit in criteria:
+        value = values.get(crit["metric"])
+        if value is None:
+            band = None
+        elif value >= crit["green"]:
+            band = "green"
+        elif value >= crit["amber"]:
+            band = "amber"
+        else:
+            band = "red"
+        rows.append({"metric": crit["metric"], "label": crit.get("label", crit["metric"]),
+                     "value": _num(value), "green": crit["green"], "amber": crit["amber"],
+                     "band": band})
+    return rows
+
+
+def _logit_or(completed: np.ndarray, x: np.ndarray) -> dict:
+    design = sm.add_constant(x, has_constant="add")
+    try:
+        fit = sm.Logit(completed, design).fit(disp=0, maxiter=100)
+        beta, se = float(fit.params[1]), float(fit.bse[1])
+    except (np.linalg.LinAlgError, ValueError, sm.tools.sm_exceptions.PerfectSeparationError):
+        return {"odds_ratio": None, "ci_low": None, "ci_high": None, "p": None,
+                "warning": "logistic regression failed (perfect separation?)"}
+    if not math.isfinite(se) or se > 1e3:
+        return {"odds_ratio": None, "ci_low": None, "ci_high": None, "p": None,
+                "warning": "odds ratio not estimable (perfect separation)"}
+    z = float(stats.norm.ppf(0.975))
+    return {
+        "odds_ratio": _num(math.exp(beta)),
+        "ci_low": _num(math.exp(beta - z * se)),
+        "ci_high": _num(math.exp(beta + z * se)),
+        "p": _num(2 * stats.norm.sf(abs(beta / se))),
+    }
+
+
+def completer_comparison(baseline: pd.DataFrame, completed: pd.Series) -> list[dict]:
+    """Completers vs non-completers on baseline variables.
+
+    Parameters
+    ----------
+    baseline : DataFrame
+        One row per participant (index = participant_id), one column per baseline variable.
+    completed : Series of bool
+        Completion per participant (same index).
+
+    Returns
+    -------
+    list of dict
+        Per variable (per non-reference level for text variables): summaries in each group, a
+        test (Welch t for numbers, Fisher's exact for two levels, chi-square otherwise) and the
+        odds ratio of completing per unit (or for the level vs the first level alphabetically)
+        from a univariable logistic regression, with its Wald 95 % CI.
+
+    References
+    ----------
+    Hosmer, D. W., Lemeshow, S., & Sturdivant, R. X. (2013). Applied Logistic Regression
+    (3rd ed.). Wiley.
+    """
+    rows = []
+    comp = completed.reindex(baseline.index).astype(bool)
+    for column in baseline.columns:
+        values = baseline[column]
+        ok = values.notna()
+        v, c = values[ok], comp[ok].to_numpy().astype(float)
+        if len(v) < 3 or c.min() == c.max():
+            rows.append({"variable": column, "warning": "too few participants in a group"})
+            continue
+        if pd.api.types.is_numeric_dtype(v):
+            a, b = v[c == 1].astype(float), v[c == 0].astype(float)
+            test = stats.ttest_ind(a, b, equal_var=False) if len(a) > 1 and len(b) > 1 else None
+            row = {
+                "variable": column,
+                "completers": {"n": len(a), "mean": _num(a.mean()),
+                               "sd": _num(a.std(ddof=1)) if len(a) > 1 else None},
+                "non_completers": {"n": len(b), "mean": _num(b.mean()),
+                                   "sd": _num(b.std(ddof=1)) if len(b) > 1 else None},
+                "test": "Welch t",
+                "statistic": _num(test.statistic) if test else None,
+                "p_test": _num(test.pvalue) if test else None,
+            }
+            row.update(_logit_or(c, v.to_numpy(dtype=float)))
+            rows.append(row)
+            continue
+        text = v.astype(str)
+        levels = sorted(text.unique())
+        table = pd.crosstab(text, c)
+        if table.shape == (2, 2):
+            test_name, (stat, p) = "Fisher exact", stats.fisher_exact(table.to_numpy())
+        else:
+            chi = stats.chi2_contingency(table.to_numpy())
+            test_name, stat, p = "chi-square", chi[0], chi[1]
+        for level in levels[1:]:
+            is_level = (text == level).to_numpy()
+            row = {
+                "variable": f"{column}[{level}]",
+                "completers": {"n": int((c == 1).sum()),
+                               "level_n": int((is_level & (c == 1)).sum())},
+                "non_completers": {"n": int((c == 0).sum()),
+                                   "level_n": int((is_level & (c == 0)).sum())},
+                "test": test_name,
+                "statistic": _num(stat),
+                "p_test": _num(p),
+            }
+            row.update(_logit_or(c, is_level.astype(float)))
+            rows.append(row)
+    return rows
+
+
+def feasibility_report(
+    attendance: pd.DataFrame,
+    participants: pd.DataFrame | None = None,
+    flow: pd.DataFrame | None = None,
+    sessions: pd.DataFrame | None = None,
+    satisfaction: pd.DataFrame | None = None,
+    scores: pd.DataFrame | None = None,
+    timepoints: Sequence[str] | None = None,
+    engagement: pd.DataFrame | None = None,
+    min_attended: int | None = None,
+    criteria: Sequence[dict] | None = None,
+) -> dict:
+    """Assemble the feasibility report from whatever tables are available.
+
+    Returns
+    -------
+    dict
+        Sections ``flow``, ``attendance``, ``completion``, ``assessment_completion``,
+        ``sessions``, ``satisfaction``, ``engagement``, ``progression`` and
+        ``completers_vs_non_completers``; a section is absent when its input was not given.
+    """
+    report: dict = {}
+    if flow is not None:
+        report["flow"] = flow_counts(flow)
+    report["attendance"] = attendance_summary(attendance, min_attended)
+    values: dict[str, float | None] = {}
+    values["mean_attendance_pct"] = report["attendance"].get("rate_pct", {}).get("mean")
+    if participants is not None:
+        report["completion"] = completion_summary(participants)
+        values["retention_pct"] = report["completion"]["all"]["completion_pct"]
+    if scores is not None and timepoints:
+        ids = participants["participant_id"] if participants is not None else None
+        report["assessment_completion"] = assessment_completion(scores, timepoints, ids)
+        values["assessment_completion_pct"] = min(
+            (r["pct"] for r in report["assessment_completion"] if r["pct"] is not None),
+            default=None,
+        )
+    if sessions is not None:
+        report["sessions"] = session_delivery(sessions)
+    if satisfaction is not None:
+        report["satisfaction"] = satisfaction_summary(satisfaction)
+    if engagement is not None:
+        report["engagement"] = engagement_summary(engagement)
+    report["progression"] = progression(values, criteria or DEFAULT_CRITERIA)
+    if participants is not None:
+        finished = participants[participants["status"] != "active"].set_index("participant_id")
+        baseline = finished.drop(columns=["arm", "status"])
+        if scores is not None and timepoints:
+            pre = scores[scores["timepoint"] == timepoints[0]].pivot_table(
+                index="participant_id", columns="measure", values="score", aggfunc="first"
+            )
+            baseline = baseline.join(pre, how="left")
+        baseline = baseline.loc[:, baseline.notna().any()]
+        report["completers_vs_non_completers"] = completer_comparison(
+            baseline, finished["status"] == "completed"
+        )
+    return report

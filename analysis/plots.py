@@ -1,0 +1,104 @@
+"""Figures: trajectories per arm (mean and 95 % CI) and the Jacobson–Truax scatter.
+
+Functions return matplotlib figures; :func:`to_png` and :func:`to_svg` turn them into bytes or
+text for the HTML report and the exports. The Agg backend is used, so no display is needed.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from scipy import stats  # noqa: E402
+
+__all__ = ["trajectory_plot", "jacobson_truax_plot", "to_png", "to_svg"]
+
+
+def trajectory_plot(descriptives: list[dict], timepoints: list[str], measure: str) -> Figure:
+    """Mean ± 95 % CI (t-based, ``mean ± t(n-1) SD / sqrt(n)``) per arm over timepoints.
+
+    Parameters
+    ----------
+    descriptives : list of dict
+        The efficacy report's descriptives of one measure (arm, timepoint, n, mean, sd).
+    timepoints : list of str
+    measure : str
+        Axis label.
+    """
+    fig, ax = plt.subplots(figsize=(6, 4))
+    arms = list(dict.fromkeys(d["arm"] for d in descriptives))
+    for k, arm in enumerate(arms):
+        xs, ys, err = [], [], []
+        for d in descriptives:
+            if d["arm"] != arm or d["mean"] is None:
+                continue
+            xs.append(timepoints.index(d["timepoint"]) + (k - (len(arms) - 1) / 2) * 0.05)
+            ys.append(d["mean"])
+            if d["sd"] is not None and d["n"] > 1:
+                err.append(stats.t.ppf(0.975, d["n"] - 1) * d["sd"] / math.sqrt(d["n"]))
+            else:
+                err.append(0.0)
+        ax.errorbar(xs, ys, yerr=err, marker="o", capsize=4, label=arm)
+    ax.set_xticks(range(len(timepoints)), timepoints)
+    ax.set_ylabel(f"{measure} (mean, 95 % CI)")
+    ax.legend(title="arm")
+    fig.tight_layout()
+    return fig
+
+
+def jacobson_truax_plot(result: dict) -> Figure:
+    """Pre vs post per participant with the no-change line, reliable-change band and cutoff.
+
+    Parameters
+    ----------
+    result : dict
+        A :func:`analysis.reliable_change.reliable_change` result.
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    rows = result["participants"]
+    pre = [r["pre"] for r in rows]
+    post = [r["post"] for r in rows]
+    lo = min(pre + post, default=0.0)
+    hi = max(pre + post, default=1.0)
+    pad = (hi - lo) * 0.1 + 1
+    lo, hi = lo - pad, hi + pad
+    ax.plot([lo, hi], [lo, hi], color="black", linewidth=1, label="no change")
+    if result["s_diff"] is not None:
+        band = 1.96 * result["s_diff"]
+        ax.fill_between([lo, hi], [lo - band, hi - band], [lo + band, hi + band],
+                        color="grey", alpha=0.2, label="no reliable change")
+    cut = result["cutoff_used"]["value"]
+    if cut is not None:
+        ax.axhline(cut, color="tab:red", linestyle="--", linewidth=1,
+                   label=f"cutoff {result['cutoff_used']['kind']} = {cut:.2f}")
+    for arm in sorted({r["arm"] for r in rows}):
+        sel = [r for r in rows if r["arm"] == arm]
+        ax.scatter([r["pre"] for r in sel], [r["post"] for r in sel], label=arm, zorder=3)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel(f"{result['measure']} {result.get('timepoints', ['pre'])[0]}")
+    ax.set_ylabel(f"{result['measure']} {result.get('timepoints', ['', 'post'])[-1]}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def to_png(fig: Figure, dpi: int = 100) -> bytes:
+    """PNG bytes of a figure (the figure is closed)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def to_svg(fig: Figure) -> str:
+    """SVG text of a figure (the figure is closed)."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    return buf.getvalue()

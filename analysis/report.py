@@ -1,0 +1,208 @@
+"""Reports as researchers download them: a self-contained HTML page and an XLSX workbook.
+
+Both are built from the report dicts (efficacy, reliable change, feasibility) through
+:func:`tables`, which flattens a report into named DataFrames: one workbook sheet and one HTML
+table each. Figures are embedded in the HTML as base64 PNG (CONSORT flow as inline SVG), so
+the file opens offline and carries no scripts.
+"""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+import pandas as pd
+
+from analysis.consort import flow_svg
+from analysis.exports import write_xlsx
+from analysis.plots import jacobson_truax_plot, to_png, trajectory_plot
+
+__all__ = ["tables", "render_html", "render_xlsx", "report_kind"]
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
+table{border-collapse:collapse;margin:0 0 1.5rem}
+th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:right}
+th{background:#f0f0f0} td:first-child,th:first-child{text-align:left}
+.warning{color:#8a4b00} img{max-width:100%}
+"""
+
+
+def report_kind(report: dict) -> str:
+    """``efficacy``, ``reliable-change`` or ``feasibility``, from the report's keys."""
+    if "measures" in report:
+        return "efficacy"
+    if "direction" in report and "counts" in report:
+        return "reliable-change"
+    return "feasibility"
+
+
+def _efficacy_tables(report: dict) -> dict[str, pd.DataFrame]:
+    desc, effects, variance, warnings = [], [], [], []
+    for measure, entry in report["measures"].items():
+        desc += [{"measure": measure, **d} for d in entry["descriptives"]]
+        for e in entry["effects"]:
+            effects.append({"measure": measure, "n_participants": entry["n_participants"],
+                            "n_observations": entry["n_observations"], **e})
+        for component, value in (entry["variance"] or {}).items():
+            variance.append({"measure": measure, "component": component, "variance": value})
+        if entry.get("warning"):
+            warnings.append({"measure": measure, "warning": entry["warning"]})
+    if report.get("warning"):
+        warnings.insert(0, {"measure": "(all)", "warning": report["warning"]})
+    out = {
+        "descriptives": pd.DataFrame(desc),
+        "effects": pd.DataFrame(effects),
+        "variance components": pd.DataFrame(variance),
+    }
+    if warnings:
+        out["warnings"] = pd.DataFrame(warnings)
+    return out
+
+
+def _reliable_tables(report: dict) -> dict[str, pd.DataFrame]:
+    summary = {k: report[k] for k in ("measure", "direction", "reliability", "norm_mean",
+                                      "norm_sd", "baseline_mean", "baseline_sd", "s_e", "s_diff")}
+    summary.update({f"cutoff_{k}": v for k, v in report["cutoffs"].items()})
+    summary["cutoff_used"] = f"{report['cutoff_used']['kind']} = {report['cutoff_used']['value']}"
+    if report.get("warning"):
+        summary["warning"] = report["warning"]
+    counts = pd.DataFrame(report["counts"]).T.rename_axis("arm").reset_index()
+    return {
+        "summary": pd.DataFrame([{"quantity": k, "value": v} for k, v in summary.items()]),
+        "counts": counts,
+        "participants": pd.DataFrame(report["participants"]),
+    }
+
+
+def _feasibility_tables(report: dict) -> dict[str, pd.DataFrame]:
+    out: dict[str, pd.DataFrame] = {}
+    if "flow" in report:
+        flow = report["flow"]
+        rows = [{"stage": "assessed for eligibility", "arm": "", "n": flow["assessed"]},
+                {"stage": "excluded", "arm": "", "n": flow["excluded"]["n"]}]
+        rows += [{"stage": f"excluded: {r['reason']}", "arm": "", "n": r["n"]}
+                 for r in flow["excluded"]["reasons"]]
+        rows.append({"stage": "randomised / included", "arm": "", "n": flow["randomised"]})
+        for arm, c in flow["arms"].items():
+            rows.append({"stage": "allocated", "arm": arm, "n": c["allocated"]})
+            for stage in ("withdrawn", "lost"):
+                rows.append({"stage": stage, "arm": arm, "n": c[stage]["n"]})
+                rows += [{"stage": f"{stage}: {r['reason']}", "arm": arm, "n": r["n"]}
+                         for r in c[stage]["reasons"]]
+            rows.append({"stage": "analysed", "arm": arm, "n": c["analysed"]})
+        out["flow"] = pd.DataFrame(rows)
+    att = report.get("attendance", {})
+    if att.get("participants"):
+        out["attendance"] = pd.DataFrame(att["participants"])
+        summary = {"meetings": att["n_meetings"], **{f"rate_{k}": v
+                                                     for k, v in att["rate_pct"].items()},
+                   f"attended_at_least_{att['min_attended']}_n": att["at_least_k"]["n"],
+                   f"attended_at_least_{att['min_attended']}_pct": att["at_least_k"]["pct"]}
+        out["attendance summary"] = pd.DataFrame(
+            [{"quantity": k, "value": v} for k, v in summary.items()])
+        out["attendance distribution"] = pd.DataFrame(att["distribution"])
+    if "completion" in report:
+        out["completion"] = pd.DataFrame(report["completion"]).T.rename_axis("arm").reset_index()
+    if "assessment_completion" in report:
+        out["assessment completion"] = pd.DataFrame(report["assessment_completion"])
+    if "sessions" in report:
+        flat = {k: v for k, v in report["sessions"].items() if not isinstance(v, dict)}
+        flat.update({f"adherence_{k}": v
+                     for k, v in report["sessions"].get("adherence", {}).items()})
+        out["sessions"] = pd.DataFrame([{"quantity": k, "value": v} for k, v in flat.items()])
+    if "satisfaction" in report:
+        out["satisfaction"] = pd.DataFrame(
+            [{"quantity": k, "value": v} for k, v in report["satisfaction"].items()])
+    if "engagement" in report:
+        rows = []
+        for key, value in report["engagement"].items():
+            if isinstance(value, dict):
+                rows.append({"measure": key,
+                             "per_participant_per_week": value["per_participant_per_week"],
+                             "per_participant_total_mean": value["per_participant_total_mean"]})
+        out["engagement"] = pd.DataFrame(rows)
+    if report.get("progression"):
+        out["progression criteria"] = pd.DataFrame(report["progression"])
+    if report.get("completers_vs_non_completers"):
+        rows = []
+        for r in report["completers_vs_non_completers"]:
+            flat = {k: v for k, v in r.items() if not isinstance(v, dict)}
+            for group in ("completers", "non_completers"):
+                for k, v in r.get(group, {}).items():
+                    flat[f"{group}_{k}"] = v
+            rows.append(flat)
+        out["completers vs non-completers"] = pd.DataFrame(rows)
+    return out
+
+
+def tables(report: dict, kind: str | None = None) -> dict[str, pd.DataFrame]:
+    """Flatten a report into named tables (one per workbook sheet)."""
+    kind = kind or report_kind(report)
+    if kind == "efficacy":
+        return _efficacy_tables(report)
+    if kind == "reliable-change":
+        return _reliable_tables(report)
+    return _feasibility_tables(report)
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(_fmt(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False, name=None)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode()
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def render_html(report: dict, kind: str | None = None, title: str | None = None) -> str:
+    """A self-contained HTML page with every table and figure of the report."""
+    kind = kind or report_kind(report)
+    title = title or {"efficacy": "Efficacy report", "reliable-change": "Reliable change",
+                      "feasibility": "Feasibility report"}[kind]
+    parts = [f"<h1>{escape(title)}</h1>"]
+    if kind == "efficacy":
+        design = "randomised, " if report["design"] == "rct" else "single arm, "
+        parts.append(f"<p>Design: {escape(design)}timepoints "
+                     f"{escape(', '.join(report['timepoints']))}.</p>")
+        if report.get("sign_convention"):
+            parts.append(f"<p>{escape(report['sign_convention'])}</p>")
+    if report.get("warning"):
+        parts.append(f'<p class="warning">Warning: {escape(report["warning"])}</p>')
+    if kind == "feasibility" and "flow" in report:
+        parts.append("<h2>Participant flow</h2>" + flow_svg(report["flow"]))
+    for name, frame in tables(report, kind).items():
+        parts.append(f"<h2>{escape(name.capitalize())}</h2>")
+        parts.append(_html_table(frame) if not frame.empty else "<p>No data.</p>")
+    if kind == "efficacy":
+        parts.append("<h2>Trajectories</h2>")
+        for measure, entry in report["measures"].items():
+            fig = trajectory_plot(entry["descriptives"], report["timepoints"], measure)
+            parts.append(_img(to_png(fig), f"{measure}: mean and 95% CI per arm"))
+    if kind == "reliable-change" and report["participants"]:
+        parts.append("<h2>Jacobson–Truax plot</h2>")
+        parts.append(_img(to_png(jacobson_truax_plot(report)), "pre vs post scores"))
+    return (
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+        + "\n".join(parts)
+        + "</body></html>\n"
+    )
+
+
+def render_xlsx(report: dict, kind: str | None = None) -> bytes:
+    """An XLSX workbook, one sheet per table of the report."""
+    return write_xlsx(tables(report, kind))
