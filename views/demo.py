@@ -34,7 +34,7 @@ from models import (
 )
 from views.accounts import create_user
 
-DOMAIN = "demo.hearth.test"
+DOMAIN = "hearth.example"
 
 #: (email, display name, role, what to try) — the README lists the same table.
 DEMO_LOGINS = [
