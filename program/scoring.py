@@ -426,8 +426,9 @@ class _Builder:
                 raise self.fail(path, "is required")
             return default
         value = mapping[key]
-        if kind is int and isinstance(value, bool):
-            raise self.fail(path, f"must be an integer, got {value!r}")
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.fail(path, f"must be {_kind_name(kind)}, got {value!r}")
         if not isinstance(value, kind):
             raise self.fail(path, f"must be {_kind_name(kind)}, got {value!r}")
         return value
@@ -482,8 +483,11 @@ class _Builder:
             raise self.fail("default_metric", f"{default_metric!r} is not one of the metrics")
         missing = self.get(raw, "missing", "missing", Mapping)
         max_missing_total = self.get(missing, "total", "missing.total", int)
-        if max_missing_total < 0:
-            raise self.fail("missing.total", "must be 0 or more")
+        if not 0 <= max_missing_total < len(total_items):
+            raise self.fail("missing.total", "must be 0 or more and below the item count")
+        unverified = self.get(raw, "unverified", "unverified", list, [])
+        if not all(isinstance(note, str) for note in unverified):
+            raise self.fail("unverified", "must be a list of notes (text)")
         instrument = Instrument(
             key=key,
             name=name,
@@ -499,7 +503,7 @@ class _Builder:
             bands=(),
             max_missing_total=max_missing_total,
             risk_rules=self.build_rules(raw, numbers),
-            unverified=tuple(self.get(raw, "unverified", "unverified", list, [])),
+            unverified=tuple(unverified),
             source=self.source,
             definition=copy.deepcopy(dict(raw)),
         )
@@ -521,12 +525,18 @@ class _Builder:
         numbers = range(1, count + 1)
         for where, mapping in (("items.text", texts), ("items.per_item", per_item)):
             for n in mapping:
+                if isinstance(n, bool) or not isinstance(n, int):
+                    raise self.fail(f"{where}.{n}", "item numbers must be integers")
                 if n not in numbers:
                     raise self.fail(f"{where}.{n}", f"there is no item {n} (count is {count})")
         reverse = set(self.optional_items(raw, "reverse", numbers))
         fillers = set(self.optional_items(raw, "fillers", numbers))
         if reverse & fillers:
             raise self.fail("fillers", "a filler item cannot also be reverse-scored")
+        try:
+            placeholder.format(number=1, key=raw["key"])
+        except (KeyError, IndexError, ValueError) as exc:
+            raise self.fail("items.placeholder", "may only use {number} and {key}") from exc
         items = []
         for n in numbers:
             path = f"items.per_item.{n}"
@@ -558,7 +568,7 @@ class _Builder:
         if not isinstance(listed, list):
             raise self.fail(key, "must be a list of item numbers")
         for n in listed:
-            if isinstance(n, bool) or n not in numbers:
+            if isinstance(n, bool) or not isinstance(n, int) or n not in numbers:
                 raise self.fail(key, f"{n!r} is not an item of this instrument")
         return listed
 
@@ -611,8 +621,10 @@ class _Builder:
                 )
             )
         for s in subscales:
-            if s.items is not None and s.max_missing >= len(s.items):
-                raise self.fail(f"subscales.{s.key}.max_missing", "must be below its item count")
+            if s.max_missing < 0 or (s.items is not None and s.max_missing >= len(s.items)):
+                raise self.fail(
+                    f"subscales.{s.key}.max_missing", "must be 0 or more and below its item count"
+                )
         return tuple(subscales)
 
     def build_metrics(
@@ -655,7 +667,7 @@ class _Builder:
                 continue
             path = f"metrics.{key}.range"
             stated = m["range"]
-            if not (isinstance(stated, list) and len(stated) == 2):
+            if not (isinstance(stated, list) and len(stated) == 2 and all(map(_is_number, stated))):
                 raise self.fail(path, "must be [lowest, highest]")
             derived = instrument.valid_range(str(key))
             if any(not math.isclose(a, b) for a, b in zip(stated, derived, strict=True)):
@@ -716,13 +728,20 @@ def _rule(spec: Any, numbers: set[int], fail: Any) -> RiskRule:
     for name in ("id", "item", "op", "value"):
         if spec.get(name) is None:
             raise fail(f".{name}", "is required")
-    if spec["item"] not in numbers or isinstance(spec["item"], bool):
-        raise fail(".item", f"{spec['item']!r} is not an item of this instrument")
-    if spec["op"] not in RULE_OPERATORS:
+    item = spec["item"]
+    if isinstance(item, bool) or not isinstance(item, int) or item not in numbers:
+        raise fail(".item", f"{item!r} is not an item of this instrument")
+    if not isinstance(spec["op"], str) or spec["op"] not in RULE_OPERATORS:
         raise fail(".op", f"must be one of {sorted(RULE_OPERATORS)}")
+    if not _is_number(spec["value"]):
+        raise fail(".value", f"must be a number, got {spec['value']!r}")
     return RiskRule(
         str(spec["id"]), spec["item"], spec["op"], spec["value"], str(spec.get("message", ""))
     )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _kind_name(kind: Any) -> str:

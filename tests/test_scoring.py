@@ -4,6 +4,7 @@ Every expected number below is worked out by hand in the comment beside it, from
 /work/shared/instruments.md, not produced by the code under test.
 """
 
+import copy
 import re
 import shutil
 
@@ -17,6 +18,7 @@ from program.scoring import (
     InstrumentError,
     RiskRule,
     ScoringError,
+    build_instrument,
     load_library,
     measure_keys,
     risk_flags,
@@ -780,3 +782,48 @@ def test_no_valid_answer_set_crashes_or_leaves_the_valid_range(case):
         assert result.missing <= instrument.max_missing_total
     assert set(result.measures) == set(measure_keys(instrument, metric))
     risk_flags(instrument, answers)
+
+
+def _paths(value, prefix=()):
+    """Every key path inside a parsed definition."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield (*prefix, key)
+            yield from _paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            yield (*prefix, i)
+            yield from _paths(inner, (*prefix, i))
+
+
+JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 200),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=5),
+    st.lists(st.integers(-1, 30), max_size=4),
+    st.dictionaries(st.integers(0, 30), st.integers(-1, 5), max_size=3),
+)
+
+
+@st.composite
+def damaged_definitions(draw):
+    instrument = draw(st.sampled_from(INSTRUMENTS_UNDER_TEST))
+    definition = copy.deepcopy(dict(instrument.definition))
+    path = draw(st.sampled_from(sorted(_paths(definition), key=repr)))
+    target = definition
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = draw(JUNK)
+    return definition
+
+
+@settings(max_examples=800, deadline=None)
+@given(damaged_definitions())
+def test_a_damaged_definition_fails_with_an_instrument_error_or_still_loads(definition):
+    # Whatever field is broken, loading says which file and field, never a bare TypeError.
+    try:
+        build_instrument(definition, source="damaged.yaml")
+    except InstrumentError as exc:
+        assert str(exc).startswith("damaged.yaml: ")
