@@ -824,6 +824,14 @@ def damaged_definitions(draw):
 def test_a_damaged_definition_fails_with_an_instrument_error_or_still_loads(definition):
     # Whatever field is broken, loading says which file and field, never a bare TypeError.
     try:
-        build_instrument(definition, source="damaged.yaml")
+        instrument = build_instrument(definition, source="damaged.yaml")
     except InstrumentError as exc:
         assert str(exc).startswith("damaged.yaml: ")
+        return
+    # If it still loads, it still scores a complete answer set within its range.
+    answers = {item.number: item.codes[len(item.codes) // 2] for item in instrument.items}
+    for metric in instrument.metrics:
+        result = score(instrument, answers, metric)
+        if result.total is not None:
+            lo, hi = instrument.valid_range(metric)
+            assert lo - 1e-9 <= result.total <= hi + 1e-9
