@@ -8,6 +8,7 @@ import re
 os.environ.setdefault("HEARTH_FAST_PASSWORD_HASHES", "1")
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -39,16 +40,33 @@ def _worker_database(url: str, worker: str) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(worker_id) -> str:
+    """The PostgreSQL database of this worker, or ``sqlite`` (a file per test, see ``app``)."""
     url = _postgres_url()
     if url is None:
-        return "sqlite://"
+        return "sqlite"
     return _worker_database(url, worker_id)
+
+
+class HearthTestClient(FlaskClient):
+    """A client whose every request runs in its own app context, as in production.
+
+    The test's own session commits first (so the request sees the test's data and the test
+    holds no stale snapshot), and its objects are expired afterwards (so the test sees what
+    the request wrote).
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
 
 
 @pytest.fixture(scope="session")
 def postgres_schema(database_url):
     """On PostgreSQL the schema is built once per worker; tests truncate what they wrote."""
-    if database_url.startswith("sqlite"):
+    if database_url == "sqlite":
         yield None
         return
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
@@ -80,8 +98,12 @@ def app_config() -> dict:
 
 
 @pytest.fixture
-def app(database_url, postgres_schema, app_config):
+def app(database_url, postgres_schema, app_config, tmp_path):
+    if database_url == "sqlite":
+        # A real file, so requests and the test use separate connections and transactions.
+        database_url = f"sqlite:///{tmp_path / 'hearth-test.db'}"
     app = make_app(database_url, **app_config)
+    app.test_client_class = HearthTestClient
     with app.app_context():
         if database_url.startswith("sqlite"):
             db.create_all()

@@ -11,7 +11,6 @@ import pytest
 from werkzeug.serving import make_server
 
 from models import db
-from tests.conftest import make_app
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,14 +60,6 @@ def live_server(app):
     yield base
     server.shutdown()
     thread.join(timeout=5)
-
-
-@pytest.fixture
-def app_config(database_url, tmp_path):
-    """Browser tests need a database the server thread can share: a file on SQLite."""
-    if database_url.startswith("sqlite"):
-        return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.db'}"}
-    return {}
 
 
 @pytest.fixture
