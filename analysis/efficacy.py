@@ -257,10 +257,12 @@ def efficacy_report(
             participants[["participant_id", *covariates]], on="participant_id", how="left"
         )
     if measures is None:
-        measures = list(dict.fromkeys(data["measure"]))
+        measures = list(pd.unique(data["measure"]))
     report["measures"] = {}
+    by_measure = dict(tuple(data.dropna(subset=["score", *covariates]).groupby("measure",
+                                                                              sort=False)))
     for measure in measures:
-        m_data = data[(data["measure"] == measure)].dropna(subset=["score", *covariates])
+        m_data = by_measure.get(measure, data.iloc[0:0])
         if completers_only:
             m_data = _completers(m_data, timepoints)
         m_data = m_data.reset_index(drop=True)

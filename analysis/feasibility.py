@@ -31,7 +31,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 from analysis.consort import flow_counts
@@ -237,6 +236,8 @@ def progression(values: dict[str, float | None], criteria: Sequence[dict]) -> li
 
 
 def _logit_or(completed: np.ndarray, x: np.ndarray) -> dict:
+    import statsmodels.api as sm  # imported here: it is slow to import and rarely needed
+
     design = sm.add_constant(x, has_constant="add")
     try:
         fit = sm.Logit(completed, design).fit(disp=0, maxiter=100)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
 
 __all__ = ["RandomInterceptFit", "fit_random_intercept"]
@@ -57,8 +58,8 @@ class _Terms:
 
 
 def _sums(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> _Sums:
-    codes, inverse = np.unique(groups, return_inverse=True)
-    g = codes.size
+    inverse, codes = pd.factorize(groups)
+    g = len(codes)
     n = np.bincount(inverse, minlength=g).astype(float)
     s = np.column_stack([np.bincount(inverse, weights=col, minlength=g) for col in x.T])
     t = np.bincount(inverse, weights=y, minlength=g)

@@ -15,7 +15,6 @@ import pandas as pd
 
 from analysis.consort import flow_svg
 from analysis.exports import write_xlsx
-from analysis.plots import jacobson_truax_plot, to_png, trajectory_plot
 
 __all__ = ["tables", "render_html", "render_xlsx", "report_kind"]
 
@@ -170,6 +169,8 @@ def _img(png: bytes, alt: str) -> str:
 
 def render_html(report: dict, kind: str | None = None, title: str | None = None) -> str:
     """A self-contained HTML page with every table and figure of the report."""
+    from analysis.plots import jacobson_truax_plot, to_png, trajectory_plot  # matplotlib: slow
+
     kind = kind or report_kind(report)
     title = title or {"efficacy": "Efficacy report", "reliable-change": "Reliable change",
                       "feasibility": "Feasibility report"}[kind]
