@@ -82,8 +82,9 @@ def block_sequence(
         size = rng.choice(sizes)
         content = [arm for arm in weights for _ in range(weights[arm] * size // unit)]
         rng.shuffle(content)
-        out.extend(Allocation(position=len(out) + i + 1, arm=a, block=block)
-                   for i, a in enumerate(content))
+        start = len(out)
+        out.extend([Allocation(position=start + i + 1, arm=a, block=block)
+                    for i, a in enumerate(content)])
     return out
 
 

@@ -40,6 +40,7 @@ def test_simple_sequence_follows_the_allocation_ratio_roughly():
 def test_every_permuted_block_is_balanced(seed, n, sizes):
     sequence = block_sequence(ARMS, n, seed, block_sizes=sorted(sizes))
     assert len(sequence) >= n
+    assert [a.position for a in sequence] == list(range(1, len(sequence) + 1))
     blocks: dict[int, list[str]] = {}
     for allocation in sequence:
         blocks.setdefault(allocation.block, []).append(allocation.arm)
