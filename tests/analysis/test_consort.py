@@ -1,0 +1,55 @@
+"""CONSORT flow counts from trial records: the CFT pilot's published flow (brief.md)."""
+
+import pandas as pd
+
+from analysis import flow_counts, flow_png, flow_svg
+
+
+def cft_flow() -> pd.DataFrame:
+    rows = [{"participant_id": f"S{i:02d}", "stage": "screened", "arm": "", "reason": ""}
+            for i in range(1, 25)]
+    reasons = (["not meeting inclusion criteria"] * 3 + ["meeting exclusion criteria"] * 2
+               + ["declined"])  # brief.md lists 3 + 2; a sixth leaves 18 of 24
+    rows += [{"participant_id": f"S{i + 1:02d}", "stage": "excluded", "arm": "", "reason": r}
+             for i, r in enumerate(reasons)]
+    arms = ["CFT"] * 10 + ["UC"] * 8
+    for i, arm in enumerate(arms):
+        pid = f"S{i + 7:02d}"
+        rows.append({"participant_id": pid, "stage": "randomised", "arm": arm, "reason": ""})
+    rows.append({"participant_id": "S07", "stage": "withdrawn", "arm": "CFT",
+                 "reason": "relocation"})
+    rows.append({"participant_id": "S17", "stage": "withdrawn", "arm": "UC",
+                 "reason": "asked for data removal"})
+    for i, arm in enumerate(arms):
+        pid = f"S{i + 7:02d}"
+        if pid != "S17":  # intent-to-treat: the CFT withdrawal is analysed; removed data is not
+            rows.append({"participant_id": pid, "stage": "analysed", "arm": arm, "reason": ""})
+    return pd.DataFrame(rows)
+
+
+def test_published_cft_flow():
+    counts = flow_counts(cft_flow())
+    assert counts["assessed"] == 24
+    assert counts["excluded"]["n"] == 6
+    assert {"reason": "not meeting inclusion criteria", "n": 3} in counts["excluded"]["reasons"]
+    assert counts["randomised"] == 18
+    assert counts["arms"]["CFT"]["allocated"] == 10
+    assert counts["arms"]["UC"]["allocated"] == 8
+    assert counts["arms"]["CFT"]["withdrawn"] == {
+        "n": 1, "reasons": [{"reason": "relocation", "n": 1}]}
+    assert counts["arms"]["CFT"]["analysed"] == 10
+    assert counts["arms"]["UC"]["analysed"] == 7
+    assert counts["arms"]["UC"]["not_analysed"] == 1
+    assert sum(a["analysed"] for a in counts["arms"].values()) == 17
+
+
+def test_svg_escapes_reasons_and_png_is_an_image():
+    flow = cft_flow()
+    flow.loc[flow["reason"] == "relocation", "reason"] = "moved <away> & back"
+    counts = flow_counts(flow)
+    svg = flow_svg(counts)
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert "moved &lt;away&gt; &amp; back (n = 1)" in svg
+    assert "Allocated to CFT (n = 10)" in svg
+    assert "<script" not in svg
+    assert flow_png(counts)[:8] == b"\x89PNG\r\n\x1a\n"

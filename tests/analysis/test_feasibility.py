@@ -1,0 +1,135 @@
+"""Feasibility: the CFT pilot's published attendance, completion and satisfaction figures
+(brief.md) rebuilt from records, progression bands, and completers vs non-completers against R.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import feasibility_report
+from analysis.feasibility import (
+    attendance_summary,
+    completer_comparison,
+    completion_summary,
+    progression,
+    satisfaction_summary,
+    session_delivery,
+)
+
+# CFT pilot: 12 weekly meetings; 4 attended all, 2 missed once, 1 twice, 1 three times.
+MISSED = [0, 0, 0, 0, 1, 1, 2, 3]
+
+
+@pytest.fixture
+def attendance():
+    rows = []
+    for i, missed in enumerate(MISSED):
+        absent = set(range(1, missed + 1))
+        rows += [{"participant_id": f"C{i + 1:02d}", "arm": "CFT", "meeting": m,
+                  "present": m not in absent} for m in range(1, 13)]
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def cft_status():
+    # 10 randomised to CFT, one withdrew (relocation): completion 90 %, dropout 10 %
+    return pd.DataFrame({
+        "participant_id": [f"C{i:02d}" for i in range(1, 11)], "arm": "CFT",
+        "status": ["completed"] * 9 + ["withdrawn"], "gender": None, "age": np.nan,
+    })
+
+
+def test_attendance_range_and_distribution(attendance):
+    summary = attendance_summary(attendance, min_attended=9)
+    assert summary["n_meetings"] == 12
+    assert summary["rate_pct"]["min"] == pytest.approx(75.0)
+    assert summary["rate_pct"]["max"] == pytest.approx(100.0)
+    assert summary["distribution"] == [
+        {"missed": 0, "participants": 4}, {"missed": 1, "participants": 2},
+        {"missed": 2, "participants": 1}, {"missed": 3, "participants": 1},
+    ]
+    assert summary["at_least_k"] == {"n": 8, "of": 8, "pct": 100.0}
+    assert attendance_summary(attendance, min_attended=11)["at_least_k"]["n"] == 6
+    # mean rate = (4*12 + 2*11 + 10 + 9) / (8*12) = 89/96
+    assert summary["rate_pct"]["mean"] == pytest.approx(100 * 89 / 96)
+
+
+def test_completion_and_dropout(cft_status):
+    out = completion_summary(cft_status)
+    assert out["CFT"]["completion_pct"] == pytest.approx(90.0)
+    assert out["CFT"]["dropout_pct"] == pytest.approx(10.0)
+    assert out["all"]["completed"] == 9
+
+
+def test_csq8_reproduces_published_mean_and_sd():
+    # Twelve CSQ-8 totals with mean 28.17 and SD 2.29 (brief.md), each split into items 1-4:
+    # every item 3, plus (total - 24) items raised to 4.
+    totals = [24, 25, 26, 27, 28, 29, 29, 29, 29, 30, 30, 32]
+    rows = []
+    for i, total in enumerate(totals):
+        items = [4] * (total - 24) + [3] * (32 - total)
+        rows.append({"participant_id": f"C{i}", **{f"csq_{k + 1}": v for k, v in
+                                                   enumerate(items)}})
+    csq = pd.DataFrame(rows)
+    csq.loc[0, "csq_1"] = 2  # one "fair" rating: total 23, 95/96 ratings good or better
+    out = satisfaction_summary(csq)
+    assert out["n"] == 12
+    assert f"{out['total_mean']:.2f}" == "28.08"
+    csq.loc[0, "csq_1"] = 3
+    out = satisfaction_summary(csq)
+    assert f"{out['total_mean']:.2f}" == "28.17"
+    assert f"{out['total_sd']:.2f}" == "2.29"
+    assert out["good_or_better_pct"] == pytest.approx(100.0)
+
+
+def test_session_delivery_counts_and_adherence():
+    sessions = pd.DataFrame({"meeting": range(1, 13), "status": ["held"] * 11 + ["truncated"],
+                             "adherence": [1.0] * 10 + [0.8, np.nan]})
+    out = session_delivery(sessions)
+    assert out["held"] == 11 and out["truncated"] == 1 and out["cancelled"] == 0
+    assert out["adherence"]["sessions_with_checklist"] == 11
+    assert out["adherence"]["mean_pct"] == pytest.approx(100 * 10.8 / 11)
+
+
+def test_progression_bands():
+    rows = progression(
+        {"retention_pct": 90.0, "mean_attendance_pct": 70.0, "assessment_completion_pct": 40.0},
+        [{"metric": "retention_pct", "green": 80, "amber": 60},
+         {"metric": "mean_attendance_pct", "green": 75, "amber": 50},
+         {"metric": "assessment_completion_pct", "green": 80, "amber": 60},
+         {"metric": "recruitment_per_month", "green": 10, "amber": 5}],
+    )
+    assert [r["band"] for r in rows] == ["green", "amber", "red", None]
+
+
+def test_completers_vs_non_completers_odds_ratios_match_glm(data_dir):
+    participants = pd.read_csv(data_dir / "msc_participants.csv")
+    scores = pd.read_csv(data_dir / "msc_scores.csv")
+    baseline = participants.set_index("participant_id")[["gender", "age"]].join(
+        scores[scores["timepoint"] == "baseline"].set_index("participant_id")["score"]
+        .rename("dep"))
+    completed = participants.set_index("participant_id")["status"] == "completed"
+    rows = {r["variable"]: r for r in completer_comparison(baseline, completed)}
+    # R: exp(cbind(coef(m), confint.default(m))), m <- glm(completed ~ gender, binomial, p)
+    male = rows["gender[male]"]
+    assert male["odds_ratio"] == pytest.approx(0.06756756757, rel=1e-4)
+    assert male["ci_low"] == pytest.approx(0.01745170884, rel=1e-4)
+    assert male["ci_high"] == pytest.approx(0.26160052457, rel=1e-4)
+    assert male["p"] == pytest.approx(9.561345011e-05, rel=1e-3)
+    # R: fisher.test(table(p$gender, p$completed))$p.value
+    assert male["p_test"] == pytest.approx(4.335153669e-05, rel=1e-4)
+    # R: glm(completed ~ dep, binomial, p)
+    assert rows["dep"]["odds_ratio"] == pytest.approx(0.8097256384, rel=1e-4)
+    assert rows["dep"]["ci_high"] == pytest.approx(0.9595796068, rel=1e-4)
+    # R: glm(completed ~ age, binomial, p); t.test(age ~ completed, p)$p.value
+    assert rows["age"]["odds_ratio"] == pytest.approx(0.9777506013, rel=1e-4)
+    assert rows["age"]["p_test"] == pytest.approx(0.2827395368, rel=1e-4)
+
+
+def test_full_report_from_tables(attendance, cft_status):
+    report = feasibility_report(attendance, participants=cft_status, min_attended=9)
+    assert report["completion"]["all"]["completion_pct"] == pytest.approx(90.0)
+    bands = {r["metric"]: r["band"] for r in report["progression"]}
+    assert bands["retention_pct"] == "green"  # 90 % >= 80 %
+    assert bands["mean_attendance_pct"] == "green"  # 92.7 % >= 75 %
+    assert "flow" not in report

@@ -1,0 +1,51 @@
+"""Downloadable reports: self-contained HTML and one-sheet-per-table XLSX."""
+
+import io
+
+import openpyxl
+import pandas as pd
+
+from analysis import efficacy_report, feasibility_report, reliable_change, render_html, render_xlsx
+
+
+def test_efficacy_html_is_self_contained_and_escaped(cft_scores):
+    scores = cft_scores.replace({"measure": {"SCS-SF": "<script>alert(1)</script>"}})
+    html = render_html(efficacy_report(scores, None, ["pre", "post"]))
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "http" not in html  # no external resources
+    assert html.count('src="data:image/png;base64,') == 2  # one trajectory plot per measure
+    assert "minus the same change in CFT (the reference arm)" in html
+    assert "time[post]:arm[UC]" in html
+
+
+def test_efficacy_workbook_sheets(cft_scores):
+    book = openpyxl.load_workbook(io.BytesIO(render_xlsx(
+        efficacy_report(cft_scores, None, ["pre", "post"]))))
+    assert book.sheetnames[:3] == ["descriptives", "effects", "variance components"]
+    effects = pd.DataFrame(book["effects"].values)
+    header = list(effects.iloc[0])
+    assert {"measure", "term", "estimate", "df", "d"} <= set(header)
+    assert len(effects) == 3  # header + two measures
+
+
+def test_reliable_change_report_has_scatter_and_counts(cft_scores):
+    result = reliable_change(cft_scores, "BDI-II", ["pre", "post"], 0.87, norm_mean=8.9,
+                             norm_sd=6.5, lower_is_better=True)
+    html = render_html(result)
+    assert "Jacobson–Truax plot" in html and "data:image/png;base64," in html
+    book = openpyxl.load_workbook(io.BytesIO(render_xlsx(result)))
+    assert book.sheetnames == ["summary", "counts", "participants"]
+    assert book["participants"].max_row == 17  # header + 16 complete pairs
+
+
+def test_feasibility_report_renders_flow_svg():
+    attendance = pd.DataFrame({"participant_id": ["A"] * 3, "arm": "CFT", "meeting": [1, 2, 3],
+                               "present": [True, True, False]})
+    flow = pd.DataFrame({"participant_id": ["A", "B"], "stage": ["randomised", "excluded"],
+                         "arm": ["CFT", ""], "reason": ["", "declined"]})
+    report = feasibility_report(attendance, flow=flow)
+    html = render_html(report)
+    assert "<svg" in html and "Excluded (n = 1)" in html
+    book = openpyxl.load_workbook(io.BytesIO(render_xlsx(report)))
+    assert "flow" in book.sheetnames and "attendance" in book.sheetnames
