@@ -13,7 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Design", "build_design"]
+__all__ = ["Design", "build_design", "r_sorted"]
+
+
+def r_sorted(values) -> list[str]:
+    """Levels in the order R's ``factor()`` gives them in an English locale.
+
+    R sorts factor levels with the locale's collation, which ignores case at first (``cft``
+    comes before ``UC``); Python's plain ``sorted`` would put every capital first. The
+    reference level (first) must match R's so published signs are reproduced.
+    """
+    return sorted({str(v) for v in values}, key=lambda s: (s.casefold(), s.swapcase()))
 
 
 @dataclass(frozen=True)
@@ -28,7 +38,7 @@ class Design:
 def _covariate_columns(values: pd.Series, name: str) -> tuple[list[str], list[np.ndarray]]:
     if pd.api.types.is_numeric_dtype(values):
         return [name], [values.to_numpy(dtype=float)]
-    levels = sorted(values.astype(str).unique())
+    levels = r_sorted(values.astype(str).unique())
     text = values.astype(str).to_numpy()
     return (
         [f"{name}[{lvl}]" for lvl in levels[1:]],

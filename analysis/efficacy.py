@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.descriptives import describe
-from analysis.design import build_design
+from analysis.design import build_design, r_sorted
 from analysis.lmm import fit_random_intercept
 from analysis.mmrm import fit_unstructured
 
@@ -230,7 +230,7 @@ def efficacy_report(
     if model not in ("lmm", "mmrm"):
         raise ValueError(f"unknown model {model!r}")
     data = scores[scores["timepoint"].isin(timepoints)].copy()
-    arms = sorted(data["arm"].dropna().astype(str).unique())
+    arms = r_sorted(data["arm"].dropna().astype(str).unique())
     report: dict = {"design": "rct" if len(arms) > 1 else "single_arm"}
     top_notes = []
     if report["design"] == "rct":

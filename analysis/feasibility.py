@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.consort import flow_counts
+from analysis.design import r_sorted
 
 __all__ = [
     "attendance_summary",
@@ -306,7 +307,7 @@ def completer_comparison(baseline: pd.DataFrame, completed: pd.Series) -> list[d
             rows.append(row)
             continue
         text = v.astype(str)
-        levels = sorted(text.unique())
+        levels = r_sorted(text.unique())
         table = pd.crosstab(text, c)
         if table.shape == (2, 2):
             test_name, (stat, p) = "Fisher exact", stats.fisher_exact(table.to_numpy())

@@ -250,3 +250,41 @@ def test_single_arm_study_given_reference_arm_warns(cft3_scores):
 def test_unknown_reference_arm_is_an_error(cft_scores):
     with pytest.raises(ValueError, match="unknown reference arm 'CBT'"):
         efficacy_report(cft_scores, None, ["pre", "post"], reference_arm="CBT")
+
+
+def test_default_reference_arm_is_rs_first_level():
+    from analysis.design import r_sorted
+
+    # R: levels(factor(c("UC", "cft", "Cft", "CFT", "control", "a", "B")))
+    assert r_sorted(["UC", "cft", "Cft", "CFT", "control", "a", "B"]) == [
+        "a", "B", "cft", "Cft", "CFT", "control", "UC"]
+    scores = pd.DataFrame({
+        "participant_id": ["A", "A", "B", "B", "C", "C", "D", "D"],
+        "arm": ["usual care"] * 4 + ["CFT"] * 4, "timepoint": ["pre", "post"] * 4,
+        "measure": "m", "score": [1.0, 2.0, 2.0, 2.5, 3.0, 1.0, 4.0, 3.0],
+    })
+    assert efficacy_report(scores, None, ["pre", "post"])["reference_arm"] == "CFT"
+
+
+def test_rct_unstructured_complete_pairs_reduce_to_the_two_sample_t_test_on_change():
+    # Complete pre/post data: the MMRM interaction is the difference in mean change, with the
+    # pooled-variance SE and n1 + n2 - 2 df of R's t.test(change ~ arm, var.equal = TRUE).
+    from scipy import stats
+
+    rng = np.random.default_rng(12)
+    n1, n2 = 14, 11
+    ids = [f"P{i:02d}" for i in range(n1 + n2)]
+    arm = ["A"] * n1 + ["B"] * n2
+    pre = rng.normal(30, 6, n1 + n2)
+    post = pre - 4 + 3 * (np.array(arm) == "B") + rng.normal(0, 4, n1 + n2)
+    scores = pd.DataFrame({"participant_id": ids * 2, "arm": arm * 2,
+                           "timepoint": ["pre"] * (n1 + n2) + ["post"] * (n1 + n2),
+                           "measure": "m", "score": np.concatenate([pre, post])})
+    effect = efficacy_report(scores, None, ["pre", "post"], model="mmrm")["measures"]["m"][
+        "effects"][0]
+    change = post - pre
+    test = stats.ttest_ind(change[n1:], change[:n1], equal_var=True)
+    assert effect["estimate"] == rel(change[n1:].mean() - change[:n1].mean())
+    assert effect["t"] == rel(test.statistic)
+    assert effect["df"] == pytest.approx(n1 + n2 - 2, rel=1e-4)
+    assert effect["p"] == rel(test.pvalue)
