@@ -31,6 +31,8 @@ class Post(db.Model):
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     weekly_session: Mapped[int | None] = mapped_column(Integer)
+    #: a thread a leader or assistant started: members are notified per notify_announcements
+    announcement: Mapped[bool] = mapped_column(Boolean, default=False)
     #: shown as from "a former member" once the author asked for data removal
     author_removed: Mapped[bool] = mapped_column(Boolean, default=False)
     submission_token: Mapped[str | None] = mapped_column(String(64))

@@ -6,11 +6,13 @@ an alert needs attention (no health data leaves the application by email).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
 
-from models import GroupMembership, SafetyAlert, StudyStaff, db, utcnow
+from models import GroupMembership, SafetyAlert, StudyStaff, db, utcnow, write_transaction
 from program.outbox import enqueue
+from views import audit
 
 
 def alert_recipients(study_id: int | None, group_id: int | None) -> list[int]:
@@ -72,3 +74,82 @@ def raise_alert(
             "open the safety alerts page; details are shown there only.",
         )
     return db.session.get(SafetyAlert, alert_id)
+
+
+# --- working an alert: who sees it, ownership, acknowledgement, note, closing ----------------
+
+
+class AlertNotFound(LookupError):
+    """No such alert among those the user receives."""
+
+
+def _recipient_filter(user_id: int):
+    clinician_of = select(StudyStaff.study_id).where(StudyStaff.user_id == user_id,
+                                                     StudyStaff.is_clinician.is_(True))
+    leads = select(GroupMembership.group_id).where(
+        GroupMembership.user_id == user_id, GroupMembership.role.in_(("leader", "assistant")))
+    return or_(SafetyAlert.study_id.in_(clinician_of), SafetyAlert.group_id.in_(leads))
+
+
+def alerts_for(user, statuses: tuple[str, ...] | None = None) -> list[SafetyAlert]:
+    """The alerts this user receives (their studies as clinician, their groups as leader)."""
+    query = (select(SafetyAlert).where(_recipient_filter(user.id))
+             .options(selectinload(SafetyAlert.participant), selectinload(SafetyAlert.owner))
+             .order_by(SafetyAlert.created_at.desc()))
+    if statuses:
+        query = query.where(SafetyAlert.status.in_(statuses))
+    return list(db.session.scalars(query))
+
+
+def alert_for(user, alert_id: int) -> SafetyAlert:
+    """One alert if the user receives it; AlertNotFound otherwise (no hint that it exists)."""
+    alert = db.session.scalar(
+        select(SafetyAlert).where(SafetyAlert.id == alert_id, _recipient_filter(user.id)))
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    return alert
+
+
+def take_ownership(user, alert_id: int) -> SafetyAlert:
+    """Make the user the alert's owner (the person following it up)."""
+    with write_transaction():
+        alert = alert_for(user, alert_id)
+        alert.owner_id = user.id
+        audit.record("alert.own", alert, actor=user)
+    return alert
+
+
+def acknowledge(user, alert_id: int) -> SafetyAlert:
+    """Record that someone has seen the alert; the first one to act also becomes its owner."""
+    with write_transaction():
+        alert = alert_for(user, alert_id)
+        if alert.status == "open":
+            alert.status = "acknowledged"
+            alert.acknowledged_at, alert.acknowledged_by_id = utcnow(), user.id
+            if alert.owner_id is None:
+                alert.owner_id = user.id
+            audit.record("alert.acknowledge", alert, actor=user)
+    return alert
+
+
+def set_note(user, alert_id: int, note: str) -> SafetyAlert:
+    """Replace the alert's follow-up note (kept in the alert, never in the audit log)."""
+    with write_transaction():
+        alert = alert_for(user, alert_id)
+        alert.note = (note or "").strip() or None
+        audit.record("alert.note", alert, actor=user)
+    return alert
+
+
+def close_alert(user, alert_id: int) -> SafetyAlert:
+    """Close the alert once it has been followed up (acknowledging it if nobody had)."""
+    with write_transaction():
+        alert = alert_for(user, alert_id)
+        if alert.status != "closed":
+            now = utcnow()
+            if alert.acknowledged_at is None:
+                alert.acknowledged_at, alert.acknowledged_by_id = now, user.id
+            alert.owner_id = alert.owner_id or user.id
+            alert.status, alert.closed_at, alert.closed_by_id = "closed", now, user.id
+            audit.record("alert.close", alert, actor=user)
+    return alert

@@ -1,0 +1,690 @@
+"""Peer-group posts: who may read and write a group, posting, moderation, weekly threads, digests.
+
+Membership decides everything: a user reads and writes only the groups they are a member of,
+and a participant who has withdrawn loses access at once (their posts stay). Moderation is for
+the group's own leaders and assistants. Every write runs in one ``write_transaction`` together
+with its audit entry, its safety alert and its outbox messages.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from models import (
+    Cohort,
+    Group,
+    GroupMembership,
+    Meeting,
+    OutboxMessage,
+    Participant,
+    Post,
+    PostFlag,
+    User,
+    db,
+    utcnow,
+    write_transaction,
+)
+from models.base import is_unique_violation
+from program import markdown
+from program.outbox import enqueue
+from program.risk import screen_text
+from program.safety import raise_alert
+from program.schedule import CohortPlan, MeetingOverride, build_calendar, is_released
+from views import audit
+
+EDIT_WINDOW = timedelta(minutes=30)
+MAX_BODY = 10_000
+MAX_TITLE = 200
+WEEKLY_TITLE = "Week {n}: share how the practice went"
+
+
+class PostError(Exception):
+    """A write that is not allowed; ``str(exc)`` is a message for the person who tried."""
+
+
+class NoAccess(PostError):
+    """The user is not (or no longer) a member of the group, or the object is not in it."""
+
+
+# --- access ----------------------------------------------------------------------------------
+
+
+def has_withdrawn(user_id: int) -> bool:
+    """True when the user's participant record says they withdrew (any kind of withdrawal)."""
+    row = db.session.execute(
+        select(Participant.status, Participant.withdrawal_kind).where(
+            Participant.user_id == user_id)
+    ).first()
+    return row is not None and (row.status == "withdrawn" or row.withdrawal_kind is not None)
+
+
+def membership(user: User, group_id: int) -> GroupMembership | None:
+    """The user's membership of the group, or None if they may not see it."""
+    if user is None or not user.is_active:
+        return None
+    member = db.session.scalar(
+        select(GroupMembership).where(GroupMembership.group_id == group_id,
+                                      GroupMembership.user_id == user.id)
+    )
+    if member is None:
+        return None
+    if user.role == "participant" and has_withdrawn(user.id):
+        return None
+    return member
+
+
+def require_membership(user: User, group_id: int) -> GroupMembership:
+    member = membership(user, group_id)
+    if member is None:
+        raise NoAccess(_l("You are not a member of this group."))
+    return member
+
+
+def require_moderator(user: User, group_id: int) -> GroupMembership:
+    member = require_membership(user, group_id)
+    if not member.moderates:
+        raise NoAccess(_l("Only this group's leaders and assistants can do that."))
+    return member
+
+
+def groups_of(user: User) -> list[tuple[Group, GroupMembership]]:
+    """The groups the user may open, with their membership, by cohort then name."""
+    if user.role == "participant" and has_withdrawn(user.id):
+        return []
+    rows = db.session.execute(
+        select(Group, GroupMembership).join(GroupMembership)
+        .where(GroupMembership.user_id == user.id)
+        .order_by(Group.cohort_id, Group.kind, Group.name)
+    ).all()
+    return [(group, member) for group, member in rows]
+
+
+def post_in_group(group_id: int, post_id: int) -> Post:
+    """The post if it belongs to the group (so an id from another group is simply not found)."""
+    post = db.session.get(Post, post_id)
+    if post is None or post.group_id != group_id:
+        raise NoAccess(_l("No such post in this group."))
+    return post
+
+
+def can_start_thread(group: Group, member: GroupMembership) -> bool:
+    """In a large group of a cohort set that way, only leaders and assistants start threads."""
+    if member.moderates or group.kind != "large":
+        return True
+    cohort = db.session.get(Cohort, group.cohort_id)
+    return not cohort.staff_only_threads
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise PostError(_l("Write something before posting."))
+    if len(body) > MAX_BODY:
+        raise PostError(_l("A post can be at most %(n)d characters long.", n=MAX_BODY))
+    return body
+
+
+def _screen(post: Post, group: Group) -> None:
+    """Raise one alert for the post if its text suggests risk (never more than one per post)."""
+    rule = screen_text(f"{post.title or ''}\n{post.body}")
+    if rule is None or post.author_id is None:
+        return
+    cohort = db.session.get(Cohort, group.cohort_id)
+    participant_id = db.session.scalar(
+        select(Participant.id).where(Participant.user_id == post.author_id))
+    raise_alert("post", post.id, rule, study_id=cohort.study_id,
+                participant_id=participant_id, group_id=group.id)
+
+
+def _active_recipients(user_ids: set[int]) -> list[User]:
+    """Users among ``user_ids`` who can still read the group (active, not withdrawn)."""
+    if not user_ids:
+        return []
+    withdrawn = select(Participant.user_id).where(
+        Participant.user_id.in_(user_ids),
+        or_(Participant.status == "withdrawn", Participant.withdrawal_kind.is_not(None)))
+    return list(db.session.scalars(
+        select(User).where(User.id.in_(user_ids), User.active.is_(True),
+                           User.id.not_in(withdrawn))))
+
+
+def _notify_reply(reply: Post, thread: Post, group: Group) -> None:
+    if thread.author_id is None or thread.author_id == reply.author_id:
+        return
+    for user in _active_recipients({thread.author_id}):
+        if user.notify_replies != "immediate":
+            continue
+        enqueue(f"reply:{reply.id}:{user.id}", user.id, "post_reply",
+                f"Hearth: a new reply in {group.name}",
+                f"Someone replied to your post in {group.name}. Sign in to Hearth to read it: "
+                f"{_thread_url(group.id, thread.id)}")
+
+
+def _notify_announcement(post: Post, group: Group) -> None:
+    member_ids = set(db.session.scalars(
+        select(GroupMembership.user_id).where(GroupMembership.group_id == group.id)))
+    member_ids.discard(post.author_id)
+    for user in _active_recipients(member_ids):
+        if user.notify_announcements != "immediate":
+            continue
+        enqueue(f"announcement:{post.id}:{user.id}", user.id, "announcement",
+                f"Hearth: a new announcement in {group.name}",
+                f"There is a new announcement in {group.name}. Sign in to Hearth to read it: "
+                f"{_thread_url(group.id, post.id)}")
+
+
+def _thread_url(group_id: int, post_id: int) -> str:
+    base = current_app.config.get("BASE_URL", "").rstrip("/")
+    return f"{base}/groups/{group_id}/posts/{post_id}"
+
+
+def create_post(author: User, group_id: int, body: str, *, title: str | None = None,
+                parent_id: int | None = None, submission_token: str | None = None,
+                now: datetime | None = None) -> Post:
+    """Start a thread or reply to one (replies go one level deep) and screen it for risk.
+
+    A repeated ``submission_token`` (a double-submitted form) returns the first post.
+    """
+    now = now or utcnow()
+    body = _clean_body(body)
+    title = (title or "").strip()[:MAX_TITLE] or None
+    if submission_token:
+        existing = db.session.scalar(select(Post).where(
+            Post.author_id == author.id, Post.submission_token == submission_token))
+        if existing is not None:
+            return existing
+    try:
+        with write_transaction():
+            member = require_membership(author, group_id)
+            group = db.session.get(Group, group_id)
+            thread = None
+            if parent_id is not None:
+                thread = post_in_group(group_id, parent_id)
+                if thread.parent_id is not None:  # a reply to a reply joins the same thread
+                    thread = post_in_group(group_id, thread.parent_id)
+                if thread.locked:
+                    raise PostError(_l("This thread is locked; no new replies."))
+                if thread.deleted_at is not None or thread.hidden_at is not None:
+                    raise PostError(_l("This post is no longer available."))
+                title = None
+            elif not can_start_thread(group, member):
+                raise PostError(_l("In this group only the course team can start new threads."))
+            post = Post(group_id=group_id, author_id=author.id,
+                        parent_id=thread.id if thread else None, title=title, body=body,
+                        body_html=markdown.render(body), created_at=now,
+                        announcement=thread is None and member.moderates,
+                        submission_token=submission_token)
+            db.session.add(post)
+            db.session.flush()
+            _screen(post, group)
+            if thread is not None:
+                _notify_reply(post, thread, group)
+            elif post.announcement:
+                _notify_announcement(post, group)
+    except Exception as exc:
+        if submission_token and is_unique_violation(exc):
+            db.session.rollback()
+            return db.session.scalar(select(Post).where(
+                Post.author_id == author.id, Post.submission_token == submission_token))
+        raise
+    return post
+
+
+def can_edit(user: User, post: Post, now: datetime | None = None) -> bool:
+    """Authors edit their own visible post within the edit window."""
+    now = now or utcnow()
+    return (post.author_id == user.id and post.deleted_at is None and post.hidden_at is None
+            and now - post.created_at <= EDIT_WINDOW)
+
+
+def edit_post(user: User, group_id: int, post_id: int, body: str, *,
+              title: str | None = None, now: datetime | None = None) -> Post:
+    """Change one's own post within the edit window; the new text is screened again."""
+    now = now or utcnow()
+    body = _clean_body(body)
+    with write_transaction():
+        require_membership(user, group_id)
+        post = post_in_group(group_id, post_id)
+        if post.author_id != user.id:
+            raise NoAccess(_l("You can only edit your own posts."))
+        if not can_edit(user, post, now):
+            raise PostError(_l("This post can no longer be edited."))
+        post.body = body
+        post.body_html = markdown.render(body)
+        if post.parent_id is None and title is not None:
+            post.title = title.strip()[:MAX_TITLE] or None
+        post.edited_at = now
+        db.session.flush()
+        _screen(post, db.session.get(Group, group_id))
+    return post
+
+
+def delete_post(user: User, group_id: int, post_id: int, now: datetime | None = None) -> Post:
+    """Delete one's own post: it disappears from the feed (kept for safety review)."""
+    with write_transaction():
+        require_membership(user, group_id)
+        post = post_in_group(group_id, post_id)
+        if post.author_id != user.id:
+            raise NoAccess(_l("You can only delete your own posts."))
+        if post.deleted_at is None:
+            post.deleted_at = now or utcnow()
+    return post
+
+
+# --- moderation ------------------------------------------------------------------------------
+
+
+def _moderate(user: User, group_id: int, post_id: int, action: str, change) -> Post:
+    with write_transaction():
+        require_moderator(user, group_id)
+        post = post_in_group(group_id, post_id)
+        change(post)
+        audit.record(f"post.{action}", post, actor=user, group_id=group_id)
+    return post
+
+
+def _top_level(post: Post) -> None:
+    if post.parent_id is not None:
+        raise PostError(_l("Only a thread's first post can be pinned or locked."))
+
+
+def set_pinned(user: User, group_id: int, post_id: int, pinned: bool) -> Post:
+    """Pin a thread to the top of the feed, or unpin it."""
+    def change(post):
+        _top_level(post)
+        post.pinned = pinned
+    return _moderate(user, group_id, post_id, "pin" if pinned else "unpin", change)
+
+
+def set_locked(user: User, group_id: int, post_id: int, locked: bool) -> Post:
+    """Lock a thread against new replies, or open it again."""
+    def change(post):
+        _top_level(post)
+        post.locked = locked
+    return _moderate(user, group_id, post_id, "lock" if locked else "unlock", change)
+
+
+def hide_post(user: User, group_id: int, post_id: int, reason: str,
+              now: datetime | None = None) -> Post:
+    """Hide a post from members with a reason; its author is told through the outbox."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise PostError(_l("Give a reason; the author will see it."))
+
+    def change(post):
+        if post.hidden_at is not None:
+            return
+        post.hidden_at, post.hidden_by_id, post.hidden_reason = now, user.id, reason[:1000]
+        if post.author_id is not None and post.author_id != user.id:
+            group = db.session.get(Group, group_id)
+            enqueue(f"post-hidden:{post.id}:{int(now.timestamp())}", post.author_id,
+                    "post_hidden", f"Hearth: a moderator hid your post in {group.name}",
+                    f"A leader of {group.name} hid one of your posts.\n\nReason: {reason}\n\n"
+                    f"If you have questions, reply to them in the group or at the next session.")
+        for flag in db.session.scalars(select(PostFlag).where(
+                PostFlag.post_id == post.id, PostFlag.resolved_at.is_(None))):
+            flag.resolved_at, flag.resolved_by_id = now, user.id
+
+    return _moderate(user, group_id, post_id, "hide", change)
+
+
+def restore_post(user: User, group_id: int, post_id: int) -> Post:
+    """Show a hidden post again."""
+    def change(post):
+        post.hidden_at = post.hidden_by_id = post.hidden_reason = None
+    return _moderate(user, group_id, post_id, "restore", change)
+
+
+def flag_post(user: User, group_id: int, post_id: int, reason: str | None = None) -> bool:
+    """Ask the group's leaders to look at a post; True if this is the user's first flag of it."""
+    with write_transaction():
+        require_membership(user, group_id)
+        post = post_in_group(group_id, post_id)
+        if post.author_id == user.id:
+            raise PostError(_l("You cannot flag your own post."))
+        if post.deleted_at is not None:
+            raise PostError(_l("This post is no longer available."))
+        dialect = db.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT that returns the new id
+        flag_id = db.session.execute(
+            insert(PostFlag).values(post_id=post.id, user_id=user.id,
+                                    reason=(reason or "").strip()[:1000] or None,
+                                    created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["post_id", "user_id"])
+            .returning(PostFlag.id)
+        ).scalar()
+    return flag_id is not None
+
+
+def resolve_flags(user: User, group_id: int, post_id: int, now: datetime | None = None) -> int:
+    """Mark every open flag of a post as dealt with (leaving the post as it is)."""
+    now = now or utcnow()
+    with write_transaction():
+        require_moderator(user, group_id)
+        post = post_in_group(group_id, post_id)
+        flags = db.session.scalars(select(PostFlag).where(
+            PostFlag.post_id == post.id, PostFlag.resolved_at.is_(None))).all()
+        for flag in flags:
+            flag.resolved_at, flag.resolved_by_id = now, user.id
+        audit.record("post.resolve_flags", post, actor=user, group_id=group_id,
+                     flags=len(flags))
+    return len(flags)
+
+
+def flag_queue(group_id: int) -> list[tuple[Post, int, datetime]]:
+    """Posts with open flags: (post, number of open flags, first flagged), oldest first."""
+    rows = db.session.execute(
+        select(Post, func.count(PostFlag.id), func.min(PostFlag.created_at))
+        .join(PostFlag, PostFlag.post_id == Post.id)
+        .where(Post.group_id == group_id, PostFlag.resolved_at.is_(None))
+        .group_by(Post.id).order_by(func.min(PostFlag.created_at))
+    ).all()
+    return [(post, count, first) for post, count, first in rows]
+
+
+# --- the feed --------------------------------------------------------------------------------
+
+
+@dataclass
+class Thread:
+    post: Post
+    replies: list[Post] = field(default_factory=list)
+
+
+@dataclass
+class FeedPage:
+    pinned: list[Thread]
+    threads: list[Thread]
+    next_cursor: str | None
+    authors: dict[int, User]
+    roles: dict[int, str]  #: author id -> leader / assistant / member in this group
+    open_flags: dict[int, int]  #: post id -> open flags (moderators only)
+    flagged_by_me: set[int]
+
+
+def encode_cursor(post: Post) -> str:
+    stamp = post.created_at.astimezone(UTC)
+    return f"{int(stamp.timestamp() * 1_000_000)}-{post.id}"
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        micros, post_id = (int(part) for part in cursor.split("-", 1))
+        return datetime.fromtimestamp(micros / 1_000_000, UTC), post_id
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _visible(post: Post, viewer: User, moderator: bool) -> bool:
+    if post.deleted_at is not None:
+        return False
+    return post.hidden_at is None or moderator or post.author_id == viewer.id
+
+
+def feed(viewer: User, member: GroupMembership, *, cursor: str | None = None,
+         per_page: int = 20) -> FeedPage:
+    """One page of a group's feed in a fixed number of queries, whatever ``per_page`` is.
+
+    Pinned threads come first (on the first page), then threads newest first, each with its
+    replies oldest first. Paging is by keyset on (created_at, id), so page 50 costs what page
+    1 costs.
+    """
+    group_id, moderator = member.group_id, member.moderates
+    top = (Post.group_id == group_id, Post.parent_id.is_(None), Post.deleted_at.is_(None))
+    if not moderator:
+        top += (or_(Post.hidden_at.is_(None), Post.author_id == viewer.id),)
+    position = decode_cursor(cursor)
+    pinned = []
+    if position is None:
+        pinned = list(db.session.scalars(
+            select(Post).where(*top, Post.pinned.is_(True)).order_by(Post.created_at.desc())))
+    query = select(Post).where(*top, Post.pinned.is_(False))
+    if position is not None:
+        stamp, post_id = position
+        query = query.where(or_(Post.created_at < stamp,
+                                and_(Post.created_at == stamp, Post.id < post_id)))
+    page = list(db.session.scalars(
+        query.order_by(Post.created_at.desc(), Post.id.desc()).limit(per_page + 1)))
+    next_cursor = encode_cursor(page[per_page - 1]) if len(page) > per_page else None
+    page = page[:per_page]
+
+    return _assemble(viewer, member, pinned, page, next_cursor)
+
+
+def _assemble(viewer: User, member: GroupMembership, pinned: list[Post], page: list[Post],
+              next_cursor: str | None) -> FeedPage:
+    """Load the replies, authors and flags of a page's threads: three queries in all."""
+    group_id, moderator = member.group_id, member.moderates
+    heads = pinned + page
+    replies: dict[int, list[Post]] = defaultdict(list)
+    if heads:
+        for reply in db.session.scalars(
+                select(Post).where(Post.parent_id.in_([p.id for p in heads]))
+                .order_by(Post.created_at, Post.id)):
+            if _visible(reply, viewer, moderator):
+                replies[reply.parent_id].append(reply)
+    everything = heads + [r for rs in replies.values() for r in rs]
+    author_ids = {p.author_id for p in everything if p.author_id is not None}
+    authors, roles = {}, {}
+    if author_ids:
+        for user, role in db.session.execute(
+                select(User, GroupMembership.role).outerjoin(
+                    GroupMembership, and_(GroupMembership.user_id == User.id,
+                                          GroupMembership.group_id == group_id))
+                .where(User.id.in_(author_ids))):
+            authors[user.id], roles[user.id] = user, role or "former"
+    post_ids = [p.id for p in everything]
+    open_flags: dict[int, int] = {}
+    flagged_by_me: set[int] = set()
+    if post_ids:
+        rows = db.session.execute(
+            select(PostFlag.post_id, PostFlag.user_id, PostFlag.resolved_at)
+            .where(PostFlag.post_id.in_(post_ids))).all()
+        for post_id, user_id, resolved_at in rows:
+            if user_id == viewer.id:
+                flagged_by_me.add(post_id)
+            if moderator and resolved_at is None:
+                open_flags[post_id] = open_flags.get(post_id, 0) + 1
+    return FeedPage(
+        pinned=[Thread(p, replies[p.id]) for p in pinned],
+        threads=[Thread(p, replies[p.id]) for p in page],
+        next_cursor=next_cursor, authors=authors, roles=roles, open_flags=open_flags,
+        flagged_by_me=flagged_by_me,
+    )
+
+
+def thread(viewer: User, member: GroupMembership, post_id: int) -> FeedPage:
+    """One thread with its replies, in the same shape as a feed page."""
+    post = post_in_group(member.group_id, post_id)
+    if post.parent_id is not None:
+        post = post_in_group(member.group_id, post.parent_id)
+    if not _visible(post, viewer, member.moderates):
+        raise NoAccess(_l("This post is no longer available."))
+    return _assemble(viewer, member, [], [post], None)
+
+
+# --- facilitator overview --------------------------------------------------------------------
+
+
+@dataclass
+class Overview:
+    weeks: list[tuple[int, int, int]]  #: (week number, threads, replies)
+    silent_members: list[User]
+    unanswered: list[Post]
+
+
+def overview(group: Group, now: datetime | None = None) -> Overview:
+    """Activity per course week, members who have never posted, unanswered posts over a day old."""
+    now = now or utcnow()
+    cohort = db.session.get(Cohort, group.cohort_id)
+    start = datetime.combine(cohort.start_date, datetime.min.time(), UTC)
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for created_at, parent_id in db.session.execute(
+            select(Post.created_at, Post.parent_id).where(
+                Post.group_id == group.id, Post.deleted_at.is_(None),
+                Post.author_id.is_not(None))):
+        week = (created_at - start).days // 7 + 1
+        counts[week][0 if parent_id is None else 1] += 1
+    weeks = [(week, c[0], c[1]) for week, c in sorted(counts.items())]
+    posted = select(Post.author_id).where(Post.group_id == group.id,
+                                          Post.deleted_at.is_(None),
+                                          Post.author_id.is_not(None))
+    silent = list(db.session.scalars(
+        select(User).join(GroupMembership, GroupMembership.user_id == User.id)
+        .where(GroupMembership.group_id == group.id, GroupMembership.role == "member",
+               User.id.not_in(posted))
+        .order_by(User.display_name)))
+    reply = db.aliased(Post)
+    has_reply = select(reply.id).where(reply.parent_id == Post.id, reply.deleted_at.is_(None),
+                                       reply.author_id != Post.author_id).exists()
+    unanswered = list(db.session.scalars(
+        select(Post).where(Post.group_id == group.id, Post.parent_id.is_(None),
+                           Post.deleted_at.is_(None), Post.hidden_at.is_(None),
+                           Post.author_id.is_not(None),
+                           Post.created_at < now - timedelta(days=1), ~has_reply)
+        .order_by(Post.created_at)))
+    return Overview(weeks=weeks, silent_members=silent, unanswered=unanswered)
+
+
+# --- jobs ------------------------------------------------------------------------------------
+
+
+def cohort_calendar(cohort: Cohort):
+    """The cohort's calendar with the recorded cancellations and postponements."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(cohort.timezone)
+    overrides = []
+    for meeting in db.session.scalars(select(Meeting).where(Meeting.cohort_id == cohort.id)):
+        if not 1 <= meeting.session_number <= cohort.session_count:
+            continue
+        if meeting.outcome == "cancelled":
+            overrides.append(MeetingOverride(meeting.session_number, cancelled=True))
+        elif meeting.outcome == "postponed" and meeting.postponed_to is not None:
+            local = meeting.postponed_to.astimezone(zone).replace(tzinfo=None)
+            overrides.append(MeetingOverride(meeting.session_number, postponed_to=local))
+    plan = CohortPlan(
+        start_date=cohort.start_date, meeting_weekday=cohort.meeting_weekday,
+        meeting_time=cohort.meeting_time, timezone=cohort.timezone,
+        session_count=cohort.session_count, cadence_days=cohort.cadence_days,
+        release_lead=timedelta(minutes=cohort.release_lead_minutes or 0),
+        overrides=tuple(overrides),
+    )
+    return build_calendar(plan)
+
+
+def ensure_weekly_threads(now: datetime | None = None) -> int:
+    """Create "Week N" threads in every group of a running cohort once session N is released.
+
+    Idempotent: the UNIQUE (group_id, weekly_session) makes a second run (or a second
+    scheduler) insert nothing. Returns the number of threads created.
+    """
+    now = now or utcnow()
+    created = 0
+    cohorts = db.session.scalars(
+        select(Cohort).where(Cohort.status.in_(("planned", "running")))).all()
+    for cohort in cohorts:
+        calendar = cohort_calendar(cohort)
+        released = [n for n in range(1, cohort.session_count + 1)
+                    if is_released(n, calendar, now)]
+        if not released:
+            continue
+        group_ids = db.session.scalars(select(Group.id).where(Group.cohort_id == cohort.id)).all()
+        with write_transaction():
+            dialect = db.session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            for group_id in group_ids:
+                for number in released:
+                    title = WEEKLY_TITLE.format(n=number)
+                    body = "How did this week's practice go? Share what helped, and what was hard."
+                    created += db.session.execute(
+                        insert(Post).values(
+                            group_id=group_id, author_id=None, title=title, body=body,
+                            body_html=markdown.render(body), weekly_session=number,
+                            pinned=False, locked=False, announcement=False,
+                            author_removed=False,
+                            created_at=calendar.meeting(number).release_at,
+                        ).on_conflict_do_nothing(index_elements=["group_id", "weekly_session"])
+                        .returning(Post.id)
+                    ).scalar() is not None
+    return created
+
+
+def materialise_digests(now: datetime | None = None) -> int:
+    """Queue yesterday's (UTC) daily digest for everyone who chose digests and has news.
+
+    One message per user per day (dedup key ``digest:{user}:{date}``), so running it again the
+    same day adds nothing. The message counts replies and announcements per group; post text
+    never leaves Hearth by email.
+    """
+    now = now or utcnow()
+    day = (now - timedelta(days=1)).date()
+    start = datetime.combine(day, datetime.min.time(), UTC)
+    end = start + timedelta(days=1)
+    news: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+
+    thread = db.aliased(Post)
+    for reply_author, thread_author, group_id in db.session.execute(
+            select(Post.author_id, thread.author_id, Post.group_id)
+            .join(thread, Post.parent_id == thread.id)
+            .where(Post.created_at >= start, Post.created_at < end,
+                   Post.deleted_at.is_(None), Post.hidden_at.is_(None),
+                   thread.author_id.is_not(None))):
+        if reply_author != thread_author:
+            news[thread_author][group_id][0] += 1
+    for author_id, member_id, group_id in db.session.execute(
+            select(Post.author_id, GroupMembership.user_id, Post.group_id)
+            .join(GroupMembership, GroupMembership.group_id == Post.group_id)
+            .where(Post.announcement.is_(True), Post.created_at >= start,
+                   Post.created_at < end, Post.deleted_at.is_(None),
+                   Post.hidden_at.is_(None))):
+        if member_id != author_id:
+            news[member_id][group_id][1] += 1
+    if not news:
+        return 0
+    names = dict(db.session.execute(
+        select(Group.id, Group.name).where(
+            Group.id.in_({g for per_group in news.values() for g in per_group}))).all())
+    key = "digest:{}:" + day.isoformat()
+    done = set(db.session.scalars(select(OutboxMessage.dedup_key).where(
+        OutboxMessage.dedup_key.in_([key.format(user_id) for user_id in news]))))
+    queued = 0
+    with write_transaction():
+        for user in _active_recipients(set(news)):
+            if key.format(user.id) in done:
+                continue
+            lines = []
+            for group_id, (replies, announcements) in sorted(news[user.id].items()):
+                parts = []
+                if user.notify_replies == "daily" and replies:
+                    parts.append(f"{replies} new repl{'y' if replies == 1 else 'ies'} to you")
+                if user.notify_announcements == "daily" and announcements:
+                    parts.append(f"{announcements} new announcement"
+                                 f"{'' if announcements == 1 else 's'}")
+                if parts:
+                    lines.append(f"- {names[group_id]}: {', '.join(parts)}")
+            if not lines:
+                continue
+            base = current_app.config.get("BASE_URL", "").rstrip("/")
+            queued += 1
+            enqueue(
+                key.format(user.id), user.id, "daily_digest",
+                f"Hearth: your groups on {day.isoformat()}",
+                "Here is what happened in your groups:\n\n" + "\n".join(lines)
+                + f"\n\nSign in to read: {base}/groups/",
+            )
+    return queued

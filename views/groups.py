@@ -1,0 +1,326 @@
+"""Group feeds and their moderation, for whoever is a member of the group.
+
+Every route takes the group from the URL and the user's membership of it; someone who is not
+(or no longer) a member gets 404, whatever their role, and a post id from another group is
+not found either. Moderation routes need the group's own leaders and assistants.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from models import Cohort, Group, db, utcnow
+from program import markdown, posts
+from views import navigation
+from views.decorators import role_required
+
+bp = Blueprint("groups", __name__, url_prefix="/groups")
+#: anyone can be a member of a group; membership, checked per request, decides the rest
+MEMBER_ROLES = ("participant", "facilitator", "rater", "researcher", "admin")
+PAGE_SIZES = (10, 20, 50, 100)
+
+navigation.add("participant", "groups.index", "Groups", order=30)
+navigation.add("facilitator", "groups.index", "Groups", order=30)
+
+
+@bp.app_template_filter("post_html")
+def post_html(html: str | None) -> Markup:
+    """A post's stored HTML, sanitised once more on the way out."""
+    return Markup(markdown.sanitise(html or ""))
+
+
+class ThreadForm(FlaskForm):
+    title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=200)])
+    body = TextAreaField(_l("Your post"), validators=[DataRequired(), Length(max=posts.MAX_BODY)])
+    submission_token = HiddenField()
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Your reply"), validators=[DataRequired(), Length(max=posts.MAX_BODY)])
+    submission_token = HiddenField()
+
+
+class EditForm(FlaskForm):
+    title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=200)])
+    body = TextAreaField(_l("Your post"), validators=[DataRequired(), Length(max=posts.MAX_BODY)])
+
+
+class HideForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (the author will see it)"),
+                           validators=[DataRequired(), Length(max=1000)])
+
+
+class FlagForm(FlaskForm):
+    reason = StringField(_l("What worries you? (optional)"),
+                         validators=[Optional(), Length(max=1000)])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+def _member(group_id: int, *, moderator: bool = False):
+    group = db.session.get(Group, group_id)
+    member = posts.membership(current_user, group_id) if group is not None else None
+    if member is None:
+        abort(404)
+    if moderator and not member.moderates:
+        abort(403)
+    return group, member
+
+
+def _with_token(form):
+    if not form.submission_token.data:
+        form.submission_token.data = secrets.token_urlsafe(16)
+    return form
+
+
+def _feed_page(group, member, thread_form=None, status=200):
+    per_page = request.args.get("per", 20, type=int)
+    per_page = per_page if per_page in PAGE_SIZES else 20
+    page = posts.feed(current_user, member, cursor=request.args.get("before"), per_page=per_page)
+    can_start = posts.can_start_thread(group, member)
+    return render_template(
+        "groups/feed.html", group=group, member=member, page=page, per_page=per_page,
+        first_page=not request.args.get("before"), can_start=can_start,
+        thread_form=_with_token(thread_form or ThreadForm()) if can_start else None,
+        now=utcnow(), edit_window=posts.EDIT_WINDOW,
+    ), status
+
+
+@bp.get("/")
+@role_required(*MEMBER_ROLES)
+def index():
+    """The groups the user belongs to."""
+    return render_template("groups/index.html", groups=posts.groups_of(current_user))
+
+
+@bp.get("/<int:group_id>")
+@role_required(*MEMBER_ROLES)
+def feed(group_id: int):
+    """A group's feed: pinned threads, then threads newest first with their replies."""
+    group, member = _member(group_id)
+    return _feed_page(group, member)
+
+
+@bp.post("/<int:group_id>/posts")
+@role_required(*MEMBER_ROLES)
+def create(group_id: int):
+    """Start a thread."""
+    group, member = _member(group_id)
+    form = ThreadForm()
+    if not form.validate_on_submit():
+        return _feed_page(group, member, form, status=400)
+    try:
+        post = posts.create_post(current_user, group_id, form.body.data, title=form.title.data,
+                                 submission_token=form.submission_token.data or None)
+    except posts.NoAccess:
+        abort(404)
+    except posts.PostError as exc:
+        form.body.errors = [str(exc)]
+        return _feed_page(group, member, form, status=400)
+    flash(_("Your post is in the group."), "success")
+    return redirect(url_for(".thread", group_id=group_id, post_id=post.id))
+
+
+def _thread_page(group, member, post_id, reply_form=None, status=200):
+    try:
+        page = posts.thread(current_user, member, post_id)
+    except posts.NoAccess:
+        abort(404)
+    head = page.threads[0].post
+    can_reply = not head.locked and head.hidden_at is None
+    return render_template(
+        "groups/thread.html", group=group, member=member, page=page, head=head,
+        reply_form=_with_token(reply_form or ReplyForm()) if can_reply else None,
+        now=utcnow(), edit_window=posts.EDIT_WINDOW,
+    ), status
+
+
+@bp.get("/<int:group_id>/posts/<int:post_id>")
+@role_required(*MEMBER_ROLES)
+def thread(group_id: int, post_id: int):
+    """One thread with its replies and a reply form."""
+    group, member = _member(group_id)
+    return _thread_page(group, member, post_id)
+
+
+@bp.post("/<int:group_id>/posts/<int:post_id>/reply")
+@role_required(*MEMBER_ROLES)
+def reply(group_id: int, post_id: int):
+    """Reply to a thread (replies are one level deep)."""
+    group, member = _member(group_id)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return _thread_page(group, member, post_id, form, status=400)
+    try:
+        post = posts.create_post(current_user, group_id, form.body.data, parent_id=post_id,
+                                 submission_token=form.submission_token.data or None)
+    except posts.NoAccess:
+        abort(404)
+    except posts.PostError as exc:
+        form.body.errors = [str(exc)]
+        return _thread_page(group, member, post_id, form, status=400)
+    return redirect(url_for(".thread", group_id=group_id, post_id=post.parent_id)
+                    + f"#post-{post.id}")
+
+
+@bp.route("/<int:group_id>/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@role_required(*MEMBER_ROLES)
+def edit(group_id: int, post_id: int):
+    """Edit one's own post within the edit window."""
+    group, _member_row = _member(group_id)
+    try:
+        post = posts.post_in_group(group_id, post_id)
+    except posts.NoAccess:
+        abort(404)
+    if post.author_id != current_user.id:
+        abort(403)
+    if not posts.can_edit(current_user, post):
+        flash(_("This post can no longer be edited."), "error")
+        return redirect(url_for(".thread", group_id=group_id, post_id=post.parent_id or post.id))
+    form = EditForm(obj=post) if request.method == "GET" else EditForm()
+    if form.validate_on_submit():
+        try:
+            posts.edit_post(current_user, group_id, post_id, form.body.data,
+                            title=form.title.data)
+        except posts.PostError as exc:
+            form.body.errors = [str(exc)]
+        else:
+            flash(_("Your post was changed."), "success")
+            return redirect(url_for(".thread", group_id=group_id,
+                                    post_id=post.parent_id or post.id) + f"#post-{post.id}")
+    status = 400 if request.method == "POST" else 200
+    return render_template("groups/edit.html", group=group, post=post, form=form), status
+
+
+@bp.post("/<int:group_id>/posts/<int:post_id>/delete")
+@role_required(*MEMBER_ROLES)
+def delete(group_id: int, post_id: int):
+    """Delete one's own post."""
+    _member(group_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        post = posts.delete_post(current_user, group_id, post_id)
+    except posts.NoAccess:
+        abort(404)
+    flash(_("Your post was deleted."), "success")
+    if post.parent_id:
+        return redirect(url_for(".thread", group_id=group_id, post_id=post.parent_id))
+    return redirect(url_for(".feed", group_id=group_id))
+
+
+@bp.post("/<int:group_id>/posts/<int:post_id>/flag")
+@role_required(*MEMBER_ROLES)
+def flag(group_id: int, post_id: int):
+    """Ask the group's leaders to look at a post."""
+    _member(group_id)
+    form = FlagForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        posts.flag_post(current_user, group_id, post_id, form.reason.data)
+    except posts.NoAccess:
+        abort(404)
+    except posts.PostError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Thank you. The group's leaders will look at this post."), "success")
+    return redirect(request.referrer if _same_group(request.referrer, group_id)
+                    else url_for(".feed", group_id=group_id))
+
+
+def _same_group(url: str | None, group_id: int) -> bool:
+    """Send the user back to the page they came from only if it is this group's page."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return parts.netloc in ("", request.host) and parts.path.startswith(f"/groups/{group_id}")
+
+
+MODERATION = {
+    "pin": lambda u, g, p: posts.set_pinned(u, g, p, True),
+    "unpin": lambda u, g, p: posts.set_pinned(u, g, p, False),
+    "lock": lambda u, g, p: posts.set_locked(u, g, p, True),
+    "unlock": lambda u, g, p: posts.set_locked(u, g, p, False),
+    "restore": posts.restore_post,
+    "resolve": posts.resolve_flags,
+}
+DONE = {
+    "pin": _l("Pinned."), "unpin": _l("Unpinned."), "lock": _l("Thread locked."),
+    "unlock": _l("Thread open for replies again."), "restore": _l("Post restored."),
+    "resolve": _l("Flags resolved; the post stays as it is."), "hide": _l("Post hidden."),
+}
+
+
+@bp.post("/<int:group_id>/posts/<int:post_id>/<any(" + ", ".join(MODERATION) + "):action>")
+@role_required(*MEMBER_ROLES)
+def moderate(group_id: int, post_id: int, action: str):
+    """Pin, lock, restore or resolve flags (the group's leaders and assistants only)."""
+    _member(group_id, moderator=True)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        MODERATION[action](current_user, group_id, post_id)
+    except posts.NoAccess:
+        abort(404)
+    except posts.PostError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(str(DONE[action]), "success")
+    return _back(group_id)
+
+
+@bp.post("/<int:group_id>/posts/<int:post_id>/hide")
+@role_required(*MEMBER_ROLES)
+def hide(group_id: int, post_id: int):
+    """Hide a post with a reason the author is told (leaders and assistants only)."""
+    _member(group_id, moderator=True)
+    form = HideForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason; the author will see it."), "error")
+        return _back(group_id)
+    try:
+        posts.hide_post(current_user, group_id, post_id, form.reason.data)
+    except posts.NoAccess:
+        abort(404)
+    flash(str(DONE["hide"]), "success")
+    return _back(group_id)
+
+
+def _back(group_id: int):
+    target = request.form.get("next")
+    if target and target.startswith(f"/groups/{group_id}") and "//" not in target:
+        return redirect(target)
+    return redirect(url_for(".feed", group_id=group_id))
+
+
+@bp.get("/<int:group_id>/flags")
+@role_required(*MEMBER_ROLES)
+def flags(group_id: int):
+    """The group's queue of posts flagged by members (leaders and assistants only)."""
+    group, member = _member(group_id, moderator=True)
+    return render_template("groups/flags.html", group=group, member=member,
+                           queue=posts.flag_queue(group_id))
+
+
+@bp.get("/<int:group_id>/overview")
+@role_required(*MEMBER_ROLES)
+def overview(group_id: int):
+    """Activity per week, silent members, unanswered posts (leaders and assistants only)."""
+    group, member = _member(group_id, moderator=True)
+    cohort = db.session.get(Cohort, group.cohort_id)
+    return render_template("facilitator/group_overview.html", group=group, cohort=cohort,
+                           member=member, overview=posts.overview(group))
