@@ -10,7 +10,7 @@ As the data contract specifies::
         [--cutoff c|a|b|<number>] [--lower-is-better] [--format ...] [--out FILE]
     python -m analysis feasibility --attendance attendance.csv [--participants ...]
         [--flow flow.csv] [--sessions sessions.csv] [--satisfaction csq.csv]
-        [--engagement engagement.csv]
+        [--engagement engagement.csv] [--criterion retention_pct=80,60 ...]
         [--scores scores.csv --timepoints pre,post] [--min-attended 6] [--format ...] [--out FILE]
 
 The feasibility inputs are described in :mod:`analysis.feasibility`. Bad input prints one line
@@ -40,6 +40,17 @@ def _timepoints(text: str) -> list[str]:
     if len(points) < 2:
         raise argparse.ArgumentTypeError("give at least two timepoints, e.g. pre,post")
     return points
+
+
+def _criterion(text: str) -> dict:
+    try:
+        metric, bands = text.split("=", 1)
+        green, amber = (float(v) for v in bands.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected METRIC=GREEN,AMBER (e.g. retention_pct=80,60), got {text!r}"
+        ) from None
+    return {"metric": metric.strip(), "green": green, "amber": amber}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -81,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     fe.add_argument("--scores")
     fe.add_argument("--timepoints", type=_timepoints)
     fe.add_argument("--min-attended", type=int)
+    fe.add_argument("--criterion", action="append", type=_criterion, default=[],
+                    metavar="METRIC=GREEN,AMBER",
+                    help="progression criterion in percent, e.g. retention_pct=80,60")
     output(fe)
     return parser
 
@@ -152,6 +166,7 @@ def _feasibility(args) -> dict:
         timepoints=args.timepoints,
         engagement=engagement,
         min_attended=args.min_attended,
+        criteria=args.criterion or None,
     )
 
 

@@ -22,6 +22,10 @@ Inputs (tidy tables; the command line reads them from CSV files of the same colu
     assessment completion: the share of participants with a score at each timepoint.
 ``engagement`` (engagement.csv), one row per participant x week
     ``participant_id, week`` and any of ``materials_opened, practice_minutes, posts``.
+
+Progression criteria compare measured percentages with green/amber thresholds: the metrics are
+``retention_pct`` (completed among those no longer active), ``mean_attendance_pct`` and
+``assessment_completion_pct`` (the lowest timepoint's), plus any value the caller adds.
 """
 
 from __future__ import annotations

@@ -149,3 +149,35 @@ def test_single_arm_with_reference_arm_warns_in_json(run, data_dir):
     assert "ignored" in report["warning"]
     terms = [e["term"] for e in report["measures"]["DASS-21.depression"]["effects"]]
     assert terms == ["time[week8]", "gender[male]"]
+
+
+def test_feasibility_from_csv_files(run, tmp_path):
+    (tmp_path / "attendance.csv").write_text(
+        "participant_id,arm,meeting,present\n"
+        + "".join(f"C1,CFT,{m},1\n" for m in range(1, 9))
+        + "".join(f"C2,CFT,{m},{int(m <= 5)}\n" for m in range(1, 9)))
+    (tmp_path / "participants.csv").write_text(
+        "participant_id,arm,status,gender,age\nC1,CFT,completed,female,30\n"
+        "C2,CFT,lost,male,41\n")
+    (tmp_path / "flow.csv").write_text(
+        "participant_id,stage,arm,reason\nC1,randomised,CFT,\nC2,randomised,CFT,\n"
+        "C2,lost,CFT,no reply\nC1,analysed,CFT,\nC3,excluded,,declined\n")
+    out = run("feasibility", "--attendance", tmp_path / "attendance.csv", "--participants",
+              tmp_path / "participants.csv", "--flow", tmp_path / "flow.csv",
+              "--min-attended", "6", "--criterion", "retention_pct=80,40")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["attendance"]["at_least_k"] == {"n": 1, "of": 2, "pct": 50.0}
+    assert report["flow"]["arms"]["CFT"]["lost"]["reasons"] == [{"reason": "no reply", "n": 1}]
+    assert report["progression"] == [{"metric": "retention_pct", "label": "retention_pct",
+                                      "value": 50.0, "green": 80.0, "amber": 40.0,
+                                      "band": "amber"}]
+
+
+def test_feasibility_bad_attendance_value(run, tmp_path):
+    (tmp_path / "attendance.csv").write_text(
+        "participant_id,arm,meeting,present\nC1,CFT,1,1\nC1,CFT,2,maybe\n")
+    out = run("feasibility", "--attendance", tmp_path / "attendance.csv")
+    _one_line_error(out, "attendance.csv", "row 3", "column 'present'", "'maybe'")
+    out = run("feasibility", "--attendance", tmp_path / "attendance.csv", "--criterion", "x")
+    _one_line_error(out, "--criterion", "METRIC=GREEN,AMBER")

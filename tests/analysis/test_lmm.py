@@ -128,3 +128,22 @@ def test_boundary_fit_gives_zero_participant_variance_and_residual_df():
     assert fit.coef("time")["df"] == pytest.approx(58, rel=1e-6)
     assert fit.coef("time")["estimate"] == rel(-2.822793935)
     assert fit.coef("time")["se"] == rel(0.4583206400)
+
+
+def test_flat_likelihood_reaches_the_reml_optimum_lme4_reaches_with_tight_tolerances(data_dir):
+    # Near the boundary the REML criterion is flat: lme4 with default tolerances stops at
+    # participant variance 0.69981273 (df 50.40616676); with tight tolerances it reaches the
+    # optimum computed here.
+    scores = pd.read_csv(data_dir / "flat_reml.csv")
+    fit = _fit(scores, "m", ["pre", "post"], ["A", "b"])
+    # R: m <- lmer(score ~ time * arm + (1 | participant_id), d, control = lmerControl(
+    #        optCtrl = list(ftol_abs = 1e-15, xtol_abs = 1e-15, ftol_rel = 1e-15,
+    #                       xtol_rel = 1e-15)))
+    #    as.data.frame(VarCorr(m))$vcov: 0.6994399346 72.0760490869
+    #    coef(summary(m))["timepost:armb", ]: -1.0598180692 3.7981605123 50.3998044354
+    assert fit.sigma2_participant == pytest.approx(0.6994399346, rel=1e-5)
+    assert fit.sigma2 == rel(72.0760490869)
+    inter = fit.coef("time[post]:arm[b]")
+    assert inter["estimate"] == rel(-1.0598180692)
+    assert inter["se"] == rel(3.7981605123)
+    assert inter["df"] == rel(50.3998044354)
