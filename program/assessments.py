@@ -28,6 +28,7 @@ from models import (
     Cohort,
     Group,
     GroupMembership,
+    OutboxMessage,
     Participant,
     Response,
     Score,
@@ -207,6 +208,9 @@ def _invite_or_remind(participant, timepoint, user, now, closes) -> int:
             return 0
         key = f"assessment-reminder:{invitation.id}:{days // REMINDER_EVERY_DAYS}"
         kind = "assessment_reminder"
+    # enqueue's own return value is unreliable on PostgreSQL (rowcount), so look first.
+    if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == key)):
+        return 0
     with force_locale(user.locale or "en"):
         subject = (_("Hearth: your questionnaires are ready") if kind == "assessment_invitation"
                    else _("Hearth: a reminder about your questionnaires"))
@@ -216,7 +220,8 @@ def _invite_or_remind(participant, timepoint, user, now, closes) -> int:
             "it:\n\n%(link)s\n\nYou can stop halfway and come back: your answers are saved.",
             name=user.display_name, label=timepoint.label,
             closes=closes.strftime("%Y-%m-%d %H:%M"), link=invitation_link(invitation))
-    return int(enqueue(key, user.id, kind, subject, body))
+    enqueue(key, user.id, kind, subject, body)
+    return 1
 
 
 def invitation_for_token(token: str, now: datetime | None = None) -> AssessmentInvitation | None:
