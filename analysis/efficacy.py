@@ -128,9 +128,13 @@ def _fit_effects(
                          " cannot be separated from the residual")
         else:
             fit = fit_random_intercept(y, design.x, groups, design.names)
-            if not np.isfinite(fit.varpar_cov).all():
+            if fit.sigma2 <= 1e-10 * float(np.var(y)):
+                notes.append("the residual variance is estimated as 0 (every participant's"
+                             " change is identical): effects cannot be tested")
+                fit = None
+            elif not np.isfinite(fit.varpar_cov).all():
                 notes.append("the variance parameters' Hessian is singular: df not available")
-            if fit.sigma2_participant == 0:
+            if fit is not None and fit.sigma2_participant == 0:
                 notes.append("boundary (singular) fit: the participant variance is estimated as 0")
     else:
         time_index = data["timepoint"].map({t: i for i, t in enumerate(timepoints)}).to_numpy()

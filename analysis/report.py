@@ -36,6 +36,27 @@ def report_kind(report: dict) -> str:
     return "feasibility"
 
 
+def _paper_table(report: dict) -> pd.DataFrame:
+    """One row per measure: mean (SD) n per arm and timepoint, then each effect with its CI,
+    the layout of a published results table (two decimals, as text)."""
+
+    def two(x):
+        return "–" if x is None else f"{x:.2f}"
+
+    rows = []
+    for measure, entry in report["measures"].items():
+        row = {"measure": measure}
+        for d in entry["descriptives"]:
+            row[f"{d['arm']} {d['timepoint']}"] = f"{two(d['mean'])} ({two(d['sd'])}) n={d['n']}"
+        for e in entry["effects"]:
+            row[e["term"]] = f"{two(e['estimate'])} [{two(e['ci_low'])}, {two(e['ci_high'])}]"
+            row[f"{e['term']} p"] = "–" if e["p"] is None else f"{e['p']:.3g}"
+            if "d" in e:
+                row[f"{e['term']} d"] = two(e["d"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _efficacy_tables(report: dict) -> dict[str, pd.DataFrame]:
     desc, effects, variance, warnings = [], [], [], []
     for measure, entry in report["measures"].items():
@@ -50,6 +71,7 @@ def _efficacy_tables(report: dict) -> dict[str, pd.DataFrame]:
     if report.get("warning"):
         warnings.insert(0, {"measure": "(all)", "warning": report["warning"]})
     out = {
+        "summary": _paper_table(report),
         "descriptives": pd.DataFrame(desc),
         "effects": pd.DataFrame(effects),
         "variance components": pd.DataFrame(variance),

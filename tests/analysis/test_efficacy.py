@@ -288,3 +288,14 @@ def test_rct_unstructured_complete_pairs_reduce_to_the_two_sample_t_test_on_chan
     assert effect["t"] == rel(test.statistic)
     assert effect["df"] == pytest.approx(n1 + n2 - 2, rel=1e-4)
     assert effect["p"] == rel(test.pvalue)
+
+
+def test_identical_change_for_everyone_is_not_tested():
+    scores = pd.DataFrame({
+        "participant_id": ["A", "A", "B", "B", "C", "C", "D", "D"],
+        "arm": ["X"] * 4 + ["Y"] * 4, "timepoint": ["pre", "post"] * 4, "measure": "m",
+        "score": [10.0, 8.0, 14.0, 12.0, 11.0, 10.0, 15.0, 14.0],
+    })
+    entry = efficacy_report(scores, None, ["pre", "post"])["measures"]["m"]
+    assert entry["effects"][0]["estimate"] is None
+    assert "residual variance is estimated as 0" in entry["warning"]

@@ -22,7 +22,15 @@ def test_efficacy_html_is_self_contained_and_escaped(cft_scores):
 def test_efficacy_workbook_sheets(cft_scores):
     book = openpyxl.load_workbook(io.BytesIO(render_xlsx(
         efficacy_report(cft_scores, None, ["pre", "post"]))))
-    assert book.sheetnames[:3] == ["descriptives", "effects", "variance components"]
+    assert book.sheetnames[:4] == ["summary", "descriptives", "effects", "variance components"]
+    summary = {row[0].value: [c.value for c in row] for row in book["summary"].iter_rows()}
+    header = summary["measure"]
+    bdi = dict(zip(header, summary["BDI-II"], strict=True))
+    # R: m <- lmer(score ~ time * arm + (1 | participant_id), d); estimate 8.2007, t-based CI
+    # 8.2007 + c(-1, 1) * qt(0.975, 14.6223) * 5.11499 = -2.73, 19.13; d = 2t/sqrt(df) = 0.84
+    assert bdi["time[post]:arm[UC]"] == "8.20 [-2.73, 19.13]"
+    assert bdi["time[post]:arm[UC] d"] == "0.84"
+    assert bdi["UC post"].endswith("n=7")
     effects = pd.DataFrame(book["effects"].values)
     header = list(effects.iloc[0])
     assert {"measure", "term", "estimate", "df", "d"} <= set(header)
