@@ -83,47 +83,76 @@ def flow_counts(flow: pd.DataFrame) -> dict:
     }
 
 
-def _boxes(counts: dict) -> list[tuple[float, float, float, list[str]]]:
-    """Layout as (x, y, width, lines), coordinates in a 0..1000 wide canvas."""
-    boxes = [(350, 20, 300, [f"Assessed for eligibility (n = {counts['assessed']})"])]
+Box = tuple[float, float, float, list[str]]
+
+
+def _height(lines: list[str]) -> float:
+    return 22 * len(lines) + 12
+
+
+def _layout(counts: dict) -> tuple[list[Box], list[tuple[float, float, float, float]]]:
+    """Boxes as (x, y, width, lines) and connecting lines, on a 1000-unit wide canvas."""
+    top = (350, 20, 300, [f"Assessed for eligibility (n = {counts['assessed']})"])
     exc = counts["excluded"]
-    boxes.append((680, 80, 300, [f"Excluded (n = {exc['n']})"]
-                  + [f"- {r['reason']} (n = {r['n']})" for r in exc["reasons"]]))
-    boxes.append((350, 200, 300, [f"Randomised / included (n = {counts['randomised']})"]))
+    excluded = (680, 80, 300, [f"Excluded (n = {exc['n']})"]
+                + [f"- {r['reason']} (n = {r['n']})" for r in exc["reasons"]])
+    rand_y = max(200, 80 + _height(excluded[3]) + 30)
+    randomised = (350, rand_y, 300,
+                  [f"Randomised / included (n = {counts['randomised']})"])
+    boxes: list[Box] = [top, excluded, randomised]
+    links = [(500, 20 + _height(top[3]), 500, rand_y), (500, 100, 680, 100)]
     arms = list(counts["arms"].items())
     width = 1000 / max(len(arms), 1)
-    for i, (arm, c) in enumerate(arms):
-        x = i * width + 20
-        w = width - 40
-        boxes.append((x, 300, w, [f"Allocated to {arm} (n = {c['allocated']})"]))
+    alloc_y = rand_y + _height(randomised[3]) + 60
+    split_y = alloc_y - 30
+    if arms:
+        first = width / 2
+        last = (len(arms) - 1) * width + width / 2
+        links += [(500, rand_y + _height(randomised[3]), 500, split_y),
+                  (first, split_y, last, split_y)]
+    loss_boxes = []
+    for _arm, c in arms:
         lines = [f"Withdrew (n = {c['withdrawn']['n']})"]
         lines += [f"- {r['reason']} (n = {r['n']})" for r in c["withdrawn"]["reasons"]]
         lines.append(f"Lost to follow-up (n = {c['lost']['n']})")
         lines += [f"- {r['reason']} (n = {r['n']})" for r in c["lost"]["reasons"]]
-        boxes.append((x, 380, w, lines))
-        boxes.append((x, 400 + 22 * len(lines) + 40, w,
-                      [f"Analysed (n = {c['analysed']})",
-                       f"Not analysed (n = {c['not_analysed']})"]))
-    return boxes
+        loss_boxes.append(lines)
+    loss_y = alloc_y + _height(["x"]) + 40
+    analysed_y = loss_y + max((_height(lines) for lines in loss_boxes), default=0) + 40
+    for i, ((arm, c), lines) in enumerate(zip(arms, loss_boxes, strict=True)):
+        x, w = i * width + 20, width - 40
+        mid = x + w / 2
+        boxes.append((x, alloc_y, w, [f"Allocated to {arm} (n = {c['allocated']})"]))
+        boxes.append((x, loss_y, w, lines))
+        boxes.append((x, analysed_y, w, [f"Analysed (n = {c['analysed']})",
+                                         f"Not analysed (n = {c['not_analysed']})"]))
+        links += [(mid, split_y, mid, alloc_y),
+                  (mid, alloc_y + _height(["x"]), mid, loss_y),
+                  (mid, loss_y + _height(lines), mid, analysed_y)]
+    return boxes, links
+
+
+def _canvas_height(boxes: list[Box]) -> float:
+    return max(y + _height(lines) for _, y, _, lines in boxes) + 20
 
 
 def flow_svg(counts: dict) -> str:
     """The flow diagram as a standalone SVG string (text escaped, no scripts)."""
-    boxes = _boxes(counts)
-    height = max(y + 22 * len(lines) + 20 for _, y, _, lines in boxes) + 20
+    boxes, links = _layout(counts)
+    height = _canvas_height(boxes)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1000 {height:.0f}" '
         f'width="1000" height="{height:.0f}" font-family="sans-serif" font-size="14" '
         'role="img" aria-label="CONSORT flow diagram">'
     ]
+    for x1, y1, x2, y2 in links:
+        parts.append(f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" '
+                     'stroke="black"/>')
     for x, y, w, lines in boxes:
-        h = 22 * len(lines) + 12
-        parts.append(f'<rect x="{x:.0f}" y="{y:.0f}" width="{w:.0f}" height="{h:.0f}" '
-                     'fill="white" stroke="black"/>')
+        parts.append(f'<rect x="{x:.0f}" y="{y:.0f}" width="{w:.0f}" '
+                     f'height="{_height(lines):.0f}" fill="white" stroke="black"/>')
         for j, line in enumerate(lines):
             parts.append(f'<text x="{x + 8:.0f}" y="{y + 22 * (j + 1):.0f}">{escape(line)}</text>')
-    parts.append('<line x1="500" y1="54" x2="500" y2="200" stroke="black"/>')
-    parts.append('<line x1="500" y1="100" x2="680" y2="100" stroke="black"/>')
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -135,19 +164,20 @@ def flow_png(counts: dict, dpi: int = 100) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    boxes = _boxes(counts)
-    height = max(y + 22 * len(lines) + 20 for _, y, _, lines in boxes) + 20
+    boxes, links = _layout(counts)
+    height = _canvas_height(boxes)
     fig, ax = plt.subplots(figsize=(10, height / 100), dpi=dpi)
+    fig.subplots_adjust(0, 0, 1, 1)
     ax.set_xlim(0, 1000)
     ax.set_ylim(height, 0)
     ax.axis("off")
+    for x1, y1, x2, y2 in links:
+        ax.plot([x1, x2], [y1, y2], color="black", linewidth=0.8)
     for x, y, w, lines in boxes:
-        h = 22 * len(lines) + 12
-        ax.add_patch(plt.Rectangle((x, y), w, h, fill=False))
+        ax.add_patch(plt.Rectangle((x, y), w, _height(lines), facecolor="white",
+                                   edgecolor="black", zorder=2))
         for j, line in enumerate(lines):
-            ax.text(x + 8, y + 22 * (j + 1) - 4, line, fontsize=8)
-    ax.plot([500, 500], [54, 200], color="black", linewidth=0.8)
-    ax.plot([500, 680], [100, 100], color="black", linewidth=0.8)
+            ax.text(x + 8, y + 22 * (j + 1) - 4, line, fontsize=9, zorder=3)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
