@@ -1,17 +1,93 @@
-"""The facilitator area: cohorts, meetings, attendance, groups to moderate."""
+"""The facilitator area: cohorts, meeting records, attendance and the roster."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import current_user
-from sqlalchemy import select
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from models import Cohort, CohortFacilitator, Group, GroupMembership, db
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import func, select
+from wtforms import (
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    TextAreaField,
+)
+from wtforms.validators import NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from models import (
+    Attendance,
+    Cohort,
+    CohortFacilitator,
+    Group,
+    GroupMembership,
+    Meeting,
+    PracticeLog,
+    SessionProgress,
+    db,
+    utcnow,
+)
+from models.meetings import ATTENDANCE_STATUSES
+from program import attendance_import, operations
+from program.catalogue import get_catalogue
+from program.schedule import current_session
 from views import navigation
 from views.decorators import role_required
 
 bp = Blueprint("facilitator", __name__, url_prefix="/facilitate")
 navigation.add("facilitator", "facilitator.home", "Cohorts", order=10)
+
+OUTCOMES = [("held", _l("Held as planned")), ("truncated", _l("Held but cut short")),
+            ("postponed", _l("Postponed")), ("cancelled", _l("Cancelled")),
+            ("scheduled", _l("Not yet recorded"))]
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class MeetingForm(FlaskForm):
+    outcome = SelectField(_l("How did it go?"), choices=OUTCOMES)
+    postponed_to = DateTimeLocalField(_l("Postponed to (cohort's local time)"),
+                                      validators=[Optional()])
+    actual_start = DateTimeLocalField(_l("Actual start (cohort's local time)"),
+                                      validators=[Optional()])
+    actual_minutes = IntegerField(_l("Actual length in minutes"),
+                                  validators=[Optional(), NumberRange(min=0, max=600)])
+    notes = TextAreaField(_l("Notes"))
+    checklist = MultiCheckboxField(_l("Adherence checklist"), choices=[])
+
+
+class ImportForm(FlaskForm):
+    report = FileField(_l("Participant report (CSV)"), validators=[FileRequired()])
+
+
+def _cohort(cohort_id: int) -> Cohort:
+    """The cohort if the signed-in user facilitates it; 404 otherwise (no IDOR)."""
+    cohort = db.session.get(Cohort, cohort_id)
+    if cohort is None or not operations.facilitates(current_user, cohort.id):
+        abort(404)
+    return cohort
+
+
+def _session_number(cohort: Cohort, number: int) -> int:
+    if not 1 <= number <= cohort.session_count:
+        abort(404)
+    return number
+
+
+def _meeting_row(cohort: Cohort, number: int) -> Meeting | None:
+    return db.session.scalar(select(Meeting).where(Meeting.cohort_id == cohort.id,
+                                                   Meeting.session_number == number))
 
 
 @bp.get("/")
@@ -31,3 +107,214 @@ def home():
         .order_by(Group.cohort_id, Group.name)
     ).all()
     return render_template("facilitator/home.html", cohorts=cohorts, groups=groups)
+
+
+@bp.get("/cohorts/<int:cohort_id>")
+@role_required("facilitator")
+def cohort(cohort_id: int):
+    """The cohort's calendar: planned and actual dates and each meeting's record."""
+    cohort = _cohort(cohort_id)
+    calendar = operations.cohort_calendar(cohort)
+    program = get_catalogue().program(cohort.program)
+    records = {m.session_number: m for m in db.session.scalars(
+        select(Meeting).where(Meeting.cohort_id == cohort.id))}
+    counts = dict(db.session.execute(
+        select(Attendance.meeting_id, func.count()).join(Meeting)
+        .where(Meeting.cohort_id == cohort.id, Attendance.status.in_(("present", "late")))
+        .group_by(Attendance.meeting_id)).all())
+    rows = [(m, program.session(m.session_number), records.get(m.session_number),
+             counts.get(getattr(records.get(m.session_number), "id", None), 0))
+            for m in calendar.meetings]
+    return render_template("facilitator/cohort.html", cohort=cohort, calendar=calendar,
+                           rows=rows, roster_size=len(operations.cohort_roster(cohort)))
+
+
+def _local_naive(instant: datetime | None, zone: ZoneInfo) -> datetime | None:
+    return instant.astimezone(zone).replace(tzinfo=None) if instant else None
+
+
+def _aware(local: datetime | None, zone: ZoneInfo) -> datetime | None:
+    return local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")) if local else None
+
+
+@bp.route("/cohorts/<int:cohort_id>/meetings/<int:number>", methods=["GET", "POST"])
+@role_required("facilitator")
+def meeting(cohort_id: int, number: int):
+    """Record a meeting: outcome, actual start and length, notes, adherence checklist."""
+    cohort = _cohort(cohort_id)
+    number = _session_number(cohort, number)
+    zone = ZoneInfo(cohort.timezone)
+    session = get_catalogue().session(cohort.program, number)
+    planned = operations.cohort_calendar(cohort).meeting(number)
+    row = _meeting_row(cohort, number)
+    form = MeetingForm()
+    form.checklist.choices = [(item, item) for item in session.checklist]
+    if request.method == "GET" and row is not None:
+        form.outcome.data = row.outcome
+        form.postponed_to.data = _local_naive(row.postponed_to, zone)
+        form.actual_start.data = _local_naive(row.actual_start, zone)
+        form.actual_minutes.data = row.actual_minutes
+        form.notes.data = row.notes
+        form.checklist.data = list(row.checklist_done or [])
+    if form.validate_on_submit():
+        if form.outcome.data == "postponed" and form.postponed_to.data is None:
+            form.postponed_to.errors.append(_("Give the new date and time."))
+        else:
+            record = operations.MeetingRecord(
+                outcome=form.outcome.data,
+                postponed_to=_aware(form.postponed_to.data, zone),
+                actual_start=_aware(form.actual_start.data, zone),
+                actual_minutes=form.actual_minutes.data,
+                notes=(form.notes.data or "").strip() or None,
+                checklist_done=tuple(form.checklist.data or ()))
+            operations.record_meeting(cohort, number, record, current_user)
+            flash(_("Meeting record saved."), "success")
+            return redirect(url_for("facilitator.cohort", cohort_id=cohort.id))
+    return render_template("facilitator/meeting.html", cohort=cohort, session=session,
+                           planned=planned, form=form, zone=zone)
+
+
+@bp.route("/cohorts/<int:cohort_id>/meetings/<int:number>/register", methods=["GET", "POST"])
+@role_required("facilitator")
+def register(cohort_id: int, number: int):
+    """The attendance register: one row per participant, present / absent / late."""
+    cohort = _cohort(cohort_id)
+    number = _session_number(cohort, number)
+    roster = operations.cohort_roster(cohort)
+    errors: list[str] = []
+    if request.method == "POST":
+        marks = []
+        for participant, user in roster:
+            status = request.form.get(f"status-{participant.id}", "")
+            if not status:
+                continue
+            if status not in ATTENDANCE_STATUSES:
+                errors.append(_("Choose present, absent or late for %(name)s.",
+                                name=user.display_name))
+                continue
+            raw = request.form.get(f"minutes-{participant.id}", "").strip()
+            minutes = None
+            if raw:
+                if not raw.isdigit() or int(raw) > 600:
+                    errors.append(_("Minutes for %(name)s must be a whole number up to 600.",
+                                    name=user.display_name))
+                    continue
+                minutes = int(raw)
+            marks.append(operations.AttendanceMark(participant.id, status, minutes))
+        if not errors:
+            meeting_row = operations.ensure_meeting(cohort, number)
+            operations.record_attendance(meeting_row, marks, current_user)
+            flash(_("Attendance saved for %(n)d participants.", n=len(marks)), "success")
+            return redirect(url_for("facilitator.cohort", cohort_id=cohort.id))
+    row = _meeting_row(cohort, number)
+    existing = {}
+    if row is not None:
+        existing = {a.participant_id: a for a in db.session.scalars(
+            select(Attendance).where(Attendance.meeting_id == row.id))}
+    return render_template("facilitator/register.html", cohort=cohort, number=number,
+                           roster=roster, existing=existing, errors=errors,
+                           submitted=request.form if request.method == "POST" else {})
+
+
+@bp.route("/cohorts/<int:cohort_id>/meetings/<int:number>/import", methods=["GET", "POST"])
+@role_required("facilitator")
+def attendance_import_upload(cohort_id: int, number: int):
+    """Upload the video platform's participant report and review the matches."""
+    cohort = _cohort(cohort_id)
+    number = _session_number(cohort, number)
+    form = ImportForm()
+    if form.validate_on_submit():
+        data = form.report.data.read(MAX_UPLOAD_BYTES + 1)
+        try:
+            if len(data) > MAX_UPLOAD_BYTES:
+                raise attendance_import.ReportError("the file is larger than 2 MB")
+            people = attendance_import.parse_report(data)
+        except attendance_import.ReportError as exc:
+            form.report.errors.append(_("This file cannot be read: %(why)s", why=str(exc)))
+        else:
+            roster = operations.cohort_roster(cohort)
+            entries = [attendance_import.RosterEntry(p.id, u.email, u.display_name)
+                       for p, u in roster]
+            matches = attendance_import.match_report(people, entries)
+            return render_template("facilitator/import_review.html", cohort=cohort,
+                                   number=number, matches=matches, roster=roster)
+    return render_template("facilitator/import_upload.html", cohort=cohort, number=number,
+                           form=form)
+
+
+@bp.post("/cohorts/<int:cohort_id>/meetings/<int:number>/import/confirm")
+@role_required("facilitator")
+def attendance_import_confirm(cohort_id: int, number: int):
+    """Save the confirmed matches: minutes kept as dose, status from the cohort's rule."""
+    cohort = _cohort(cohort_id)
+    number = _session_number(cohort, number)
+    roster_ids = {p.id for p, _u in operations.cohort_roster(cohort)}
+    minutes_by_participant: dict[int, int] = {}
+    for i in range(int(request.form.get("rows", "0") or 0)):
+        if not request.form.get(f"confirm-{i}"):
+            continue
+        try:
+            participant_id = int(request.form.get(f"participant-{i}", ""))
+            minutes = int(request.form.get(f"minutes-{i}", ""))
+        except ValueError:
+            continue
+        if participant_id not in roster_ids or not 0 <= minutes <= 1440:
+            abort(400)
+        minutes_by_participant[participant_id] = (
+            minutes_by_participant.get(participant_id, 0) + minutes)
+    meeting_row = operations.ensure_meeting(cohort, number)
+    recorded = {a.participant_id for a in db.session.scalars(
+        select(Attendance).where(Attendance.meeting_id == meeting_row.id))}
+    marks = [operations.AttendanceMark(
+        pid, attendance_import.status_for(minutes, cohort.min_minutes_present), minutes)
+        for pid, minutes in minutes_by_participant.items()]
+    # People missing from the report were not in the meeting, unless someone already said so.
+    marks += [operations.AttendanceMark(pid, "absent", 0)
+              for pid in sorted(roster_ids - minutes_by_participant.keys() - recorded)]
+    operations.record_attendance(meeting_row, marks, current_user, source="import")
+    flash(_("Imported attendance for %(n)d participants.", n=len(minutes_by_participant)),
+          "success")
+    return redirect(url_for("facilitator.register", cohort_id=cohort.id, number=number))
+
+
+@bp.get("/cohorts/<int:cohort_id>/roster")
+@role_required("facilitator")
+def roster(cohort_id: int):
+    """Each participant's attendance, last practice and material opened; who is falling behind."""
+    cohort = _cohort(cohort_id)
+    now = utcnow()
+    calendar = operations.cohort_calendar(cohort)
+    roster = operations.cohort_roster(cohort)
+    ids = [p.id for p, _u in roster]
+    past = [m.session_number for m in calendar.meetings
+            if m.actual_start is not None and m.actual_start <= now]
+    rows_by_number = {m.session_number: m for m in db.session.scalars(
+        select(Meeting).where(Meeting.cohort_id == cohort.id))}
+    registered = [n for n in past if n in rows_by_number and rows_by_number[n].attendance]
+    marks = {(a.meeting_id, a.participant_id): a for n in registered
+             for a in rows_by_number[n].attendance}
+    last_practice = dict(db.session.execute(
+        select(PracticeLog.participant_id, func.max(PracticeLog.practised_on))
+        .where(PracticeLog.participant_id.in_(ids)).group_by(PracticeLog.participant_id)).all())
+    opened = dict(db.session.execute(
+        select(SessionProgress.participant_id, func.count())
+        .where(SessionProgress.participant_id.in_(ids), SessionProgress.opened_at.is_not(None))
+        .group_by(SessionProgress.participant_id)).all())
+    released = sum(1 for m in calendar.meetings if m.release_at <= now)
+    this_week = current_session(calendar, now)
+    week_start = (calendar.local(this_week.actual_start or this_week.planned_start).date()
+                  if this_week else None)
+    rows = []
+    for participant, user in roster:
+        attended = [n for n in registered
+                    if getattr(marks.get((rows_by_number[n].id, participant.id)), "status",
+                               "absent") in ("present", "late")]
+        missed_two = len(registered) >= 2 and not set(registered[-2:]) & set(attended)
+        last = last_practice.get(participant.id)
+        no_practice = week_start is not None and (last is None or last < week_start)
+        rows.append({"participant": participant, "user": user, "attended": len(attended),
+                     "of": len(registered), "last_practice": last,
+                     "opened": opened.get(participant.id, 0), "missed_two": missed_two,
+                     "no_practice": no_practice})
+    return render_template("facilitator/roster.html", cohort=cohort, rows=rows,
+                           released=released, week_start=week_start)

@@ -1,17 +1,52 @@
-"""The participant area: dashboard, sessions, practice, groups, questionnaires."""
+"""The participant area: this week, session material, and the practice log."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import current_user
-from sqlalchemy import select
+import secrets
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from models import Participant, db
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from models import Participant, PracticeLog, SessionProgress, db, utcnow
+from program import operations
+from program.catalogue import get_catalogue
+from program.schedule import current_session, next_meeting
 from views import navigation
 from views.decorators import role_required
 
 bp = Blueprint("participant", __name__, url_prefix="/me")
 navigation.add("participant", "participant.dashboard", "This week", order=10)
+# Sessions and practice are reached from the dashboard, not the menu: the menu is the same
+# for every participant, and usual-care participants have no sessions to open.
+
+#: the join link appears this long before a live meeting starts (and until it ends)
+JOIN_LINK_LEAD = timedelta(minutes=15)
+CHART_WEEKS = 8
+
+
+class PracticeLogForm(FlaskForm):
+    practice_key = SelectField(_l("Practice"), validators=[DataRequired()])
+    practised_on = DateField(_l("Date"), validators=[DataRequired()])
+    minutes = IntegerField(
+        _l("Minutes"),
+        validators=[DataRequired(), NumberRange(min=1, max=600,
+                                                message=_l("Enter 1 to 600 minutes."))],
+    )
+    helpfulness = IntegerField(
+        _l("How helpful was it? (0 = not at all, 10 = very)"),
+        validators=[Optional(), NumberRange(min=0, max=10, message=_l("Choose 0 to 10."))],
+    )
+    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=2000)])
+    #: one-time token: submitting the same form twice creates one entry
+    token = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
 
 
 def current_participant() -> Participant | None:
@@ -19,8 +54,249 @@ def current_participant() -> Participant | None:
     return db.session.scalar(select(Participant).where(Participant.user_id == current_user.id))
 
 
+def _participant_with_material() -> Participant:
+    """The participant, or 404 for usual care, stopped sessions and unlinked accounts."""
+    participant = current_participant()
+    if not operations.sees_material(participant):
+        abort(404)
+    return participant
+
+
+def _today() -> date:
+    return utcnow().astimezone(_user_zone()).date()
+
+
+def _user_zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(current_user.timezone or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _released_practices(participant: Participant, now: datetime) -> list:
+    """Practices of the released sessions, newest session first, each once."""
+    program = get_catalogue().program(participant.cohort.program)
+    seen, practices = set(), []
+    for session in reversed(program.sessions[: participant.cohort.session_count]):
+        if operations.session_visible(participant, session.number, now):
+            for practice in session.practices:
+                if practice.key not in seen:
+                    seen.add(practice.key)
+                    practices.append(practice)
+    return practices
+
+
+def practice_streak(days: set[date], today: date) -> int:
+    """Consecutive days with practice ending today (or yesterday, if today has none yet)."""
+    day = today if today in days else today - timedelta(days=1)
+    streak = 0
+    while day in days:
+        streak += 1
+        day -= timedelta(days=1)
+    return streak
+
+
 @bp.get("/")
 @role_required("participant")
 def dashboard():
     """This week at a glance."""
-    return render_template("participant/dashboard.html", participant=current_participant())
+    participant = current_participant()
+    context = {"participant": participant, "material": operations.sees_material(participant)}
+    if context["material"]:
+        now = utcnow()
+        calendar = operations.cohort_calendar(participant.cohort)
+        this_week = current_session(calendar, now)
+        upcoming = next_meeting(calendar, now)
+        session = (get_catalogue().session(participant.cohort.program, this_week.session_number)
+                   if this_week else None)
+        since = (this_week.actual_start or this_week.planned_start) if this_week else None
+        logged = set()
+        if since is not None:
+            since_day = calendar.local(since).date()
+            logged = set(db.session.scalars(select(PracticeLog.practice_key).where(
+                PracticeLog.participant_id == participant.id,
+                PracticeLog.practised_on >= since_day)))
+        days = set(db.session.scalars(select(PracticeLog.practised_on).where(
+            PracticeLog.participant_id == participant.id,
+            PracticeLog.practised_on >= _today() - timedelta(days=400))))
+        join_open = bool(
+            upcoming and participant.cohort.video_link
+            and upcoming.actual_start - JOIN_LINK_LEAD <= now < upcoming.actual_end)
+        context.update(
+            this_week=this_week, session=session, upcoming=upcoming, join_open=join_open,
+            homework=[(p, p.key in logged) for p in (session.practices if session else ())],
+            streak=practice_streak(days, _today()),
+            retreat=[e for e in calendar.events if e.date >= calendar.local(now).date()],
+        )
+    return render_template("participant/dashboard.html", **context)
+
+
+@bp.get("/sessions")
+@role_required("participant")
+def sessions():
+    """Released sessions to read and locked ones with their release date."""
+    participant = _participant_with_material()
+    now = utcnow()
+    calendar = operations.cohort_calendar(participant.cohort)
+    program = get_catalogue().program(participant.cohort.program)
+    progress = {row.session_number: row for row in db.session.scalars(
+        select(SessionProgress).where(SessionProgress.participant_id == participant.id))}
+    rows = [(program.session(m.session_number), m, now >= m.release_at,
+             progress.get(m.session_number)) for m in calendar.meetings]
+    return render_template("participant/sessions.html", rows=rows, program=program)
+
+
+@bp.get("/sessions/<int:number>")
+@role_required("participant")
+def session(number: int):
+    """A released session's material; opening it is recorded as progress."""
+    participant = _participant_with_material()
+    now = utcnow()
+    if not operations.session_visible(participant, number, now):
+        abort(404)
+    operations.record_opened(participant, number, now)
+    progress = db.session.scalar(select(SessionProgress).where(
+        SessionProgress.participant_id == participant.id,
+        SessionProgress.session_number == number))
+    content = get_catalogue().session(participant.cohort.program, number)
+    return render_template("participant/session.html", session=content, progress=progress)
+
+
+@bp.post("/sessions/<int:number>/done")
+@role_required("participant")
+def session_done(number: int):
+    """Mark a released session as done."""
+    participant = _participant_with_material()
+    if not operations.session_visible(participant, number, utcnow()):
+        abort(404)
+    operations.mark_session_done(participant, number, utcnow())
+    flash(_("Marked as done."), "success")
+    return redirect(url_for("participant.session", number=number))
+
+
+def _practice_form(participant: Participant, obj=None) -> PracticeLogForm:
+    form = PracticeLogForm(obj=obj)
+    practices = _released_practices(participant, utcnow())
+    form.practice_key.choices = [(p.key, p.title) for p in practices]
+    if obj is not None and obj.practice_key not in {p.key for p in practices}:
+        form.practice_key.choices.append((obj.practice_key, obj.practice_key))
+    return form
+
+
+def _entry(form: PracticeLogForm) -> operations.PracticeEntry:
+    return operations.PracticeEntry(
+        practice_key=form.practice_key.data, practised_on=form.practised_on.data,
+        minutes=form.minutes.data, helpfulness=form.helpfulness.data,
+        note=(form.note.data or "").strip() or None)
+
+
+def _date_ok(form: PracticeLogForm) -> bool:
+    if form.practised_on.data > _today():
+        form.practised_on.errors.append(_("The date cannot be in the future."))
+        return False
+    return True
+
+
+@bp.route("/practice/new", methods=["GET", "POST"])
+@role_required("participant")
+def practice_new():
+    """Log a home practice; a double-submitted form creates one entry."""
+    participant = _participant_with_material()
+    form = _practice_form(participant)
+    if not form.practice_key.choices:
+        flash(_("Practices appear here once your first session is released."), "info")
+        return redirect(url_for("participant.dashboard"))
+    if request.method == "GET":
+        form.token.data = secrets.token_urlsafe(24)
+        form.practised_on.data = _today()
+        wanted = request.args.get("practice")
+        if wanted in dict(form.practice_key.choices):
+            form.practice_key.data = wanted
+    elif form.validate_on_submit() and _date_ok(form):
+        _row, created = operations.log_practice(participant, _entry(form), form.token.data)
+        if created:
+            flash(_("Practice logged. Well done for taking the time."), "success")
+        return redirect(url_for("participant.practice_history"))
+    return render_template("participant/practice_form.html", form=form, editing=False)
+
+
+def _own_log(log_id: int, participant: Participant) -> PracticeLog:
+    row = db.session.get(PracticeLog, log_id)
+    if row is None or row.participant_id != participant.id:
+        abort(404)
+    return row
+
+
+@bp.route("/practice/<int:log_id>/edit", methods=["GET", "POST"])
+@role_required("participant")
+def practice_edit(log_id: int):
+    """Change one of your own practice entries."""
+    participant = _participant_with_material()
+    row = _own_log(log_id, participant)
+    form = _practice_form(participant, obj=row)
+    if request.method == "GET":
+        form.token.data = row.submission_token
+    elif form.validate_on_submit() and _date_ok(form):
+        operations.update_practice(row, participant, _entry(form))
+        flash(_("Practice updated."), "success")
+        return redirect(url_for("participant.practice_history"))
+    return render_template("participant/practice_form.html", form=form, editing=True, row=row)
+
+
+@bp.post("/practice/<int:log_id>/delete")
+@role_required("participant")
+def practice_delete(log_id: int):
+    """Delete one of your own practice entries."""
+    participant = _participant_with_material()
+    operations.delete_practice(_own_log(log_id, participant))
+    flash(_("Practice deleted."), "success")
+    return redirect(url_for("participant.practice_history"))
+
+
+def weekly_minutes(rows: list[tuple[date, int]], today: date, weeks: int = CHART_WEEKS
+                   ) -> list[tuple[date, int]]:
+    """Minutes per week (weeks start on Monday), oldest first, ending with this week."""
+    this_monday = today - timedelta(days=today.weekday())
+    starts = [this_monday - timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]
+    totals = dict.fromkeys(starts, 0)
+    for day, minutes in rows:
+        monday = day - timedelta(days=day.weekday())
+        if monday in totals:
+            totals[monday] += minutes
+    return [(start, totals[start]) for start in starts]
+
+
+def chart_bars(weeks: list[tuple[date, int]], width: int = 320, height: int = 140) -> dict:
+    """Bar geometry for the server-drawn SVG chart (no script needed)."""
+    top = max((m for _d, m in weeks), default=0) or 1
+    slot = width / len(weeks)
+    plot = height - 20
+    bars = []
+    for i, (start, minutes) in enumerate(weeks):
+        h = round(plot * minutes / top)
+        bars.append({"x": round(i * slot + 4), "y": plot - h, "w": round(slot - 8), "h": h,
+                     "label": start.strftime("%d/%m"), "minutes": minutes,
+                     "cx": round(i * slot + slot / 2)})
+    return {"bars": bars, "width": width, "height": height, "base": plot}
+
+
+@bp.get("/practice")
+@role_required("participant")
+def practice_history():
+    """Your practice entries and a weekly minutes chart."""
+    participant = _participant_with_material()
+    logs = db.session.scalars(select(PracticeLog).where(
+        PracticeLog.participant_id == participant.id
+    ).order_by(PracticeLog.practised_on.desc(), PracticeLog.id.desc())).all()
+    today = _today()
+    since = today - timedelta(weeks=CHART_WEEKS)
+    per_day = db.session.execute(
+        select(PracticeLog.practised_on, func.sum(PracticeLog.minutes))
+        .where(PracticeLog.participant_id == participant.id, PracticeLog.practised_on >= since)
+        .group_by(PracticeLog.practised_on)).all()
+    weeks = weekly_minutes([(d, int(m)) for d, m in per_day], today)
+    catalogue = get_catalogue()
+    titles = {key: catalogue.practices[key].title for key in {r.practice_key for r in logs}
+              if key in catalogue.practices}
+    return render_template("participant/practice_history.html", logs=logs, titles=titles,
+                           chart=chart_bars(weeks), weeks=weeks)

@@ -1,0 +1,82 @@
+"""iCalendar feeds: every live meeting (and the MSC retreat) of a person's cohorts.
+
+A postponed meeting keeps its UID and moves; a cancelled one stays in the feed with
+STATUS:CANCELLED, so calendar apps remove it instead of keeping a stale copy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from icalendar import Calendar, Event
+from sqlalchemy import select
+
+from models import Cohort, CohortFacilitator, Participant, User, db
+from program.catalogue import get_catalogue
+from program.operations import cohort_calendar, sees_material
+from program.schedule import MeetingStatus
+
+PRODID = "-//Hearth//Program calendar//EN"
+
+
+def cohorts_for(user: User) -> list[Cohort]:
+    """The cohorts whose meetings this person attends or runs."""
+    if user.role == "participant":
+        participant = db.session.scalar(select(Participant).where(Participant.user_id == user.id))
+        return [participant.cohort] if sees_material(participant) else []
+    if user.role == "facilitator":
+        return list(db.session.scalars(
+            select(Cohort).join(CohortFacilitator)
+            .where(CohortFacilitator.user_id == user.id).order_by(Cohort.start_date)))
+    return []
+
+
+def _uid(cohort: Cohort, part: str, host: str) -> str:
+    return f"hearth-cohort{cohort.id}-{part}@{host}"
+
+
+def feed(user: User, now: datetime, host: str = "hearth") -> bytes:
+    """The user's calendar as an .ics document."""
+    ical = Calendar()
+    ical.add("prodid", PRODID)
+    ical.add("version", "2.0")
+    ical.add("calscale", "GREGORIAN")
+    ical.add("x-wr-calname", "Hearth")
+    for cohort in cohorts_for(user):
+        calendar = cohort_calendar(cohort)
+        program = get_catalogue().program(cohort.program)
+        for meeting in calendar.meetings:
+            session = program.session(meeting.session_number)
+            event = Event()
+            event.add("uid", _uid(cohort, f"session{meeting.session_number}", host))
+            event.add("dtstamp", now)
+            start = meeting.actual_start or meeting.planned_start
+            event.add("dtstart", start)
+            event.add("dtend", start + timedelta(minutes=meeting.minutes))
+            event.add("summary", f"{program.name} {meeting.session_number}: {session.title}")
+            lines = [cohort.name]
+            if meeting.status == MeetingStatus.CANCELLED:
+                event.add("status", "CANCELLED")
+                event.add("sequence", 2)
+            else:
+                event.add("status", "CONFIRMED")
+                if meeting.status == MeetingStatus.POSTPONED:
+                    event.add("sequence", 1)
+                    planned = calendar.local(meeting.planned_start)
+                    lines.append(f"Moved from {planned:%Y-%m-%d %H:%M} ({cohort.timezone}).")
+                if cohort.video_link:
+                    event.add("location", cohort.video_link)
+                    event.add("url", cohort.video_link)
+            event.add("description", "\n".join(lines))
+            ical.add_component(event)
+        for extra in calendar.events:
+            event = Event()
+            event.add("uid", _uid(cohort, f"event-{extra.key}", host))
+            event.add("dtstamp", now)
+            event.add("dtstart", extra.date)
+            event.add("dtend", extra.date + timedelta(days=1))
+            event.add("summary", f"{program.name}: {extra.title}")
+            event.add("description", extra.description or cohort.name)
+            event.add("transp", "OPAQUE")
+            ical.add_component(event)
+    return ical.to_ical()

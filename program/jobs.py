@@ -1,0 +1,334 @@
+"""Scheduled work: turn due events into outbox rows (``tick``) and send them (``dispatch``).
+
+Release itself is never a job: material is visible from the calendar at request time. These
+functions only send messages, and every message is an outbox row whose ``dedup_key`` names the
+recipient and the event, so a second tick, a restart or a second scheduler process inserts
+nothing new. ``tick`` looks at the whole calendar each time, so after downtime it catches up on
+whatever became due and was not yet queued.
+
+How stale a message may be before it is skipped (catch-up rule)
+---------------------------------------------------------------
+- Release notice: until the next session is released (at most ``RELEASE_NOTICE_WINDOW``);
+  after that "this week's session" is a different one and the notice would mislead.
+- Meeting reminders (``MEETING_REMINDERS``, 24 h and 1 h before): from their due time until
+  the meeting starts. A reminder whose later sibling is also due is skipped (after an outage
+  the participant gets the 1 h reminder, not both). A postponed meeting is a new event: its
+  reminders carry the new start in their key.
+- Practice reminder: from half-way between meetings until the next meeting starts, and only
+  to participants who have logged nothing since the last meeting.
+The dispatcher applies the meeting rule again: a meeting reminder queued in time but not sent
+before the meeting started is cancelled, not sent late.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import func, select, update
+
+from models import (
+    Cohort,
+    CohortFacilitator,
+    OutboxMessage,
+    Participant,
+    PracticeLog,
+    User,
+    db,
+    write_transaction,
+)
+from program.catalogue import get_catalogue
+from program.operations import cohort_calendar, sees_material
+from program.outbox import enqueue
+from program.schedule import CohortCalendar, Meeting, MeetingStatus
+
+log = logging.getLogger("hearth.jobs")
+
+MEETING_REMINDERS = (("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)))
+RELEASE_NOTICE_WINDOW = timedelta(days=7)
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 5
+ACTIVE_COHORTS = ("planned", "running")
+#: kinds the recipient can switch off with "reminders"
+REMINDER_KINDS = ("release_notice", "meeting_reminder", "practice_reminder")
+
+
+@dataclass
+class TickResult:
+    queued: int = 0
+    skipped_stale: int = 0
+
+
+# --- tick --------------------------------------------------------------------------------------
+
+
+def _base_url() -> str:
+    return (current_app.config.get("BASE_URL") or "").rstrip("/")
+
+
+def _local(instant: datetime, user: User) -> str:
+    try:
+        zone = ZoneInfo(user.timezone or "UTC")
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return format_datetime(instant, "EEEE d MMMM y, HH:mm zzzz", tzinfo=zone,
+                           locale=user.locale or "en")
+
+
+def _render(template: str, user: User, **context) -> tuple[str, str]:
+    """Subject (first line) and body of a plain-text email, in the recipient's language."""
+    with force_locale(user.locale or "en"):
+        text = render_template(f"email/{template}.txt", user=user, base_url=_base_url(),
+                               **context)
+    subject, _, body = text.strip().partition("\n")
+    return subject.strip(), body.strip() + "\n"
+
+
+def _participants(cohort: Cohort) -> list[tuple[Participant, User]]:
+    """Participants who receive the program and want reminders (stop-contact excluded)."""
+    rows = db.session.execute(
+        select(Participant, User).join(User, User.id == Participant.user_id)
+        .where(Participant.cohort_id == cohort.id, User.active.is_(True),
+               User.reminders_enabled.is_(True))).all()
+    return [(p, u) for p, u in rows if sees_material(p) and p.withdrawal_kind is None]
+
+
+def _facilitators(cohort: Cohort) -> list[User]:
+    return list(db.session.scalars(
+        select(User).join(CohortFacilitator, CohortFacilitator.user_id == User.id)
+        .where(CohortFacilitator.cohort_id == cohort.id, User.active.is_(True),
+               User.reminders_enabled.is_(True))))
+
+
+def _next_release(calendar: CohortCalendar, meeting: Meeting) -> datetime | None:
+    later = [m.release_at for m in calendar.meetings if m.release_at > meeting.release_at]
+    return min(later, default=None)
+
+
+def _release_notices(cohort, calendar, people, now, result) -> None:
+    program = get_catalogue().program(cohort.program)
+    for meeting in calendar.meetings:
+        if meeting.release_at > now:
+            continue
+        until = min(filter(None, [_next_release(calendar, meeting),
+                                  meeting.release_at + RELEASE_NOTICE_WINDOW]))
+        if now >= until:
+            result.skipped_stale += 1
+            continue
+        session = program.session(meeting.session_number)
+        for _participant, user in people:
+            subject, body = _render("release_notice", user, session=session,
+                                    link=f"{_base_url()}/me/sessions/{session.number}")
+            key = f"release:{user.id}:{cohort.id}:{meeting.session_number}"
+            enqueue(key, user.id, "release_notice", subject, body, due_at=meeting.release_at)
+
+
+def _meeting_reminders(cohort, calendar, people, staff, now, result) -> None:
+    program = get_catalogue().program(cohort.program)
+    for meeting in calendar.meetings:
+        start = meeting.actual_start
+        if meeting.status == MeetingStatus.CANCELLED or start is None or now >= start:
+            continue
+        due = [(kind, start - lead) for kind, lead in MEETING_REMINDERS if start - lead <= now]
+        if not due:
+            continue
+        kind, due_at = due[-1]  # the latest due reminder supersedes earlier ones
+        result.skipped_stale += len(due) - 1
+        session = program.session(meeting.session_number)
+        for user in [u for _p, u in people] + staff:
+            subject, body = _render("meeting_reminder", user, session=session,
+                                    when=_local(start, user), video_link=cohort.video_link,
+                                    postponed=meeting.status == MeetingStatus.POSTPONED)
+            key = (f"meeting:{user.id}:{cohort.id}:{meeting.session_number}:"
+                   f"{start:%Y%m%dT%H%MZ}:{kind}")
+            enqueue(key, user.id, "meeting_reminder", subject, body, due_at=due_at)
+
+
+def _practice_reminders(cohort, calendar, people, now, result) -> None:
+    held = [m for m in calendar.meetings
+            if m.actual_start is not None and m.actual_start <= now]
+    if not held:
+        return
+    last = max(held, key=lambda m: m.actual_start)
+    cadence = timedelta(days=cohort.cadence_days or 7)
+    due_at = last.actual_start + cadence / 2
+    upcoming = [m.actual_start for m in calendar.meetings
+                if m.actual_start is not None and m.actual_start > last.actual_start]
+    until = min(upcoming, default=last.actual_start + cadence)
+    if now < due_at:
+        return
+    if now >= until:
+        result.skipped_stale += 1
+        return
+    since_day = calendar.local(last.actual_start).date()
+    logged = set(db.session.scalars(select(PracticeLog.participant_id).where(
+        PracticeLog.participant_id.in_([p.id for p, _u in people]),
+        PracticeLog.practised_on >= since_day)))
+    for participant, user in people:
+        if participant.id in logged:
+            continue
+        subject, body = _render("practice_reminder", user,
+                                link=f"{_base_url()}/me/practice/new")
+        key = f"practice:{user.id}:{cohort.id}:{last.session_number}"
+        enqueue(key, user.id, "practice_reminder", subject, body, due_at=due_at)
+
+
+def _outbox_size() -> int:
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def _call_optional(module: str, function: str, now: datetime) -> None:
+    """Run another part's job when that part is installed (its own transaction)."""
+    if importlib.util.find_spec(module) is None:
+        return
+    getattr(importlib.import_module(module), function)(now)
+
+
+def tick(now: datetime) -> TickResult:
+    """Queue every message due at ``now`` not queued yet; safe to run any number of times."""
+    result = TickResult()
+    cohort_ids = db.session.scalars(
+        select(Cohort.id).where(Cohort.status.in_(ACTIVE_COHORTS)).order_by(Cohort.id)).all()
+    for cohort_id in cohort_ids:
+        with write_transaction():
+            # Counted, not summed from enqueue(): its rowcount is -1 through the ORM on PostgreSQL.
+            before = _outbox_size()
+            cohort = db.session.get(Cohort, cohort_id)
+            calendar = cohort_calendar(cohort)
+            people = _participants(cohort)
+            _release_notices(cohort, calendar, people, now, result)
+            _meeting_reminders(cohort, calendar, people, _facilitators(cohort), now, result)
+            _practice_reminders(cohort, calendar, people, now, result)
+            result.queued += _outbox_size() - before
+    _call_optional("program.assessments", "materialise_invitations", now)
+    _call_optional("program.posts", "ensure_weekly_threads", now)
+    _call_optional("program.posts", "materialise_digests", now)
+    return result
+
+
+# --- dispatch ----------------------------------------------------------------------------------
+
+
+@dataclass
+class DispatchResult:
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    released_leases: int = 0
+
+
+def _claim(now: datetime, limit: int) -> list[int]:
+    """Lease up to ``limit`` due rows to this dispatcher; nobody else can claim them."""
+    with write_transaction() as session:
+        candidates = (select(OutboxMessage.id)
+                      .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
+                      .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit))
+        if session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = session.scalars(candidates).all()
+        if not ids:
+            return []
+        # The status condition makes the claim exclusive even without row locks.
+        claimed = session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+            .values(status="sending", lease_until=now + LEASE,
+                    attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage.id)).all()
+    return sorted(claimed)
+
+
+def _release_expired(now: datetime) -> int:
+    with write_transaction() as session:
+        return session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
+            .values(status="pending", lease_until=None)).rowcount
+
+
+def _meeting_started(message: OutboxMessage, now: datetime) -> bool:
+    """Meeting reminder keys end with the meeting's start: ``...:20261128T1130Z:1h``."""
+    if message.kind != "meeting_reminder":
+        return False
+    try:
+        start = datetime.strptime(message.dedup_key.split(":")[-2], "%Y%m%dT%H%MZ")
+    except (IndexError, ValueError):
+        return False
+    return now >= start.replace(tzinfo=UTC)
+
+
+def _still_wanted(message: OutboxMessage, user: User | None, now: datetime) -> bool:
+    if _meeting_started(message, now):
+        return False
+    if user is None or not user.active:
+        return False
+    if message.kind in REMINDER_KINDS and not user.reminders_enabled:
+        return False
+    if message.kind in REMINDER_KINDS:
+        participant = db.session.scalar(select(Participant).where(Participant.user_id == user.id))
+        if participant is not None and participant.withdrawal_kind is not None:
+            return False
+    return True
+
+
+def _finish(message_id: int, **values) -> None:
+    with write_transaction() as session:
+        session.execute(update(OutboxMessage)
+                        .where(OutboxMessage.id == message_id, OutboxMessage.status == "sending")
+                        .values(lease_until=None, **values))
+
+
+def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
+    """Send due messages once: claim with a lease, send, mark sent; expired leases go back."""
+    from views.mail import send_email
+
+    result = DispatchResult(released_leases=_release_expired(now))
+    for message_id in _claim(now, limit):
+        message = db.session.get(OutboxMessage, message_id)
+        db.session.refresh(message)
+        user = db.session.get(User, message.recipient_id) if message.recipient_id else None
+        if not _still_wanted(message, user, now):
+            _finish(message_id, status="cancelled")
+            result.cancelled += 1
+            continue
+        try:
+            send_email(user.email, message.subject, message.body_text)
+        except Exception as exc:  # noqa: BLE001 - any transport error: retry later
+            log.warning("sending outbox message %s failed: %s", message_id, type(exc).__name__)
+            final = message.attempts >= MAX_ATTEMPTS
+            _finish(message_id, status="failed" if final else "pending",
+                    last_error=f"{type(exc).__name__}: {exc}"[:500])
+            result.failed += 1
+            continue
+        _finish(message_id, status="sent", sent_at=now)
+        result.sent += 1
+    db.session.commit()
+    return result
+
+
+# --- scheduler entry points (ids in, app context pushed) ---------------------------------------
+
+
+def run_in_app(app, job: str) -> None:
+    """APScheduler calls this with the app (never ORM objects); each run has its own context."""
+    from models import utcnow
+
+    with app.app_context():
+        now = utcnow()
+        if job == "tick":
+            result = tick(now)
+            log.info("tick: %d queued, %d stale skipped", result.queued, result.skipped_stale)
+        elif job == "dispatch":
+            result = dispatch(now)
+            if result.sent or result.failed:
+                log.info("dispatch: %d sent, %d failed", result.sent, result.failed)
+        else:
+            raise ValueError(f"unknown job {job!r}")
+        db.session.remove()

@@ -1,0 +1,340 @@
+"""Program delivery: the cohort calendar from the database, and the writes of delivery.
+
+Views, CLI commands and jobs share these functions. Release is never stored: whether a session
+is visible is computed from the cohort's calendar at request time (``session_visible``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import has_request_context, request
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from models import (
+    Attendance,
+    Cohort,
+    CohortFacilitator,
+    Meeting,
+    Participant,
+    PracticeLog,
+    SessionProgress,
+    User,
+    db,
+    utcnow,
+    write_transaction,
+)
+from models.base import is_unique_violation
+from models.people import LOCALES, NOTIFY_CHOICES
+from program.catalogue import get_catalogue
+from program.schedule import CohortCalendar, CohortPlan, MeetingOverride, build_calendar
+from views import audit
+
+log = logging.getLogger("hearth.delivery")
+
+#: participant statuses that take part in the course (everyone else gets no material)
+ENROLLED_STATUSES = ("randomised", "active", "completed")
+
+
+# --- the calendar ----------------------------------------------------------------------------
+
+
+def cohort_plan(cohort: Cohort, meetings: list[Meeting]) -> CohortPlan:
+    """The cohort's schedule settings with its cancelled and postponed meetings as overrides."""
+    overrides = []
+    for row in meetings:
+        if row.outcome == "cancelled":
+            overrides.append(MeetingOverride(row.session_number, cancelled=True))
+        elif row.outcome == "postponed" and row.postponed_to is not None:
+            overrides.append(MeetingOverride(row.session_number, postponed_to=row.postponed_to))
+    program = get_catalogue().program(cohort.program)
+    return CohortPlan(
+        start_date=cohort.start_date,
+        meeting_weekday=cohort.meeting_weekday,
+        meeting_time=cohort.meeting_time,
+        timezone=cohort.timezone,
+        session_count=cohort.session_count,
+        cadence_days=cohort.cadence_days or program.cadence_days,
+        meeting_minutes=program.session_minutes,
+        release_lead=timedelta(minutes=cohort.release_lead_minutes or 0),
+        overrides=tuple(overrides),
+    )
+
+
+def cohort_calendar(cohort: Cohort) -> CohortCalendar:
+    """The cohort's calendar, built once per request (the WSGI environ is per request)."""
+    cache = request.environ.setdefault("hearth.calendars", {}) if has_request_context() else {}
+    if cohort.id not in cache:
+        meetings = db.session.scalars(
+            select(Meeting).where(Meeting.cohort_id == cohort.id)
+        ).all()
+        program = get_catalogue().program(cohort.program)
+        extra = [e for e in program.extra_events if e.after_session <= cohort.session_count]
+        cache[cohort.id] = build_calendar(cohort_plan(cohort, list(meetings)), extra)
+    return cache[cohort.id]
+
+
+def _forget_calendar(cohort_id: int) -> None:
+    if has_request_context():
+        request.environ.get("hearth.calendars", {}).pop(cohort_id, None)
+
+
+# --- who sees what ---------------------------------------------------------------------------
+
+
+def sees_material(participant: Participant | None) -> bool:
+    """Program arm, in a cohort, enrolled and not stopped: usual care sees nothing."""
+    return (
+        participant is not None
+        and participant.cohort_id is not None
+        and participant.sees_program
+        and participant.status in ENROLLED_STATUSES
+    )
+
+
+def session_visible(participant: Participant | None, number: int, now: datetime) -> bool:
+    """Whether this participant may read session ``number`` at ``now``."""
+    if not sees_material(participant):
+        return False
+    calendar = cohort_calendar(participant.cohort)
+    if not 1 <= number <= len(calendar.meetings):
+        return False
+    return now >= calendar.meeting(number).release_at
+
+
+def facilitates(user: User, cohort_id: int) -> bool:
+    return db.session.scalar(
+        select(CohortFacilitator.id).where(CohortFacilitator.cohort_id == cohort_id,
+                                           CohortFacilitator.user_id == user.id)
+    ) is not None
+
+
+# --- session progress ------------------------------------------------------------------------
+
+
+def _progress(participant_id: int, number: int) -> SessionProgress:
+    row = db.session.scalar(select(SessionProgress).where(
+        SessionProgress.participant_id == participant_id,
+        SessionProgress.session_number == number))
+    if row is None:
+        row = SessionProgress(participant_id=participant_id, session_number=number)
+        db.session.add(row)
+    return row
+
+
+def record_opened(participant: Participant, number: int, now: datetime) -> None:
+    """Note the first time a participant opens a session's material."""
+    existing = db.session.scalar(select(SessionProgress.opened_at).where(
+        SessionProgress.participant_id == participant.id,
+        SessionProgress.session_number == number))
+    if existing is not None:
+        return
+    try:
+        with write_transaction():
+            row = _progress(participant.id, number)
+            if row.opened_at is None:
+                row.opened_at = now
+    except IntegrityError as exc:  # a second tab opened it at the same moment
+        if not is_unique_violation(exc):
+            raise
+
+
+def mark_session_done(participant: Participant, number: int, now: datetime) -> None:
+    with write_transaction():
+        row = _progress(participant.id, number)
+        row.opened_at = row.opened_at or now
+        row.completed_at = row.completed_at or now
+
+
+# --- practice logs ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PracticeEntry:
+    practice_key: str
+    practised_on: date
+    minutes: int
+    helpfulness: int | None
+    note: str | None
+
+
+def _screen(log_row: PracticeLog, participant: Participant) -> None:
+    """Screen the note for risk language and raise a safety alert in the same transaction."""
+    if not log_row.note:
+        return
+    if importlib.util.find_spec("program.risk") is None:
+        log.warning("program.risk is not installed; practice-log notes are not screened")
+        return
+    from program.risk import screen_text
+    from program.safety import raise_alert
+
+    rule = screen_text(log_row.note, languages=None)
+    if rule:
+        raise_alert("practice_log", log_row.id, rule, study_id=participant.study_id,
+                    participant_id=participant.id)
+
+
+def log_practice(participant: Participant, entry: PracticeEntry, token: str
+                 ) -> tuple[PracticeLog, bool]:
+    """Add a practice log once per form token; returns the entry and whether it is new."""
+    try:
+        with write_transaction():
+            row = PracticeLog(participant_id=participant.id, submission_token=token,
+                              **entry.__dict__)
+            db.session.add(row)
+            db.session.flush()
+            _screen(row, participant)
+        return row, True
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+    existing = db.session.scalar(select(PracticeLog).where(
+        PracticeLog.participant_id == participant.id, PracticeLog.submission_token == token))
+    return existing, False
+
+
+def update_practice(row: PracticeLog, participant: Participant, entry: PracticeEntry) -> None:
+    with write_transaction():
+        row = db.session.merge(row)
+        screen_again = (entry.note or None) != (row.note or None)
+        for name, value in entry.__dict__.items():
+            setattr(row, name, value)
+        db.session.flush()
+        if screen_again:
+            _screen(row, participant)
+
+
+def delete_practice(row: PracticeLog) -> None:
+    with write_transaction():
+        db.session.delete(db.session.merge(row))
+
+
+# --- meetings and attendance -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeetingRecord:
+    outcome: str
+    postponed_to: datetime | None = None
+    actual_start: datetime | None = None
+    actual_minutes: int | None = None
+    notes: str | None = None
+    checklist_done: tuple[str, ...] = ()
+
+
+def _meeting_row(cohort_id: int, number: int) -> Meeting:
+    row = db.session.scalar(select(Meeting).where(Meeting.cohort_id == cohort_id,
+                                                  Meeting.session_number == number))
+    if row is None:
+        row = Meeting(cohort_id=cohort_id, session_number=number, outcome="scheduled",
+                      checklist_done=[])
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def ensure_meeting(cohort: Cohort, number: int) -> Meeting:
+    """The meeting row of session ``number``, created (as scheduled) when first needed."""
+    existing = db.session.scalar(select(Meeting).where(Meeting.cohort_id == cohort.id,
+                                                       Meeting.session_number == number))
+    if existing is not None:
+        return existing
+    try:
+        with write_transaction():
+            return _meeting_row(cohort.id, number)
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        return db.session.scalar(select(Meeting).where(Meeting.cohort_id == cohort.id,
+                                                       Meeting.session_number == number))
+
+
+def record_meeting(cohort: Cohort, number: int, record: MeetingRecord, by: User) -> Meeting:
+    """Record how session ``number``'s meeting went; postponing moves its release too."""
+    checklist = get_catalogue().session(cohort.program, number).checklist
+    with write_transaction():
+        row = _meeting_row(cohort.id, number)
+        row.outcome = record.outcome
+        row.postponed_to = record.postponed_to if record.outcome == "postponed" else None
+        row.actual_start = record.actual_start
+        row.actual_minutes = record.actual_minutes
+        row.notes = record.notes
+        row.checklist_done = [item for item in checklist if item in record.checklist_done]
+        row.recorded_by_id = by.id
+        audit.record("meeting.record", row, actor=by, cohort_id=cohort.id, session=number,
+                     outcome=record.outcome)
+    _forget_calendar(cohort.id)
+    return row
+
+
+@dataclass(frozen=True)
+class AttendanceMark:
+    participant_id: int
+    status: str
+    minutes: int | None = None
+
+
+def record_attendance(meeting: Meeting, marks: list[AttendanceMark], by: User,
+                      source: str = "register") -> int:
+    """Upsert one attendance row per participant for this meeting; returns rows written."""
+    if not marks:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    with write_transaction():
+        for mark in marks:
+            statement = insert(Attendance).values(
+                meeting_id=meeting.id, participant_id=mark.participant_id, status=mark.status,
+                minutes_attended=mark.minutes, source=source, recorded_at=now)
+            statement = statement.on_conflict_do_update(
+                index_elements=["meeting_id", "participant_id"],
+                set_={"status": statement.excluded.status,
+                      "minutes_attended": statement.excluded.minutes_attended,
+                      "source": statement.excluded.source,
+                      "recorded_at": statement.excluded.recorded_at},
+            )
+            db.session.execute(statement)
+        audit.record("attendance.record", meeting, actor=by, source=source, rows=len(marks))
+    db.session.expire_all()
+    return len(marks)
+
+
+# --- preferences -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preferences:
+    timezone: str
+    locale: str | None
+    reminders_enabled: bool
+    notify_replies: str
+    notify_announcements: str
+
+
+def update_preferences(user: User, prefs: Preferences) -> None:
+    if prefs.locale is not None and prefs.locale not in LOCALES:
+        raise ValueError(f"unsupported locale {prefs.locale!r}")
+    if {prefs.notify_replies, prefs.notify_announcements} - set(NOTIFY_CHOICES):
+        raise ValueError("unknown notification choice")
+    with write_transaction():
+        row = db.session.get(User, user.id)
+        for name, value in prefs.__dict__.items():
+            setattr(row, name, value)
+
+
+# --- the cohort roster -----------------------------------------------------------------------
+
+
+def cohort_roster(cohort: Cohort) -> list[tuple[Participant, User]]:
+    """The cohort's participants who receive the program, by name (usual care excluded)."""
+    rows = db.session.execute(
+        select(Participant, User).join(User, User.id == Participant.user_id)
+        .where(Participant.cohort_id == cohort.id).order_by(User.display_name, Participant.code)
+    ).all()
+    return [(p, u) for p, u in rows if sees_material(p)]

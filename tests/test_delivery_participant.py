@@ -1,0 +1,222 @@
+"""The participant's pages: release at the boundary second, usual care, practice logs."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from models import Participant, PracticeLog, SafetyAlert, SessionProgress, db
+from tests.conftest import csrf_token, post_form
+from tests.factories import gen_user
+from tests.factories_delivery import VIDEO, gen_course, utc
+
+SECOND = timedelta(seconds=1)
+SESSION_2_RELEASE = utc(2026, 10, 22, 17)  # 18:00 London summer time
+
+
+@pytest.fixture
+def app_config():
+    """Frozen clocks jump days between requests; keep the sign-in alive across the jumps."""
+    return {"SESSION_IDLE_MINUTES": 60 * 24 * 365, "SESSION_ABSOLUTE_HOURS": 24 * 365,
+            "PERMANENT_SESSION_LIFETIME": timedelta(days=365)}
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(utc(2026, 10, 20, 9), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def course(app):
+    return gen_course("msc")
+
+
+def test_session_opens_at_the_boundary_second(clock, course, as_user):
+    client = as_user(course.user)
+    clock.move_to(SESSION_2_RELEASE - SECOND)
+    assert client.get("/me/sessions/2").status_code == 404
+    listing = client.get("/me/sessions").get_data(as_text=True)
+    assert "Locked until" in listing
+    assert 'href="/me/sessions/2"' not in listing
+    clock.move_to(SESSION_2_RELEASE)
+    page = client.get("/me/sessions/2")
+    assert page.status_code == 200
+    assert "Practising mindfulness" in page.get_data(as_text=True)
+    assert 'href="/me/sessions/2"' in client.get("/me/sessions").get_data(as_text=True)
+
+
+def test_released_material_stays_visible_after_the_course_ends(clock, course, as_user):
+    clock.move_to(utc(2027, 6, 1))
+    client = as_user(course.user)
+    for number in range(1, 9):
+        assert client.get(f"/me/sessions/{number}").status_code == 200
+    assert client.get("/me/sessions/9").status_code == 404
+
+
+def test_usual_care_participant_sees_no_material(app, clock, as_user):
+    course = gen_course("cft", arm="UC")
+    clock.move_to(utc(2026, 12, 1))
+    client = as_user(course.user)
+    dashboard = client.get("/me/").get_data(as_text=True)
+    assert "Session" not in dashboard and "Next live meeting" not in dashboard
+    assert VIDEO not in dashboard
+    for path in ("/me/sessions", "/me/sessions/1", "/me/practice", "/me/practice/new"):
+        assert client.get(path).status_code == 404, path
+    feed = client.get(f"/calendar/{course.user.calendar_token}.ics").get_data(as_text=True)
+    assert "VEVENT" not in feed
+
+
+def test_participant_who_stopped_sessions_sees_no_material(clock, course, as_user):
+    participant = db.session.get(Participant, course.participant.id)
+    participant.withdrawal_kind = "stop_sessions"
+    participant.status = "withdrawn"
+    db.session.commit()
+    clock.move_to(utc(2026, 11, 1))
+    client = as_user(course.user)
+    assert client.get("/me/sessions/1").status_code == 404
+    assert "Next live meeting" not in client.get("/me/").get_data(as_text=True)
+
+
+def test_dashboard_shows_the_join_link_from_15_minutes_before_until_the_end(
+        clock, course, as_user):
+    db.session.get(type(course.user), course.user.id).timezone = "Asia/Tokyo"
+    db.session.commit()
+    start = SESSION_2_RELEASE
+    clock.move_to(start - timedelta(minutes=15) - SECOND)
+    client = as_user(course.user)
+    page = client.get("/me/").get_data(as_text=True)
+    assert VIDEO not in page
+    assert "Friday 23 October 2026, 02:00" in page  # the participant's own time zone
+    clock.move_to(start - timedelta(minutes=15))
+    assert VIDEO in client.get("/me/").get_data(as_text=True)
+    clock.move_to(start + timedelta(hours=2) - SECOND)
+    assert VIDEO in client.get("/me/").get_data(as_text=True)
+    clock.move_to(start + timedelta(hours=2))
+    assert VIDEO not in client.get("/me/").get_data(as_text=True)
+
+
+def test_dashboard_shows_this_weeks_session_homework_and_streak(clock, course, as_user):
+    clock.move_to(utc(2026, 10, 24, 12))
+    client = as_user(course.user)
+    for day in (22, 23, 24):
+        db.session.add(PracticeLog(participant_id=course.participant.id,
+                                   practice_key="affectionate-breathing",
+                                   practised_on=date(2026, 10, day), minutes=10,
+                                   submission_token=f"t{day}"))
+    db.session.commit()
+    page = client.get("/me/").get_data(as_text=True)
+    assert "Session 2: Practising mindfulness" in page
+    assert "Practice streak: 3 days" in page
+    assert re.search(r"Affectionate breathing.*?logged", page, re.S)
+
+
+def test_opening_a_session_records_progress_and_mark_as_done(clock, course, as_user):
+    clock.move_to(utc(2026, 10, 16))
+    client = as_user(course.user)
+    client.get("/me/sessions/1")
+    progress = db.session.scalar(select(SessionProgress).where(
+        SessionProgress.participant_id == course.participant.id))
+    assert progress.opened_at == utc(2026, 10, 16) and progress.completed_at is None
+    response = post_form(client, "/me/sessions/1/done", token_from="/me/sessions/1")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(SessionProgress, progress.id).completed_at is not None
+    assert post_form(client, "/me/sessions/2/done", token_from="/me/").status_code == 404
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def _log_form(client, **changes):
+    page = client.get("/me/practice/new").get_data(as_text=True)
+    data = {"csrf_token": csrf_token(client, "/me/practice/new"), "token": _token(page),
+            "practice_key": "soothing-touch", "practised_on": "2026-10-16", "minutes": "12",
+            "helpfulness": "7", "note": ""}
+    data.update(changes)
+    return data
+
+
+def _count(participant_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(PracticeLog).where(
+        PracticeLog.participant_id == participant_id))
+
+
+def test_double_submitted_practice_form_creates_one_entry(clock, course, as_user):
+    clock.move_to(utc(2026, 10, 16, 8))
+    client = as_user(course.user)
+    data = _log_form(client)
+    first = client.post("/me/practice/new", data=data)
+    second = client.post("/me/practice/new", data=data)
+    assert first.status_code == second.status_code == 302
+    assert _count(course.participant.id) == 1
+    history = client.get("/me/practice").get_data(as_text=True)
+    assert "Soothing touch" in history and "<svg" in history
+    assert "12</text>" in history  # this week's bar carries its minutes
+    client.post("/me/practice/new", data=_log_form(client))  # a new form, a new entry
+    assert _count(course.participant.id) == 2
+
+
+def test_bad_practice_input_rerenders_and_writes_nothing(clock, course, as_user):
+    clock.move_to(utc(2026, 10, 16, 8))
+    client = as_user(course.user)
+    for changes in ({"minutes": "0"}, {"helpfulness": "11"}, {"practised_on": "2026-10-17"},
+                    {"practice_key": "compassionate-letter"}):  # not released yet
+        response = client.post("/me/practice/new", data=_log_form(client, **changes))
+        assert response.status_code == 200, changes
+        assert 'class="error"' in response.get_data(as_text=True)
+    assert _count(course.participant.id) == 0
+
+
+def test_edit_and_delete_own_entries_only(clock, course, as_user):
+    clock.move_to(utc(2026, 10, 16, 8))
+    other = gen_course("msc")
+    theirs = PracticeLog(participant_id=other.participant.id, practice_key="soothing-touch",
+                         practised_on=date(2026, 10, 16), minutes=5, submission_token="x" * 20)
+    db.session.add(theirs)
+    db.session.commit()
+    client = as_user(course.user)
+    client.post("/me/practice/new", data=_log_form(client))
+    mine = db.session.scalar(select(PracticeLog).where(
+        PracticeLog.participant_id == course.participant.id))
+    edit = f"/me/practice/{mine.id}/edit"
+    data = {"csrf_token": csrf_token(client, edit), "token": mine.submission_token,
+            "practice_key": "soothing-touch", "practised_on": "2026-10-16", "minutes": "25",
+            "helpfulness": "", "note": ""}
+    assert client.post(edit, data=data).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(PracticeLog, mine.id).minutes == 25
+    assert client.get(f"/me/practice/{theirs.id}/edit").status_code == 404
+    assert post_form(client, f"/me/practice/{theirs.id}/delete",
+                     token_from="/me/practice").status_code == 404
+    assert post_form(client, f"/me/practice/{mine.id}/delete",
+                     token_from="/me/practice").status_code == 302
+    assert _count(course.participant.id) == 0 and _count(other.participant.id) == 1
+
+
+def test_risk_language_in_a_note_raises_one_safety_alert_without_the_text(
+        clock, course, as_user):
+    clock.move_to(utc(2026, 10, 16, 8))
+    client = as_user(course.user)
+    note = "Some days I want to die, but the practice helped a little."
+    client.post("/me/practice/new", data=_log_form(client, note=note))
+    client.post("/me/practice/new", data=_log_form(client, note="A calm ten minutes."))
+    (alert,) = db.session.scalars(select(SafetyAlert)).all()
+    entry = db.session.scalar(select(PracticeLog).where(PracticeLog.note == note))
+    assert (alert.source_kind, alert.source_id) == ("practice_log", entry.id)
+    assert alert.participant_id == course.participant.id
+    assert alert.rule.startswith("risk-phrases:")
+    assert "die" not in (alert.note or "") and "die" not in alert.rule
+
+
+def test_participant_pages_refuse_other_roles(clock, course, client, as_user):
+    clock.move_to(utc(2026, 10, 16, 8))
+    assert client.get("/me/sessions/1").status_code == 302  # signed out: to sign-in
+    as_user(gen_user("facilitator"))
+    for path in ("/me/", "/me/sessions", "/me/sessions/1", "/me/practice", "/me/practice/new"):
+        assert client.get(path).status_code == 403, path

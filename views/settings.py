@@ -1,0 +1,61 @@
+"""Personal settings for every role: time zone, language, reminders, notifications."""
+
+from __future__ import annotations
+
+from functools import cache
+from zoneinfo import available_timezones
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField
+
+from program import operations
+from views import navigation
+from views.auth import ALL_ROLES
+from views.decorators import role_required
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+for _role in ALL_ROLES:
+    navigation.add(_role, "settings.edit", "Settings", order=90)
+
+NOTIFY = [("immediate", _l("Straight away")), ("daily", _l("Once a day")),
+          ("none", _l("Never"))]
+LANGUAGES = [("", _l("Same as my browser")), ("en", "English"), ("ja", "日本語"),
+             ("zh", "简体中文")]
+
+
+@cache
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())
+            if "/" in name or name == "UTC"]
+
+
+class SettingsForm(FlaskForm):
+    timezone = SelectField(_l("Time zone"))
+    locale = SelectField(_l("Language"), choices=LANGUAGES)
+    reminders_enabled = BooleanField(_l("Send me reminders (meetings, practice, new sessions)"))
+    notify_replies = SelectField(_l("Replies to my posts"), choices=NOTIFY)
+    notify_announcements = SelectField(_l("Announcements"), choices=NOTIFY)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@role_required(*ALL_ROLES)
+def edit():
+    """Change your own time zone, language, reminders and notification choices."""
+    form = SettingsForm(obj=current_user)
+    form.timezone.choices = timezone_choices()
+    if not form.is_submitted():
+        form.locale.data = current_user.locale or ""
+    if form.validate_on_submit():
+        operations.update_preferences(current_user, operations.Preferences(
+            timezone=form.timezone.data, locale=form.locale.data or None,
+            reminders_enabled=form.reminders_enabled.data,
+            notify_replies=form.notify_replies.data,
+            notify_announcements=form.notify_announcements.data))
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("settings.edit"))
+    feed_url = url_for("calendar.feed", token=current_user.calendar_token, _external=True)
+    return render_template("settings/edit.html", form=form, feed_url=feed_url)
