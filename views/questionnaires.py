@@ -1,0 +1,183 @@
+"""Participant questionnaires: one screen per instrument, saved as the person goes.
+
+Reached from the dashboard (signed in) or from the emailed personal link, which grants this
+browser session access to that participant's questionnaires without a password. The pages
+are therefore ``public`` and check access themselves: a signed-in participant sees their own
+record, a link holder the record the link was for, anyone else is sent to sign in.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from models import Participant, Timepoint, db, utcnow
+from program import assessments
+from program.assessments import AnswerError
+from views import navigation
+from views.decorators import public, role_required
+from views.extensions import login_manager
+
+bp = Blueprint("questionnaires", __name__, url_prefix="/q")
+navigation.add("participant", "questionnaires.index", "Questionnaires", order=40)
+
+#: session key: the participant a personal link was opened for
+GRANT = "questionnaire_participant"
+
+
+def current_participant() -> Participant | None:
+    """The participant whose questionnaires this browser may open, if any."""
+    if current_user.is_authenticated:
+        if current_user.role != "participant":
+            return None
+        return db.session.scalar(select(Participant).where(Participant.user_id == current_user.id))
+    granted = session.get(GRANT)
+    participant = db.session.get(Participant, granted) if granted else None
+    if participant is None or participant.data_removed_at is not None or (
+            participant.withdrawal_kind not in (None, "stop_sessions")):
+        session.pop(GRANT, None)
+        return None
+    return participant
+
+
+def _require_participant() -> Participant:
+    participant = current_participant()
+    if participant is None:
+        if current_user.is_authenticated:
+            abort(403)
+        abort(login_manager.unauthorized())
+    return participant
+
+
+def _open_timepoint(participant: Participant, timepoint_id: int) -> Timepoint:
+    timepoint = db.session.get(Timepoint, timepoint_id)
+    if timepoint is None or timepoint.study_id != participant.study_id:
+        abort(404)
+    if not assessments.is_open(timepoint, participant.cohort, utcnow()):
+        abort(403, _("These questionnaires are not open at the moment."))
+    return timepoint
+
+
+def _instrument_or_404(participant: Participant, timepoint: Timepoint, key: str):
+    if key not in assessments.self_report(participant.study, timepoint):
+        abort(404)
+    return assessments.study_instrument(participant.study, key)
+
+
+@bp.app_context_processor
+def questionnaire_helpers():
+    """``open_questionnaires_now()`` for the dashboard partial ``participant/_questionnaires``."""
+
+    def open_questionnaires_now():
+        return assessments.open_questionnaires(current_participant(), utcnow())
+
+    return {"open_questionnaires_now": open_questionnaires_now}
+
+
+@bp.get("/t/<token>")
+@public
+def from_link(token: str):
+    """Open the questionnaires of a personal emailed link (no password needed)."""
+    invitation = assessments.invitation_for_token(token)
+    if invitation is None:
+        return render_template("questionnaires/link_invalid.html"), 404
+    participant = db.session.get(Participant, invitation.participant_id)
+    if current_user.is_authenticated and participant.user_id != current_user.id:
+        abort(403)
+    session[GRANT] = participant.id
+    return redirect(url_for("questionnaires.timepoint", timepoint_id=invitation.timepoint_id))
+
+
+@bp.get("/")
+@role_required("participant")
+def index():
+    """Open questionnaires, soonest deadline first."""
+    return render_template("questionnaires/index.html")
+
+
+@bp.get("/<int:timepoint_id>")
+@public
+def timepoint(timepoint_id: int):
+    """The questionnaires of one timepoint and how far the person got."""
+    participant = _require_participant()
+    tp = _open_timepoint(participant, timepoint_id)
+    progress = assessments.timepoint_progress(participant, tp)
+    _opens, closes = assessments.window(tp, participant.cohort)
+    names = {key: assessments.study_instrument(participant.study, key).name for key, _ in progress}
+    return render_template("questionnaires/timepoint.html", timepoint=tp, progress=progress,
+                           names=names, closes=closes)
+
+
+@bp.route("/<int:timepoint_id>/<key>", methods=["GET", "POST"])
+@public
+def instrument(timepoint_id: int, key: str):
+    """One instrument on one screen: save and come back, or submit once."""
+    participant = _require_participant()
+    tp = _open_timepoint(participant, timepoint_id)
+    inst = _instrument_or_404(participant, tp, key)
+    response = assessments.find_response(participant.id, tp.id, key)
+    if response is not None and response.status == "submitted":
+        flash(_("You have already sent this questionnaire. Thank you."), "info")
+        return redirect(url_for("questionnaires.timepoint", timepoint_id=tp.id))
+    missing: list[int] = []
+    error = None
+    answers = {int(n): v for n, v in ((response.answers if response else None) or {}).items()}
+    if request.method == "POST":
+        try:
+            given = assessments.parse_answers(inst, request.form)
+        except AnswerError:
+            given = None
+            error = _("One of the answers was not one of the choices. Please choose again.")
+        if given is not None:
+            answers.update(given)
+            assessments.save_answers(participant.id, tp.id, key, given)
+            if request.form.get("action") != "submit":
+                flash(_("Your answers are saved. You can come back and finish later."), "success")
+                return redirect(url_for("questionnaires.timepoint", timepoint_id=tp.id))
+            result = assessments.submit(participant.id, tp.id, key)
+            if result.risks:
+                return render_template("questionnaires/help_now.html", timepoint=tp)
+            if result.submitted:
+                return redirect(_next_step(participant, tp))
+            missing = result.missing
+    status = 400 if error else 200
+    return render_template("questionnaires/instrument.html", timepoint=tp, instrument=inst,
+                           answers=answers, missing=missing, error=error), status
+
+
+@bp.post("/<int:timepoint_id>/<key>/answer")
+@public
+def save_one(timepoint_id: int, key: str):
+    """Save one answer as it is given (the page's script calls this; the page works without)."""
+    participant = _require_participant()
+    tp = _open_timepoint(participant, timepoint_id)
+    inst = _instrument_or_404(participant, tp, key)
+    try:
+        number = int(request.form.get("item", ""))
+        inst.item(number)
+        given = assessments.parse_answers(inst, {f"item-{number}": request.form.get("value")})
+    except (ValueError, KeyError):
+        return jsonify(saved=False), 400
+    response = assessments.save_answers(participant.id, tp.id, key, given)
+    return jsonify(saved=response.status == "in_progress")
+
+
+def _next_step(participant: Participant, tp: Timepoint) -> str:
+    for key, state in assessments.timepoint_progress(participant, tp):
+        if state != "submitted":
+            flash(_("Thank you. On to the next questionnaire."), "success")
+            return url_for("questionnaires.instrument", timepoint_id=tp.id, key=key)
+    flash(_("Thank you: all questionnaires for now are done."), "success")
+    return url_for("questionnaires.timepoint", timepoint_id=tp.id)
