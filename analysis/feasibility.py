@@ -31,6 +31,7 @@ Progression criteria compare measured percentages with green/amber thresholds: t
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -243,16 +244,20 @@ def progression(values: dict[str, float | None], criteria: Sequence[dict]) -> li
 def _logit_or(completed: np.ndarray, x: np.ndarray) -> dict:
     import statsmodels.api as sm  # imported here: it is slow to import and rarely needed
 
+    empty = {"odds_ratio": None, "ci_low": None, "ci_high": None, "p": None}
     design = sm.add_constant(x, has_constant="add")
-    try:
-        fit = sm.Logit(completed, design).fit(disp=0, maxiter=100)
-        beta, se = float(fit.params[1]), float(fit.bse[1])
-    except (np.linalg.LinAlgError, ValueError, sm.tools.sm_exceptions.PerfectSeparationError):
-        return {"odds_ratio": None, "ci_low": None, "ci_high": None, "p": None,
-                "warning": "logistic regression failed (perfect separation?)"}
-    if not math.isfinite(se) or se > 1e3:
-        return {"odds_ratio": None, "ci_low": None, "ci_high": None, "p": None,
-                "warning": "odds ratio not estimable (perfect separation)"}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = sm.Logit(completed, design).fit(disp=0, maxiter=100)
+            beta, se = float(fit.params[1]), float(fit.bse[1])
+        except (np.linalg.LinAlgError, ValueError):
+            return {**empty, "warning": "logistic regression failed"}
+    trouble = {type(w.message).__name__ for w in caught}
+    if "PerfectSeparationWarning" in trouble or not math.isfinite(se) or se > 1e3:
+        return {**empty, "warning": "odds ratio not estimable (perfect separation)"}
+    if "ConvergenceWarning" in trouble:
+        return {**empty, "warning": "logistic regression did not converge"}
     z = float(stats.norm.ppf(0.975))
     return {
         "odds_ratio": _num(math.exp(beta)),
@@ -346,8 +351,12 @@ def feasibility_report(
     engagement: pd.DataFrame | None = None,
     min_attended: int | None = None,
     criteria: Sequence[dict] | None = None,
+    extra_values: dict[str, float] | None = None,
 ) -> dict:
     """Assemble the feasibility report from whatever tables are available.
+
+    ``criteria`` default to :data:`DEFAULT_CRITERIA`; ``extra_values`` adds measured values the
+    tables cannot give (e.g. ``{"recruitment_per_month": 7.5}``) for criteria to refer to.
 
     Returns
     -------
@@ -378,6 +387,7 @@ def feasibility_report(
         report["satisfaction"] = satisfaction_summary(satisfaction)
     if engagement is not None:
         report["engagement"] = engagement_summary(engagement)
+    values.update(extra_values or {})
     report["progression"] = progression(values, criteria or DEFAULT_CRITERIA)
     if participants is not None:
         finished = participants[participants["status"] != "active"].set_index("participant_id")

@@ -133,3 +133,24 @@ def test_full_report_from_tables(attendance, cft_status):
     assert bands["retention_pct"] == "green"  # 90 % >= 80 %
     assert bands["mean_attendance_pct"] == "green"  # 92.7 % >= 75 %
     assert "flow" not in report
+
+
+def test_perfect_separation_gives_a_warning_not_an_odds_ratio(recwarn):
+    baseline = pd.DataFrame({"gender": ["f", "f", "f", "m", "m", "m"],
+                             "age": [20, 30, 40, 50, 60, 70.0]}, index=list("abcdef"))
+    completed = pd.Series([True, True, True, False, False, False], index=list("abcdef"))
+    rows = {r["variable"]: r for r in completer_comparison(baseline, completed)}
+    assert rows["gender[m]"]["odds_ratio"] is None
+    assert "perfect separation" in rows["gender[m]"]["warning"]
+    assert rows["age"]["odds_ratio"] is None
+    assert rows["age"]["p_test"] is not None  # the Welch test still reports
+    assert not [w for w in recwarn if "statsmodels" in str(w.filename)]
+
+
+def test_researcher_values_and_criteria(attendance):
+    report = feasibility_report(
+        attendance, extra_values={"recruitment_per_month": 4.0},
+        criteria=[{"metric": "recruitment_per_month", "label": "recruitment", "green": 6,
+                   "amber": 3}])
+    assert report["progression"] == [{"metric": "recruitment_per_month", "label": "recruitment",
+                                      "value": 4.0, "green": 6, "amber": 3, "band": "amber"}]
