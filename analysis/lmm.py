@@ -29,15 +29,25 @@ __all__ = ["RandomInterceptFit", "fit_random_intercept"]
 
 @dataclass(frozen=True)
 class _Sums:
-    """Per-participant sums that the REML criterion depends on."""
+    """Per-participant sums that the REML criterion depends on, pooled over participants
+    who share them.
 
-    n: np.ndarray  # observations per participant, shape (G,)
-    s: np.ndarray  # column sums of X per participant, shape (G, p)
-    t: np.ndarray  # sums of y per participant, shape (G,)
+    Participants with the same number of observations and the same column sums of ``X`` (the
+    same arm and the same timepoints attended, when covariates are categorical) contribute
+    identically apart from their outcome sums, so they are stored once with a count ``c``,
+    the total ``t`` and the total of squares ``q`` of their outcome sums.
+    """
+
+    n: np.ndarray  # observations per participant, shape (K,)
+    s: np.ndarray  # column sums of X per participant, shape (K, p)
+    c: np.ndarray  # participants sharing (n, s), shape (K,)
+    t: np.ndarray  # sum over those participants of their sum of y, shape (K,)
+    q: np.ndarray  # sum over those participants of (their sum of y)^2, shape (K,)
     xtx: np.ndarray
     xty: np.ndarray
     yty: float
     n_obs: int
+    n_groups: int
     p: int
 
 
@@ -63,36 +73,52 @@ def _sums(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> _Sums:
     n = np.bincount(inverse, minlength=g).astype(float)
     s = np.column_stack([np.bincount(inverse, weights=col, minlength=g) for col in x.T])
     t = np.bincount(inverse, weights=y, minlength=g)
-    return _Sums(n, s, t, x.T @ x, x.T @ y, float(y @ y), y.size, x.shape[1])
+    keys, kind = np.unique(np.column_stack([n, s]), axis=0, return_inverse=True)
+    kind = kind.ravel()
+    k = len(keys)
+    return _Sums(
+        n=keys[:, 0],
+        s=keys[:, 1:],
+        c=np.bincount(kind, minlength=k).astype(float),
+        t=np.bincount(kind, weights=t, minlength=k),
+        q=np.bincount(kind, weights=t**2, minlength=k),
+        xtx=x.T @ x,
+        xty=x.T @ y,
+        yty=float(y @ y),
+        n_obs=y.size,
+        n_groups=g,
+        p=x.shape[1],
+    )
 
 
 def _terms(gamma: float, su: _Sums, derivatives: bool = True) -> _Terms:
     one = 1.0 + su.n * gamma
     w = gamma / one  # V_i^-1 = (I - w_i J) / sigma^2
-    ws = su.s * w[:, None]
-    a = su.xtx - su.s.T @ ws
-    b = su.xty - ws.T @ su.t
+    cs = su.s * su.c[:, None]
+    a = su.xtx - su.s.T @ (cs * w[:, None])
+    b = su.xty - su.s.T @ (w * su.t)
     a_inv = np.linalg.inv(a)
     beta = a_inv @ b
-    rss = su.yty - float(w @ su.t**2) - float(b @ beta)
+    rss = su.yty - float(w @ su.q) - float(b @ beta)
     sign, logdet = np.linalg.slogdet(a)
-    f = float(np.log(one).sum()) + logdet
+    f = float(su.c @ np.log(one)) + logdet
     if not derivatives:
         return _Terms(a, a_inv, beta, rss, f, *(np.nan,) * 4, np.empty(0))
     w_g = 1.0 / one**2
     w_gg = -2.0 * su.n / one**3
-    a_g = -su.s.T @ (su.s * w_g[:, None])
-    a_gg = -su.s.T @ (su.s * w_gg[:, None])
+    a_g = -su.s.T @ (cs * w_g[:, None])
+    a_gg = -su.s.T @ (cs * w_gg[:, None])
     b_g = -su.s.T @ (w_g * su.t)
     b_gg = -su.s.T @ (w_gg * su.t)
     beta_g = a_inv @ (b_g - a_g @ beta)
     q_g = 2 * b_g @ beta - beta @ a_g @ beta  # d(b' A^-1 b)/dgamma
     q_gg = 2 * b_gg @ beta + 2 * b_g @ beta_g - 2 * beta @ a_g @ beta_g - beta @ a_gg @ beta
-    rss_g = -float(w_g @ su.t**2) - q_g
-    rss_gg = -float(w_gg @ su.t**2) - q_gg
+    rss_g = -float(w_g @ su.q) - q_g
+    rss_gg = -float(w_gg @ su.q) - q_gg
     ai_ag = a_inv @ a_g
-    f_g = float((su.n / one).sum()) + np.trace(ai_ag)
-    f_gg = -float((su.n**2 / one**2).sum()) + np.trace(a_inv @ a_gg) - np.trace(ai_ag @ ai_ag)
+    f_g = float(su.c @ (su.n / one)) + np.trace(ai_ag)
+    f_gg = (-float(su.c @ (su.n**2 / one**2)) + np.trace(a_inv @ a_gg)
+            - np.trace(ai_ag @ ai_ag))
     return _Terms(a, a_inv, beta, rss, f, rss_g, rss_gg, f_g, f_gg, a_g)
 
 
@@ -256,7 +282,7 @@ def fit_random_intercept(
         sigma2=s2,
         sigma2_participant=gamma * s2,
         n_obs=su.n_obs,
-        n_groups=su.n.size,
+        n_groups=su.n_groups,
         varpar_cov=varpar_cov,
         _vcov_grad=(d_theta, d_sigma),
     )
