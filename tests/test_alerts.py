@@ -1,0 +1,137 @@
+"""Safety alerts from group posts, and the pages their recipients work them on."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditEntry, OutboxMessage, Participant, Post, SafetyAlert, db
+from program import posts
+from tests.conftest import post_form
+from tests.factories_groups import gen_world
+from tests.test_groups import client_for
+
+RISKY = {
+    "en": "Honestly I want to end my life some days.",
+    "ja": "正直、死にたいと思う日もあります。",
+    "zh": "说实话，有时候我不想活了。",
+}
+
+
+def alerts():
+    return db.session.scalars(select(SafetyAlert).order_by(SafetyAlert.id)).all()
+
+
+@pytest.mark.parametrize("language", sorted(RISKY))
+def test_a_risky_post_raises_exactly_one_alert_however_often_it_is_edited(app, language):
+    world = gen_world()
+    post = posts.create_post(world.member, world.group.id, RISKY[language])
+    posts.edit_post(world.member, world.group.id, post.id, RISKY[language] + " " + RISKY["en"])
+    posts.edit_post(world.member, world.group.id, post.id, "Sorry, I am fine now.")
+    posts.edit_post(world.member, world.group.id, post.id, RISKY[language])
+    (alert,) = alerts()
+    participant = db.session.scalar(select(Participant).where(
+        Participant.user_id == world.member.id))
+    assert (alert.source_kind, alert.source_id, alert.rule) == (
+        "post", post.id, f"risk-phrases:{language}")
+    assert (alert.study_id, alert.group_id, alert.participant_id, alert.status) == (
+        world.study.id, world.group.id, participant.id, "open")
+
+
+def test_several_phrases_and_replies_give_one_alert_per_post(app):
+    world = gen_world()
+    thread = posts.create_post(world.member, world.group.id,
+                               " ".join(RISKY.values()) + " suicide, self harm")
+    reply = posts.create_post(world.member2, world.group.id, RISKY["zh"], parent_id=thread.id)
+    posts.create_post(world.member2, world.group.id, "A calm reply", parent_id=thread.id)
+    assert sorted(a.source_id for a in alerts()) == sorted([thread.id, reply.id])
+
+
+def test_an_alert_reaches_leaders_and_clinicians_only_and_never_hides_the_post(app):
+    world = gen_world()
+    post = posts.create_post(world.member, world.group.id, RISKY["en"])
+    recipients = set(db.session.scalars(select(OutboxMessage.recipient_id).where(
+        OutboxMessage.kind == "safety_alert")))
+    assert recipients == {world.leader.id, world.assistant.id, world.clinician.id}
+    assert not any(RISKY["en"] in m.body_text for m in db.session.scalars(select(OutboxMessage)))
+    db.session.expire_all()
+    assert post.hidden_at is None
+    page = client_for(app, world.member2).get(f"/groups/{world.group.id}").get_data(as_text=True)
+    assert "end my life" in page and "alert" not in page.lower().split("<main", 1)[1]
+
+
+def test_an_ordinary_post_raises_no_alert(app):
+    world = gen_world()
+    posts.create_post(world.member, world.group.id, "Practised soothing breathing twice.")
+    assert alerts() == []
+
+
+@pytest.mark.parametrize("recipient", ["leader", "assistant", "clinician"])
+def test_recipients_see_the_alert_and_the_post_text(app, recipient):
+    world = gen_world()
+    post = posts.create_post(world.member, world.group.id, RISKY["ja"])
+    (alert,) = alerts()
+    client = client_for(app, getattr(world, recipient))
+    assert f"/alerts/{alert.id}" in client.get("/alerts/").get_data(as_text=True)
+    page = client.get(f"/alerts/{alert.id}").get_data(as_text=True)
+    assert "死にたい" in page and "risk-phrases:ja" in page
+    assert post.id
+
+
+@pytest.mark.parametrize("outsider", ["member2", "other_leader", "researcher", "admin", "rater",
+                                      "other_member"])
+def test_nobody_else_sees_or_touches_an_alert(app, outsider):
+    world = gen_world()
+    posts.create_post(world.member, world.group.id, RISKY["en"])
+    (alert,) = alerts()
+    client = client_for(app, getattr(world, outsider))
+    listing = client.get("/alerts/")
+    assert listing.status_code in (200, 403)
+    assert f"/alerts/{alert.id}" not in listing.get_data(as_text=True)
+    expected = 403 if getattr(world, outsider).role in ("participant", "rater") else 404
+    assert client.get(f"/alerts/{alert.id}").status_code == expected
+    for action in ("own", "acknowledge", "close", "note"):
+        response = post_form(client, f"/alerts/{alert.id}/{action}", {"note": "x"},
+                             token_from="/groups/")
+        assert response.status_code == expected
+    db.session.expire_all()
+    assert (alert.status, alert.owner_id, alert.note) == ("open", None, None)
+
+
+def test_working_an_alert_owner_acknowledgement_note_and_closing(app):
+    world = gen_world()
+    posts.create_post(world.member, world.group.id, RISKY["en"])
+    (alert,) = alerts()
+    clinician = client_for(app, world.clinician)
+    leader = client_for(app, world.leader)
+    base = f"/alerts/{alert.id}"
+    assert post_form(leader, f"{base}/acknowledge", token_from=base).status_code == 302
+    db.session.expire_all()
+    assert (alert.status, alert.owner_id, alert.acknowledged_by_id) == (
+        "acknowledged", world.leader.id, world.leader.id)
+    assert post_form(clinician, f"{base}/own", token_from=base).status_code == 302
+    note = "Called the participant; they are safe and will see their GP tomorrow."
+    assert post_form(clinician, f"{base}/note", {"note": note}, token_from=base
+                     ).status_code == 302
+    assert post_form(clinician, f"{base}/close", token_from=base).status_code == 302
+    db.session.expire_all()
+    assert (alert.status, alert.owner_id, alert.note, alert.closed_by_id) == (
+        "closed", world.clinician.id, note, world.clinician.id)
+    assert base not in clinician.get("/alerts/").get_data(as_text=True)  # active only
+    assert base in clinician.get("/alerts/?status=closed").get_data(as_text=True)
+    trail = db.session.execute(select(AuditEntry.action, AuditEntry.actor_id, AuditEntry.details)
+                               .where(AuditEntry.action.like("alert.%"))
+                               .order_by(AuditEntry.id)).all()
+    assert [(a, actor) for a, actor, _d in trail] == [
+        ("alert.acknowledge", world.leader.id), ("alert.own", world.clinician.id),
+        ("alert.note", world.clinician.id), ("alert.close", world.clinician.id)]
+    assert all(note not in str(details) for _a, _actor, details in trail)
+
+
+def test_screening_counts_one_alert_per_post_across_many_posts(app):
+    world = gen_world()
+    for i in range(6):
+        posts.create_post(world.member if i % 2 else world.member2, world.group.id,
+                          RISKY[sorted(RISKY)[i % 3]])
+    assert db.session.scalar(select(func.count(SafetyAlert.id))) == 6
+    assert db.session.scalar(select(func.count(Post.id))) == 6
