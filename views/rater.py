@@ -1,12 +1,19 @@
-"""The rater area: clinician-rated instruments, blind to arm and group."""
+"""The rater area: clinician-rated instruments, blind to arm and group.
+
+Nothing a rater's page shows is derived from allocation: participants appear by their
+pseudonymous code only, in code order, and no query here reads an arm or a group.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import Study, StudyStaff, db
+from models import Participant, Response, Study, StudyStaff, Timepoint, db
+from program import assessments
+from program.assessments import AnswerError
 from views import navigation
 from views.decorators import role_required
 
@@ -14,11 +21,81 @@ bp = Blueprint("rater", __name__, url_prefix="/rate")
 navigation.add("rater", "rater.home", "Ratings", order=10)
 
 
+def _rated(study: Study) -> list[Participant]:
+    """People still assessed in a study, by code (withdrawn-from-contact and removed excluded)."""
+    return list(db.session.scalars(
+        select(Participant).where(
+            Participant.study_id == study.id, Participant.arm_id.is_not(None),
+            Participant.data_removed_at.is_(None),
+            (Participant.withdrawal_kind.is_(None))
+            | (Participant.withdrawal_kind == "stop_sessions"))
+        .order_by(Participant.code)))
+
+
+def _my_study(study_id: int) -> Study:
+    study = db.session.scalar(
+        select(Study).join(StudyStaff, StudyStaff.study_id == Study.id)
+        .where(Study.id == study_id, StudyStaff.user_id == current_user.id))
+    return study or abort(404)
+
+
 @bp.get("/")
 @role_required("rater")
 def home():
-    """Studies this rater rates for (the pages never show arm or group)."""
+    """Ratings to enter per study, timepoint and participant code."""
     studies = db.session.scalars(
         select(Study).join(StudyStaff).where(StudyStaff.user_id == current_user.id)
-    ).all()
-    return render_template("rater/home.html", studies=studies)
+        .order_by(Study.id)).all()
+    sheets = []
+    for study in studies:
+        timepoints = [(tp, assessments.clinician_rated(study, tp)) for tp in db.session.scalars(
+            select(Timepoint).where(Timepoint.study_id == study.id).order_by(Timepoint.position))]
+        timepoints = [(tp, keys) for tp, keys in timepoints if keys]
+        states = {(r.participant_id, r.timepoint_id, r.instrument_key): r.status
+                  for r in db.session.scalars(select(Response).join(Participant).where(
+                      Participant.study_id == study.id))}
+        sheets.append((study, timepoints, _rated(study), states))
+    return render_template("rater/home.html", sheets=sheets)
+
+
+@bp.route("/<int:study_id>/<int:participant_id>/<int:timepoint_id>/<key>",
+          methods=["GET", "POST"])
+@role_required("rater")
+def rate(study_id: int, participant_id: int, timepoint_id: int, key: str):
+    """Enter one clinician-rated instrument for one participant at one timepoint."""
+    study = _my_study(study_id)
+    participant = db.session.get(Participant, participant_id)
+    timepoint = db.session.get(Timepoint, timepoint_id)
+    if (participant is None or timepoint is None or participant not in _rated(study)
+            or timepoint.study_id != study.id
+            or key not in assessments.clinician_rated(study, timepoint)):
+        abort(404)
+    instrument = assessments.study_instrument(study, key)
+    response = assessments.find_response(participant.id, timepoint.id, key)
+    if response is not None and response.status == "submitted":
+        return render_template("rater/done.html", study=study, participant=participant,
+                               timepoint=timepoint, instrument=instrument, response=response)
+    answers = {int(n): v for n, v in ((response.answers if response else None) or {}).items()}
+    missing: list[int] = []
+    error = None
+    if request.method == "POST":
+        try:
+            given = assessments.parse_answers(instrument, request.form)
+        except AnswerError:
+            given, error = None, _("One of the scores is not allowed for its item.")
+        if given is not None:
+            answers.update(given)
+            assessments.save_answers(participant.id, timepoint.id, key, given,
+                                     entered_by_id=current_user.id)
+            if request.form.get("action") != "submit":
+                flash(_("Rating saved as a draft."), "success")
+                return redirect(url_for("rater.home"))
+            result = assessments.submit(participant.id, timepoint.id, key,
+                                        entered_by_id=current_user.id)
+            if result.submitted:
+                flash(_("Rating of %(code)s submitted.", code=participant.code), "success")
+                return redirect(url_for("rater.home"))
+            missing = result.missing
+    return render_template("rater/rate.html", study=study, participant=participant,
+                           timepoint=timepoint, instrument=instrument, answers=answers,
+                           missing=missing, error=error), 400 if error else 200
