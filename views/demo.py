@@ -83,6 +83,8 @@ def seed(password: str, today: date | None = None) -> list[tuple[str, str, str, 
             _seed_cft(users, password, today)
         if db.session.scalar(select(Study).where(Study.key == "msc-demo")) is None:
             _seed_msc(users, password, today)
+        for study_key, timepoint_key, instruments, skip in FOLLOW_UP:
+            _follow_up(study_key, timepoint_key, instruments, skip)
     return [(demo_email(local), name, role, note) for local, name, role, note in DEMO_LOGINS]
 
 
@@ -298,3 +300,62 @@ def _posts(group, member_ids, leader_id, rng):
             db.session.add(Post(group_id=group.id, author_id=leader_id, parent_id=post.id,
                                 body=reply, body_html=f"<p>{reply}</p>",
                                 created_at=utcnow() - timedelta(days=5 - i)))
+
+
+# --- follow-up scores, so the efficacy report has pre and post data to show ------------------
+
+#: (study, timepoint, instruments, participant codes with no follow-up: missing data)
+FOLLOW_UP = [
+    ("cft-demo", "post", ["BDI-II", "CEAS-self", "SCS-SF", "CSQ-8"], {"P-0010", "P-0018"}),
+    ("msc-demo", "week8", ["SCS", "DASS-21", "SWLS"], {"M-0007", "M-0019", "M-0028"}),
+]
+LOWER_IS_BETTER = {"BDI-II", "DASS-21"}
+
+
+def _primary(instrument_key: str, measures: dict) -> float:
+    return measures.get(instrument_key, measures.get(f"{instrument_key}.total", 0.0))
+
+
+def _follow_up(study_key: str, timepoint_key: str, instruments: list[str], skip: set[str]):
+    """Submitted follow-up questionnaires, once: program arms tend to improve, usual care not.
+
+    Improvement is drawn, not imposed: of several random answer sets the one with the best
+    primary score is kept for program arms (one set for usual care).
+    """
+    from program.scoring import load_library, score
+
+    study = db.session.scalar(select(Study).where(Study.key == study_key))
+    timepoint = study and db.session.scalar(select(Timepoint).where(
+        Timepoint.study_id == study.id, Timepoint.key == timepoint_key))
+    if timepoint is None or db.session.scalar(select(Response.id).where(
+            Response.timepoint_id == timepoint.id).limit(1)) is not None:
+        return
+    library = load_library()
+    rng = random.Random(f"{study_key}-{timepoint_key}")
+    people = db.session.execute(
+        select(Participant, Arm).join(Arm, Participant.arm_id == Arm.id)
+        .where(Participant.study_id == study.id).order_by(Participant.code)).tuples()
+    for p, arm in people:
+        if p.code in skip:
+            continue
+        for key in instruments:
+            if key == "CSQ-8" and not arm.receives_program:
+                continue
+            instrument = library[key]
+            tries = 4 if arm.receives_program else 1
+            candidates = []
+            for _ in range(tries):
+                answers = {item.number: rng.choice(item.codes) for item in instrument.items}
+                candidates.append((answers, score(instrument, answers)))
+            pick = min if key in LOWER_IS_BETTER else max
+            answers, result = pick(candidates, key=lambda c: _primary(key, c[1].measures))
+            response = Response(
+                participant_id=p.id, timepoint_id=timepoint.id, instrument_key=key,
+                answers={str(k): v for k, v in answers.items()}, status="submitted",
+                scores=dict(result.measures), submitted_at=utcnow())
+            db.session.add(response)
+            db.session.flush()
+            for measure, value in result.measures.items():
+                db.session.add(Score(response_id=response.id, participant_id=p.id,
+                                     timepoint_id=timepoint.id, measure=measure, value=value,
+                                     prorated=result.prorated))

@@ -1,0 +1,466 @@
+"""The one bridge from the database to the analysis tables: a session and a study id in, tidy
+DataFrames out, in the shapes the rest of :mod:`analysis` reads (see the data contract).
+
+No Flask here: functions take a SQLAlchemy session, so the web app, ``flask report`` and
+scripts share them.
+
+Pseudonymity and data removal
+    Participants are identified by their study code only; no name, email or free text leaves
+    through these tables (practice-log notes and withdrawal reasons written by participants are
+    never read). A participant whose data were removed, or who asked for removal, contributes
+    nothing but their flow record (:func:`flow`), where they count as randomised and not
+    analysed.
+
+Who is in the analysis tables
+    Allocated participants (an arm and a randomisation time); people screened out or still in
+    recruitment appear only in the flow records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from models import (
+    Arm,
+    Attendance,
+    Cohort,
+    Group,
+    Meeting,
+    Participant,
+    Post,
+    PracticeLog,
+    Response,
+    Score,
+    SessionProgress,
+    Study,
+    Timepoint,
+)
+
+__all__ = [
+    "StudyTables",
+    "attendance",
+    "engagement",
+    "flow",
+    "load",
+    "measures",
+    "participants",
+    "practice_logs",
+    "satisfaction",
+    "scores",
+    "sessions",
+    "timepoints",
+]
+
+SCORE_COLUMNS = ["participant_id", "arm", "timepoint", "measure", "score"]
+PARTICIPANT_COLUMNS = ["participant_id", "arm", "status", "gender", "age"]
+ATTENDANCE_COLUMNS = ["participant_id", "arm", "cohort", "meeting", "present", "minutes"]
+PRACTICE_COLUMNS = ["participant_id", "arm", "cohort", "week", "practised_on", "practice",
+                    "minutes", "helpfulness"]
+SESSION_COLUMNS = ["cohort", "meeting", "status", "adherence"]
+ENGAGEMENT_COLUMNS = ["participant_id", "arm", "week", "materials_opened", "practice_minutes",
+                      "posts"]
+FLOW_COLUMNS = ["participant_id", "stage", "arm", "reason"]
+CSQ_ITEMS = [f"csq_{i}" for i in range(1, 9)]
+
+#: meeting outcomes after which the meeting took place (a postponed one happened later)
+TOOK_PLACE = ("held", "truncated", "postponed")
+REMOVAL_REASON = "asked for data removal"
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def _allocated(study_id: int):
+    return and_(Participant.study_id == study_id, Participant.arm_id.is_not(None),
+                Participant.randomised_at.is_not(None))
+
+
+def _not_removed():
+    return and_(Participant.data_removed_at.is_(None),
+                Participant.data_removal_requested_at.is_(None))
+
+
+def _analysable(session: Session, study_id: int) -> list[tuple[Participant, Arm]]:
+    """Allocated participants whose data may be analysed, in code order, with their arm."""
+    return list(session.execute(
+        select(Participant, Arm).join(Arm, Participant.arm_id == Arm.id)
+        .where(_allocated(study_id), _not_removed())
+        .order_by(Participant.code)).tuples())
+
+
+def timepoints(session: Session, study_id: int) -> list[str]:
+    """Timepoint keys in schedule order (the first is the baseline)."""
+    return list(session.scalars(
+        select(Timepoint.key).where(Timepoint.study_id == study_id)
+        .order_by(Timepoint.position)))
+
+
+def measures(session: Session, study_id: int) -> list[str]:
+    """Measures with at least one score in the study, in alphabetical order."""
+    return sorted(set(scores(session, study_id)["measure"]))
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def scores(session: Session, study_id: int) -> pd.DataFrame:
+    """scores.csv: one row per participant x timepoint x measure of submitted responses.
+
+    Returns
+    -------
+    DataFrame
+        ``participant_id, arm, timepoint, measure, score``, ordered by code, timepoint position
+        and measure; ``score`` is NaN where a measure could not be scored.
+    """
+    rows = session.execute(
+        select(Participant.code, Arm.key, Timepoint.key, Score.measure, Score.value)
+        .select_from(Score)
+        .join(Response, Score.response_id == Response.id)
+        .join(Participant, Score.participant_id == Participant.id)
+        .join(Arm, Participant.arm_id == Arm.id)
+        .join(Timepoint, Score.timepoint_id == Timepoint.id)
+        .where(_allocated(study_id), _not_removed(), Response.status == "submitted",
+               Timepoint.study_id == study_id)
+        .order_by(Participant.code, Timepoint.position, Score.measure)
+    ).all()
+    frame = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype(float)
+    return frame
+
+
+# --------------------------------------------------------------------------- participants
+
+
+def _status(p: Participant) -> str:
+    """The data contract's four statuses.
+
+    Stopping the sessions counts as dropping out of the program (the person stays in the
+    assessments, so their scores are still analysed).
+    """
+    if p.status in ("completed", "withdrawn", "lost"):
+        return p.status
+    if p.withdrawal_kind is not None:
+        return "withdrawn"
+    return "active"
+
+
+def _age(p: Participant) -> int | None:
+    """Age in whole years at allocation, from the birth year (no birth dates are stored)."""
+    if p.birth_year is None:
+        return None
+    when = p.randomised_at.date() if p.randomised_at else (p.consented_on or date.today())
+    return when.year - p.birth_year
+
+
+def participants(session: Session, study_id: int) -> pd.DataFrame:
+    """participants.csv: ``participant_id, arm, status, gender, age`` and baseline covariates.
+
+    The covariates are the keys of each participant's ``baseline`` record (strata and other
+    baseline variables), one column each, sorted by name.
+    """
+    records = []
+    for p, arm in _analysable(session, study_id):
+        row = {"participant_id": p.code, "arm": arm.key, "status": _status(p),
+               "gender": p.gender, "age": _age(p)}
+        for key, value in sorted((p.baseline or {}).items()):
+            if key not in row:
+                row[key] = value
+        records.append(row)
+    frame = pd.DataFrame.from_records(records)
+    if frame.empty:
+        return pd.DataFrame(columns=PARTICIPANT_COLUMNS)
+    frame["age"] = pd.to_numeric(frame["age"], errors="coerce").astype("Int64")
+    extra = sorted(c for c in frame.columns if c not in PARTICIPANT_COLUMNS)
+    return frame[PARTICIPANT_COLUMNS + extra]
+
+
+# --------------------------------------------------------------------------- attendance
+
+
+def attendance(session: Session, study_id: int) -> pd.DataFrame:
+    """attendance.csv: one row per participant x meeting that took place.
+
+    Every allocated participant of an arm that receives the program gets a row for each meeting
+    of their cohort that was held, truncated or postponed (and so held later); no register
+    entry counts as absent. ``present`` is 1 for present or late, ``minutes`` the time attended
+    when known. Usual care has no meetings and so no rows.
+    """
+    people = [(p, arm) for p, arm in _analysable(session, study_id)
+              if arm.receives_program and p.cohort_id is not None]
+    cohort_ids = {p.cohort_id for p, _ in people}
+    meetings = session.execute(
+        select(Meeting.id, Meeting.cohort_id, Meeting.session_number, Cohort.name)
+        .join(Cohort, Meeting.cohort_id == Cohort.id)
+        .where(Meeting.cohort_id.in_(cohort_ids), Meeting.outcome.in_(TOOK_PLACE))
+        .order_by(Meeting.session_number)).all()
+    register = {
+        (a.meeting_id, a.participant_id): a
+        for a in session.scalars(select(Attendance).where(
+            Attendance.meeting_id.in_([m.id for m in meetings])))
+    }
+    rows = []
+    for p, arm in people:
+        for m in meetings:
+            if m.cohort_id != p.cohort_id:
+                continue
+            entry = register.get((m.id, p.id))
+            present = entry is not None and entry.status in ("present", "late")
+            rows.append({"participant_id": p.code, "arm": arm.key, "cohort": m.name,
+                         "meeting": m.session_number, "present": int(present),
+                         "minutes": entry.minutes_attended if entry is not None else None})
+    frame = pd.DataFrame(rows, columns=ATTENDANCE_COLUMNS)
+    frame["minutes"] = pd.to_numeric(frame["minutes"], errors="coerce").astype("Int64")
+    return frame
+
+
+def sessions(session: Session, study_id: int) -> pd.DataFrame:
+    """sessions.csv: one row per recorded meeting with its outcome and adherence (0-1).
+
+    Adherence is the share of the session's facilitator checklist marked done; empty for
+    meetings that did not take place or whose session has no checklist.
+    """
+    from program.catalogue import get_catalogue
+
+    catalogue = get_catalogue()
+    rows = []
+    for meeting, cohort in session.execute(
+        select(Meeting, Cohort).join(Cohort, Meeting.cohort_id == Cohort.id)
+        .where(Cohort.study_id == study_id, Meeting.outcome != "scheduled")
+        .order_by(Cohort.name, Meeting.session_number)).tuples():
+        adherence = None
+        if meeting.outcome in ("held", "truncated"):
+            try:
+                checklist = catalogue.session(cohort.program, meeting.session_number).checklist
+            except KeyError:
+                checklist = ()
+            if checklist:
+                done = set(meeting.checklist_done or ())
+                adherence = sum(1 for item in checklist if item in done) / len(checklist)
+        rows.append({"cohort": cohort.name, "meeting": meeting.session_number,
+                     "status": meeting.outcome, "adherence": adherence})
+    frame = pd.DataFrame(rows, columns=SESSION_COLUMNS)
+    frame["adherence"] = pd.to_numeric(frame["adherence"], errors="coerce").astype(float)
+    return frame
+
+
+# --------------------------------------------------------------------------- practice, engagement
+
+
+def _week(day: date, start: date, cadence: int) -> int:
+    return (day - start).days // cadence + 1
+
+
+def practice_logs(session: Session, study_id: int) -> pd.DataFrame:
+    """practice_logs.csv: one row per logged practice (notes are never exported).
+
+    ``week`` is the course week of the practice day counted from the cohort's first meeting
+    (week 1 starts on that day; earlier practice has week 0 or below).
+    """
+    cohorts = {c.id: c for c in session.scalars(select(Cohort).where(Cohort.study_id == study_id))}
+    people = {p.id: (p, arm) for p, arm in _analysable(session, study_id)}
+    rows = []
+    for log in session.scalars(
+        select(PracticeLog).where(PracticeLog.participant_id.in_(people))
+        .order_by(PracticeLog.practised_on, PracticeLog.id)):
+        p, arm = people[log.participant_id]
+        cohort = cohorts.get(p.cohort_id)
+        rows.append({
+            "participant_id": p.code, "arm": arm.key,
+            "cohort": cohort.name if cohort else None,
+            "week": _week(log.practised_on, cohort.start_date, cohort.cadence_days)
+            if cohort else None,
+            "practised_on": log.practised_on.isoformat(), "practice": log.practice_key,
+            "minutes": log.minutes, "helpfulness": log.helpfulness,
+        })
+    frame = pd.DataFrame(rows, columns=PRACTICE_COLUMNS)
+    for column in ("week", "minutes", "helpfulness"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
+    return frame.sort_values(["participant_id", "practised_on"], kind="stable",
+                             ignore_index=True)
+
+
+def _local_date(instant: datetime, tz: str) -> date:
+    return instant.astimezone(ZoneInfo(tz)).date()
+
+
+def engagement(session: Session, study_id: int, now: datetime | None = None) -> pd.DataFrame:
+    """engagement.csv: per participant x course week, materials opened, practice minutes and
+    posts written in the cohort's groups.
+
+    Weeks run from 1 to the current week of the cohort (at most its last session's week);
+    activity outside that span is left out, so the per-week means describe the course.
+    Only arms that receive the program have rows.
+    """
+    now = now or datetime.now(UTC)
+    people = [(p, arm) for p, arm in _analysable(session, study_id)
+              if arm.receives_program and p.cohort_id is not None]
+    cohorts = {c.id: c for c in session.scalars(select(Cohort).where(Cohort.study_id == study_id))}
+    ids = [p.id for p, _ in people]
+    counts: dict[tuple[int, int], dict[str, float]] = {}
+
+    def add(pid: int, week: int, key: str, amount: float) -> None:
+        cell = counts.setdefault((pid, week), {})
+        cell[key] = cell.get(key, 0) + amount
+
+    by_id = {p.id: p for p, _ in people}
+    for progress in session.scalars(select(SessionProgress).where(
+            SessionProgress.participant_id.in_(ids), SessionProgress.opened_at.is_not(None))):
+        p = by_id[progress.participant_id]
+        c = cohorts[p.cohort_id]
+        day = _local_date(progress.opened_at, c.timezone)
+        add(p.id, _week(day, c.start_date, c.cadence_days), "materials_opened", 1)
+    for log in session.scalars(select(PracticeLog).where(PracticeLog.participant_id.in_(ids))):
+        p = by_id[log.participant_id]
+        c = cohorts[p.cohort_id]
+        add(p.id, _week(log.practised_on, c.start_date, c.cadence_days), "practice_minutes",
+            log.minutes)
+    by_user = {p.user_id: p for p, _ in people if p.user_id is not None}
+    if by_user:
+        for post, cohort_id in session.execute(
+            select(Post, Group.cohort_id).join(Group, Post.group_id == Group.id)
+            .where(Post.author_id.in_(by_user), Post.deleted_at.is_(None),
+                   Group.cohort_id.in_(cohorts))).tuples():
+            p = by_user[post.author_id]
+            if cohort_id != p.cohort_id:
+                continue
+            c = cohorts[cohort_id]
+            day = _local_date(post.created_at, c.timezone)
+            add(p.id, _week(day, c.start_date, c.cadence_days), "posts", 1)
+    rows = []
+    for p, arm in people:
+        c = cohorts[p.cohort_id]
+        current = _week(_local_date(now, c.timezone), c.start_date, c.cadence_days)
+        for week in range(1, max(min(current, c.session_count), 0) + 1):
+            cell = counts.get((p.id, week), {})
+            rows.append({"participant_id": p.code, "arm": arm.key, "week": week,
+                         "materials_opened": int(cell.get("materials_opened", 0)),
+                         "practice_minutes": int(cell.get("practice_minutes", 0)),
+                         "posts": int(cell.get("posts", 0))})
+    return pd.DataFrame(rows, columns=ENGAGEMENT_COLUMNS)
+
+
+def satisfaction(session: Session, study_id: int) -> pd.DataFrame:
+    """csq.csv: the CSQ-8 item ratings (1-4) of each participant's latest submitted CSQ-8."""
+    people = {p.id: p for p, _ in _analysable(session, study_id)}
+    latest: dict[int, dict] = {}
+    for response in session.scalars(
+        select(Response).join(Timepoint, Response.timepoint_id == Timepoint.id)
+        .where(Response.participant_id.in_(people), Response.instrument_key == "CSQ-8",
+               Response.status == "submitted")
+        .order_by(Timepoint.position)):
+        latest[response.participant_id] = response.answers or {}
+    rows = []
+    for pid, answers in latest.items():
+        row = {"participant_id": people[pid].code}
+        for i, column in enumerate(CSQ_ITEMS, start=1):
+            value = answers.get(str(i), answers.get(i))
+            row[column] = value if isinstance(value, int | float) else None
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["participant_id", *CSQ_ITEMS])
+    for column in CSQ_ITEMS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame.sort_values("participant_id", ignore_index=True)
+
+
+# --------------------------------------------------------------------------- flow
+
+
+def _rule_reasons(p: Participant, rules: dict[str, dict]) -> list[str]:
+    reasons = []
+    for key in p.exclusion_reasons or ["not given"]:
+        rule = rules.get(key, {})
+        label = rule.get("label", key)
+        prefix = "meeting exclusion" if rule.get("type") == "exclusion" else (
+            "not meeting inclusion")
+        reasons.append(f"{prefix}: {label}")
+    return reasons
+
+
+def flow(session: Session, study_id: int) -> pd.DataFrame:
+    """flow.csv: the CONSORT records (``participant_id, stage, arm, reason``).
+
+    Stages follow :mod:`analysis.consort`: everyone screened (or allocated) is ``screened``;
+    the ineligible are ``excluded`` with one row per failed rule; eligible people not (yet)
+    allocated are ``excluded`` as "eligible, not randomised"; allocated people are
+    ``randomised`` to their arm, then ``withdrawn`` or ``lost`` with the recorded reason, and
+    ``analysed`` unless their data were removed (or removal was asked for).
+
+    The counts agree with :func:`program.trial.flow_counts`; this is the per-person form that
+    the diagram and ``flow.csv`` need.
+    """
+    study = session.get(Study, study_id)
+    rules = {r["key"]: r for r in (study.eligibility_rules or []) if "key" in r}
+    arm_keys = {arm.id: arm.key for arm in study.arms}
+    rows = []
+    people = session.scalars(
+        select(Participant).where(Participant.study_id == study_id)
+        .where(or_(Participant.eligible.is_not(None), Participant.randomised_at.is_not(None)))
+        .order_by(Participant.code))
+    for p in people:
+        allocated = p.arm_id is not None and p.randomised_at is not None
+        arm = arm_keys.get(p.arm_id, "") if allocated else ""
+        rows.append((p.code, "screened", "", ""))
+        if p.eligible is False and not allocated:
+            rows += [(p.code, "excluded", "", r) for r in _rule_reasons(p, rules)]
+            continue
+        if not allocated:
+            rows.append((p.code, "excluded", "", "eligible, not randomised"))
+            continue
+        rows.append((p.code, "randomised", arm, ""))
+        removed = p.data_removed_at is not None or p.data_removal_requested_at is not None
+        reason = REMOVAL_REASON if removed else (p.withdrawal_reason or "not given")
+        if p.status == "lost":
+            rows.append((p.code, "lost", arm, reason))
+        elif p.withdrawal_kind is not None or p.status == "withdrawn":
+            rows.append((p.code, "withdrawn", arm, reason))
+        if not removed:
+            rows.append((p.code, "analysed", arm, ""))
+    return pd.DataFrame(rows, columns=FLOW_COLUMNS)
+
+
+# --------------------------------------------------------------------------- everything
+
+
+class StudyTables:
+    """Every table of one study, read once (the report pages and downloads use several)."""
+
+    def __init__(self, session: Session, study_id: int, now: datetime | None = None):
+        self.study_id = study_id
+        self.timepoints = timepoints(session, study_id)
+        self.scores = scores(session, study_id)
+        self.participants = participants(session, study_id)
+        self.attendance = attendance(session, study_id)
+        self.sessions = sessions(session, study_id)
+        self.practice_logs = practice_logs(session, study_id)
+        self.engagement = engagement(session, study_id, now)
+        self.satisfaction = satisfaction(session, study_id)
+        self.flow = flow(session, study_id)
+
+    @property
+    def measures(self) -> list[str]:
+        return sorted(set(self.scores["measure"]))
+
+    def wide(self, timepoints: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per participant: participants.csv columns then ``measure@timepoint`` scores
+        (the layout SPSS and Stata users expect)."""
+        order = list(timepoints or self.timepoints)
+        data = self.scores[self.scores["timepoint"].isin(order)]
+        wide = pd.DataFrame({"participant_id": self.participants["participant_id"]})
+        for measure in sorted(set(data["measure"])):
+            rows = data[data["measure"] == measure]
+            for tp in order:
+                at = rows[rows["timepoint"] == tp].set_index("participant_id")["score"]
+                if len(at):
+                    wide[f"{measure}@{tp}"] = wide["participant_id"].map(at).astype(float)
+        return self.participants.merge(wide, on="participant_id", how="left")
+
+
+def load(session: Session, study_id: int, now: datetime | None = None) -> StudyTables:
+    """Read every table of a study (see :class:`StudyTables`)."""
+    return StudyTables(session, study_id, now)

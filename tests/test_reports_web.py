@@ -1,0 +1,185 @@
+"""Researcher report pages: options, tables, figures, downloads, audit and access."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import openpyxl
+import pytest
+
+from analysis import data as study_data
+from analysis import efficacy_report
+from models import AuditEntry, db
+from tests.factories import gen_cohort, gen_participant, gen_staff, gen_study, gen_user
+from tests.factories_reports import gen_scored_trial
+
+
+@pytest.fixture
+def researcher(app):
+    return gen_user("researcher")
+
+
+@pytest.fixture
+def study(researcher):
+    return gen_scored_trial(researcher)
+
+
+def _audits(action="report.downloaded"):
+    return db.session.scalars(db.select(AuditEntry).filter_by(action=action)).all()
+
+
+def test_reports_are_in_the_researcher_navigation(study, researcher, as_user):
+    page = as_user(researcher).get("/research/reports/").get_data(as_text=True)
+    assert 'href="/research/reports/"' in page
+    assert f"/research/reports/{study.id}/efficacy" in page
+
+
+def test_efficacy_page_shows_the_published_table_layout(study, researcher, as_user):
+    client = as_user(researcher)
+    response = client.get(f"/research/reports/{study.id}/efficacy")
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    tables = study_data.load(db.session, study.id)
+    expected = efficacy_report(tables.scores, tables.participants, ["pre", "post"])
+    bdi = expected["measures"]["BDI-II"]
+    cft_pre = next(d for d in bdi["descriptives"] if (d["arm"], d["timepoint"]) == ("CFT", "pre"))
+    assert f"{cft_pre['mean']:.4g}" in page and f"{cft_pre['sd']:.4g}" in page
+    assert f"{bdi['effects'][0]['estimate']:.4g}" in page
+    assert "time[post]:arm[UC]" in page
+    assert "the reference arm" in page  # the sign convention in words
+    assert 'src="data:image/png;base64,' in page  # trajectory figure, no inline script
+    assert "<script" not in page
+
+
+def test_reference_arm_flips_the_sign(study, researcher, as_user):
+    client = as_user(researcher)
+    default = client.get(f"/research/reports/{study.id}/efficacy.json").get_json()
+    flipped = client.get(f"/research/reports/{study.id}/efficacy.json?timepoints=pre"
+                         "&timepoints=post&reference_arm=UC&model=lmm").get_json()
+    a = default["measures"]["BDI-II"]["effects"][0]
+    b = flipped["measures"]["BDI-II"]["effects"][0]
+    assert flipped["reference_arm"] == "UC"
+    assert b["estimate"] == pytest.approx(-a["estimate"])
+
+
+def test_completers_only_drops_the_participant_without_post(study, researcher, as_user):
+    client = as_user(researcher)
+    url = f"/research/reports/{study.id}/efficacy.json?timepoints=pre&timepoints=post"
+    everyone = client.get(url).get_json()["measures"]["BDI-II"]
+    completers = client.get(url + "&completers_only=y").get_json()["measures"]["BDI-II"]
+    assert everyone["n_participants"] == 9
+    assert completers["n_participants"] == 8
+
+
+def test_one_timepoint_is_refused_with_a_message(study, researcher, as_user):
+    response = as_user(researcher).get(
+        f"/research/reports/{study.id}/efficacy?timepoints=pre")
+    assert response.status_code == 400
+    assert "at least two timepoints" in response.get_data(as_text=True)
+    assert not _audits()
+
+
+def test_downloads_are_self_contained_and_audited(study, researcher, as_user):
+    client = as_user(researcher)
+    html = client.get(f"/research/reports/{study.id}/efficacy.html")
+    xlsx = client.get(f"/research/reports/{study.id}/efficacy.xlsx")
+
+    assert html.status_code == 200 and "attachment" in html.headers["Content-Disposition"]
+    text = html.get_data(as_text=True)
+    assert "<script" not in text and "<link" not in text and "BDI-II" in text
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.data))
+    assert {"descriptives", "effects"} <= set(book.sheetnames)
+    entries = _audits()
+    assert [e.details["file"] for e in entries] == ["efficacy.html", "efficacy.xlsx"]
+    assert all(e.actor_id == researcher.id and e.object_id == study.id for e in entries)
+
+
+def test_feasibility_page_shows_flow_and_progression_bands(study, researcher, as_user):
+    response = as_user(researcher).get(
+        f"/research/reports/{study.id}/feasibility?timepoints=pre&timepoints=post"
+        "&assessment_completion_pct_green=95&assessment_completion_pct_amber=85"
+        "&retention_pct_green=80&retention_pct_amber=60"
+        "&mean_attendance_pct_green=75&mean_attendance_pct_amber=50")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'src="data:image/svg+xml;base64,' in page
+    # 8 of 9 have a post score: 88.9 %, amber between 85 and 95
+    assert "questionnaire completion: 88.9 %" in page
+    completion_line = page.split("questionnaire completion: 88.9 %")[1].split("</li>")[0]
+    assert ">amber<" in completion_line
+
+
+def test_amber_above_green_re_renders_with_a_message(study, researcher, as_user):
+    response = as_user(researcher).get(
+        f"/research/reports/{study.id}/feasibility?retention_pct_green=60"
+        "&retention_pct_amber=80")
+    assert response.status_code == 400
+    assert "must not be above green" in response.get_data(as_text=True)
+
+
+def test_feasibility_k_of_n_is_the_researchers_choice(app, researcher, as_user):
+    from tests.factories_reports import gen_allocated, gen_meeting
+
+    study = gen_study()
+    gen_staff(study, researcher)
+    cohort = gen_cohort(study)
+    people = [gen_allocated(study, "CFT", cohort) for _ in range(3)]
+    for number in range(1, 5):
+        gen_meeting(cohort, number, register=[(p, "present", 90) for p in people[:number]])
+    report = as_user(researcher).get(
+        f"/research/reports/{study.id}/feasibility.json?min_attended=3").get_json()
+    assert report["attendance"]["at_least_k"] == {"n": 2, "of": 3, "pct": pytest.approx(66.667,
+                                                                                       abs=1e-3)}
+
+
+def test_another_studys_reports_are_not_found(study, as_user):
+    outsider = gen_user("researcher")
+    client = as_user(outsider)
+    for path in ("efficacy", "feasibility", "data", "data/scores.csv", "efficacy.xlsx",
+                 "flow.png"):
+        assert client.get(f"/research/reports/{study.id}/{path}").status_code == 404, path
+
+
+ROUTES = ["/research/reports/", "/research/reports/{id}/efficacy",
+          "/research/reports/{id}/efficacy.html", "/research/reports/{id}/efficacy.xlsx",
+          "/research/reports/{id}/efficacy.json", "/research/reports/{id}/feasibility",
+          "/research/reports/{id}/feasibility.html", "/research/reports/{id}/feasibility.xlsx",
+          "/research/reports/{id}/feasibility.json", "/research/reports/{id}/flow.png",
+          "/research/reports/{id}/data", "/research/reports/{id}/data/scores.csv",
+          "/research/reports/{id}/data/data.sav", "/research/reports/{id}/data/codebook.csv"]
+
+
+@pytest.mark.parametrize("role", ["participant", "facilitator", "rater", "admin"])
+def test_non_researchers_get_403_on_every_report_route(study, role, as_user):
+    user = gen_user(role)
+    if role != "admin":
+        gen_staff(study, user)
+    if role == "participant":
+        gen_participant(study, user=user)
+    client = as_user(user)
+    for route in ROUTES:
+        assert client.get(route.format(id=study.id)).status_code == 403, route
+    assert not _audits()
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(study, client):
+    response = client.get(f"/research/reports/{study.id}/data/scores.csv")
+    assert response.status_code == 302 and "/auth/sign-in" in response.headers["Location"]
+
+
+def test_every_report_view_declares_its_roles(app):
+    views = [name for name in app.view_functions if name.startswith("reports.")]
+    assert len(views) == 8
+    for name in views:
+        assert app.view_functions[name].allowed_roles == ("researcher",), name
+
+
+def test_json_download_matches_the_analysis_json_keys(study, researcher, as_user):
+    report = json.loads(as_user(researcher).get(
+        f"/research/reports/{study.id}/efficacy.json").data)
+    assert report["design"] == "rct" and report["timepoints"] == ["pre", "post"]
+    effect = report["measures"]["BDI-II"]["effects"][0]
+    assert {"estimate", "se", "df", "t", "p", "ci_low", "ci_high", "wald_ci_low",
+            "wald_ci_high", "d"} <= set(effect)

@@ -1,0 +1,499 @@
+"""Researcher reports and data exports: efficacy and feasibility pages, report downloads
+(self-contained HTML, XLSX, JSON) and the pseudonymised data files; every download audited.
+
+The database is read only through :mod:`analysis.data`; the statistics are :mod:`analysis`'s.
+``build_efficacy`` and ``build_feasibility`` are shared with ``flask report``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+from flask import Blueprint, Response, abort, has_request_context, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from wtforms import BooleanField, FloatField, IntegerField, SelectField, SelectMultipleField
+from wtforms.validators import NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from analysis import data as study_data
+from analysis import efficacy_report, feasibility_report, flow_counts, flow_svg
+from analysis import exports as writers
+from analysis.feasibility import DEFAULT_CRITERIA
+from models import Study, StudyStaff, Timepoint, db, write_transaction
+from views import audit, navigation
+from views.decorators import role_required
+
+bp = Blueprint("reports", __name__, url_prefix="/research/reports")
+navigation.add("researcher", "reports.index", "Reports", order=40)
+
+MODELS = [("lmm", _l("Random-intercept mixed model (the papers' model)")),
+          ("mmrm", _l("Mixed model for repeated measures, unstructured covariance"))]
+REPORT_FORMATS = {"html": "text/html; charset=utf-8",
+                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  "json": "application/json"}
+#: the data files and what each holds
+DATA_FILES = {
+    "scores.csv": _l("Scores: one row per participant, timepoint and measure"),
+    "participants.csv": _l("Participants: arm, status, gender, age, baseline covariates"),
+    "attendance.csv": _l("Attendance: one row per participant and meeting held"),
+    "practice_logs.csv": _l("Practice logs: date, practice, minutes, helpfulness (no notes)"),
+    "sessions.csv": _l("Sessions: held, cancelled, truncated, postponed; adherence"),
+    "engagement.csv": _l("Engagement per participant and week"),
+    "csq.csv": _l("CSQ-8 satisfaction item ratings"),
+    "flow.csv": _l("CONSORT flow records"),
+    "data.xlsx": _l("Every table above as one workbook, a sheet each"),
+    "data.sav": _l("SPSS: one row per participant, scores wide, with variable labels"),
+    "data.dta": _l("Stata: the same wide file, with variable labels"),
+    "codebook.csv": _l("Codebook of every file above"),
+}
+_TABLE_OF = {"scores.csv": "scores", "participants.csv": "participants",
+             "attendance.csv": "attendance", "practice_logs.csv": "practice_logs",
+             "sessions.csv": "sessions", "engagement.csv": "engagement",
+             "csq.csv": "satisfaction", "flow.csv": "flow"}
+_FIXED_LABELS = {
+    "participant_id": "Pseudonymous participant code",
+    "arm": "Arm (as configured in the study)",
+    "status": "Status: completed, withdrawn, lost or active",
+    "gender": "Gender",
+    "age": "Age in years at allocation (from birth year)",
+}
+
+
+def _(text: str, **values) -> str:
+    """gettext in a request; the English text on the command line (no user, no locale)."""
+    if has_request_context():
+        return gettext(text, **values)
+    return text % values if values else text
+
+
+class ReportInputError(ValueError):
+    """Report options that do not fit the study's data (shown to the user, one line)."""
+
+
+# --------------------------------------------------------------------------- building reports
+
+
+def complete_measures(tables: study_data.StudyTables, timepoints: Sequence[str]) -> list[str]:
+    """Measures with at least one score at every one of the timepoints."""
+    present = tables.scores.dropna(subset=["score"])
+    seen = present.groupby("measure")["timepoint"].agg(set)
+    return sorted(m for m, tps in seen.items() if set(timepoints) <= tps)
+
+
+def covariate_choices(tables: study_data.StudyTables) -> list[str]:
+    return [c for c in tables.participants.columns
+            if c not in ("participant_id", "arm", "status")]
+
+
+def build_efficacy(tables: study_data.StudyTables, timepoints: Sequence[str] | None = None,
+                   measures: Sequence[str] | None = None, reference_arm: str | None = None,
+                   covariates: Sequence[str] = (), completers_only: bool = False,
+                   model: str = "lmm") -> dict:
+    """The efficacy report of a study, checked as ``python -m analysis efficacy`` checks.
+
+    Without ``measures`` every measure with scores at all the timepoints is reported.
+    """
+    timepoints = list(timepoints or tables.timepoints)
+    unknown = [t for t in timepoints if t not in tables.timepoints]
+    if unknown:
+        raise ReportInputError(_("Unknown timepoint %(tp)s.", tp=unknown[0]))
+    if len(timepoints) < 2:
+        raise ReportInputError(_("Choose at least two timepoints."))
+    timepoints = [t for t in tables.timepoints if t in timepoints]  # schedule order
+    complete = complete_measures(tables, timepoints)
+    if measures:
+        for measure in measures:
+            if measure not in complete:
+                raise ReportInputError(_("%(m)s has no scores at one of the timepoints.",
+                                         m=measure))
+    else:
+        measures = complete
+    if not measures:
+        raise ReportInputError(_("No measure has scores at every chosen timepoint yet."))
+    for cov in covariates:
+        if cov not in covariate_choices(tables):
+            raise ReportInputError(_("Unknown covariate %(c)s.", c=cov))
+        if tables.participants[cov].isna().all():
+            raise ReportInputError(_("Covariate %(c)s has no values.", c=cov))
+    arms = sorted(set(tables.scores["arm"]))
+    if reference_arm and len(arms) > 1 and reference_arm not in arms:
+        raise ReportInputError(_("Unknown arm %(a)s.", a=reference_arm))
+    scores = tables.scores[tables.scores["measure"].isin(measures)]
+    return efficacy_report(scores, tables.participants, timepoints,
+                           reference_arm=reference_arm or None, covariates=tuple(covariates),
+                           completers_only=completers_only, measures=list(measures),
+                           model=model)
+
+
+def build_feasibility(tables: study_data.StudyTables, timepoints: Sequence[str] | None = None,
+                      min_attended: int | None = None, criteria: Sequence[dict] | None = None
+                      ) -> dict:
+    """The feasibility report of a study from every table that has rows."""
+    timepoints = [t for t in tables.timepoints if t in (timepoints or tables.timepoints)]
+
+    def given(frame: pd.DataFrame) -> pd.DataFrame | None:
+        return frame if not frame.empty else None
+
+    return feasibility_report(
+        tables.attendance,
+        participants=tables.participants,
+        flow=given(tables.flow),
+        sessions=given(tables.sessions),
+        satisfaction=given(tables.satisfaction),
+        scores=tables.scores if timepoints else None,
+        timepoints=timepoints or None,
+        engagement=given(tables.engagement),
+        min_attended=min_attended,
+        criteria=criteria,
+    )
+
+
+def report_json(report: dict) -> str:
+    """The report as ``python -m analysis`` prints it."""
+    return json.dumps(report, indent=2, allow_nan=False) + "\n"
+
+
+# --------------------------------------------------------------------------- data files
+
+
+def _labels(tables: study_data.StudyTables, study: Study) -> dict[str, str]:
+    labels = dict(_FIXED_LABELS)
+    names = {tp.key: tp.label for tp in db.session.scalars(
+        select(Timepoint).where(Timepoint.study_id == study.id))}
+    for column in tables.wide().columns:
+        if "@" in column:
+            measure, tp = column.split("@", 1)
+            labels[column] = f"{measure} at {tp} ({names.get(tp, tp)})"
+    return labels
+
+
+def _for_stats_package(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nullable integers as floats and text as text (what SPSS and Stata writers accept)."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].astype(float)
+        else:
+            out[column] = out[column].map(lambda v: None if v is None or v != v else str(v))
+    return out
+
+
+def data_file(tables: study_data.StudyTables, study: Study, name: str) -> bytes:
+    """The bytes of one export file (see ``DATA_FILES``)."""
+    if name in _TABLE_OF:
+        return writers.write_csv(getattr(tables, _TABLE_OF[name]))
+    if name == "data.xlsx":
+        return writers.write_xlsx({n.rsplit(".", 1)[0]: getattr(tables, attr)
+                                   for n, attr in _TABLE_OF.items()})
+    labels = _labels(tables, study)
+    if name == "data.sav":
+        return writers.write_sav(_for_stats_package(tables.wide()), labels)
+    if name == "data.dta":
+        return writers.write_dta(_for_stats_package(tables.wide()), labels)
+    if name == "codebook.csv":
+        books = []
+        for file, attr in [*_TABLE_OF.items(), ("data.sav / data.dta", None)]:
+            frame = getattr(tables, attr) if attr else tables.wide()
+            book = writers.codebook(frame, labels)
+            if "participant_id" in frame.columns:  # codes are identifiers, not levels
+                book.loc[book["variable"] == "participant_id", "values"] = (
+                    f"{frame['participant_id'].nunique()} pseudonymous codes")
+            book.insert(0, "file", file)
+            books.append(book)
+        return writers.write_csv(pd.concat(books, ignore_index=True))
+    raise KeyError(name)
+
+
+# --------------------------------------------------------------------------- forms
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class EfficacyForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form: it changes nothing
+
+    timepoints = MultiCheckboxField(_l("Timepoints (the first is the baseline)"), choices=[])
+    measures = MultiCheckboxField(_l("Measures"), choices=[])
+    reference_arm = SelectField(_l("Reference arm"), choices=[])
+    covariates = MultiCheckboxField(_l("Covariates"), choices=[])
+    completers_only = BooleanField(_l("Completers only (a score at every timepoint)"))
+    model = SelectField(_l("Model"), choices=MODELS, default="lmm")
+
+
+class FeasibilityForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    timepoints = MultiCheckboxField(_l("Timepoints for questionnaire completion"), choices=[])
+    min_attended = IntegerField(_l("Attended at least k meetings: k"),
+                                validators=[Optional(), NumberRange(min=1, max=100)])
+
+
+for _crit in DEFAULT_CRITERIA:
+    setattr(FeasibilityForm, f"{_crit['metric']}_green", FloatField(
+        _l("%(label)s: green at or above (%%)", label=_crit["label"]),
+        default=_crit["green"], validators=[Optional(), NumberRange(min=0, max=100)]))
+    setattr(FeasibilityForm, f"{_crit['metric']}_amber", FloatField(
+        _l("%(label)s: amber at or above (%%)", label=_crit["label"]),
+        default=_crit["amber"], validators=[Optional(), NumberRange(min=0, max=100)]))
+
+
+def _formdata() -> MultiDict | None:
+    """The query string, or None on first load (so the fields show their defaults)."""
+    args = MultiDict(request.args)
+    args.pop("format", None)
+    return args if args else None
+
+
+def _efficacy_form(study: Study, tables: study_data.StudyTables) -> EfficacyForm:
+    arms = [a.key for a in study.arms]
+    form = EfficacyForm(formdata=_formdata(), data={
+        "timepoints": tables.timepoints,
+        "measures": complete_measures(tables, tables.timepoints),
+        "reference_arm": sorted(arms)[0] if arms else "",
+        "model": "lmm",
+    })
+    form.timepoints.choices = [(t, t) for t in tables.timepoints]
+    form.measures.choices = [(m, m) for m in tables.measures]
+    form.reference_arm.choices = [(a, a) for a in sorted(arms)]
+    form.covariates.choices = [(c, c) for c in covariate_choices(tables)]
+    return form
+
+
+def _feasibility_form(tables: study_data.StudyTables) -> FeasibilityForm:
+    form = FeasibilityForm(formdata=_formdata(), data={"timepoints": tables.timepoints})
+    form.timepoints.choices = [(t, t) for t in tables.timepoints]
+    return form
+
+
+def _criteria(form: FeasibilityForm) -> list[dict] | None:
+    """Progression criteria from the form; None (with field errors) when they do not fit."""
+    criteria = []
+    for crit in DEFAULT_CRITERIA:
+        green = getattr(form, f"{crit['metric']}_green")
+        amber = getattr(form, f"{crit['metric']}_amber")
+        g = crit["green"] if green.data is None else green.data
+        a = crit["amber"] if amber.data is None else amber.data
+        if a > g:
+            amber.errors = [*amber.errors, _("The amber threshold must not be above green.")]
+            return None
+        criteria.append({**crit, "green": g, "amber": a})
+    return criteria
+
+
+# --------------------------------------------------------------------------- presentation
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    if value is pd.NA:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _page_tables(report: dict, kind: str) -> list[dict]:
+    from analysis.report import tables
+
+    out = []
+    for name, frame in tables(report, kind).items():
+        out.append({"name": name, "columns": [str(c) for c in frame.columns],
+                    "rows": [[_cell(v) for v in row]
+                             for row in frame.itertuples(index=False, name=None)]})
+    return out
+
+
+def _data_uri(mime: str, payload: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(payload).decode()}"
+
+
+def _trajectories(report: dict) -> list[dict]:
+    from analysis.plots import to_png, trajectory_plot  # matplotlib: slow to import
+
+    return [{"measure": measure,
+             "src": _data_uri("image/png", to_png(trajectory_plot(
+                 entry["descriptives"], report["timepoints"], measure)))}
+            for measure, entry in report["measures"].items()]
+
+
+# --------------------------------------------------------------------------- scoping and audit
+
+
+def _study(study_id: int) -> Study:
+    """The study if the signed-in researcher is on its staff; 404 otherwise (no IDOR)."""
+    study = db.session.get(Study, study_id)
+    if study is None or db.session.scalar(select(StudyStaff.id).where(
+            StudyStaff.study_id == study_id, StudyStaff.user_id == current_user.id)) is None:
+        abort(404)
+    return study
+
+
+def _download(study: Study, filename: str, payload: bytes, mime: str, **details) -> Response:
+    """Audit the download in its own transaction, then send it as an attachment."""
+    with write_transaction():
+        audit.record("report.downloaded", study, file=filename, **details)
+    response = Response(payload, mimetype=mime.split(";")[0])
+    if "charset" in mime:
+        response.charset = "utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{study.key}-{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --------------------------------------------------------------------------- views
+
+
+@bp.get("/")
+@role_required("researcher")
+def index():
+    """The studies this researcher works on, with their reports and data."""
+    studies = db.session.scalars(
+        select(Study).join(StudyStaff, StudyStaff.study_id == Study.id)
+        .where(StudyStaff.user_id == current_user.id).order_by(Study.id)).all()
+    return render_template("reports/index.html", studies=studies)
+
+
+def _efficacy(study_id: int):
+    study = _study(study_id)
+    tables = study_data.load(db.session, study.id)
+    form = _efficacy_form(study, tables)
+    report, error = None, None
+    if form.validate():
+        try:
+            report = build_efficacy(
+                tables, form.timepoints.data, form.measures.data or None,
+                form.reference_arm.data or None, form.covariates.data or (),
+                form.completers_only.data, form.model.data)
+        except ReportInputError as exc:
+            error = str(exc)
+    return study, tables, form, report, error
+
+
+@bp.get("/<int:study_id>/efficacy")
+@role_required("researcher")
+def efficacy(study_id: int):
+    """Choose options and see the efficacy tables and trajectories."""
+    study, _tables, form, report, error = _efficacy(study_id)
+    query = request.query_string.decode()
+    return render_template(
+        "reports/efficacy.html", study=study, form=form, report=report, error=error,
+        tables=_page_tables(report, "efficacy") if report else [],
+        figures=_trajectories(report) if report else [], query=query,
+    ), (200 if report or not request.args else 400)
+
+
+@bp.get("/<int:study_id>/efficacy.<fmt>")
+@role_required("researcher")
+def efficacy_download(study_id: int, fmt: str):
+    """Download the efficacy report as HTML, XLSX or JSON (audited)."""
+    if fmt not in REPORT_FORMATS:
+        abort(404)
+    study, _tables, form, report, error = _efficacy(study_id)
+    if report is None:
+        return render_template("reports/efficacy.html", study=study, form=form, report=None,
+                               error=error, tables=[], figures=[], query=""), 400
+    return _send_report(study, report, "efficacy", fmt)
+
+
+def _send_report(study: Study, report: dict, kind: str, fmt: str) -> Response:
+    from analysis.report import render_html, render_xlsx
+
+    if fmt == "html":
+        title = f"{kind.capitalize()} report: {study.title}"
+        payload = render_html(report, kind=kind, title=title).encode()
+    elif fmt == "xlsx":
+        payload = render_xlsx(report, kind=kind)
+    else:
+        payload = report_json(report).encode()
+    return _download(study, f"{kind}.{fmt}", payload, REPORT_FORMATS[fmt], report=kind)
+
+
+def _feasibility(study_id: int):
+    study = _study(study_id)
+    tables = study_data.load(db.session, study.id)
+    form = _feasibility_form(tables)
+    report = None
+    if form.validate():
+        criteria = _criteria(form)
+        if criteria is not None:
+            report = build_feasibility(tables, form.timepoints.data, form.min_attended.data,
+                                       criteria)
+    return study, tables, form, report
+
+
+@bp.get("/<int:study_id>/feasibility")
+@role_required("researcher")
+def feasibility(study_id: int):
+    """Choose k and the progression thresholds; see the flow diagram and feasibility tables."""
+    study, _tables, form, report = _feasibility(study_id)
+    flow_src = None
+    if report is not None and "flow" in report:
+        flow_src = _data_uri("image/svg+xml", flow_svg(report["flow"]).encode())
+    return render_template(
+        "reports/feasibility.html", study=study, form=form, report=report, flow_src=flow_src,
+        tables=_page_tables(report, "feasibility") if report else [],
+        query=request.query_string.decode(),
+    ), (200 if report else 400)
+
+
+@bp.get("/<int:study_id>/feasibility.<fmt>")
+@role_required("researcher")
+def feasibility_download(study_id: int, fmt: str):
+    """Download the feasibility report as HTML, XLSX or JSON (audited)."""
+    if fmt not in REPORT_FORMATS:
+        abort(404)
+    study, _tables, form, report = _feasibility(study_id)
+    if report is None:
+        return render_template("reports/feasibility.html", study=study, form=form,
+                               report=None, flow_src=None, tables=[], query=""), 400
+    return _send_report(study, report, "feasibility", fmt)
+
+
+@bp.get("/<int:study_id>/flow.png")
+@role_required("researcher")
+def flow_png(study_id: int):
+    """The CONSORT flow diagram as a PNG for papers (audited)."""
+    from analysis import flow_png as draw
+
+    study = _study(study_id)
+    counts = flow_counts(study_data.flow(db.session, study.id))
+    return _download(study, "flow.png", draw(counts), "image/png")
+
+
+@bp.get("/<int:study_id>/data")
+@role_required("researcher")
+def data(study_id: int):
+    """The pseudonymised data files of a study."""
+    study = _study(study_id)
+    files = [(name, label, url_for("reports.data_download", study_id=study.id, name=name))
+             for name, label in DATA_FILES.items()]
+    return render_template("reports/data.html", study=study, files=files)
+
+
+@bp.get("/<int:study_id>/data/<name>")
+@role_required("researcher")
+def data_download(study_id: int, name: str):
+    """Download one data file (audited)."""
+    study = _study(study_id)
+    if name not in DATA_FILES:
+        abort(404)
+    tables = study_data.load(db.session, study.id)
+    mime = {"csv": "text/csv; charset=utf-8", "xlsx": REPORT_FORMATS["xlsx"],
+            "sav": "application/x-spss-sav",
+            "dta": "application/x-stata-dta"}[name.rsplit(".", 1)[1]]
+    return _download(study, name, data_file(tables, study, name), mime)
