@@ -29,9 +29,12 @@ def describe(scores: pd.DataFrame, timepoints: list[str], arms: list[str]) -> pd
         ``mean`` is NaN when there are none.
     """
     present = scores.dropna(subset=["score"])
-    grouped = present.groupby(["arm", "timepoint"])["score"]
+    grouped = present.groupby(["arm", "timepoint"], observed=True)["score"]
     stats = grouped.agg(
         n="count", mean="mean", sd=lambda s: s.std(ddof=1) if len(s) > 1 else np.nan
+    )
+    stats.index = stats.index.set_levels(
+        [stats.index.levels[0].astype(str), stats.index.levels[1].astype(str)]
     )
     index = pd.MultiIndex.from_product([arms, timepoints], names=["arm", "timepoint"])
     table = stats.reindex(index).reset_index()

@@ -90,7 +90,7 @@ def _data_warnings(data: pd.DataFrame, timepoints: Sequence[str], arms: Sequence
                 notes.append(f"arm {arm} has no scores at {tp}")
             elif len(cell) > 1 and cell.nunique() == 1:
                 notes.append(f"scores are constant at {tp} in arm {arm} (SD 0)")
-    per_participant = data.groupby("participant_id").size()
+    per_participant = data.groupby("participant_id", observed=True).size()
     single = int((per_participant == 1).sum())
     if single:
         notes.append(
@@ -115,8 +115,10 @@ def _fit_effects(
     else:
         wanted = [n for n in design.names if n != "(Intercept)"] + design.aliased
     y = data["score"].to_numpy(dtype=float)
-    groups = data["participant_id"].to_numpy()
-    n_per = data.groupby("participant_id").size()
+    ids = data["participant_id"]
+    groups = ids.cat.codes.to_numpy() if isinstance(ids.dtype, pd.CategoricalDtype) else ids
+    groups = np.asarray(groups)
+    n_per = data.groupby("participant_id", observed=True).size()
     fit = None
     if np.ptp(y) == 0:
         notes.append("scores are constant: no variance to model")
@@ -176,7 +178,7 @@ def _fit_effects(
 
 
 def _completers(data: pd.DataFrame, timepoints: Sequence[str]) -> pd.DataFrame:
-    counts = data.groupby("participant_id")["timepoint"].nunique()
+    counts = data.groupby("participant_id", observed=True)["timepoint"].nunique()
     keep = counts.index[counts == len(timepoints)]
     return data[data["participant_id"].isin(keep)]
 
@@ -263,8 +265,11 @@ def efficacy_report(
     if measures is None:
         measures = list(pd.unique(data["measure"]))
     report["measures"] = {}
-    by_measure = dict(tuple(data.dropna(subset=["score", *covariates]).groupby("measure",
-                                                                              sort=False)))
+    # Categorical identifiers make the per-measure grouping and comparisons cheap.
+    data = data.dropna(subset=["score", *covariates]).astype(
+        {"participant_id": "category", "arm": "category", "timepoint": "category"}
+    )
+    by_measure = dict(tuple(data.groupby("measure", sort=False)))
     for measure in measures:
         m_data = by_measure.get(measure, data.iloc[0:0])
         if completers_only:

@@ -67,18 +67,29 @@ class _Terms:
     a_g: np.ndarray  # dA/dgamma
 
 
+def _row_kinds(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Label identical rows (exact, hash-based) and give the first row of each label."""
+    kind = np.zeros(len(rows), dtype=np.int64)
+    for column in rows.T:
+        codes, uniques = pd.factorize(column)
+        # Re-factorising the combined key keeps it below the number of rows: exact, no overflow.
+        kind = pd.factorize(kind * len(uniques) + codes)[0]
+    first = np.full(kind.max() + 1, -1)
+    first[kind[::-1]] = np.arange(len(kind))[::-1]
+    return kind, first
+
+
 def _sums(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> _Sums:
     inverse, codes = pd.factorize(groups)
     g = len(codes)
     n = np.bincount(inverse, minlength=g).astype(float)
     s = np.column_stack([np.bincount(inverse, weights=col, minlength=g) for col in x.T])
     t = np.bincount(inverse, weights=y, minlength=g)
-    keys, kind = np.unique(np.column_stack([n, s]), axis=0, return_inverse=True)
-    kind = kind.ravel()
-    k = len(keys)
+    kind, first = _row_kinds(np.column_stack([n, s]))
+    k = len(first)
     return _Sums(
-        n=keys[:, 0],
-        s=keys[:, 1:],
+        n=n[first],
+        s=s[first],
         c=np.bincount(kind, minlength=k).astype(float),
         t=np.bincount(kind, weights=t, minlength=k),
         q=np.bincount(kind, weights=t**2, minlength=k),

@@ -147,3 +147,20 @@ def test_flat_likelihood_reaches_the_reml_optimum_lme4_reaches_with_tight_tolera
     assert inter["estimate"] == rel(-1.0598180692)
     assert inter["se"] == rel(3.7981605123)
     assert inter["df"] == rel(50.3998044354)
+
+
+def test_numeric_covariate_makes_every_participant_distinct(cft3_scores, cft3_participants):
+    fit = _fit(cft3_scores, "BDI-II", ["pre", "post", "follow"], ["CFT", "UC"], ("age",),
+               cft3_participants[["participant_id", "arm", "age"]])
+    # R: d <- merge(subset(read.csv("cft3_scores.csv"), measure == "BDI-II"), p[, c(
+    #        "participant_id", "age")]); summary(lmer(score ~ time * arm + age +
+    #        (1 | participant_id), d))
+    assert fit.coef("age")["estimate"] == rel(0.08800622084)
+    assert fit.coef("age")["se"] == rel(0.0695342624)
+    assert fit.coef("age")["df"] == rel(40.55493455)
+    inter = fit.coef("time[follow]:arm[UC]")
+    assert inter["estimate"] == rel(6.47034094752)
+    assert inter["df"] == rel(75.51449907)
+    # R: as.data.frame(VarCorr(m))$vcov
+    assert fit.sigma2_participant == rel(21.18036461)
+    assert fit.sigma2 == rel(41.15469764)
