@@ -1,29 +1,433 @@
-"""The researcher area: studies, screening, randomisation, exports, reports."""
+"""The researcher area: study setup, screening, consent, randomisation, cohorts, withdrawal,
+adverse events and the CONSORT flow.
+
+Every page is scoped to the studies the researcher is staff of (another study's objects are
+404). The randomisation seed and the allocation list are never shown: allocation concealment.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from sqlalchemy import func, select
+import secrets
 
-from models import Arm, Participant, Study, db
-from views import navigation
+import yaml
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from models import (
+    AdverseEvent,
+    AllocationSlot,
+    Arm,
+    Cohort,
+    Participant,
+    SafetyAlert,
+    Screening,
+    Study,
+    StudyStaff,
+    Timepoint,
+    db,
+    utcnow,
+    write_transaction,
+)
+from models.safety import AE_OUTCOMES, AE_RELATEDNESS, AE_SEVERITIES
+from models.studies import RANDOMISATION_METHODS
+from program import trial
+from program.trial import TrialError
+from views import audit, navigation
 from views.decorators import role_required
 
 bp = Blueprint("researcher", __name__, url_prefix="/research")
 navigation.add("researcher", "researcher.home", "Studies", order=10)
 
+WITHDRAWAL_LABELS = {
+    "stop_sessions": _l("Stop the sessions (still asked to fill in questionnaires)"),
+    "stop_contact": _l("Stop all contact (no more messages or questionnaires)"),
+    "leave_study": _l("Leave the study (no further data collected)"),
+}
+
+
+# --------------------------------------------------------------------------- forms
+
+
+class ConsentForm(FlaskForm):
+    version = StringField(_l("Information sheet version"), validators=[DataRequired(),
+                                                                       Length(max=40)])
+    on = DateField(_l("Date of consent"), validators=[DataRequired()])
+
+
+class WithdrawalForm(FlaskForm):
+    kind = SelectField(_l("What the person stops"), choices=list(WITHDRAWAL_LABELS.items()))
+    reason = StringField(_l("Reason (short, no names)"), validators=[Optional(), Length(max=200)])
+    on = DateField(_l("Date"), validators=[DataRequired()])
+
+
+class AdverseEventForm(FlaskForm):
+    alert_id = SelectField(_l("From safety alert"), coerce=int, choices=[])
+    description = TextAreaField(_l("What happened"), validators=[DataRequired(),
+                                                                  Length(max=4000)])
+    onset_on = DateField(_l("Onset"), validators=[DataRequired()])
+    severity = SelectField(_l("Severity"), choices=[(s, s) for s in AE_SEVERITIES])
+    serious = BooleanField(_l("Serious (hospitalisation, life-threatening, death, disability)"))
+    relatedness = SelectField(_l("Related to the intervention"),
+                              choices=[(r, r) for r in AE_RELATEDNESS])
+    action_taken = TextAreaField(_l("Action taken"), validators=[Optional(), Length(max=2000)])
+    outcome = SelectField(_l("Outcome"), choices=[(o, o.replace("_", " ")) for o in AE_OUTCOMES])
+
+
+class SetupForm(FlaskForm):
+    randomisation_method = SelectField(_l("Randomisation method"),
+                                       choices=[(m, m) for m in RANDOMISATION_METHODS])
+    consent_version = StringField(_l("Current information sheet version"),
+                                  validators=[Optional(), Length(max=40)])
+    block_sizes = StringField(_l("Block sizes (comma-separated)"), validators=[Optional()])
+    list_length = StringField(_l("Allocation list length per stratum"),
+                              validators=[Optional()])
+    strata = StringField(_l("Stratification or minimisation factors (comma-separated)"),
+                         validators=[Optional()])
+    strata_levels = TextAreaField(_l("Levels per factor, one line each: factor: a, b"),
+                                  validators=[Optional()])
+    eligibility_rules = TextAreaField(_l("Eligibility rules (YAML list)"),
+                                      validators=[Optional()])
+
+
+# --------------------------------------------------------------------------- scope
+
+
+def _my_studies():
+    return select(Study).join(StudyStaff, StudyStaff.study_id == Study.id).where(
+        StudyStaff.user_id == current_user.id)
+
+
+def _study(study_id: int) -> Study:
+    return db.session.scalar(_my_studies().where(Study.id == study_id)) or abort(404)
+
+
+def _participant(participant_id: int) -> Participant:
+    participant = db.session.get(Participant, participant_id) or abort(404)
+    _study(participant.study_id)
+    return participant
+
+
+def _done(message: str, participant: Participant):
+    flash(message, "success")
+    return redirect(url_for("researcher.participant", participant_id=participant.id))
+
+
+def _refused(exc: Exception, participant: Participant):
+    flash(str(exc), "error")
+    return redirect(url_for("researcher.participant", participant_id=participant.id))
+
+
+# --------------------------------------------------------------------------- studies
+
 
 @bp.get("/")
 @role_required("researcher")
 def home():
-    """Every study with its participants per arm and status."""
-    studies = db.session.scalars(select(Study).order_by(Study.id)).all()
+    """The researcher's studies with their participants per arm and status."""
+    studies = db.session.scalars(_my_studies().order_by(Study.id)).all()
     counts = db.session.execute(
         select(Participant.study_id, Arm.key, Participant.status, func.count())
         .outerjoin(Arm, Participant.arm_id == Arm.id)
+        .where(Participant.study_id.in_([s.id for s in studies]))
         .group_by(Participant.study_id, Arm.key, Participant.status)
     ).all()
     by_study: dict[int, list] = {}
     for study_id, arm, status, n in counts:
         by_study.setdefault(study_id, []).append((arm or "—", status, n))
     return render_template("researcher/home.html", studies=studies, counts=by_study)
+
+
+@bp.get("/studies/<int:study_id>")
+@role_required("researcher")
+def study(study_id: int):
+    """A study: setup summary, CONSORT flow and participants by code."""
+    s = _study(study_id)
+    slots = db.session.execute(
+        select(func.count(), func.count(AllocationSlot.participant_id))
+        .where(AllocationSlot.study_id == s.id)).one()
+    cohorts = db.session.scalars(select(Cohort).where(Cohort.study_id == s.id)
+                                 .order_by(Cohort.start_date)).all()
+    timepoints = db.session.scalars(select(Timepoint).where(Timepoint.study_id == s.id)
+                                    .order_by(Timepoint.position)).all()
+    return render_template("researcher/study.html", study=s, flow=trial.flow_counts(s.id),
+                           participants=trial.study_participants(s.id), slots=slots,
+                           cohorts=cohorts, timepoints=timepoints)
+
+
+@bp.route("/studies/<int:study_id>/setup", methods=["GET", "POST"])
+@role_required("researcher")
+def setup(study_id: int):
+    """Randomisation method and settings, consent version and eligibility rules."""
+    s = _study(study_id)
+    settings = dict(s.randomisation_settings or {})
+    form = SetupForm(data={
+        "randomisation_method": s.randomisation_method,
+        "consent_version": s.consent_version,
+        "block_sizes": ", ".join(str(n) for n in settings.get("block_sizes", [4, 6])),
+        "list_length": str(settings.get("list_length", 100)),
+        "strata": ", ".join(settings.get("strata", [])),
+        "strata_levels": "\n".join(f"{k}: {', '.join(v)}"
+                                   for k, v in settings.get("strata_levels", {}).items()),
+        "eligibility_rules": yaml.safe_dump(s.eligibility_rules or [], sort_keys=False,
+                                            allow_unicode=True),
+    } if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            new = _parsed_settings(form)
+            rules = yaml.safe_load(form.eligibility_rules.data or "[]") or []
+            _check_rules(rules)
+        except (ValueError, yaml.YAMLError) as exc:
+            form.form_errors.append(str(exc))
+        else:
+            locked = db.session.scalar(select(func.count()).select_from(AllocationSlot)
+                                       .where(AllocationSlot.study_id == s.id))
+            if locked and form.randomisation_method.data != s.randomisation_method:
+                form.form_errors.append(_("The allocation list exists; the method is fixed."))
+            else:
+                with write_transaction():
+                    s = db.session.get(Study, s.id)
+                    # the seed is made once, kept, and never shown
+                    new["seed"] = settings.get("seed") or secrets.randbelow(2**31)
+                    s.randomisation_settings = {k: v for k, v in new.items() if v is not None}
+                    s.randomisation_method = form.randomisation_method.data
+                    s.consent_version = form.consent_version.data or None
+                    s.eligibility_rules = rules
+                    audit.record("study.setup_changed", s)
+                flash(_("Study setup saved."), "success")
+                return redirect(url_for("researcher.study", study_id=s.id))
+    return render_template("researcher/setup.html", study=s, form=form,
+                           cft_rules=yaml.safe_dump(trial.CFT_ELIGIBILITY, sort_keys=False))
+
+
+def _parsed_settings(form: SetupForm) -> dict:
+    def numbers(text: str) -> list[int]:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v]
+        if any(v < 1 for v in values):
+            raise ValueError(_("Numbers must be positive."))
+        return values
+
+    try:
+        block_sizes = numbers(form.block_sizes.data or "") or [4, 6]
+        list_length = int(form.list_length.data or 100)
+    except ValueError as exc:
+        raise ValueError(_("Block sizes and list length must be whole numbers.")) from exc
+    strata = [f.strip() for f in (form.strata.data or "").split(",") if f.strip()]
+    levels = {}
+    for line in (form.strata_levels.data or "").splitlines():
+        if line.strip():
+            factor, _sep, values = line.partition(":")
+            levels[factor.strip()] = [v.strip() for v in values.split(",") if v.strip()]
+    return {"block_sizes": block_sizes, "list_length": list_length, "strata": strata,
+            "strata_levels": levels, "factors": {f: 1 for f in strata} or None}
+
+
+def _check_rules(rules) -> None:
+    if not isinstance(rules, list):
+        raise ValueError(_("Eligibility rules must be a list."))
+    for rule in rules:
+        if not isinstance(rule, dict) or not rule.get("key") or not rule.get("label"):
+            raise ValueError(_("Every rule needs a key and a label."))
+        if rule.get("type") not in ("inclusion", "exclusion"):
+            raise ValueError(_("Rule %(key)s: type must be inclusion or exclusion.",
+                               key=rule["key"]))
+        if rule.get("kind") not in ("number", "yes_no"):
+            raise ValueError(_("Rule %(key)s: kind must be number or yes_no.", key=rule["key"]))
+
+
+@bp.post("/studies/<int:study_id>/allocation-list")
+@role_required("researcher")
+def generate_list(study_id: int):
+    """Generate the concealed allocation list from the study's seed (once)."""
+    s = _study(study_id)
+    try:
+        n = trial.generate_allocation_list(s.id, actor=current_user)
+        flash(_("Allocation list generated: %(n)d concealed slots.", n=n), "success")
+    except TrialError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("researcher.study", study_id=s.id))
+
+
+@bp.post("/studies/<int:study_id>/applicants")
+@role_required("researcher")
+def add_applicant(study_id: int):
+    """Add a person who applied, under the next pseudonymous code."""
+    s = _study(study_id)
+    with write_transaction():
+        count = db.session.scalar(select(func.count()).select_from(Participant)
+                                  .where(Participant.study_id == s.id))
+        participant = Participant(study_id=s.id, code=f"{s.code_prefix}-{count + 1:04d}",
+                                  status="applied", applied_on=utcnow().date())
+        db.session.add(participant)
+        db.session.flush()
+        audit.record("participant.applied", participant)
+    return _done(_("Applicant %(code)s added.", code=participant.code), participant)
+
+
+@bp.post("/cohorts/<int:cohort_id>/groups")
+@role_required("researcher")
+def assign_groups(cohort_id: int):
+    """Fill the cohort's groups by size with its program participants."""
+    cohort = db.session.get(Cohort, cohort_id) or abort(404)
+    _study(cohort.study_id)
+    added = trial.assign_groups(cohort.id, actor=current_user)
+    flash(_("%(n)d group places filled.", n=added), "success")
+    return redirect(url_for("researcher.study", study_id=cohort.study_id))
+
+
+@bp.get("/studies/<int:study_id>/adverse-events")
+@role_required("researcher")
+def adverse_events(study_id: int):
+    """The adverse events register and the safety alerts not yet turned into events."""
+    s = _study(study_id)
+    events = db.session.execute(
+        select(AdverseEvent, Participant.code).join(Participant)
+        .where(AdverseEvent.study_id == s.id).order_by(AdverseEvent.onset_on.desc())).all()
+    alerts = db.session.execute(
+        select(SafetyAlert, Participant.code).join(Participant)
+        .outerjoin(AdverseEvent, AdverseEvent.alert_id == SafetyAlert.id)
+        .where(SafetyAlert.study_id == s.id, AdverseEvent.id.is_(None))
+        .order_by(SafetyAlert.created_at.desc())).all()
+    return render_template("researcher/adverse_events.html", study=s, events=events,
+                           alerts=alerts)
+
+
+# --------------------------------------------------------------------------- participants
+
+
+@bp.get("/participants/<int:participant_id>")
+@role_required("researcher")
+def participant(participant_id: int):
+    """One participant by code: screening, consent, allocation, cohort, withdrawal, events."""
+    p = _participant(participant_id)
+    return _participant_page(p)
+
+
+def _participant_page(p: Participant, *, consent=None, withdrawal=None, event=None,
+                      screening_errors=None, status=200):
+    study = p.study
+    consent = consent or ConsentForm(data={"version": study.consent_version,
+                                           "on": utcnow().date()})
+    withdrawal = withdrawal or WithdrawalForm(data={"on": utcnow().date()})
+    event = event or AdverseEventForm(data={"onset_on": utcnow().date()})
+    event.alert_id.choices = [(0, _("— none —"))] + [
+        (a.id, f"#{a.id} {a.rule} ({a.created_at:%Y-%m-%d})")
+        for a in db.session.scalars(select(SafetyAlert).where(SafetyAlert.participant_id == p.id))
+    ]
+    screening = db.session.scalar(select(Screening).where(Screening.participant_id == p.id))
+    cohorts = db.session.scalars(select(Cohort).where(Cohort.study_id == study.id)).all()
+    return render_template(
+        "researcher/participant.html", participant=p, study=study, screening=screening,
+        rules=study.eligibility_rules or [], consent=consent, withdrawal=withdrawal,
+        event=event, cohorts=cohorts, screening_errors=screening_errors or {},
+        withdrawal_labels=WITHDRAWAL_LABELS), status
+
+
+@bp.post("/participants/<int:participant_id>/screening")
+@role_required("researcher")
+def screen(participant_id: int):
+    """Record the screening against the study's rules."""
+    p = _participant(participant_id)
+    answers, errors = trial.parse_screening_answers(p.study.eligibility_rules or [],
+                                                    request.form)
+    if errors:
+        return _participant_page(p, screening_errors=errors, status=400)
+    try:
+        trial.screen(p.id, answers, on=utcnow().date(), actor=current_user)
+    except TrialError as exc:
+        return _refused(exc, p)
+    db.session.refresh(p)
+    return _done(_("Eligible.") if p.eligible else _("Not eligible; the reasons are recorded."),
+                 p)
+
+
+@bp.post("/participants/<int:participant_id>/consent")
+@role_required("researcher")
+def consent(participant_id: int):
+    """Record consent with the information sheet version and date."""
+    p = _participant(participant_id)
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        return _participant_page(p, consent=form, status=400)
+    try:
+        trial.record_consent(p.id, form.version.data.strip(), on=form.on.data,
+                             actor=current_user)
+    except TrialError as exc:
+        return _refused(exc, p)
+    return _done(_("Consent recorded."), p)
+
+
+@bp.post("/participants/<int:participant_id>/randomise")
+@role_required("researcher")
+def randomise(participant_id: int):
+    """Allocate the person (concealed until this moment)."""
+    p = _participant(participant_id)
+    try:
+        arm = trial.randomise(p.id, actor=current_user)
+    except TrialError as exc:
+        return _refused(exc, p)
+    return _done(_("Allocated to %(arm)s.", arm=arm.name), p)
+
+
+@bp.post("/participants/<int:participant_id>/cohort")
+@role_required("researcher")
+def cohort(participant_id: int):
+    """Place the person in a cohort of the study."""
+    p = _participant(participant_id)
+    try:
+        trial.assign_cohort(p.id, int(request.form.get("cohort_id", "0")), actor=current_user)
+    except (TrialError, ValueError) as exc:
+        return _refused(exc, p)
+    return _done(_("Cohort assigned."), p)
+
+
+@bp.post("/participants/<int:participant_id>/withdrawal")
+@role_required("researcher")
+def withdraw(participant_id: int):
+    """Record a withdrawal of one of the three kinds."""
+    p = _participant(participant_id)
+    form = WithdrawalForm()
+    if not form.validate_on_submit():
+        return _participant_page(p, withdrawal=form, status=400)
+    try:
+        trial.withdraw(p.id, form.kind.data, reason=form.reason.data or "", on=form.on.data,
+                       actor=current_user)
+    except TrialError as exc:
+        return _refused(exc, p)
+    return _done(_("Withdrawal recorded."), p)
+
+
+@bp.post("/participants/<int:participant_id>/removal-request")
+@role_required("researcher")
+def request_removal(participant_id: int):
+    """Record the person's request that their data be removed (an admin carries it out)."""
+    p = _participant(participant_id)
+    trial.request_data_removal(p.id, on=utcnow().date(), actor=current_user)
+    return _done(_("Removal request recorded; an administrator will process it."), p)
+
+
+@bp.post("/participants/<int:participant_id>/adverse-events")
+@role_required("researcher")
+def add_adverse_event(participant_id: int):
+    """Add an adverse event, optionally turning one of the person's safety alerts into it."""
+    p = _participant(participant_id)
+    form = AdverseEventForm()
+    form.alert_id.choices = [(0, "")] + [
+        (a, str(a)) for a in db.session.scalars(
+            select(SafetyAlert.id).where(SafetyAlert.participant_id == p.id))]
+    if not form.validate_on_submit():
+        return _participant_page(p, event=form, status=400)
+    try:
+        trial.record_adverse_event(
+            p.id, description=form.description.data, onset_on=form.onset_on.data,
+            severity=form.severity.data, serious=form.serious.data,
+            relatedness=form.relatedness.data, action_taken=form.action_taken.data or None,
+            outcome=form.outcome.data, alert_id=form.alert_id.data or None, actor=current_user)
+    except TrialError as exc:
+        return _refused(exc, p)
+    return _done(_("Adverse event recorded."), p)

@@ -1,0 +1,120 @@
+"""The researcher's pages: a person from application to allocation, scoped to own studies."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models import AdverseEvent, OutboxMessage, Participant, Screening, Study, db
+from program.safety import raise_alert
+from tests.conftest import post_form
+from tests.factories import gen_staff, gen_user
+from tests.factories_trial import gen_applicant, gen_trial
+
+SEED = 987654321
+ANSWERS = {"age": "44", "bdi_ii": "33", "diagnosis": "yes", "ssri_failures": "2",
+           "psychosis": "no", "suicidality": "no", "organic": "no", "substance": "no",
+           "antisocial": "no", "other_severe": "no"}
+
+
+def _researcher(study):
+    user = gen_user("researcher")
+    gen_staff(study, user)
+    return user
+
+
+def test_from_application_to_allocation_through_the_pages(app, as_user):
+    study = gen_trial("blocks", seed=SEED)
+    client = as_user(_researcher(study))
+    assert post_form(client, f"/research/studies/{study.id}/allocation-list",
+                     token_from=f"/research/studies/{study.id}").status_code == 302
+    post_form(client, f"/research/studies/{study.id}/applicants",
+              token_from=f"/research/studies/{study.id}")
+    person = db.session.scalar(select(Participant))
+    page = f"/research/participants/{person.id}"
+    assert "Age in years" in client.get(page).get_data(as_text=True)
+
+    post_form(client, f"{page}/screening", ANSWERS, token_from=page)
+    post_form(client, f"{page}/consent", {"version": "v1.0", "on": "2026-03-01"}, token_from=page)
+    done = post_form(client, f"{page}/randomise", token_from=page, follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert "Allocated to" in text
+    db.session.expire_all()
+    stored = db.session.get(Participant, person.id)
+    assert stored.status == "randomised" and stored.arm_id is not None
+    for path in (page, f"/research/studies/{study.id}", f"/research/studies/{study.id}/setup"):
+        assert str(SEED) not in client.get(path).get_data(as_text=True)
+
+
+def test_screening_records_reasons_and_an_incomplete_form_writes_nothing(app, as_user):
+    study = gen_trial()
+    client = as_user(_researcher(study))
+    person = gen_applicant(study)
+    page = f"/research/participants/{person.id}"
+    incomplete = post_form(client, f"{page}/screening", {"age": "44"}, token_from=page)
+    assert incomplete.status_code == 400
+    assert db.session.scalar(select(Screening)) is None
+    post_form(client, f"{page}/screening", ANSWERS | {"age": "65", "psychosis": "yes"},
+              token_from=page)
+    db.session.expire_all()
+    assert db.session.get(Participant, person.id).exclusion_reasons == ["age", "psychosis"]
+    flow = client.get(f"/research/studies/{study.id}").get_data(as_text=True)
+    assert "age 1" in flow and "psychosis 1" in flow
+
+
+def test_another_studys_records_are_not_found(app, as_user):
+    mine, theirs = gen_trial(), gen_trial()
+    client = as_user(_researcher(mine))
+    stranger = gen_applicant(theirs)
+    assert client.get(f"/research/studies/{theirs.id}").status_code == 404
+    assert client.get(f"/research/participants/{stranger.id}").status_code == 404
+    assert post_form(client, f"/research/participants/{stranger.id}/screening", ANSWERS,
+                     token_from="/research/").status_code == 404
+    assert theirs.title not in client.get("/research/").get_data(as_text=True)
+
+
+def test_a_safety_alert_becomes_an_adverse_event_from_the_form(app, as_user):
+    study = gen_trial(seed=SEED)
+    clinician = gen_user("facilitator")
+    gen_staff(study, clinician, clinician=True)
+    client = as_user(_researcher(study))
+    person = gen_applicant(study)
+    person.arm_id = study.arms[0].id
+    db.session.commit()
+    alert = raise_alert("response", 1, "bdi-ii-item-9", study_id=study.id,
+                        participant_id=person.id)
+    db.session.commit()
+    page = f"/research/participants/{person.id}"
+    response = post_form(client, f"{page}/adverse-events", {
+        "alert_id": str(alert.id), "description": "Overdose, admitted", "onset_on": "2026-03-03",
+        "severity": "severe", "serious": "y", "relatedness": "unlikely", "outcome": "recovering",
+    }, token_from=page)
+    assert response.status_code == 302
+    event = db.session.scalar(select(AdverseEvent))
+    assert event.alert_id == alert.id and event.serious
+    assert db.session.scalar(select(OutboxMessage.recipient_id).where(
+        OutboxMessage.kind == "serious_adverse_event")) == clinician.id
+    register = client.get(f"/research/studies/{study.id}/adverse-events").get_data(as_text=True)
+    assert "Overdose, admitted" in register
+
+
+def test_setup_saves_rules_and_refuses_broken_ones(app, as_user):
+    study = gen_trial("simple", seed=SEED)
+    client = as_user(_researcher(study))
+    path = f"/research/studies/{study.id}/setup"
+    bad = post_form(client, path, {"randomisation_method": "blocks",
+                                   "eligibility_rules": "- key: age\n  label: Age\n"})
+    assert bad.status_code == 200 and "inclusion or exclusion" in bad.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Study, study.id).randomisation_method == "simple"
+    good = post_form(client, path, {
+        "randomisation_method": "stratified_blocks", "consent_version": "v2",
+        "block_sizes": "2, 4", "list_length": "20", "strata": "gender",
+        "strata_levels": "gender: female, male",
+        "eligibility_rules": "- {key: age, label: Age, type: inclusion, kind: number, min: 18}\n"})
+    assert good.status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(Study, study.id)
+    assert saved.randomisation_method == "stratified_blocks" and saved.consent_version == "v2"
+    assert saved.randomisation_settings["seed"] == SEED
+    assert saved.randomisation_settings["strata_levels"] == {"gender": ["female", "male"]}
+    assert saved.eligibility_rules[0]["min"] == 18
