@@ -77,8 +77,12 @@ def _require_text(frame: pd.DataFrame, label: str, columns: Sequence[str]) -> No
             raise InputError(label, "empty value", row=_row(empty[0]), column=column)
 
 
+#: Written for a missing value by R's write.csv; read as empty.
+MISSING_MARKERS = {"", "NA"}
+
+
 def _numeric(frame: pd.DataFrame, label: str, column: str, allow_empty: bool) -> pd.Series:
-    text = frame[column]
+    text = frame[column].where(~frame[column].isin(MISSING_MARKERS), "")
     values = pd.to_numeric(text.where(text != ""), errors="coerce")
     bad = frame.index[values.isna() & ((text != "") | (not allow_empty))]
     if len(bad):
@@ -89,7 +93,7 @@ def _numeric(frame: pd.DataFrame, label: str, column: str, allow_empty: bool) ->
 
 
 def read_scores(path, name: str = "scores.csv") -> pd.DataFrame:
-    """Read ``scores.csv``; an empty ``score`` means not completed and becomes NaN.
+    """Read ``scores.csv``; an empty (or R's ``NA``) ``score`` means not completed: NaN.
 
     Raises
     ------

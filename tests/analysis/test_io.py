@@ -11,10 +11,10 @@ def csv(text: str) -> io.StringIO:
     return io.StringIO(text)
 
 
-def test_scores_read_with_empty_score_as_missing():
+def test_scores_read_with_empty_score_or_r_na_as_missing():
     frame = read_scores(csv("participant_id,arm,timepoint,measure,score\n"
-                            "P1,CFT,pre,BDI-II,30\nP1,CFT,post,BDI-II,\n"))
-    assert frame["score"].isna().tolist() == [False, True]
+                            "P1,CFT,pre,BDI-II,30\nP1,CFT,post,BDI-II,\nP1,CFT,fu,BDI-II,NA\n"))
+    assert frame["score"].isna().tolist() == [False, True, True]
 
 
 def test_byte_order_mark_and_spaces_are_tolerated():
