@@ -21,6 +21,7 @@ from models import (
 from program import trial
 from program.outbox import enqueue
 from program.removal import HANDLERS, KEPT, remove_participant_data
+from tests.conftest import post_form
 from tests.factories import gen_cohort, gen_group, gen_timepoint, gen_user
 from tests.factories_trial import ELIGIBLE, gen_applicant, gen_trial
 
@@ -118,3 +119,31 @@ def test_removal_erases_answers_and_identity_and_keeps_the_flow(app):
     assert after["arms"][arm]["withdrawal_reasons"] == {"asked for data removal": 1}
     assert after["analysed"] == before["analysed"] - 1 == 1
     assert after["applied"] == before["applied"] and after["screened"] == before["screened"]
+
+
+def test_an_admin_processes_a_removal_request_from_the_admin_page(app, as_user):
+    study = gen_trial()
+    person = gen_applicant(study)
+    trial.request_data_removal(person.id, on=TODAY)
+    user_id, code = person.user_id, person.code
+    client = as_user(gen_user("admin"))
+    assert code in client.get("/admin/").get_data(as_text=True)
+    unconfirmed = post_form(client, f"/admin/removals/{person.id}", {"confirm": ""},
+                            token_from="/admin/")
+    assert unconfirmed.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Participant, person.id).data_removed_at is None
+    post_form(client, f"/admin/removals/{person.id}", {"confirm": code}, token_from="/admin/")
+    db.session.expire_all()
+    assert db.session.get(Participant, person.id).data_removed_at is not None
+    assert db.session.get(User, user_id).email.endswith("@removed.invalid")
+    page = client.get("/admin/").get_data(as_text=True)
+    assert code not in page.split("Data removal requests")[1].split("Accounts")[0]
+
+
+def test_only_admins_may_remove_data_and_only_requested_removals(app, as_user):
+    study = gen_trial()
+    person = gen_applicant(study)
+    client = as_user(gen_user("admin"))
+    assert post_form(client, f"/admin/removals/{person.id}", {"confirm": person.code},
+                     token_from="/admin/").status_code == 404

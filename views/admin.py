@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from models import AuditEntry, Participant, User, db
+from program.removal import pending_removals, remove_participant_data
 from views import accounts, navigation
 from views.decorators import role_required
 
@@ -20,11 +21,7 @@ navigation.add("admin", "admin.home", "Administration", order=10)
 def home():
     """Accounts, pending data removal requests and the latest audit entries."""
     users = db.session.scalars(select(User).order_by(User.role, User.email)).all()
-    removals = db.session.scalars(
-        select(Participant)
-        .where(Participant.data_removal_requested_at.is_not(None))
-        .where(Participant.data_removed_at.is_(None))
-    ).all()
+    removals = pending_removals()
     audit = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)).all()
     return render_template("admin/home.html", users=users, removals=removals, audit=audit)
 
@@ -40,4 +37,19 @@ def set_user_active(user_id: int):
     active = request.form.get("active") == "1"
     accounts.set_active(user, active)
     flash(_("Account enabled.") if active else _("Account disabled and signed out."), "info")
+    return redirect(url_for("admin.home"))
+
+
+@bp.post("/removals/<int:participant_id>")
+@role_required("admin")
+def process_removal(participant_id: int):
+    """Carry out a data removal request: identity, contact data and answers are erased."""
+    participant = db.session.get(Participant, participant_id) or abort(404)
+    if participant.data_removal_requested_at is None:
+        abort(404)
+    if request.form.get("confirm") != participant.code:
+        flash(_("Type the participant code to confirm the removal."), "error")
+        return redirect(url_for("admin.home"))
+    remove_participant_data(participant.id, actor=current_user)
+    flash(_("The data of %(code)s were removed.", code=participant.code), "success")
     return redirect(url_for("admin.home"))
