@@ -48,6 +48,8 @@ def cohort_plan(cohort: Cohort, meetings: list[Meeting]) -> CohortPlan:
     """The cohort's schedule settings with its cancelled and postponed meetings as overrides."""
     overrides = []
     for row in meetings:
+        if not 1 <= row.session_number <= cohort.session_count:
+            continue  # a record left over from before the course was shortened
         if row.outcome == "cancelled":
             overrides.append(MeetingOverride(row.session_number, cancelled=True))
         elif row.outcome == "postponed" and row.postponed_to is not None:

@@ -98,6 +98,16 @@ def test_register_upserts_one_row_per_participant_and_meeting(course, as_user):
     assert 'value="late" checked' in client.get(path).get_data(as_text=True)
 
 
+def test_register_can_mark_everyone_not_marked_as_present(course, as_user):
+    others = [gen_participant(course.study, cohort=course.cohort, arm="CFT") for _ in range(3)]
+    client = as_user(course.facilitator)
+    post_form(client, _path(course, "/meetings/1/register"),
+              {f"status-{others[0].id}": "absent", "fill": "present"})
+    rows = {a.participant_id: a.status for a in db.session.scalars(select(Attendance))}
+    assert rows == {course.participant.id: "present", others[0].id: "absent",
+                    others[1].id: "present", others[2].id: "present"}
+
+
 def test_register_rejects_bad_input_and_writes_nothing(course, as_user):
     client = as_user(course.facilitator)
     path = _path(course, "/meetings/2/register")
@@ -148,6 +158,9 @@ def test_import_refuses_participants_of_another_cohort(course, as_user):
     response = post_form(client, _path(course, "/meetings/2/import/confirm"),
                          {"rows": "1", "participant-0": str(other.participant.id),
                           "minutes-0": "90", "confirm-0": "1"}, token_from=_path(course))
+    assert response.status_code == 400
+    response = post_form(client, _path(course, "/meetings/2/import/confirm"),
+                         {"rows": "many"}, token_from=_path(course))
     assert response.status_code == 400
     assert db.session.scalar(select(Attendance)) is None
 

@@ -46,7 +46,10 @@ def test_session_opens_at_the_boundary_second(clock, course, as_user):
     clock.move_to(SESSION_2_RELEASE)
     page = client.get("/me/sessions/2")
     assert page.status_code == 200
-    assert "Practising mindfulness" in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert "Practising mindfulness" in text
+    assert 'id="practice-' in text and "<ol>" in text  # practices with their steps
+    assert "Facilitator guide" not in text and "Timings" not in text
     assert 'href="/me/sessions/2"' in client.get("/me/sessions").get_data(as_text=True)
 
 

@@ -184,8 +184,10 @@ def register(cohort_id: int, number: int):
     errors: list[str] = []
     if request.method == "POST":
         marks = []
+        # "Everyone else present": on a phone, mark the few exceptions and tap once.
+        fill = "present" if request.form.get("fill") == "present" else ""
         for participant, user in roster:
-            status = request.form.get(f"status-{participant.id}", "")
+            status = request.form.get(f"status-{participant.id}", "") or fill
             if not status:
                 continue
             if status not in ATTENDANCE_STATUSES:
@@ -250,7 +252,11 @@ def attendance_import_confirm(cohort_id: int, number: int):
     number = _session_number(cohort, number)
     roster_ids = {p.id for p, _u in operations.cohort_roster(cohort)}
     minutes_by_participant: dict[int, int] = {}
-    for i in range(int(request.form.get("rows", "0") or 0)):
+    try:
+        rows = min(int(request.form.get("rows", "0")), attendance_import.MAX_ROWS)
+    except ValueError:
+        abort(400)
+    for i in range(rows):
         if not request.form.get(f"confirm-{i}"):
             continue
         try:

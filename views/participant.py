@@ -159,7 +159,10 @@ def session(number: int):
         SessionProgress.participant_id == participant.id,
         SessionProgress.session_number == number))
     content = get_catalogue().session(participant.cohort.program, number)
-    return render_template("participant/session.html", session=content, progress=progress)
+    guide = content.facilitator_guide
+    sections = [section for section in content.sections if section is not guide]
+    return render_template("participant/session.html", session=content, sections=sections,
+                           progress=progress)
 
 
 @bp.post("/sessions/<int:number>/done")
