@@ -18,6 +18,8 @@ class Post(db.Model):
         UniqueConstraint("author_id", "submission_token"),
         Index("ix_posts_feed", "group_id", "parent_id", "pinned", "created_at"),
         Index("ix_posts_thread", "parent_id", "created_at"),
+        #: the daily digest reads one day of posts across all groups
+        Index("ix_posts_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

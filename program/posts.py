@@ -604,23 +604,27 @@ def ensure_weekly_threads(now: datetime | None = None) -> int:
         if not released:
             continue
         group_ids = db.session.scalars(select(Group.id).where(Group.cohort_id == cohort.id)).all()
+        existing = set(db.session.execute(
+            select(Post.group_id, Post.weekly_session).where(
+                Post.group_id.in_(group_ids), Post.weekly_session.is_not(None))).tuples())
+        missing = [(g, n) for g in group_ids for n in released if (g, n) not in existing]
+        if not missing:  # the usual case on a frequent tick: no write, no lock
+            continue
+        body = "How did this week's practice go? Share what helped, and what was hard."
+        body_html = markdown.render(body)
         with write_transaction():
             dialect = db.session.get_bind().dialect.name
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            for group_id in group_ids:
-                for number in released:
-                    title = WEEKLY_TITLE.format(n=number)
-                    body = "How did this week's practice go? Share what helped, and what was hard."
-                    created += db.session.execute(
-                        insert(Post).values(
-                            group_id=group_id, author_id=None, title=title, body=body,
-                            body_html=markdown.render(body), weekly_session=number,
-                            pinned=False, locked=False, announcement=False,
-                            author_removed=False,
-                            created_at=calendar.meeting(number).release_at,
-                        ).on_conflict_do_nothing(index_elements=["group_id", "weekly_session"])
-                        .returning(Post.id)
-                    ).scalar() is not None
+            for group_id, number in missing:
+                created += db.session.execute(
+                    insert(Post).values(
+                        group_id=group_id, author_id=None, title=WEEKLY_TITLE.format(n=number),
+                        body=body, body_html=body_html, weekly_session=number,
+                        pinned=False, locked=False, announcement=False, author_removed=False,
+                        created_at=calendar.meeting(number).release_at,
+                    ).on_conflict_do_nothing(index_elements=["group_id", "weekly_session"])
+                    .returning(Post.id)
+                ).scalar() is not None
     return created
 
 

@@ -388,6 +388,25 @@ def test_weekly_threads_appear_when_each_session_is_released_once(app):
                       "Week 2: share how the practice went"]
 
 
+def test_the_jobs_run_from_the_command_line(app, runner):
+    study = gen_study(design="single_arm", program="msc")
+    gen_group(gen_cohort(study, start_date=date.today() - timedelta(days=15)), kind="small")
+    result = runner.invoke(args=["groups", "weekly-threads"])
+    assert result.exit_code == 0 and "3 weekly threads created" in result.output
+    assert "0 weekly threads created" in runner.invoke(args=["groups", "weekly-threads"]).output
+    assert runner.invoke(args=["groups", "digests"]).exit_code == 0
+
+
+def test_weekly_threads_are_in_the_feed_newest_week_first(app):
+    world = gen_world()  # the cohort started 30 days ago: five sessions released
+    posts.ensure_weekly_threads()
+    page = client_for(app, world.member2).get(f"/groups/{world.group.id}").get_data(as_text=True)
+    weeks = [page.index(f"Week {n}: share how the practice went") for n in (5, 4, 3, 2, 1)]
+    assert weeks == sorted(weeks)
+    assert "Week 6:" not in page
+    assert page.count("How did this week's practice go?") == 5
+
+
 def test_overview_shows_weekly_activity_silent_members_and_unanswered_posts(app):
     world = gen_world()
     start = datetime.combine(world.cohort.start_date, datetime.min.time(), UTC)

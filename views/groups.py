@@ -8,8 +8,11 @@ not found either. Moderation routes need the group's own leaders and assistants.
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
+import click
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,6 +33,20 @@ PAGE_SIZES = (10, 20, 50, 100)
 
 navigation.add("participant", "groups.index", "Groups", order=30)
 navigation.add("facilitator", "groups.index", "Groups", order=30)
+
+cli_group = AppGroup("groups", help="Group jobs (the scheduler runs them on its tick).")
+
+
+@cli_group.command("weekly-threads")
+def weekly_threads_command():
+    """Create the "Week N" threads of every released session that lacks one."""
+    click.echo(f"{posts.ensure_weekly_threads()} weekly threads created")
+
+
+@cli_group.command("digests")
+def digests_command():
+    """Queue yesterday's daily digests (once per person and day)."""
+    click.echo(f"{posts.materialise_digests()} digests queued")
 
 
 @bp.app_template_filter("post_html")
@@ -242,8 +259,6 @@ def flag(group_id: int, post_id: int):
 
 def _same_group(url: str | None, group_id: int) -> bool:
     """Send the user back to the page they came from only if it is this group's page."""
-    from urllib.parse import urlsplit
-
     if not url:
         return False
     parts = urlsplit(url)
