@@ -51,6 +51,7 @@ __all__ = [
     "measures",
     "participants",
     "practice_logs",
+    "recruitment_per_month",
     "satisfaction",
     "scores",
     "sessions",
@@ -71,6 +72,7 @@ CSQ_ITEMS = [f"csq_{i}" for i in range(1, 9)]
 #: meeting outcomes after which the meeting took place (a postponed one happened later)
 TOOK_PLACE = ("held", "truncated", "postponed")
 REMOVAL_REASON = "asked for data removal"
+DAYS_PER_MONTH = 365.25 / 12
 
 
 # --------------------------------------------------------------------------- selection
@@ -424,6 +426,19 @@ def flow(session: Session, study_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FLOW_COLUMNS)
 
 
+def recruitment_per_month(session: Session, study_id: int) -> float | None:
+    """People allocated per month, from the first to the last allocation (at least a month).
+
+    Everyone allocated counts, including those whose data were later removed.
+    """
+    times = sorted(session.scalars(select(Participant.randomised_at).where(
+        _allocated(study_id))))
+    if not times:
+        return None
+    months = max((times[-1] - times[0]).days / DAYS_PER_MONTH, 1.0)
+    return len(times) / months
+
+
 # --------------------------------------------------------------------------- everything
 
 
@@ -441,6 +456,7 @@ class StudyTables:
         self.engagement = engagement(session, study_id, now)
         self.satisfaction = satisfaction(session, study_id)
         self.flow = flow(session, study_id)
+        self.recruitment_per_month = recruitment_per_month(session, study_id)
 
     @property
     def measures(self) -> list[str]:

@@ -95,3 +95,43 @@ def test_bad_options_are_one_line_and_exit_2(app, runner):
     assert "/nonexistent/dir/x.json" in line
     assert not db.session.scalars(db.select(AuditEntry).filter_by(
         action="report.exported")).all()
+
+
+def test_feasibility_json_equals_python_m_analysis_on_the_exports(app, runner, tmp_path):
+    from datetime import date
+
+    from models import Participant
+    from tests.factories import gen_cohort
+    from tests.factories_reports import gen_meeting, gen_practice
+
+    study = _study(app)
+    cohort = gen_cohort(study, start_date=date(2026, 3, 9))
+    cft = db.session.scalars(db.select(Participant).filter_by(study_id=study.id)
+                             .order_by(Participant.code)).all()[:5]
+    for p in cft:
+        p.cohort_id = cohort.id
+    cft[1].status = "completed"
+    cft[2].status = "lost"
+    db.session.commit()
+    for number in (1, 2, 3):
+        gen_meeting(cohort, number, register=[(p, "present", 90) for p in cft[:number + 1]])
+    gen_practice(cft[0], date(2026, 3, 10), 20)
+    tables = study_data.load(db.session, study.id)
+    files = {"attendance": "attendance.csv", "participants": "participants.csv",
+             "flow": "flow.csv", "sessions": "sessions.csv", "engagement": "engagement.csv",
+             "scores": "scores.csv"}
+    for name in files.values():
+        (tmp_path / name).write_bytes(data_file(tables, study, name))
+
+    result = runner.invoke(args=["report", "feasibility", "--study", study.key,
+                                 "--min-attended", "2"])
+    assert result.exit_code == 0, result.output
+    argv = ["feasibility", "--timepoints", "pre,post", "--min-attended", "2",
+            "--out", str(tmp_path / "cli.json")]
+    for option, name in files.items():
+        argv += [f"--{option}", str(tmp_path / name)]
+    assert analysis_main(argv) == 0
+    mine = json.loads(result.stdout)
+    assert mine == json.loads((tmp_path / "cli.json").read_text())
+    assert mine["attendance"]["at_least_k"]["n"] == 3
+    assert mine["sessions"]["held"] == 3

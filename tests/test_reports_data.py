@@ -223,3 +223,13 @@ def test_a_pending_removal_request_already_keeps_data_out(app):
     trial.request_data_removal(first.id, on=date(2026, 4, 3))
 
     assert first.code not in set(study_data.scores(db.session, study.id)["participant_id"])
+
+
+def test_recruitment_per_month_spans_first_to_last_allocation(app):
+    study = gen_study()
+    for day in (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC),
+                datetime(2026, 3, 2, tzinfo=UTC)):
+        gen_allocated(study, "CFT", randomised_at=day)
+    assert study_data.recruitment_per_month(db.session, study.id) == pytest.approx(
+        3 / (60 / (365.25 / 12)))
+    assert study_data.recruitment_per_month(db.session, gen_study().id) is None

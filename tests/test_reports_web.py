@@ -145,6 +145,7 @@ def test_another_studys_reports_are_not_found(study, as_user):
 ROUTES = ["/research/reports/", "/research/reports/{id}/efficacy",
           "/research/reports/{id}/efficacy.html", "/research/reports/{id}/efficacy.xlsx",
           "/research/reports/{id}/efficacy.json", "/research/reports/{id}/feasibility",
+          "/research/reports/{id}/reliable-change.json",
           "/research/reports/{id}/feasibility.html", "/research/reports/{id}/feasibility.xlsx",
           "/research/reports/{id}/feasibility.json", "/research/reports/{id}/flow.png",
           "/research/reports/{id}/data", "/research/reports/{id}/data/scores.csv",
@@ -171,7 +172,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(study, client):
 
 def test_every_report_view_declares_its_roles(app):
     views = [name for name in app.view_functions if name.startswith("reports.")]
-    assert len(views) == 8
+    assert len(views) == 9
     for name in views:
         assert app.view_functions[name].allowed_roles == ("researcher",), name
 
@@ -183,3 +184,45 @@ def test_json_download_matches_the_analysis_json_keys(study, researcher, as_user
     effect = report["measures"]["BDI-II"]["effects"][0]
     assert {"estimate", "se", "df", "t", "p", "ci_low", "ci_high", "wald_ci_low",
             "wald_ci_high", "d"} <= set(effect)
+
+
+RC = ("&rc_measure=BDI-II&rc_reliability=0.87&rc_norm_mean=8.9&rc_norm_sd=6.5&rc_cutoff=c"
+      "&rc_lower_is_better=y")
+
+
+def test_reliable_change_table_and_plot_follow_jacobson_truax(study, researcher, as_user):
+    client = as_user(researcher)
+    base = f"/research/reports/{study.id}/efficacy?timepoints=pre&timepoints=post"
+    page = client.get(base + RC).get_data(as_text=True)
+    change = client.get(f"/research/reports/{study.id}/reliable-change.json?timepoints=pre"
+                        "&timepoints=post" + RC).get_json()
+
+    # the 8 participants with both scores; S_E = SD_pre * sqrt(1 - r), S_diff = sqrt(2) S_E
+    pre = [34, 30, 41, 36, 38, 40, 33, 42]
+    mean = sum(pre) / 8
+    sd = (sum((x - mean) ** 2 for x in pre) / 7) ** 0.5
+    assert change["s_diff"] == pytest.approx(2 ** 0.5 * sd * 0.13 ** 0.5)
+    assert change["cutoffs"]["c"] == pytest.approx((sd * 8.9 + 6.5 * mean) / (sd + 6.5))
+    first = next(r for r in change["participants"] if r["pre"] == 34)
+    assert first["rci"] == pytest.approx((22 - 34) / change["s_diff"])
+    assert sum(change["counts"]["all"].values()) == 8
+    assert change["counts"]["UC"]["unchanged"] == 4
+    assert "Reliable change: BDI-II" in page
+    assert "before and after per participant" in page  # the Jacobson–Truax figure
+
+
+def test_reliable_change_without_reliability_is_refused(study, researcher, as_user):
+    response = as_user(researcher).get(
+        f"/research/reports/{study.id}/efficacy?timepoints=pre&timepoints=post"
+        "&rc_measure=BDI-II")
+    assert response.status_code == 400
+    assert "Give the reliability of BDI-II" in response.get_data(as_text=True)
+
+
+def test_recruitment_per_month_is_a_progression_criterion(study, researcher, as_user):
+    report = as_user(researcher).get(
+        f"/research/reports/{study.id}/feasibility.json?recruitment_per_month_green=10"
+        "&recruitment_per_month_amber=5").get_json()
+    row = next(r for r in report["progression"] if r["metric"] == "recruitment_per_month")
+    # nine people allocated on one day: nine in (at least) a month
+    assert (row["value"], row["band"]) == (9.0, "amber")

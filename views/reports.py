@@ -20,12 +20,25 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField, FloatField, IntegerField, SelectField, SelectMultipleField
+from wtforms import (
+    BooleanField,
+    FloatField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from analysis import data as study_data
-from analysis import efficacy_report, feasibility_report, flow_counts, flow_svg
+from analysis import (
+    efficacy_report,
+    feasibility_report,
+    flow_counts,
+    flow_svg,
+    reliable_change,
+)
 from analysis import exports as writers
 from analysis.feasibility import DEFAULT_CRITERIA
 from models import Study, StudyStaff, Timepoint, db, write_transaction
@@ -73,6 +86,15 @@ def _(text: str, **values) -> str:
     if has_request_context():
         return gettext(text, **values)
     return text % values if values else text
+
+
+#: progression criteria the researcher can set: the analysis defaults (percentages) and
+#: recruitment per month
+CRITERIA = [
+    *({**crit, "unit": "%", "max": 100.0} for crit in DEFAULT_CRITERIA),
+    {"metric": "recruitment_per_month", "label": "recruitment per month", "green": 4.0,
+     "amber": 2.0, "unit": "per month", "max": 10_000.0},
+]
 
 
 class ReportInputError(ValueError):
@@ -134,10 +156,33 @@ def build_efficacy(tables: study_data.StudyTables, timepoints: Sequence[str] | N
                            model=model)
 
 
+def build_reliable_change(tables: study_data.StudyTables, measure: str,
+                          timepoints: Sequence[str] | None, reliability: float,
+                          norm_mean: float | None = None, norm_sd: float | None = None,
+                          cutoff: str | float = "c", lower_is_better: bool = False) -> dict:
+    """Jacobson–Truax reliable change of one measure between the first and last timepoint."""
+    timepoints = [t for t in tables.timepoints if t in (timepoints or tables.timepoints)]
+    if len(timepoints) < 2:
+        raise ReportInputError(_("Choose at least two timepoints."))
+    if measure not in complete_measures(tables, [timepoints[0], timepoints[-1]]):
+        raise ReportInputError(_("%(m)s has no scores at one of the timepoints.", m=measure))
+    if not 0 < reliability < 1:
+        raise ReportInputError(_("The reliability must lie strictly between 0 and 1."))
+    if (norm_mean is None) != (norm_sd is None):
+        raise ReportInputError(_("Give both the normative mean and SD, or neither."))
+    if norm_sd is not None and norm_sd <= 0:
+        raise ReportInputError(_("The normative SD must be above 0."))
+    return reliable_change(tables.scores, measure, timepoints, reliability, norm_mean=norm_mean,
+                           norm_sd=norm_sd, cutoff=cutoff, lower_is_better=lower_is_better)
+
+
 def build_feasibility(tables: study_data.StudyTables, timepoints: Sequence[str] | None = None,
                       min_attended: int | None = None, criteria: Sequence[dict] | None = None
                       ) -> dict:
-    """The feasibility report of a study from every table that has rows."""
+    """The feasibility report of a study from every table that has rows.
+
+    Without ``criteria`` the analysis defaults apply, as in ``python -m analysis feasibility``.
+    """
     timepoints = [t for t in tables.timepoints if t in (timepoints or tables.timepoints)]
 
     def given(frame: pd.DataFrame) -> pd.DataFrame | None:
@@ -145,6 +190,7 @@ def build_feasibility(tables: study_data.StudyTables, timepoints: Sequence[str] 
 
     return feasibility_report(
         tables.attendance,
+        extra_values={"recruitment_per_month": tables.recruitment_per_month},
         participants=tables.participants,
         flow=given(tables.flow),
         sessions=given(tables.sessions),
@@ -231,6 +277,13 @@ class EfficacyForm(FlaskForm):
     covariates = MultiCheckboxField(_l("Covariates"), choices=[])
     completers_only = BooleanField(_l("Completers only (a score at every timepoint)"))
     model = SelectField(_l("Model"), choices=MODELS, default="lmm")
+    rc_measure = SelectField(_l("Reliable change of"), choices=[], default="")
+    rc_reliability = FloatField(_l("Reliability of the measure (0-1)"),
+                                validators=[Optional(), NumberRange(min=0.01, max=0.99)])
+    rc_norm_mean = FloatField(_l("Normative mean"), validators=[Optional()])
+    rc_norm_sd = FloatField(_l("Normative SD"), validators=[Optional()])
+    rc_cutoff = StringField(_l("Cutoff: a, b, c or a number"), default="c")
+    rc_lower_is_better = BooleanField(_l("Lower scores are better (e.g. BDI-II)"))
 
 
 class FeasibilityForm(FlaskForm):
@@ -242,13 +295,13 @@ class FeasibilityForm(FlaskForm):
                                 validators=[Optional(), NumberRange(min=1, max=100)])
 
 
-for _crit in DEFAULT_CRITERIA:
-    setattr(FeasibilityForm, f"{_crit['metric']}_green", FloatField(
-        _l("%(label)s: green at or above (%%)", label=_crit["label"]),
-        default=_crit["green"], validators=[Optional(), NumberRange(min=0, max=100)]))
-    setattr(FeasibilityForm, f"{_crit['metric']}_amber", FloatField(
-        _l("%(label)s: amber at or above (%%)", label=_crit["label"]),
-        default=_crit["amber"], validators=[Optional(), NumberRange(min=0, max=100)]))
+for _crit in CRITERIA:
+    for _band in ("green", "amber"):
+        setattr(FeasibilityForm, f"{_crit['metric']}_{_band}", FloatField(
+            _l("%(label)s: %(band)s at or above (%(unit)s)", label=_crit["label"],
+               band=_band, unit=_crit["unit"]),
+            default=_crit[_band],
+            validators=[Optional(), NumberRange(min=0, max=_crit["max"])]))
 
 
 def _formdata() -> MultiDict | None:
@@ -270,7 +323,21 @@ def _efficacy_form(study: Study, tables: study_data.StudyTables) -> EfficacyForm
     form.measures.choices = [(m, m) for m in tables.measures]
     form.reference_arm.choices = [(a, a) for a in sorted(arms)]
     form.covariates.choices = [(c, c) for c in covariate_choices(tables)]
+    form.rc_measure.choices = [("", _("(none)"))] + [(m, m) for m in tables.measures]
     return form
+
+
+def _rc_cutoff(text: str | None) -> str | float:
+    text = (text or "c").strip()
+    if text in ("a", "b", "c"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise ReportInputError(_("The cutoff is a, b, c or a number.")) from None
+    if not math.isfinite(value):
+        raise ReportInputError(_("The cutoff is a, b, c or a number."))
+    return value
 
 
 def _feasibility_form(tables: study_data.StudyTables) -> FeasibilityForm:
@@ -282,7 +349,7 @@ def _feasibility_form(tables: study_data.StudyTables) -> FeasibilityForm:
 def _criteria(form: FeasibilityForm) -> list[dict] | None:
     """Progression criteria from the form; None (with field errors) when they do not fit."""
     criteria = []
-    for crit in DEFAULT_CRITERIA:
+    for crit in CRITERIA:
         green = getattr(form, f"{crit['metric']}_green")
         amber = getattr(form, f"{crit['metric']}_amber")
         g = crit["green"] if green.data is None else green.data
@@ -331,6 +398,14 @@ def _trajectories(report: dict) -> list[dict]:
             for measure, entry in report["measures"].items()]
 
 
+def _jacobson_truax(change: dict) -> str | None:
+    from analysis.plots import jacobson_truax_plot, to_png
+
+    if not change["participants"]:
+        return None
+    return _data_uri("image/png", to_png(jacobson_truax_plot(change)))
+
+
 # --------------------------------------------------------------------------- scoping and audit
 
 
@@ -372,28 +447,38 @@ def _efficacy(study_id: int):
     study = _study(study_id)
     tables = study_data.load(db.session, study.id)
     form = _efficacy_form(study, tables)
-    report, error = None, None
+    report, change, error = None, None, None
     if form.validate():
         try:
             report = build_efficacy(
                 tables, form.timepoints.data, form.measures.data or None,
                 form.reference_arm.data or None, form.covariates.data or (),
                 form.completers_only.data, form.model.data)
+            if form.rc_measure.data:
+                if form.rc_reliability.data is None:
+                    raise ReportInputError(_("Give the reliability of %(m)s.",
+                                             m=form.rc_measure.data))
+                change = build_reliable_change(
+                    tables, form.rc_measure.data, form.timepoints.data,
+                    form.rc_reliability.data, form.rc_norm_mean.data, form.rc_norm_sd.data,
+                    _rc_cutoff(form.rc_cutoff.data), form.rc_lower_is_better.data)
         except ReportInputError as exc:
-            error = str(exc)
-    return study, tables, form, report, error
+            report, change, error = None, None, str(exc)
+    return study, tables, form, report, change, error
 
 
 @bp.get("/<int:study_id>/efficacy")
 @role_required("researcher")
 def efficacy(study_id: int):
     """Choose options and see the efficacy tables and trajectories."""
-    study, _tables, form, report, error = _efficacy(study_id)
+    study, _tables, form, report, change, error = _efficacy(study_id)
     query = request.query_string.decode()
     return render_template(
         "reports/efficacy.html", study=study, form=form, report=report, error=error,
         tables=_page_tables(report, "efficacy") if report else [],
         figures=_trajectories(report) if report else [], query=query,
+        change=change, change_tables=_page_tables(change, "reliable-change") if change else [],
+        change_figure=_jacobson_truax(change) if change else None,
     ), (200 if report or not request.args else 400)
 
 
@@ -403,18 +488,34 @@ def efficacy_download(study_id: int, fmt: str):
     """Download the efficacy report as HTML, XLSX or JSON (audited)."""
     if fmt not in REPORT_FORMATS:
         abort(404)
-    study, _tables, form, report, error = _efficacy(study_id)
+    study, _tables, form, report, _change, error = _efficacy(study_id)
     if report is None:
-        return render_template("reports/efficacy.html", study=study, form=form, report=None,
-                               error=error, tables=[], figures=[], query=""), 400
+        return _refused(study, form, error)
     return _send_report(study, report, "efficacy", fmt)
+
+
+def _refused(study: Study, form: EfficacyForm, error: str | None):
+    return render_template("reports/efficacy.html", study=study, form=form, report=None,
+                           error=error, tables=[], figures=[], query="", change=None), 400
+
+
+@bp.get("/<int:study_id>/reliable-change.<fmt>")
+@role_required("researcher")
+def reliable_change_download(study_id: int, fmt: str):
+    """Download the reliable-change table as HTML, XLSX or JSON (audited)."""
+    if fmt not in REPORT_FORMATS:
+        abort(404)
+    study, _tables, form, report, change, error = _efficacy(study_id)
+    if change is None:
+        return _refused(study, form, error or _("Choose a measure for reliable change."))
+    return _send_report(study, change, "reliable-change", fmt)
 
 
 def _send_report(study: Study, report: dict, kind: str, fmt: str) -> Response:
     from analysis.report import render_html, render_xlsx
 
     if fmt == "html":
-        title = f"{kind.capitalize()} report: {study.title}"
+        title = f"{kind.capitalize().replace('-', ' ')} report: {study.title}"
         payload = render_html(report, kind=kind, title=title).encode()
     elif fmt == "xlsx":
         payload = render_xlsx(report, kind=kind)
@@ -446,6 +547,7 @@ def feasibility(study_id: int):
         flow_src = _data_uri("image/svg+xml", flow_svg(report["flow"]).encode())
     return render_template(
         "reports/feasibility.html", study=study, form=form, report=report, flow_src=flow_src,
+        units={c["metric"]: c["unit"] for c in CRITERIA},
         tables=_page_tables(report, "feasibility") if report else [],
         query=request.query_string.decode(),
     ), (200 if report else 400)
