@@ -353,7 +353,7 @@ def flag_post(user: User, group_id: int, post_id: int, reason: str | None = None
         post = post_in_group(group_id, post_id)
         if post.author_id == user.id:
             raise PostError(_l("You cannot flag your own post."))
-        if post.deleted_at is not None:
+        if post.deleted_at is not None or post.hidden_at is not None:
             raise PostError(_l("This post is no longer available."))
         dialect = db.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -129,3 +129,16 @@ def test_members_flag_once_and_leaders_work_the_queue(app):
     assert "Questionable" not in queue
     db.session.expire_all()
     assert post.hidden_at is None and fine.hidden_at is None
+
+
+def test_hidden_posts_cannot_be_flagged_or_replied_to(app):
+    world = gen_world()
+    post = gen_post(world.group, world.member, "Hidden soon")
+    posts.hide_post(world.leader, world.group.id, post.id, "Off topic")
+    client = client_for(app, world.member2)
+    post_form(client, f"/groups/{world.group.id}/posts/{post.id}/flag", token_from="/groups/")
+    response = post_form(client, f"/groups/{world.group.id}/posts/{post.id}/reply",
+                         {"body": "but why"}, token_from="/groups/")
+    assert response.status_code == 404
+    assert db.session.scalar(select(func.count(PostFlag.id))) == 0
+    assert db.session.scalar(select(func.count(Post.id))) == 1
