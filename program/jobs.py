@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from models import (
     Cohort,
@@ -112,8 +112,21 @@ def _next_release(calendar: CohortCalendar, meeting: Meeting) -> datetime | None
     return min(later, default=None)
 
 
-def _release_notices(cohort, calendar, people, now, result) -> None:
+@dataclass(frozen=True)
+class Due:
+    """A message that should exist: rendered only if its key is not in the outbox yet."""
+
+    key: str
+    user: User
+    kind: str
+    template: str
+    due_at: datetime
+    context: dict
+
+
+def _release_notices(cohort, calendar, people, now, result) -> list[Due]:
     program = get_catalogue().program(cohort.program)
+    due = []
     for meeting in calendar.meetings:
         if meeting.release_at > now:
             continue
@@ -123,39 +136,43 @@ def _release_notices(cohort, calendar, people, now, result) -> None:
             result.skipped_stale += 1
             continue
         session = program.session(meeting.session_number)
-        for _participant, user in people:
-            subject, body = _render("release_notice", user, session=session,
-                                    link=f"{_base_url()}/me/sessions/{session.number}")
-            key = f"release:{user.id}:{cohort.id}:{meeting.session_number}"
-            enqueue(key, user.id, "release_notice", subject, body, due_at=meeting.release_at)
+        link = f"{_base_url()}/me/sessions/{session.number}"
+        due += [Due(f"release:{user.id}:{cohort.id}:{meeting.session_number}", user,
+                    "release_notice", "release_notice", meeting.release_at,
+                    {"session": session, "link": link})
+                for _participant, user in people]
+    return due
 
 
-def _meeting_reminders(cohort, calendar, people, staff, now, result) -> None:
+def _meeting_reminders(cohort, calendar, people, staff, now, result) -> list[Due]:
     program = get_catalogue().program(cohort.program)
+    due = []
     for meeting in calendar.meetings:
         start = meeting.actual_start
         if meeting.status == MeetingStatus.CANCELLED or start is None or now >= start:
             continue
-        due = [(kind, start - lead) for kind, lead in MEETING_REMINDERS if start - lead <= now]
-        if not due:
+        reminders = [(kind, start - lead) for kind, lead in MEETING_REMINDERS
+                     if start - lead <= now]
+        if not reminders:
             continue
-        kind, due_at = due[-1]  # the latest due reminder supersedes earlier ones
-        result.skipped_stale += len(due) - 1
+        kind, due_at = reminders[-1]  # the latest due reminder supersedes earlier ones
+        result.skipped_stale += len(reminders) - 1
         session = program.session(meeting.session_number)
+        postponed = meeting.status == MeetingStatus.POSTPONED
         for user in [u for _p, u in people] + staff:
-            subject, body = _render("meeting_reminder", user, session=session,
-                                    when=_local(start, user), video_link=cohort.video_link,
-                                    postponed=meeting.status == MeetingStatus.POSTPONED)
             key = (f"meeting:{user.id}:{cohort.id}:{meeting.session_number}:"
                    f"{start:%Y%m%dT%H%MZ}:{kind}")
-            enqueue(key, user.id, "meeting_reminder", subject, body, due_at=due_at)
+            due.append(Due(key, user, "meeting_reminder", "meeting_reminder", due_at,
+                           {"session": session, "start": start, "postponed": postponed,
+                            "video_link": cohort.video_link}))
+    return due
 
 
-def _practice_reminders(cohort, calendar, people, now, result) -> None:
+def _practice_reminders(cohort, calendar, people, now, result) -> list[Due]:
     held = [m for m in calendar.meetings
             if m.actual_start is not None and m.actual_start <= now]
     if not held:
-        return
+        return []
     last = max(held, key=lambda m: m.actual_start)
     cadence = timedelta(days=cohort.cadence_days or 7)
     due_at = last.actual_start + cadence / 2
@@ -163,25 +180,44 @@ def _practice_reminders(cohort, calendar, people, now, result) -> None:
                 if m.actual_start is not None and m.actual_start > last.actual_start]
     until = min(upcoming, default=last.actual_start + cadence)
     if now < due_at:
-        return
+        return []
     if now >= until:
         result.skipped_stale += 1
-        return
+        return []
     since_day = calendar.local(last.actual_start).date()
     logged = set(db.session.scalars(select(PracticeLog.participant_id).where(
         PracticeLog.participant_id.in_([p.id for p, _u in people]),
         PracticeLog.practised_on >= since_day)))
-    for participant, user in people:
-        if participant.id in logged:
-            continue
-        subject, body = _render("practice_reminder", user,
-                                link=f"{_base_url()}/me/practice/new")
-        key = f"practice:{user.id}:{cohort.id}:{last.session_number}"
-        enqueue(key, user.id, "practice_reminder", subject, body, due_at=due_at)
+    link = f"{_base_url()}/me/practice/new"
+    return [Due(f"practice:{user.id}:{cohort.id}:{last.session_number}", user,
+                "practice_reminder", "practice_reminder", due_at, {"link": link})
+            for participant, user in people if participant.id not in logged]
 
 
-def _outbox_size() -> int:
-    return db.session.scalar(select(func.count()).select_from(OutboxMessage))
+def _not_queued(due: list[Due]) -> list[Due]:
+    existing: set[str] = set()
+    keys = [d.key for d in due]
+    for start in range(0, len(keys), 500):
+        existing.update(db.session.scalars(select(OutboxMessage.dedup_key).where(
+            OutboxMessage.dedup_key.in_(keys[start:start + 500]))))
+    return [d for d in due if d.key not in existing]
+
+
+def _queue(due: list[Due]) -> int:
+    """Render and insert the messages not yet queued; the dedup key still guards a race."""
+    fresh = _not_queued(due)
+    rendered = []
+    for item in fresh:
+        context = dict(item.context)
+        if "start" in context:
+            context["when"] = _local(context.pop("start"), item.user)
+        subject, body = _render(item.template, item.user, **context)
+        rendered.append((item, subject, body))
+    if rendered:
+        with write_transaction():
+            for item, subject, body in rendered:
+                enqueue(item.key, item.user.id, item.kind, subject, body, due_at=item.due_at)
+    return len(rendered)
 
 
 def _call_optional(module: str, function: str, now: datetime) -> None:
@@ -197,16 +233,14 @@ def tick(now: datetime) -> TickResult:
     cohort_ids = db.session.scalars(
         select(Cohort.id).where(Cohort.status.in_(ACTIVE_COHORTS)).order_by(Cohort.id)).all()
     for cohort_id in cohort_ids:
-        with write_transaction():
-            # Counted, not summed from enqueue(): its rowcount is -1 through the ORM on PostgreSQL.
-            before = _outbox_size()
-            cohort = db.session.get(Cohort, cohort_id)
-            calendar = cohort_calendar(cohort)
-            people = _participants(cohort)
-            _release_notices(cohort, calendar, people, now, result)
-            _meeting_reminders(cohort, calendar, people, _facilitators(cohort), now, result)
-            _practice_reminders(cohort, calendar, people, now, result)
-            result.queued += _outbox_size() - before
+        cohort = db.session.get(Cohort, cohort_id)
+        calendar = cohort_calendar(cohort)
+        people = _participants(cohort)
+        due = (_release_notices(cohort, calendar, people, now, result)
+               + _meeting_reminders(cohort, calendar, people, _facilitators(cohort), now, result)
+               + _practice_reminders(cohort, calendar, people, now, result))
+        result.queued += _queue(due)
+        db.session.commit()  # end the read transaction between cohorts
     _call_optional("program.assessments", "materialise_invitations", now)
     _call_optional("program.posts", "ensure_weekly_threads", now)
     _call_optional("program.posts", "materialise_digests", now)

@@ -223,3 +223,18 @@ def test_participant_pages_refuse_other_roles(clock, course, client, as_user):
     as_user(gen_user("facilitator"))
     for path in ("/me/", "/me/sessions", "/me/sessions/1", "/me/practice", "/me/practice/new"):
         assert client.get(path).status_code == 403, path
+
+
+def test_editing_a_note_into_risk_language_raises_an_alert(clock, course, as_user):
+    clock.move_to(utc(2026, 10, 16, 8))
+    client = as_user(course.user)
+    client.post("/me/practice/new", data=_log_form(client, note="Felt calm."))
+    assert db.session.scalar(select(SafetyAlert)) is None
+    entry = db.session.scalar(select(PracticeLog))
+    edit = f"/me/practice/{entry.id}/edit"
+    data = {"csrf_token": csrf_token(client, edit), "token": entry.submission_token,
+            "practice_key": "soothing-touch", "practised_on": "2026-10-16", "minutes": "10",
+            "helpfulness": "", "note": "Honestly I feel suicidal tonight."}
+    assert client.post(edit, data=data).status_code == 302
+    alert = db.session.scalar(select(SafetyAlert))
+    assert (alert.source_kind, alert.source_id) == ("practice_log", entry.id)
