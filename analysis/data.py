@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -443,20 +444,53 @@ def recruitment_per_month(session: Session, study_id: int) -> float | None:
 
 
 class StudyTables:
-    """Every table of one study, read once (the report pages and downloads use several)."""
+    """Every table of one study, each read on first use and then kept (a page or download
+    uses several, an efficacy report only the scores and participants)."""
 
     def __init__(self, session: Session, study_id: int, now: datetime | None = None):
+        self.session = session
         self.study_id = study_id
-        self.timepoints = timepoints(session, study_id)
-        self.scores = scores(session, study_id)
-        self.participants = participants(session, study_id)
-        self.attendance = attendance(session, study_id)
-        self.sessions = sessions(session, study_id)
-        self.practice_logs = practice_logs(session, study_id)
-        self.engagement = engagement(session, study_id, now)
-        self.satisfaction = satisfaction(session, study_id)
-        self.flow = flow(session, study_id)
-        self.recruitment_per_month = recruitment_per_month(session, study_id)
+        self.now = now
+
+    @cached_property
+    def timepoints(self) -> list[str]:
+        return timepoints(self.session, self.study_id)
+
+    @cached_property
+    def scores(self) -> pd.DataFrame:
+        return scores(self.session, self.study_id)
+
+    @cached_property
+    def participants(self) -> pd.DataFrame:
+        return participants(self.session, self.study_id)
+
+    @cached_property
+    def attendance(self) -> pd.DataFrame:
+        return attendance(self.session, self.study_id)
+
+    @cached_property
+    def sessions(self) -> pd.DataFrame:
+        return sessions(self.session, self.study_id)
+
+    @cached_property
+    def practice_logs(self) -> pd.DataFrame:
+        return practice_logs(self.session, self.study_id)
+
+    @cached_property
+    def engagement(self) -> pd.DataFrame:
+        return engagement(self.session, self.study_id, self.now)
+
+    @cached_property
+    def satisfaction(self) -> pd.DataFrame:
+        return satisfaction(self.session, self.study_id)
+
+    @cached_property
+    def flow(self) -> pd.DataFrame:
+        return flow(self.session, self.study_id)
+
+    @cached_property
+    def recruitment_per_month(self) -> float | None:
+        return recruitment_per_month(self.session, self.study_id)
 
     @property
     def measures(self) -> list[str]:

@@ -135,3 +135,24 @@ def test_feasibility_json_equals_python_m_analysis_on_the_exports(app, runner, t
     assert mine == json.loads((tmp_path / "cli.json").read_text())
     assert mine["attendance"]["at_least_k"]["n"] == 3
     assert mine["sessions"]["held"] == 3
+
+
+def test_reliable_change_json_equals_python_m_analysis_on_the_export(app, runner, tmp_path):
+    study = _study(app)
+    tables = study_data.load(db.session, study.id)
+    (tmp_path / "scores.csv").write_bytes(data_file(tables, study, "scores.csv"))
+    options = ["--measure", "BDI-II", "--timepoints", "pre,post", "--reliability", "0.87",
+               "--norm-mean", "8.9", "--norm-sd", "6.5", "--lower-is-better"]
+
+    result = runner.invoke(args=["report", "reliable-change", "--study", study.key, *options])
+    assert result.exit_code == 0, result.output
+    assert analysis_main(["reliable-change", "--scores", str(tmp_path / "scores.csv"), *options,
+                          "--out", str(tmp_path / "cli.json")]) == 0
+    mine = json.loads(result.stdout)
+    assert mine == json.loads((tmp_path / "cli.json").read_text())
+    assert mine["counts"]["UC"]["unchanged"] == 4
+
+    line = _one_line_exit_2(runner.invoke(args=[
+        "report", "reliable-change", "--study", study.key, "--measure", "BDI-II",
+        "--reliability", "1.5"]))
+    assert "reliability" in line

@@ -1,5 +1,6 @@
-"""``flask report feasibility|efficacy --study ID``: the reports from the database, printing the
-same JSON (or HTML, XLSX) as ``python -m analysis`` does on the exported files.
+"""``flask report feasibility|efficacy|reliable-change --study ID``: the reports from the
+database, printing the same JSON (or HTML, XLSX) as ``python -m analysis`` does on the exported
+files.
 
 Bad input prints one line and exits with status 2, as the analysis command line does.
 """
@@ -57,8 +58,8 @@ def _output(study: Study, report: dict, kind: str, fmt: str, out: str | None) ->
     if fmt == "json":
         payload = report_json(report).encode()
     elif fmt == "html":
-        payload = render_html(report, kind=kind, title=f"{kind.capitalize()} report: "
-                              f"{study.title}").encode()
+        title = f"{kind.capitalize().replace('-', ' ')} report: {study.title}"
+        payload = render_html(report, kind=kind, title=title).encode()
     else:
         payload = render_xlsx(report, kind=kind)
     try:
@@ -123,3 +124,36 @@ def feasibility_command(study, fmt, out, timepoints, min_attended):
     if unknown:
         raise BadInput(f"--timepoints: unknown timepoint {unknown[0]!r}")
     _output(row, build_feasibility(tables, wanted, min_attended), "feasibility", fmt, out)
+
+
+def _cutoff(text: str) -> str | float:
+    if text in ("a", "b", "c"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise BadInput("--cutoff: expected a, b, c or a number") from None
+
+
+@cli_group.command("reliable-change", cls=OneLineCommand)
+@_common
+@click.option("--measure", required=True, help="Measure key, e.g. BDI-II.")
+@click.option("--reliability", required=True, type=float, help="Reliability, strictly 0-1.")
+@click.option("--norm-mean", type=float, help="Mean of the normative population.")
+@click.option("--norm-sd", type=float, help="SD of the normative population.")
+@click.option("--cutoff", default="c", show_default=True, help="a, b, c or a number.")
+@click.option("--lower-is-better", is_flag=True, help="Lower scores are better (BDI-II).")
+def reliable_change_command(study, fmt, out, timepoints, measure, reliability, norm_mean,
+                            norm_sd, cutoff, lower_is_better):
+    """Jacobson–Truax reliable and clinically significant change of one measure."""
+    from analysis import data as study_data
+    from views.reports import ReportInputError, build_reliable_change
+
+    row = _study(study)
+    tables = study_data.load(db.session, row.id)
+    try:
+        report = build_reliable_change(tables, measure, _timepoints(timepoints), reliability,
+                                       norm_mean, norm_sd, _cutoff(cutoff), lower_is_better)
+    except ReportInputError as exc:
+        raise BadInput(str(exc)) from None
+    _output(row, report, "reliable-change", fmt, out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -425,7 +426,8 @@ def _download(study: Study, filename: str, payload: bytes, mime: str, **details)
     response = Response(payload, mimetype=mime.split(";")[0])
     if "charset" in mime:
         response.charset = "utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{study.key}-{filename}"'
+    slug = re.sub(r"[^A-Za-z0-9_.-]", "_", study.key)
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
 
