@@ -42,6 +42,7 @@ from models import (
     PracticeLog,
     User,
     db,
+    utcnow,
     write_transaction,
 )
 from program.catalogue import get_catalogue
@@ -53,7 +54,8 @@ log = logging.getLogger("hearth.jobs")
 
 MEETING_REMINDERS = (("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)))
 RELEASE_NOTICE_WINDOW = timedelta(days=7)
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=15)
+LEASE_MARGIN = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 ACTIVE_COHORTS = ("planned", "running")
 #: kinds the recipient can switch off with "reminders"
@@ -299,17 +301,27 @@ def _meeting_started(message: OutboxMessage, now: datetime) -> bool:
 
 
 def _still_wanted(message: OutboxMessage, user: User | None, now: datetime) -> bool:
+    """Checked again at sending time: settings and withdrawals may have changed since."""
     if _meeting_started(message, now):
         return False
     if user is None or not user.active:
         return False
     if message.kind in REMINDER_KINDS and not user.reminders_enabled:
         return False
-    if message.kind in REMINDER_KINDS:
-        participant = db.session.scalar(select(Participant).where(Participant.user_id == user.id))
-        if participant is not None and participant.withdrawal_kind is not None:
-            return False
-    return True
+    participant = db.session.scalar(select(Participant).where(Participant.user_id == user.id))
+    kind = participant.withdrawal_kind if participant is not None else None
+    if kind in ("stop_contact", "leave_study"):
+        return False  # no contact of any kind
+    return not (kind == "stop_sessions" and message.kind in REMINDER_KINDS)
+
+
+def _unclaim(message_ids: list[int]) -> None:
+    with write_transaction() as session:
+        session.execute(update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(message_ids),
+                               OutboxMessage.status == "sending")
+                        .values(status="pending", lease_until=None,
+                                attempts=OutboxMessage.attempts - 1))
 
 
 def _finish(message_id: int, **values) -> None:
@@ -324,7 +336,14 @@ def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
     from views.mail import send_email
 
     result = DispatchResult(released_leases=_release_expired(now))
-    for message_id in _claim(now, limit):
+    claimed = _claim(now, limit)
+    # Stop well before the lease ends (slow SMTP), so no other dispatcher can take a row back
+    # while this one is still about to send it.
+    deadline = utcnow() + LEASE - LEASE_MARGIN
+    for position, message_id in enumerate(claimed):
+        if utcnow() >= deadline:
+            _unclaim(claimed[position:])
+            break
         message = db.session.get(OutboxMessage, message_id)
         db.session.refresh(message)
         user = db.session.get(User, message.recipient_id) if message.recipient_id else None
@@ -352,8 +371,6 @@ def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
 
 def run_in_app(app, job: str) -> None:
     """APScheduler calls this with the app (never ORM objects); each run has its own context."""
-    from models import utcnow
-
     with app.app_context():
         now = utcnow()
         if job == "tick":

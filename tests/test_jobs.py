@@ -238,3 +238,33 @@ def test_scheduler_run_registers_jobs_with_explicit_ids(app, runner, monkeypatch
     for job in seen.values():
         assert job.coalesce and job.misfire_grace_time >= 600
         assert not any(isinstance(arg, Participant) for arg in job.args)
+
+
+def test_people_who_stopped_contact_get_no_message_of_any_kind(app, course):
+    now = utc(2026, 10, 21, 12)
+    from models import write_transaction
+
+    with write_transaction():
+        enqueue("invitation:test", course.user.id, "assessment_invitation", "Questionnaire",
+                "Body", due_at=now)
+    participant = db.session.get(Participant, course.participant.id)
+    participant.withdrawal_kind, participant.status = "stop_contact", "withdrawn"
+    db.session.commit()
+    assert dispatch(now, 10).cancelled == 1
+    assert sent(app) == []
+
+
+def test_a_slow_dispatcher_hands_back_what_it_cannot_send_within_its_lease(app, monkeypatch):
+    now = utc(2026, 10, 21, 12)
+    _queue(app, 4, now)
+    import program.jobs as jobs
+
+    clock = iter([now, now, now + LEASE])  # deadline, first check, then the lease runs out
+    monkeypatch.setattr(jobs, "utcnow", lambda: next(clock, now + LEASE))
+    result = dispatch(now, 10)
+    assert result.sent == 1
+    statuses = Counter(db.session.scalars(select(OutboxMessage.status)))
+    assert statuses == {"sent": 1, "pending": 3}
+    monkeypatch.setattr(jobs, "utcnow", lambda: now)
+    assert dispatch(now + timedelta(seconds=1), 10).sent == 3
+    assert len(sent(app)) == 4
