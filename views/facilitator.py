@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -69,6 +71,12 @@ class MeetingForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     report = FileField(_l("Participant report (CSV)"), validators=[FileRequired()])
+
+
+@bp.app_template_filter("cohort_time")
+def cohort_time(instant: datetime, zone: str, fmt: str = "EEE dd MMM y HH:mm") -> str:
+    """An instant on the cohort's wall clock, in the viewer's language."""
+    return format_datetime(instant, fmt, tzinfo=ZoneInfo(zone), locale=str(get_locale() or "en"))
 
 
 def _cohort(cohort_id: int) -> Cohort:
