@@ -238,3 +238,22 @@ def test_editing_a_note_into_risk_language_raises_an_alert(clock, course, as_use
     assert client.post(edit, data=data).status_code == 302
     alert = db.session.scalar(select(SafetyAlert))
     assert (alert.source_kind, alert.source_id) == ("practice_log", entry.id)
+
+
+def test_a_postponed_meeting_releases_its_session_at_the_new_time(clock, course, app):
+    from tests.conftest import sign_in
+
+    clock.move_to(utc(2026, 10, 21, 9))
+    staff, person = app.test_client(), app.test_client()
+    sign_in(staff, course.facilitator)
+    sign_in(person, course.user)
+    post_form(staff, f"/facilitate/cohorts/{course.cohort.id}/meetings/2",
+              {"outcome": "postponed", "postponed_to": "2026-10-24T10:00"})
+    new_start = utc(2026, 10, 24, 9)  # 10:00 London summer time
+    clock.move_to(SESSION_2_RELEASE)
+    assert person.get("/me/sessions/2").status_code == 404
+    assert "Saturday 24 October 2026" in person.get("/me/sessions").get_data(as_text=True)
+    clock.move_to(new_start - SECOND)
+    assert person.get("/me/sessions/2").status_code == 404
+    clock.move_to(new_start)
+    assert person.get("/me/sessions/2").status_code == 200
