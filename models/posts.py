@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import UTCDateTime, db, utcnow
@@ -34,7 +43,7 @@ class Post(db.Model):
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     weekly_session: Mapped[int | None] = mapped_column(Integer)
     #: a thread a leader or assistant started: members are notified per notify_announcements
-    announcement: Mapped[bool] = mapped_column(Boolean, default=False)
+    announcement: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: shown as from "a former member" once the author asked for data removal
     author_removed: Mapped[bool] = mapped_column(Boolean, default=False)
     submission_token: Mapped[str | None] = mapped_column(String(64))

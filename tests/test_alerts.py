@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
-from models import AuditEntry, OutboxMessage, Participant, Post, SafetyAlert, db
+from models import (
+    AuditEntry,
+    OutboxMessage,
+    Participant,
+    Post,
+    PracticeLog,
+    SafetyAlert,
+    db,
+    write_transaction,
+)
 from program import posts
+from program.safety import raise_alert
 from tests.conftest import post_form
 from tests.factories_groups import gen_world
 from tests.test_groups import client_for
@@ -135,3 +147,21 @@ def test_screening_counts_one_alert_per_post_across_many_posts(app):
                           RISKY[sorted(RISKY)[i % 3]])
     assert db.session.scalar(select(func.count(SafetyAlert.id))) == 6
     assert db.session.scalar(select(func.count(Post.id))) == 6
+
+
+def test_a_practice_log_alert_shows_its_note_to_the_clinician_only(app):
+    world = gen_world()
+    participant = db.session.scalar(select(Participant).where(
+        Participant.user_id == world.member.id))
+    log = PracticeLog(participant_id=participant.id, practice_key="soothing-touch",
+                      practised_on=date(2026, 3, 2), minutes=10, submission_token="t",
+                      note="<b>今天</b>我不想活了")
+    db.session.add(log)
+    db.session.commit()
+    with write_transaction():
+        alert = raise_alert("practice_log", log.id, "risk-phrases:zh", study_id=world.study.id,
+                            participant_id=participant.id)
+    page = client_for(app, world.clinician).get(f"/alerts/{alert.id}").get_data(as_text=True)
+    assert "&lt;b&gt;今天&lt;/b&gt;我不想活了" in page  # shown as text
+    assert participant.code in page
+    assert client_for(app, world.leader).get(f"/alerts/{alert.id}").status_code == 404
