@@ -101,6 +101,14 @@ def test_hiding_tells_the_author_the_reason_and_hides_it_from_other_members(app)
         f"/groups/{world.group.id}/posts/{post.id}").status_code == 404
 
 
+def test_the_hiding_reason_is_shown_as_text(app):
+    world = gen_world()
+    post = gen_post(world.group, world.member, "Hmm")
+    posts.hide_post(world.leader, world.group.id, post.id, "<script>alert(1)</script>")
+    page = client_for(app, world.member).get(f"/groups/{world.group.id}").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
+
+
 def test_hiding_needs_a_reason(app):
     world = gen_world()
     post = gen_post(world.group, world.member, "Hmm")

@@ -55,6 +55,37 @@ def post_html(html: str | None) -> Markup:
     return Markup(markdown.sanitise(html or ""))
 
 
+#: labels every post repeats: translated once per page rather than once per post
+POST_LABELS = {
+    "hearth": _l("Hearth"),
+    "former": _l("a former member"),
+    "leader": _l("leader"),
+    "assistant": _l("assistant"),
+    "edited": _l("edited"),
+    "pinned": _l("pinned"),
+    "locked": _l("locked"),
+    "edit": _l("Edit"),
+    "delete": _l("Delete"),
+    "flag": _l("Flag for the leaders"),
+    "flag_reason": _l("What worries you? (optional)"),
+    "flag_post": _l("Flag post"),
+    "flagged": _l("You flagged this post."),
+    "unpin": _l("Unpin"),
+    "pin": _l("Pin"),
+    "unlock": _l("Unlock"),
+    "lock": _l("Lock thread"),
+    "resolve": _l("Resolve flags"),
+    "restore": _l("Restore"),
+    "hide": _l("Hide"),
+    "hide_reason": _l("Reason (the author will see it)"),
+    "hide_post": _l("Hide post"),
+}
+
+
+def post_labels() -> dict[str, str]:
+    return {key: str(label) for key, label in POST_LABELS.items()}
+
+
 class ThreadForm(FlaskForm):
     title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=200)])
     body = TextAreaField(_l("Your post"), validators=[DataRequired(), Length(max=posts.MAX_BODY)])
@@ -110,7 +141,7 @@ def _feed_page(group, member, thread_form=None, status=200):
         "groups/feed.html", group=group, member=member, page=page, per_page=per_page,
         first_page=not request.args.get("before"), can_start=can_start,
         thread_form=_with_token(thread_form or ThreadForm()) if can_start else None,
-        now=utcnow(), edit_window=posts.EDIT_WINDOW,
+        now=utcnow(), edit_window=posts.EDIT_WINDOW, labels=post_labels(),
     ), status
 
 
@@ -159,7 +190,7 @@ def _thread_page(group, member, post_id, reply_form=None, status=200):
     return render_template(
         "groups/thread.html", group=group, member=member, page=page, head=head,
         reply_form=_with_token(reply_form or ReplyForm()) if can_reply else None,
-        now=utcnow(), edit_window=posts.EDIT_WINDOW,
+        now=utcnow(), edit_window=posts.EDIT_WINDOW, labels=post_labels(),
     ), status
 
 
