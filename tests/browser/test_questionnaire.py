@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
 from sqlalchemy import delete, select
 
 from models import Participant, Response, Study, Timepoint, User, db
@@ -36,6 +37,7 @@ def test_baseline_on_a_phone_survives_closing_the_page_halfway(phone):
     phone.goto("/q/")
     phone.get_by_role("link", name="Baseline").click()
     phone.get_by_role("link", name="Satisfaction With Life Scale").click()
+    expect(phone.locator("h1")).to_have_text("Satisfaction With Life Scale")
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     for item, value in ((1, 5), (2, 6), (3, 4)):
         _answer(phone, item, value)
@@ -46,21 +48,22 @@ def test_baseline_on_a_phone_survives_closing_the_page_halfway(phone):
     page.set_default_timeout(10_000)
     page.goto("/q/")
     page.get_by_role("link", name="Baseline").click()
-    assert "Started" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("Started")
     page.get_by_role("link", name="Satisfaction With Life Scale").click()
+    expect(page.locator("h1")).to_have_text("Satisfaction With Life Scale")
     for item, value in ((1, 5), (2, 6), (3, 4)):
         assert page.locator(f'input[name="item-{item}"][value="{value}"]').is_checked()
     for item, value in ((4, 7), (5, 3)):
         _answer(page, item, value)
     page.get_by_role("button", name="Send my answers").click()
 
-    assert "Subjective Happiness Scale" in page.locator("h1").inner_text()
+    expect(page.locator("h1")).to_have_text("Subjective Happiness Scale")
     page.get_by_role("button", name="Send my answers").click()  # nothing answered yet
-    assert "4 questions still need an answer" in page.locator(".error-summary").inner_text()
+    expect(page.locator(".error-summary")).to_contain_text("4 questions still need an answer")
     for item in (1, 2, 3, 4):
         page.locator(f'input[name="item-{item}"][value="5"]').check()
     page.get_by_role("button", name="Send my answers").click()
-    assert "all questionnaires for now are done" in page.locator(".flashes").inner_text()
+    expect(page.locator(".flashes")).to_contain_text("all questionnaires for now are done")
 
     db.session.expire_all()
     scores = dict(db.session.execute(
