@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import (
@@ -279,6 +279,18 @@ def delete_post(user: User, group_id: int, post_id: int, now: datetime | None = 
         if post.deleted_at is None:
             post.deleted_at = now or utcnow()
     return post
+
+
+def mark_author_removed(user_id: int) -> int:
+    """Show every post of this user as from "a former member" (their data-removal request).
+
+    The posts stay, so threads keep their sense; call it inside the write transaction that
+    records the removal. Returns the number of posts changed.
+    """
+    return db.session.execute(
+        update(Post).where(Post.author_id == user_id, Post.author_removed.is_(False))
+        .values(author_removed=True)
+    ).rowcount
 
 
 # --- moderation ------------------------------------------------------------------------------
