@@ -56,6 +56,7 @@ __all__ = [
     "satisfaction",
     "scores",
     "sessions",
+    "timepoint_labels",
     "timepoints",
 ]
 
@@ -102,6 +103,12 @@ def timepoints(session: Session, study_id: int) -> list[str]:
     return list(session.scalars(
         select(Timepoint.key).where(Timepoint.study_id == study_id)
         .order_by(Timepoint.position)))
+
+
+def timepoint_labels(session: Session, study_id: int) -> dict[str, str]:
+    """Timepoint key -> the label researchers configured (for variable labels)."""
+    return dict(session.execute(select(Timepoint.key, Timepoint.label).where(
+        Timepoint.study_id == study_id)).all())
 
 
 def measures(session: Session, study_id: int) -> list[str]:

@@ -226,3 +226,34 @@ def test_recruitment_per_month_is_a_progression_criterion(study, researcher, as_
     row = next(r for r in report["progression"] if r["metric"] == "recruitment_per_month")
     # nine people allocated on one day: nine in (at least) a month
     assert (row["value"], row["band"]) == (9.0, "amber")
+
+
+def test_single_arm_study_reports_within_group_change_with_a_covariate(app, researcher,
+                                                                       as_user):
+    from tests.factories import gen_timepoint
+    from tests.factories_reports import gen_allocated, gen_response
+
+    study = gen_study("single_arm", "msc")
+    gen_staff(study, researcher)
+    base = gen_timepoint(study, "baseline", 1)
+    week8 = gen_timepoint(study, "week8", 2)
+    pairs = [(2.5, 3.6), (2.9, 3.8), (2.2, 3.1), (3.1, 3.9), (2.6, None), (2.4, 3.7)]
+    for n, (before, after) in enumerate(pairs):
+        p = gen_allocated(study, "MSC", gender="female" if n % 3 else "male")
+        gen_response(p, base, "SCS", {"SCS.total": before})
+        if after is not None:
+            gen_response(p, week8, "SCS", {"SCS.total": after})
+    client = as_user(researcher)
+
+    page = client.get(f"/research/reports/{study.id}/efficacy?timepoints=baseline"
+                      "&timepoints=week8&covariates=gender")
+    report = client.get(f"/research/reports/{study.id}/efficacy.json?timepoints=baseline"
+                        "&timepoints=week8&covariates=gender").get_json()
+
+    assert page.status_code == 200
+    assert "Reference arm" not in page.get_data(as_text=True)
+    assert report["design"] == "single_arm"
+    terms = [e["term"] for e in report["measures"]["SCS.total"]["effects"]]
+    assert terms == ["time[week8]", "gender[male]"]
+    change = report["measures"]["SCS.total"]["effects"][0]["estimate"]
+    assert 0.9 < change < 1.3  # every complete pair rose by 0.8 to 1.3

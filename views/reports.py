@@ -42,7 +42,7 @@ from analysis import (
 )
 from analysis import exports as writers
 from analysis.feasibility import DEFAULT_CRITERIA
-from models import Study, StudyStaff, Timepoint, db, write_transaction
+from models import Study, StudyStaff, db, write_transaction
 from views import audit, navigation
 from views.decorators import role_required
 
@@ -214,8 +214,7 @@ def report_json(report: dict) -> str:
 
 def _labels(tables: study_data.StudyTables, study: Study) -> dict[str, str]:
     labels = dict(_FIXED_LABELS)
-    names = {tp.key: tp.label for tp in db.session.scalars(
-        select(Timepoint).where(Timepoint.study_id == study.id))}
+    names = study_data.timepoint_labels(db.session, study.id)
     for column in tables.wide().columns:
         if "@" in column:
             measure, tp = column.split("@", 1)
