@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from models import AdverseEvent, OutboxMessage, Participant, Screening, Study, db
+from models import AdverseEvent, AllocationSlot, OutboxMessage, Participant, Screening, Study, db
 from program.safety import raise_alert
 from tests.conftest import post_form
 from tests.factories import gen_staff, gen_user
@@ -118,3 +118,19 @@ def test_setup_saves_rules_and_refuses_broken_ones(app, as_user):
     assert saved.randomisation_settings["seed"] == SEED
     assert saved.randomisation_settings["strata_levels"] == {"gender": ["female", "male"]}
     assert saved.eligibility_rules[0]["min"] == 18
+
+
+def test_the_command_line_generates_the_list_and_prints_the_flow(app, runner):
+    study = gen_trial("blocks", seed=SEED)
+    result = runner.invoke(args=["trial", "allocation-list", study.key])
+    slots = db.session.scalar(select(func.count()).select_from(AllocationSlot))
+    assert result.exit_code == 0 and f"{slots} allocation slots" in result.output
+    assert slots >= 60  # whole blocks covering the list length
+    assert str(SEED) not in result.output
+    again = runner.invoke(args=["trial", "allocation-list", study.key])
+    assert again.exit_code == 1 and "already" in again.output
+    gen_applicant(study)
+    flow = runner.invoke(args=["trial", "flow", study.key])
+    assert flow.exit_code == 0 and '"applied": 1' in flow.output
+    assert runner.invoke(args=["trial", "flow", "nope"]).exit_code == 1
+    assert "0 messages queued" in runner.invoke(args=["trial", "invite"]).output

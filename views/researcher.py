@@ -7,10 +7,13 @@ Every page is scoped to the studies the researcher is staff of (another study's 
 
 from __future__ import annotations
 
+import json
 import secrets
 
+import click
 import yaml
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -431,3 +434,41 @@ def add_adverse_event(participant_id: int):
     except TrialError as exc:
         return _refused(exc, p)
     return _done(_("Adverse event recorded."), p)
+
+
+# --------------------------------------------------------------------------- command line
+
+cli_group = AppGroup("trial", help="Trial operations: allocation list, flow counts, invitations.")
+
+
+def _study_by_key(key: str) -> Study:
+    study = db.session.scalar(select(Study).where(Study.key == key))
+    if study is None:
+        raise click.ClickException(f"no study with key {key!r}")
+    return study
+
+
+@cli_group.command("allocation-list")
+@click.argument("study_key")
+def allocation_list_command(study_key: str) -> None:
+    """Generate a study's concealed allocation list (once; the seed is not printed)."""
+    try:
+        n = trial.generate_allocation_list(_study_by_key(study_key).id)
+    except TrialError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{n} allocation slots generated")
+
+
+@cli_group.command("flow")
+@click.argument("study_key")
+def flow_command(study_key: str) -> None:
+    """Print the CONSORT flow counts of a study as JSON."""
+    click.echo(json.dumps(trial.flow_counts(_study_by_key(study_key).id), indent=2))
+
+
+@cli_group.command("invite")
+def invite_command() -> None:
+    """Queue the questionnaire invitations and reminders due now (the scheduler does this)."""
+    from program.assessments import materialise_invitations
+
+    click.echo(f"{materialise_invitations()} messages queued")
