@@ -150,3 +150,20 @@ def test_removed_participant_appears_in_no_export_but_flow_adds_up(study, resear
     cft = counts["arms"]["CFT"]
     assert (cft["allocated"], cft["analysed"], cft["not_analysed"]) == (5, 4, 1)
     assert sum(a["allocated"] for a in counts["arms"].values()) == counts["randomised"]
+
+
+def test_a_study_without_data_still_exports_and_reports(app, researcher, as_user):
+    from tests.factories import gen_staff, gen_study, gen_timepoint
+
+    empty = gen_study()
+    gen_staff(empty, researcher)
+    gen_timepoint(empty, "pre", 1)
+    gen_timepoint(empty, "post", 2)
+    client = as_user(researcher)
+    for name in ALL_FILES:
+        _get(client, empty, name)
+    assert [r["participant_id"] for r in _rows(_get(client, empty, "scores.csv"))] == []
+    page = client.get(f"/research/reports/{empty.id}/efficacy")
+    assert "No measure has scores at every chosen timepoint yet." in page.get_data(as_text=True)
+    assert client.get(f"/research/reports/{empty.id}/feasibility").status_code == 200
+    assert client.get(f"/research/reports/{empty.id}/flow.png").status_code == 200

@@ -11,6 +11,7 @@ import base64
 import json
 import math
 import re
+import threading
 from collections.abc import Sequence
 
 import pandas as pd
@@ -385,6 +386,10 @@ def _page_tables(report: dict, kind: str) -> list[dict]:
     return out
 
 
+#: pyplot keeps global state: threads of one worker draw one figure at a time
+_PLOT_LOCK = threading.Lock()
+
+
 def _data_uri(mime: str, payload: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(payload).decode()}"
 
@@ -392,10 +397,11 @@ def _data_uri(mime: str, payload: bytes) -> str:
 def _trajectories(report: dict) -> list[dict]:
     from analysis.plots import to_png, trajectory_plot  # matplotlib: slow to import
 
-    return [{"measure": measure,
-             "src": _data_uri("image/png", to_png(trajectory_plot(
-                 entry["descriptives"], report["timepoints"], measure)))}
-            for measure, entry in report["measures"].items()]
+    with _PLOT_LOCK:
+        return [{"measure": measure,
+                 "src": _data_uri("image/png", to_png(trajectory_plot(
+                     entry["descriptives"], report["timepoints"], measure)))}
+                for measure, entry in report["measures"].items()]
 
 
 def _jacobson_truax(change: dict) -> str | None:
@@ -403,7 +409,8 @@ def _jacobson_truax(change: dict) -> str | None:
 
     if not change["participants"]:
         return None
-    return _data_uri("image/png", to_png(jacobson_truax_plot(change)))
+    with _PLOT_LOCK:
+        return _data_uri("image/png", to_png(jacobson_truax_plot(change)))
 
 
 # --------------------------------------------------------------------------- scoping and audit
@@ -517,7 +524,8 @@ def _send_report(study: Study, report: dict, kind: str, fmt: str) -> Response:
 
     if fmt == "html":
         title = f"{kind.capitalize().replace('-', ' ')} report: {study.title}"
-        payload = render_html(report, kind=kind, title=title).encode()
+        with _PLOT_LOCK:
+            payload = render_html(report, kind=kind, title=title).encode()
     elif fmt == "xlsx":
         payload = render_xlsx(report, kind=kind)
     else:
@@ -575,7 +583,9 @@ def flow_png(study_id: int):
 
     study = _study(study_id)
     counts = flow_counts(study_data.flow(db.session, study.id))
-    return _download(study, "flow.png", draw(counts), "image/png")
+    with _PLOT_LOCK:
+        png = draw(counts)
+    return _download(study, "flow.png", png, "image/png")
 
 
 @bp.get("/<int:study_id>/data")
