@@ -106,9 +106,16 @@ def groups_of(user: User) -> list[tuple[Group, GroupMembership]]:
     return [(group, member) for group, member in rows]
 
 
-def post_in_group(group_id: int, post_id: int) -> Post:
-    """The post if it belongs to the group (so an id from another group is simply not found)."""
-    post = db.session.get(Post, post_id)
+def post_in_group(group_id: int, post_id: int, *, lock: bool = False) -> Post:
+    """The post if it belongs to the group (so an id from another group is simply not found).
+
+    ``lock`` reads it fresh and, on PostgreSQL, locks the row until the write transaction
+    ends, so two moderators acting at once do not both hide (and notify) the same post.
+    """
+    if lock:
+        post = db.session.get(Post, post_id, with_for_update=True, populate_existing=True)
+    else:
+        post = db.session.get(Post, post_id)
     if post is None or post.group_id != group_id:
         raise NoAccess(_l("No such post in this group."))
     return post
@@ -254,7 +261,7 @@ def edit_post(user: User, group_id: int, post_id: int, body: str, *,
     body = _clean_body(body)
     with write_transaction():
         require_membership(user, group_id)
-        post = post_in_group(group_id, post_id)
+        post = post_in_group(group_id, post_id, lock=True)
         if post.author_id != user.id:
             raise NoAccess(_l("You can only edit your own posts."))
         if not can_edit(user, post, now):
@@ -273,7 +280,7 @@ def delete_post(user: User, group_id: int, post_id: int, now: datetime | None = 
     """Delete one's own post: it disappears from the feed (kept for safety review)."""
     with write_transaction():
         require_membership(user, group_id)
-        post = post_in_group(group_id, post_id)
+        post = post_in_group(group_id, post_id, lock=True)
         if post.author_id != user.id:
             raise NoAccess(_l("You can only delete your own posts."))
         if post.deleted_at is None:
@@ -299,7 +306,7 @@ def mark_author_removed(user_id: int) -> int:
 def _moderate(user: User, group_id: int, post_id: int, action: str, change) -> Post:
     with write_transaction():
         require_moderator(user, group_id)
-        post = post_in_group(group_id, post_id)
+        post = post_in_group(group_id, post_id, lock=True)
         change(post)
         audit.record(f"post.{action}", post, actor=user, group_id=group_id)
     return post
@@ -385,7 +392,7 @@ def resolve_flags(user: User, group_id: int, post_id: int, now: datetime | None 
     now = now or utcnow()
     with write_transaction():
         require_moderator(user, group_id)
-        post = post_in_group(group_id, post_id)
+        post = post_in_group(group_id, post_id, lock=True)
         flags = db.session.scalars(select(PostFlag).where(
             PostFlag.post_id == post.id, PostFlag.resolved_at.is_(None))).all()
         for flag in flags:
