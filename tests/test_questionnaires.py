@@ -140,3 +140,29 @@ def test_a_study_can_load_licensed_wording_from_its_own_file(as_user, person, tm
     db.session.commit()
     page = as_user(person.user).get(f"/q/{_tp(person).id}/BDI-II").get_data(as_text=True)
     assert "Our licensed item four" in page and "BDI-II item 5" in page
+
+
+SELF_REPORT = sorted(k for k, i in assessments.library().items() if i.rater == "self")
+
+
+@pytest.mark.parametrize("key", SELF_REPORT)
+def test_every_self_report_instrument_is_scored_through_its_page(app, as_user, frozen, key):
+    import random
+
+    from program.scoring import score
+
+    study = gen_study("single_arm", "msc")
+    cohort = gen_cohort(study, start_date=START)
+    tp = gen_timepoint(study, "baseline", 1, [key], -14, 0)
+    person = gen_participant(study, cohort=cohort, status="active")
+    instrument = assessments.library()[key]
+    rng = random.Random(key)
+    answers = {item.number: rng.choice(item.codes) for item in instrument.items}
+    client = as_user(person.user)
+    page = post_form(client, f"/q/{tp.id}/{key}",
+                     {f"item-{n}": str(v) for n, v in answers.items()} | {"action": "submit"})
+    assert page.status_code in (200, 302)
+    expected = score(instrument, answers).measures
+    stored = dict(db.session.execute(select(Score.measure, Score.value)).all())
+    assert stored == pytest.approx(dict(expected))
+    assert db.session.scalar(select(Response.status)) == "submitted"
