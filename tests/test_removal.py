@@ -113,6 +113,14 @@ def test_removal_erases_answers_and_identity_and_keeps_the_flow(app):
                               .where(AuditEntry.action == "participant.data_removed"))
     assert entry.actor_id == admin.id and entry.object_id == leaving.id and entry.at is not None
 
+    # ... and from every export table, while the flow record keeps them.
+    from analysis import data as exports
+    for table in ("scores", "participants", "practice_logs", "attendance", "satisfaction"):
+        frame = getattr(exports, table)(db.session, study.id)
+        assert leaving.code not in frame.astype(str).to_numpy().ravel(), table
+    assert staying.code in exports.scores(db.session, study.id)["participant_id"].tolist()
+    assert leaving.code in exports.flow(db.session, study.id).astype(str).to_numpy().ravel()
+
     after = trial.flow_counts(study.id)
     assert after["randomised"] == before["randomised"] == 2
     arm = next(k for k, v in after["arms"].items() if v["data_removed"])
