@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -66,6 +66,7 @@ REMINDER_KINDS = ("release_notice", "meeting_reminder", "practice_reminder")
 class TickResult:
     queued: int = 0
     skipped_stale: int = 0
+    failed_cohorts: list[int] = field(default_factory=list)
 
 
 # --- tick --------------------------------------------------------------------------------------
@@ -226,7 +227,21 @@ def _call_optional(module: str, function: str, now: datetime) -> None:
     """Run another part's job when that part is installed (its own transaction)."""
     if importlib.util.find_spec(module) is None:
         return
-    getattr(importlib.import_module(module), function)(now)
+    try:
+        getattr(importlib.import_module(module), function)(now)
+    except Exception:  # one part failing must not stop the others' messages
+        db.session.rollback()
+        log.exception("scheduled job %s.%s failed", module, function)
+
+
+def _tick_cohort(cohort_id: int, now: datetime, result: TickResult) -> int:
+    cohort = db.session.get(Cohort, cohort_id)
+    calendar = cohort_calendar(cohort)
+    people = _participants(cohort)
+    due = (_release_notices(cohort, calendar, people, now, result)
+           + _meeting_reminders(cohort, calendar, people, _facilitators(cohort), now, result)
+           + _practice_reminders(cohort, calendar, people, now, result))
+    return _queue(due)
 
 
 def tick(now: datetime) -> TickResult:
@@ -235,13 +250,12 @@ def tick(now: datetime) -> TickResult:
     cohort_ids = db.session.scalars(
         select(Cohort.id).where(Cohort.status.in_(ACTIVE_COHORTS)).order_by(Cohort.id)).all()
     for cohort_id in cohort_ids:
-        cohort = db.session.get(Cohort, cohort_id)
-        calendar = cohort_calendar(cohort)
-        people = _participants(cohort)
-        due = (_release_notices(cohort, calendar, people, now, result)
-               + _meeting_reminders(cohort, calendar, people, _facilitators(cohort), now, result)
-               + _practice_reminders(cohort, calendar, people, now, result))
-        result.queued += _queue(due)
+        try:
+            result.queued += _tick_cohort(cohort_id, now, result)
+        except Exception:  # a broken cohort (e.g. a bad time zone) must not stop the others
+            db.session.rollback()
+            result.failed_cohorts.append(cohort_id)
+            log.exception("tick failed for cohort %s", cohort_id)
         db.session.commit()  # end the read transaction between cohorts
     _call_optional("program.assessments", "materialise_invitations", now)
     _call_optional("program.posts", "ensure_weekly_threads", now)

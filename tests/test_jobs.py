@@ -268,3 +268,19 @@ def test_a_slow_dispatcher_hands_back_what_it_cannot_send_within_its_lease(app, 
     monkeypatch.setattr(jobs, "utcnow", lambda: now)
     assert dispatch(now + timedelta(seconds=1), 10).sent == 3
     assert len(sent(app)) == 4
+
+
+def test_a_broken_cohort_or_part_does_not_stop_the_other_messages(app, course, monkeypatch):
+    broken = gen_course("msc")
+    broken.cohort.timezone = "Not/A_Zone"
+    db.session.commit()
+    import program.posts
+
+    def fail(_now):
+        raise RuntimeError("digest bug")
+
+    monkeypatch.setattr(program.posts, "materialise_digests", fail, raising=False)
+    queued, dispatched = run(app, utc(2026, 10, 21, 17, 30))
+    assert queued.failed_cohorts == [broken.cohort.id]
+    assert queued.queued == 4 and dispatched.sent == 4
+    assert subjects_to(app, course.user.email) and not subjects_to(app, broken.user.email)
