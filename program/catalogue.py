@@ -10,13 +10,24 @@ Layout::
     content/<program>/program.yaml     the program: name, cadence, session length, extra events
     content/<program>/NN-slug.md       one session: front matter, then ## sections
     content/practices/<key>.md         one practice, shared by every session that names it
+    content/<program>/i18n/<lang>/     the program in another language: program.yaml (name,
+                                       description, extra_events keyed by event key) and session
+                                       files named as in English (front matter: number, title,
+                                       checklist)
+    content/practices/i18n/<lang>/     practices in another language (key, title, summary)
+
+A translation keeps the English file's structure: its sections are matched to the English ones
+by position (headings are translated), and everything that is not words (session numbers,
+minutes, practice keys) comes from the English file. A translation that is missing or does not
+match the English structure is never fatal: that session or practice is shown in English, and
+:func:`translation_problems` (``flask content check``) lists it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -28,6 +39,10 @@ from markdown_it.token import Token
 
 CONTENT_ROOT = Path(__file__).resolve().parent / "content"
 PRACTICES_DIR = "practices"
+I18N_DIR = "i18n"
+SOURCE_LOCALE = "en"
+#: The languages course material is translated into (the interface's other languages).
+TRANSLATED_LOCALES = ("ja", "zh")
 
 SESSION_FILE = re.compile(r"^(\d+)-[^/]+\.md$")
 
@@ -68,6 +83,9 @@ class Section:
     heading: str
     markdown: str
     html: str
+    #: The English heading this section translates (empty in English files): code finds
+    #: sections by their English heading in every language.
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,8 @@ class Practice:
     if_difficult: Section | None
     sections: tuple[Section, ...]
     source: Path
+    #: The language the words are in ("en" when a translation was missing or broken).
+    locale: str = SOURCE_LOCALE
 
 
 @dataclass(frozen=True)
@@ -100,6 +120,8 @@ class Session:
     timings: tuple[str, ...]
     slug: str
     source: Path
+    #: The language the words are in ("en" when a translation was missing or broken).
+    locale: str = SOURCE_LOCALE
 
     def section(self, heading: str) -> Section:
         """Return the section with this heading (matched as the loader matches headings)."""
@@ -157,6 +179,8 @@ class Program:
     extra_events: tuple[ExtraEvent, ...]
     sessions: tuple[Session, ...]
     source: Path
+    #: The language of the name and description ("en" when no translation was found).
+    locale: str = SOURCE_LOCALE
 
     def session(self, number: int) -> Session:
         # The loader guarantees sessions are numbered 1..session_count, in order.
@@ -230,9 +254,28 @@ def load_practices(directory: Path) -> dict[str, Practice]:
 
 
 @cache
-def get_catalogue() -> Catalogue:
-    """The shipped catalogue, loaded on first use and kept for the life of the process."""
-    return load_catalogue()
+def _shipped(locale: str) -> Catalogue:
+    if locale == SOURCE_LOCALE:
+        return load_catalogue()
+    return localize(_shipped(SOURCE_LOCALE), locale)[0]
+
+
+def get_catalogue(locale: object = None) -> Catalogue:
+    """The shipped catalogue in ``locale``, loaded on first use and kept for the process.
+
+    ``locale`` may be a code ("ja", "zh_Hans_CN") or a Babel ``Locale``; an unknown or absent
+    one gives English. Each session and practice falls back to English on its own.
+    """
+    return _shipped(content_locale(locale))
+
+
+get_catalogue.cache_clear = _shipped.cache_clear  # type: ignore[attr-defined]
+
+
+def content_locale(locale: object) -> str:
+    """The content language for an interface locale: its language code if translated, else en."""
+    language = str(locale or "").replace("-", "_").split("_")[0].lower()
+    return language if language in TRANSLATED_LOCALES else SOURCE_LOCALE
 
 
 def _load_program(directory: Path, practices: Mapping[str, Practice]) -> Program:
@@ -543,7 +586,7 @@ def _normalise_heading(text: str) -> str:
 
 def _find_section(sections: Iterable[Section], heading: str) -> Section | None:
     wanted = _normalise_heading(heading)
-    return next((s for s in sections if _normalise_heading(s.heading) == wanted), None)
+    return next((s for s in sections if _normalise_heading(s.key or s.heading) == wanted), None)
 
 
 def _split_sections(body: str, path: Path, body_line: int) -> tuple[Section, ...]:
@@ -584,22 +627,33 @@ def _split_sections(body: str, path: Path, body_line: int) -> tuple[Section, ...
     return tuple(sections)
 
 
-def _timings(guide: Section, path: Path) -> tuple[str, ...]:
-    """The items of the ``### Timings`` list inside the facilitator guide."""
+def _subheadings(markdown: str) -> list[tuple[int, str]]:
+    """The ``###`` headings of a section: (token index, text), in order."""
+    tokens = _markdown.parse(markdown)
+    return [
+        (index, tokens[index + 1].content.strip())
+        for index, token in enumerate(tokens)
+        if token.type == "heading_open" and token.tag == "h3" and token.level == 0
+    ]
+
+
+def _timings(guide: Section, path: Path, position: int | None = None) -> tuple[str, ...]:
+    """The items of the ``### Timings`` list inside the facilitator guide.
+
+    A translated guide names the list in its own language, so it is found by ``position``
+    among the ``###`` headings (the English guide's position) instead of by name.
+    """
     tokens = _markdown.parse(guide.markdown)
     field_name = f"## {SESSION_SECTIONS['facilitator_guide']} / ### {TIMINGS_HEADING}"
-    start = None
-    for index, token in enumerate(tokens):
-        if (
-            token.type == "heading_open"
-            and token.tag == "h3"
-            and token.level == 0
-            and _normalise_heading(tokens[index + 1].content) == _normalise_heading(TIMINGS_HEADING)
-        ):
-            start = index + 3
-            break
-    if start is None:
+    headings = _subheadings(guide.markdown)
+    if position is None:
+        wanted = _normalise_heading(TIMINGS_HEADING)
+        found = [index for index, text in headings if _normalise_heading(text) == wanted]
+    else:
+        found = [headings[position][0]] if position < len(headings) else []
+    if not found:
         raise CatalogueError(path, field_name, "section heading missing")
+    start = found[0] + 3
 
     items: list[str] = []
     for index in range(start, len(tokens)):
@@ -620,3 +674,208 @@ def _first_inline(tokens: list[Token], index: int) -> str:
         if token.type == "inline":
             return token.content.strip()
     return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Translations
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TranslationProblem:
+    """A program, session or practice whose translation is missing or differs from English."""
+
+    locale: str
+    #: What is affected, e.g. "msc session 2", "practice soothing-touch", "program msc".
+    item: str
+    path: Path
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.locale}: {self.item}: {self.problem} ({self.path})"
+
+
+def localize(catalogue: Catalogue, locale: str) -> tuple[Catalogue, list[TranslationProblem]]:
+    """``catalogue`` in ``locale``, falling back to English per session and per practice.
+
+    Translations are looked up beside each English file, in ``i18n/<locale>/``. Returns the
+    localized catalogue and the problems that made it fall back.
+    """
+    problems: list[TranslationProblem] = []
+    practices: dict[str, Practice] = {}
+    for key, english in catalogue.practices.items():
+        path = english.source.parent / I18N_DIR / locale / english.source.name
+        translated = _translated(
+            path, locale, f"practice {key}", problems,
+            lambda english=english, path=path: _translate_practice(english, path, locale),
+        )
+        practices[key] = translated or english
+    programs = {
+        key: _localize_program(program, practices, locale, problems)
+        for key, program in catalogue.programs.items()
+    }
+    localized = Catalogue(programs=MappingProxyType(programs),
+                          practices=MappingProxyType(practices))
+    return localized, problems
+
+
+def translation_problems(
+    root: Path | str | None = None, locales: Iterable[str] = TRANSLATED_LOCALES
+) -> list[TranslationProblem]:
+    """Every program, session and practice missing or structurally different in ``locales``.
+
+    Raises
+    ------
+    CatalogueError
+        If the English content itself is broken (nothing can be compared then).
+    """
+    english = load_catalogue(root)
+    return [problem for locale in locales for problem in localize(english, locale)[1]]
+
+
+def _translated(path: Path, locale: str, item: str, problems: list[TranslationProblem],
+                build: Any) -> Any:
+    """``build()``, or None with the reason added to ``problems``."""
+    if not path.is_file():
+        problems.append(TranslationProblem(locale, item, path, "translation missing"))
+        return None
+    try:
+        return build()
+    except CatalogueError as error:
+        problems.append(
+            TranslationProblem(locale, item, error.path, f"{error.field}: {error.problem}"))
+        return None
+
+
+def _localize_program(program: Program, practices: Mapping[str, Practice], locale: str,
+                      problems: list[TranslationProblem]) -> Program:
+    directory = program.source.parent / I18N_DIR / locale
+    sessions = []
+    for english in program.sessions:
+        path = directory / english.source.name
+        translated = _translated(
+            path, locale, f"{program.key} session {english.number}", problems,
+            lambda english=english, path=path: _translate_session(english, path, practices, locale),
+        )
+        sessions.append(translated or replace(
+            english, practices=tuple(practices[p.key] for p in english.practices)))
+    localized = replace(program, sessions=tuple(sessions))
+    path = directory / "program.yaml"
+    words = _translated(path, locale, f"program {program.key}", problems,
+                        lambda: _translate_program(program, path, locale))
+    return replace(localized, **words) if words else localized
+
+
+def _translate_program(english: Program, path: Path, locale: str) -> dict[str, Any]:
+    fields = _Fields(_yaml_mapping(_read(path), path, first_line=1), path)
+    name = fields.string("name")
+    description = fields.string("description")
+    raw_events = fields.get("extra_events", dict, default={})
+    fields.no_others()
+    wanted = [event.key for event in english.extra_events]
+    if sorted(map(str, raw_events)) != sorted(wanted):
+        raise CatalogueError(path, "extra_events",
+                             f"keys {sorted(map(str, raw_events))} differ from English {wanted}")
+    events = []
+    for event in english.extra_events:
+        raw = raw_events[event.key]
+        if not isinstance(raw, dict):
+            raise CatalogueError(path, f"extra_events.{event.key}",
+                                 f"must be a mapping, got {_type_name(raw)}")
+        event_fields = _Fields(raw, path, prefix=f"extra_events.{event.key}.")
+        events.append(replace(event, title=event_fields.string("title"),
+                              description=event_fields.string("description")))
+        event_fields.no_others()
+    return {"name": name, "description": description, "extra_events": tuple(events),
+            "locale": locale}
+
+
+def _translate_session(english: Session, path: Path, practices: Mapping[str, Practice],
+                       locale: str) -> Session:
+    front, body, body_line = _split_front_matter(_read(path), path)
+    fields = _Fields(front, path)
+    number = fields.integer("number", minimum=1)
+    title = fields.string("title")
+    checklist = fields.strings("checklist", allow_empty=False)
+    fields.no_others()
+    if number != english.number:
+        raise CatalogueError(path, "number", f"{number}, but the English file is {english.number}")
+    _same_count(path, "checklist", "items", len(checklist), len(english.checklist))
+
+    sections = _matched_sections(english.sections, body, path, body_line)
+    guide = _find_section(sections, SESSION_SECTIONS["facilitator_guide"])
+    assert guide is not None  # matched by position to the English guide
+    english_subheadings = [_normalise_heading(text) for _index, text in
+                           _subheadings(english.facilitator_guide.markdown)]
+    _same_count(path, f"## {guide.heading}", "'###' headings",
+                len(_subheadings(guide.markdown)), len(english_subheadings))
+    timings = _timings(guide, path, english_subheadings.index(_normalise_heading(TIMINGS_HEADING)))
+    _same_count(path, f"## {guide.heading}", "timings", len(timings), len(english.timings))
+    return replace(
+        english,
+        title=title,
+        checklist=tuple(checklist),
+        sections=sections,
+        timings=timings,
+        practices=tuple(practices[p.key] for p in english.practices),
+        source=path,
+        locale=locale,
+    )
+
+
+def _translate_practice(english: Practice, path: Path, locale: str) -> Practice:
+    front, body, body_line = _split_front_matter(_read(path), path)
+    fields = _Fields(front, path)
+    key = fields.string("key")
+    title = fields.string("title")
+    summary = fields.string("summary")
+    fields.no_others()
+    if key != english.key:
+        raise CatalogueError(path, "key", f"{key!r}, but the English file is {english.key!r}")
+    sections = _matched_sections(english.sections, body, path, body_line)
+    steps = _find_section(sections, PRACTICE_STEPS)
+    assert steps is not None  # matched by position to the English steps
+    _same_count(path, f"## {steps.heading}", "numbered steps",
+                _ordered_items(steps.markdown), _ordered_items(english.steps.markdown))
+    return replace(
+        english,
+        title=title,
+        summary=summary,
+        steps=steps,
+        if_difficult=_find_section(sections, PRACTICE_DIFFICULT),
+        sections=sections,
+        source=path,
+        locale=locale,
+    )
+
+
+def _matched_sections(english: tuple[Section, ...], body: str, path: Path,
+                      body_line: int) -> tuple[Section, ...]:
+    """The translated ``##`` sections, each keyed by the English heading at its position."""
+    sections = _split_sections(body, path, body_line)
+    if len(sections) != len(english):
+        headings = ", ".join(section.heading for section in english)
+        raise CatalogueError(path, "## sections",
+                             f"{len(sections)}, but the English file has {len(english)} "
+                             f"({headings})")
+    return tuple(replace(translated, key=original.key or original.heading)
+                 for translated, original in zip(sections, english, strict=True))
+
+
+def _same_count(path: Path, field_name: str, what: str, count: int, english: int) -> None:
+    if count != english:
+        raise CatalogueError(path, field_name,
+                             f"{count} {what}, but the English file has {english}")
+
+
+def _ordered_items(markdown: str) -> int:
+    """How many items the first top-level numbered list has."""
+    count, inside = 0, False
+    for token in _markdown.parse(markdown):
+        if token.type == "ordered_list_open" and token.level == 0:
+            inside = True
+        elif token.type == "ordered_list_close" and token.level == 0:
+            break
+        elif inside and token.type == "list_item_open" and token.level == 1:
+            count += 1
+    return count
