@@ -5,8 +5,12 @@ BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app app
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
+TRANSLATIONS = views/translations
+# Compiled catalogues are built here, never committed (see .gitignore).
+CATALOGUES = $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
+EXTRACT_IGNORE = .* ._ tests analysis benchmarks migrations instance __pycache__
 
-.PHONY: run test install install-dev browser lint migrate-check scheduler clean
+.PHONY: run test install install-dev browser lint migrate-check scheduler clean messages translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +24,23 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed translations
 
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev translations
+
+## Compile the interface translations (views/translations/<lang>/LC_MESSAGES/messages.mo).
+translations: $(CATALOGUES)
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile -l $* -i $< -o $@
+
+## Extract every translatable string into messages.pot and merge it into each language's .po
+## (new strings arrive empty, changed ones marked fuzzy for the translators).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F $(TRANSLATIONS)/babel.cfg -k _l -k lazy_gettext \
+	  --ignore-dirs='$(EXTRACT_IGNORE)' --project=Hearth --copyright-holder="Hearth contributors" \
+	  --sort-by-file --width=100 -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --width=100
 
 ## Install Debian's Chromium (browser tests drive it with Playwright; no browser download).
 browser:
@@ -49,3 +67,4 @@ scheduler: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+	rm -f $(CATALOGUES)
