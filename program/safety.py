@@ -101,10 +101,16 @@ def alerts_for(user, statuses: tuple[str, ...] | None = None) -> list[SafetyAler
     return list(db.session.scalars(query))
 
 
-def alert_for(user, alert_id: int) -> SafetyAlert:
-    """One alert if the user receives it; AlertNotFound otherwise (no hint that it exists)."""
-    alert = db.session.scalar(
-        select(SafetyAlert).where(SafetyAlert.id == alert_id, _recipient_filter(user.id)))
+def alert_for(user, alert_id: int, *, lock: bool = False) -> SafetyAlert:
+    """One alert if the user receives it; AlertNotFound otherwise (no hint that it exists).
+
+    ``lock`` (inside a write transaction) reads it fresh and locks its row on PostgreSQL, so
+    two recipients acting at once do not overwrite each other.
+    """
+    query = select(SafetyAlert).where(SafetyAlert.id == alert_id, _recipient_filter(user.id))
+    if lock:
+        query = query.with_for_update(of=SafetyAlert).execution_options(populate_existing=True)
+    alert = db.session.scalar(query)
     if alert is None:
         raise AlertNotFound(alert_id)
     return alert
@@ -113,7 +119,7 @@ def alert_for(user, alert_id: int) -> SafetyAlert:
 def take_ownership(user, alert_id: int) -> SafetyAlert:
     """Make the user the alert's owner (the person following it up)."""
     with write_transaction():
-        alert = alert_for(user, alert_id)
+        alert = alert_for(user, alert_id, lock=True)
         alert.owner_id = user.id
         audit.record("alert.own", alert, actor=user)
     return alert
@@ -122,7 +128,7 @@ def take_ownership(user, alert_id: int) -> SafetyAlert:
 def acknowledge(user, alert_id: int) -> SafetyAlert:
     """Record that someone has seen the alert; the first one to act also becomes its owner."""
     with write_transaction():
-        alert = alert_for(user, alert_id)
+        alert = alert_for(user, alert_id, lock=True)
         if alert.status == "open":
             alert.status = "acknowledged"
             alert.acknowledged_at, alert.acknowledged_by_id = utcnow(), user.id
@@ -135,7 +141,7 @@ def acknowledge(user, alert_id: int) -> SafetyAlert:
 def set_note(user, alert_id: int, note: str) -> SafetyAlert:
     """Replace the alert's follow-up note (kept in the alert, never in the audit log)."""
     with write_transaction():
-        alert = alert_for(user, alert_id)
+        alert = alert_for(user, alert_id, lock=True)
         alert.note = (note or "").strip() or None
         audit.record("alert.note", alert, actor=user)
     return alert
@@ -144,7 +150,7 @@ def set_note(user, alert_id: int, note: str) -> SafetyAlert:
 def close_alert(user, alert_id: int) -> SafetyAlert:
     """Close the alert once it has been followed up (acknowledging it if nobody had)."""
     with write_transaction():
-        alert = alert_for(user, alert_id)
+        alert = alert_for(user, alert_id, lock=True)
         if alert.status != "closed":
             now = utcnow()
             if alert.acknowledged_at is None:
