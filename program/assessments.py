@@ -51,6 +51,7 @@ from program.scoring import (
     with_overrides,
     with_wording,
 )
+from views import audit
 
 REMINDER_EVERY_DAYS = 3
 #: statuses of people who are asked to fill in questionnaires
@@ -415,6 +416,7 @@ def submit(participant_id: int, timepoint_id: int, key: str, *, now: datetime | 
         response.submitted_at = now
         if entered_by_id is not None:
             response.entered_by_id = entered_by_id
+            audit.record("response.rated", response, instrument=key)
         db.session.execute(delete(Score).where(Score.response_id == response.id))
         for measure, value in result.measures.items():
             db.session.add(Score(response_id=response.id, participant_id=participant_id,

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from models import Response, Score, db
+from models import AuditEntry, Response, Score, db
 from tests.conftest import post_form
 from tests.factories import (
     gen_cohort,
@@ -57,6 +57,8 @@ def test_a_rating_is_scored_and_attributed_to_the_rater(app, as_user):
     assert done.status_code == 302
     response = db.session.scalar(select(Response))
     assert response.entered_by_id == rater.id and response.status == "submitted"
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "response.rated"))
+    assert entry.actor_id == rater.id and entry.details == {"instrument": "GRID-HAMD"}
     assert db.session.scalar(select(Score.value)) == 17.0
     assert "submitted" in client.get(path).get_data(as_text=True)
 
