@@ -1,8 +1,8 @@
 """Time a group feed with 10,000 posts and 300 members, and count its SQL queries.
 
-Seeds one MSC cohort with a large group of 300 members (4 leaders and assistants) holding
-10,000 posts (about 6,000 threads with up to two replies each, three pinned), then loads the feed as a
-member through the test client: page 1 and page 50, each at 20 and 100 threads per page.
+Seeds one MSC cohort with a large group of 300 members (4 of them leaders) holding 10,000
+posts (about 6,000 threads with up to two replies each, three pinned), then loads the feed as
+a member through the test client: page 1 and page 50, each at 20 and 100 threads per page.
 Prints the median and 95th-percentile time of each, and the number of SQL statements per page
 load, which must be the same at both page sizes (no N+1).
 
