@@ -7,13 +7,14 @@ import io
 from datetime import date
 
 import openpyxl
+import pandas as pd
 import pyreadstat
 import pytest
 
 from analysis.consort import flow_counts
 from models import AuditEntry, Participant, db
 from program import removal, trial
-from tests.factories import gen_cohort, gen_user
+from tests.factories import gen_cohort, gen_staff, gen_study, gen_timepoint, gen_user
 from tests.factories_reports import gen_meeting, gen_practice, gen_scored_trial
 
 CSV_FILES = ["scores.csv", "participants.csv", "attendance.csv", "practice_logs.csv",
@@ -142,8 +143,6 @@ def test_removed_participant_appears_in_no_export_but_flow_adds_up(study, resear
     for name in ("data.sav", "data.dta", "data.xlsx"):
         assert gone.code.encode() not in _get(client, study, name), name
 
-    import pandas as pd
-
     flow = pd.DataFrame(_rows(_get(client, study, "flow.csv")))
     counts = flow_counts(flow)
     assert counts["assessed"] == counts["excluded"]["n"] + counts["randomised"] == 9
@@ -153,8 +152,6 @@ def test_removed_participant_appears_in_no_export_but_flow_adds_up(study, resear
 
 
 def test_a_study_without_data_still_exports_and_reports(app, researcher, as_user):
-    from tests.factories import gen_staff, gen_study, gen_timepoint
-
     empty = gen_study()
     gen_staff(empty, researcher)
     gen_timepoint(empty, "pre", 1)

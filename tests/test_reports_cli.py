@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 
 import openpyxl
 
 from analysis import data as study_data
 from analysis.__main__ import main as analysis_main
-from models import AuditEntry, db
-from tests.factories_reports import gen_scored_trial
+from models import AuditEntry, Participant, db
+from tests.factories import gen_cohort
+from tests.factories_reports import gen_meeting, gen_practice, gen_scored_trial
 from views.reports import data_file
 
 
@@ -98,12 +100,6 @@ def test_bad_options_are_one_line_and_exit_2(app, runner):
 
 
 def test_feasibility_json_equals_python_m_analysis_on_the_exports(app, runner, tmp_path):
-    from datetime import date
-
-    from models import Participant
-    from tests.factories import gen_cohort
-    from tests.factories_reports import gen_meeting, gen_practice
-
     study = _study(app)
     cohort = gen_cohort(study, start_date=date(2026, 3, 9))
     cft = db.session.scalars(db.select(Participant).filter_by(study_id=study.id)

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 
+import numpy as np
 import openpyxl
 import pytest
 
 from analysis import data as study_data
 from analysis import efficacy_report
 from models import AuditEntry, db
-from tests.factories import gen_cohort, gen_participant, gen_staff, gen_study, gen_user
-from tests.factories_reports import gen_scored_trial
+from program import removal, trial
+from tests.factories import (
+    gen_cohort,
+    gen_participant,
+    gen_staff,
+    gen_study,
+    gen_timepoint,
+    gen_user,
+)
+from tests.factories_reports import gen_allocated, gen_meeting, gen_response, gen_scored_trial
 
 
 @pytest.fixture
@@ -120,8 +130,6 @@ def test_amber_above_green_re_renders_with_a_message(study, researcher, as_user)
 
 
 def test_feasibility_k_of_n_is_the_researchers_choice(app, researcher, as_user):
-    from tests.factories_reports import gen_allocated, gen_meeting
-
     study = gen_study()
     gen_staff(study, researcher)
     cohort = gen_cohort(study)
@@ -230,9 +238,6 @@ def test_recruitment_per_month_is_a_progression_criterion(study, researcher, as_
 
 def test_single_arm_study_reports_within_group_change_with_a_covariate(app, researcher,
                                                                        as_user):
-    from tests.factories import gen_timepoint
-    from tests.factories_reports import gen_allocated, gen_response
-
     study = gen_study("single_arm", "msc")
     gen_staff(study, researcher)
     base = gen_timepoint(study, "baseline", 1)
@@ -257,3 +262,38 @@ def test_single_arm_study_reports_within_group_change_with_a_covariate(app, rese
     assert terms == ["time[week8]", "gender[male]"]
     change = report["measures"]["SCS.total"]["effects"][0]["estimate"]
     assert 0.9 < change < 1.3  # every complete pair rose by 0.8 to 1.3
+
+
+def _exact(mean: float, sd: float, n: int) -> list[float]:
+    """n values with exactly this mean and sample SD."""
+    z = np.linspace(-1, 1, n)
+    z = (z - z.mean()) / z.std(ddof=1)
+    return list(mean + sd * z)
+
+
+#: the brief's Table 3, BDI-II: (arm, timepoint) -> (mean, SD, n)
+TABLE_3 = {("CFT", "pre"): (34.90, 5.20, 10), ("CFT", "post"): (22.22, 6.42, 9),
+           ("UC", "pre"): (39.29, 8.01, 7), ("UC", "post"): (38.86, 13.22, 7)}
+
+
+def test_table_3_means_and_sds_come_back_exactly_through_the_database(app, researcher,
+                                                                      as_user):
+    study = gen_study()
+    gen_staff(study, researcher)
+    timepoints = {"pre": gen_timepoint(study, "pre", 1), "post": gen_timepoint(study, "post", 2)}
+    people = {"CFT": [gen_allocated(study, "CFT") for _ in range(10)],
+              "UC": [gen_allocated(study, "UC") for _ in range(8)]}
+    for (arm, tp), (mean, sd, n) in TABLE_3.items():
+        for person, value in zip(people[arm], _exact(mean, sd, n), strict=False):
+            gen_response(person, timepoints[tp], "BDI-II", {"BDI-II": value})
+
+    # the eighth UC participant withdrew and asked for their data to be removed
+    trial.request_data_removal(people["UC"][7].id, on=date(2026, 4, 1))
+    removal.remove_participant_data(people["UC"][7].id)
+
+    report = as_user(researcher).get(f"/research/reports/{study.id}/efficacy.json").get_json()
+
+    for row in report["measures"]["BDI-II"]["descriptives"]:
+        mean, sd, n = TABLE_3[(row["arm"], row["timepoint"])]
+        assert (row["n"], round(row["mean"], 10), round(row["sd"], 10)) == (n, mean, sd)
+    assert report["measures"]["BDI-II"]["n_participants"] == 17  # the brief's 17 analysed
