@@ -40,6 +40,10 @@ def enqueue(
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
+        insert(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(OutboxMessage.id)
     )
-    return db.session.execute(statement).rowcount == 1
+    # rowcount is not reliable through the ORM on every driver; RETURNING says what happened.
+    return db.session.execute(statement).scalar() is not None
