@@ -19,7 +19,7 @@ Who is in the analysis tables
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from models import (
     SessionProgress,
     Study,
     Timepoint,
+    utcnow,
 )
 
 __all__ = [
@@ -164,7 +165,7 @@ def _age(p: Participant) -> int | None:
     """Age in whole years at allocation, from the birth year (no birth dates are stored)."""
     if p.birth_year is None:
         return None
-    when = p.randomised_at.date() if p.randomised_at else (p.consented_on or date.today())
+    when = p.randomised_at.date() if p.randomised_at else (p.consented_on or utcnow().date())
     return when.year - p.birth_year
 
 
@@ -307,7 +308,7 @@ def engagement(session: Session, study_id: int, now: datetime | None = None) -> 
     activity outside that span is left out, so the per-week means describe the course.
     Only arms that receive the program have rows.
     """
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     people = [(p, arm) for p, arm in _analysable(session, study_id)
               if arm.receives_program and p.cohort_id is not None]
     cohorts = {c.id: c for c in session.scalars(select(Cohort).where(Cohort.study_id == study_id))}
