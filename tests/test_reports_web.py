@@ -297,3 +297,13 @@ def test_table_3_means_and_sds_come_back_exactly_through_the_database(app, resea
         mean, sd, n = TABLE_3[(row["arm"], row["timepoint"])]
         assert (row["n"], round(row["mean"], 10), round(row["sd"], 10)) == (n, mean, sd)
     assert report["measures"]["BDI-II"]["n_participants"] == 17  # the brief's 17 analysed
+
+
+def test_the_unstructured_mmrm_can_be_chosen_instead(study, researcher, as_user):
+    report = as_user(researcher).get(
+        f"/research/reports/{study.id}/efficacy.json?timepoints=pre&timepoints=post"
+        "&model=mmrm").get_json()
+    bdi = report["measures"]["BDI-II"]
+    assert set(bdi["variance"]) == {"pre", "post", "pre:post"}  # a covariance per timepoint
+    assert bdi["effects"][0]["term"] == "time[post]:arm[UC]"
+    assert bdi["effects"][0]["estimate"] is not None
