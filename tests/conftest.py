@@ -24,12 +24,12 @@ def _postgres_url() -> str | None:
     return url if url.startswith(("postgres://", "postgresql")) else None
 
 
-def _worker_database(url: str, worker: str) -> str:
-    """One PostgreSQL database per xdist worker, created fresh for this run."""
+def _worker_database(url: str, worker: str, run: str) -> str:
+    """One PostgreSQL database per xdist worker and test run, created fresh."""
     base = make_url(url.replace("postgres://", "postgresql://", 1))
     if base.drivername == "postgresql":
         base = base.set(drivername="postgresql+psycopg")
-    name = f"{base.database}_{worker}"
+    name = f"{base.database}_{run[:8]}_{worker}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -39,12 +39,18 @@ def _worker_database(url: str, worker: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(worker_id) -> str:
+def database_url(worker_id, testrun_uid):
     """The PostgreSQL database of this worker, or ``sqlite`` (a file per test, see ``app``)."""
     url = _postgres_url()
     if url is None:
-        return "sqlite"
-    return _worker_database(url, worker_id)
+        yield "sqlite"
+        return
+    database = _worker_database(url, worker_id, testrun_uid)
+    yield database
+    admin = create_engine(make_url(database).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(database).database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 class HearthTestClient(FlaskClient):
