@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import has_request_context, request
+from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -75,7 +76,9 @@ def cohort_calendar(cohort: Cohort) -> CohortCalendar:
         meetings = db.session.scalars(
             select(Meeting).where(Meeting.cohort_id == cohort.id)
         ).all()
-        program = get_catalogue().program(cohort.program)
+        # In a request, extra events (the retreat) are named in the viewer's language.
+        locale = get_locale() if has_request_context() else None
+        program = get_catalogue(locale).program(cohort.program)
         extra = [e for e in program.extra_events if e.after_session <= cohort.session_count]
         cache[cohort.id] = build_calendar(cohort_plan(cohort, list(meetings)), extra)
     return cache[cohort.id]

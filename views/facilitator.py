@@ -41,6 +41,7 @@ from program import attendance_import, operations
 from program.catalogue import get_catalogue
 from program.schedule import current_session
 from views import navigation
+from views.dates import pattern
 from views.decorators import role_required
 
 bp = Blueprint("facilitator", __name__, url_prefix="/facilitate")
@@ -74,9 +75,10 @@ class ImportForm(FlaskForm):
 
 
 @bp.app_template_filter("cohort_time")
-def cohort_time(instant: datetime, zone: str, fmt: str = "EEE dd MMM y HH:mm") -> str:
+def cohort_time(instant: datetime, zone: str, fmt: str | None = None) -> str:
     """An instant on the cohort's wall clock, in the viewer's language."""
-    return format_datetime(instant, fmt, tzinfo=ZoneInfo(zone), locale=str(get_locale() or "en"))
+    return format_datetime(instant, fmt or pattern("short_datetime"), tzinfo=ZoneInfo(zone),
+                           locale=str(get_locale() or "en"))
 
 
 def _cohort(cohort_id: int) -> Cohort:
@@ -123,7 +125,7 @@ def cohort(cohort_id: int):
     """The cohort's calendar: planned and actual dates and each meeting's record."""
     cohort = _cohort(cohort_id)
     calendar = operations.cohort_calendar(cohort)
-    program = get_catalogue().program(cohort.program)
+    program = get_catalogue(get_locale()).program(cohort.program)
     records = {m.session_number: m for m in db.session.scalars(
         select(Meeting).where(Meeting.cohort_id == cohort.id))}
     counts = dict(db.session.execute(
@@ -152,11 +154,13 @@ def meeting(cohort_id: int, number: int):
     cohort = _cohort(cohort_id)
     number = _session_number(cohort, number)
     zone = ZoneInfo(cohort.timezone)
-    session = get_catalogue().session(cohort.program, number)
+    session = get_catalogue(get_locale()).session(cohort.program, number)
     planned = operations.cohort_calendar(cohort).meeting(number)
     row = _meeting_row(cohort, number)
     form = MeetingForm()
-    form.checklist.choices = [(item, item) for item in session.checklist]
+    # Ticked items are stored in English (the adherence analysis counts them); shown translated.
+    english = get_catalogue().session(cohort.program, number).checklist
+    form.checklist.choices = list(zip(english, session.checklist, strict=True))
     if request.method == "GET" and row is not None:
         form.outcome.data = row.outcome
         form.postponed_to.data = _local_naive(row.postponed_to, zone)

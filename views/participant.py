@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,6 +21,7 @@ from program import operations
 from program.catalogue import get_catalogue
 from program.schedule import current_session, next_meeting
 from views import navigation
+from views.dates import pattern
 from views.decorators import role_required
 
 bp = Blueprint("participant", __name__, url_prefix="/me")
@@ -75,7 +77,7 @@ def _user_zone() -> ZoneInfo:
 
 def _released_practices(participant: Participant, now: datetime) -> list:
     """Practices of the released sessions, newest session first, each once."""
-    program = get_catalogue().program(participant.cohort.program)
+    program = get_catalogue(get_locale()).program(participant.cohort.program)
     seen, practices = set(), []
     for session in reversed(program.sessions[: participant.cohort.session_count]):
         if operations.session_visible(participant, session.number, now):
@@ -107,7 +109,8 @@ def dashboard():
         calendar = operations.cohort_calendar(participant.cohort)
         this_week = current_session(calendar, now)
         upcoming = next_meeting(calendar, now)
-        session = (get_catalogue().session(participant.cohort.program, this_week.session_number)
+        session = (get_catalogue(get_locale()).session(participant.cohort.program,
+                                                       this_week.session_number)
                    if this_week else None)
         since = (this_week.actual_start or this_week.planned_start) if this_week else None
         logged = set()
@@ -138,7 +141,7 @@ def sessions():
     participant = _participant_with_material()
     now = utcnow()
     calendar = operations.cohort_calendar(participant.cohort)
-    program = get_catalogue().program(participant.cohort.program)
+    program = get_catalogue(get_locale()).program(participant.cohort.program)
     progress = {row.session_number: row for row in db.session.scalars(
         select(SessionProgress).where(SessionProgress.participant_id == participant.id))}
     rows = [(program.session(m.session_number), m, now >= m.release_at,
@@ -158,7 +161,7 @@ def session(number: int):
     progress = db.session.scalar(select(SessionProgress).where(
         SessionProgress.participant_id == participant.id,
         SessionProgress.session_number == number))
-    content = get_catalogue().session(participant.cohort.program, number)
+    content = get_catalogue(get_locale()).session(participant.cohort.program, number)
     guide = content.facilitator_guide
     sections = [section for section in content.sections if section is not guide]
     return render_template("participant/session.html", session=content, sections=sections,
@@ -278,7 +281,7 @@ def chart_bars(weeks: list[tuple[date, int]], width: int = 320, height: int = 14
     for i, (start, minutes) in enumerate(weeks):
         h = round(plot * minutes / top)
         bars.append({"x": round(i * slot + 4), "y": plot - h, "w": round(slot - 8), "h": h,
-                     "label": start.strftime("%d/%m"), "minutes": minutes,
+                     "label": format_date(start, pattern("numeric_day_month")), "minutes": minutes,
                      "cx": round(i * slot + slot / 2)})
     return {"bars": bars, "width": width, "height": height, "base": plot}
 
@@ -298,7 +301,7 @@ def practice_history():
         .where(PracticeLog.participant_id == participant.id, PracticeLog.practised_on >= since)
         .group_by(PracticeLog.practised_on)).all()
     weeks = weekly_minutes([(d, int(m)) for d, m in per_day], today)
-    catalogue = get_catalogue()
+    catalogue = get_catalogue(get_locale())
     titles = {key: catalogue.practices[key].title for key in {r.practice_key for r in logs}
               if key in catalogue.practices}
     return render_template("participant/practice_history.html", logs=logs, titles=titles,

@@ -1,0 +1,65 @@
+"""Dates and times in the viewer's language: template filters with per-language patterns.
+
+English keeps the house style ("Friday 23 October 2026, 18:00"); other languages use their
+CLDR forms ("2026年10月23日金曜日 18:00"), since a fixed English pattern reads as
+word salad once its month and weekday names are translated.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel import Locale
+from flask import Blueprint
+from flask_babel import format_date, format_datetime, get_locale
+
+bp = Blueprint("dates", __name__)
+
+ENGLISH = {
+    "long_datetime": "EEEE d MMMM y, HH:mm",
+    "long_date": "EEEE d MMMM y",
+    "short_datetime": "EEE dd MMM y HH:mm",
+    "short_date": "EEE dd MMM y",
+    "day_month": "d MMM",
+    "numeric_day_month": "dd/MM",
+}
+#: CLDR skeletons for the shorter forms in other languages.
+SKELETONS = {"short_date": "yMMMEd", "day_month": "MMMd", "numeric_day_month": "Md"}
+
+
+def pattern(name: str, locale: Locale | str | None = None) -> str:
+    """The date pattern called ``name`` (a key of :data:`ENGLISH`) for ``locale``."""
+    locale = Locale.parse(str(locale or get_locale() or "en"))
+    if locale.language == "en":
+        return ENGLISH[name]
+    if name in SKELETONS:
+        return locale.datetime_skeletons[SKELETONS[name]].pattern
+    if name == "long_date":
+        return locale.date_formats["full"].pattern
+    date_part = pattern("long_date" if name == "long_datetime" else "short_date", locale)
+    # {1} is the date and {0} the time in CLDR's date-time glue.
+    return locale.datetime_formats["long"].replace("{1}", date_part).replace("{0}", "HH:mm")
+
+
+@bp.app_template_filter("longdatetime")
+def longdatetime(value: datetime | None) -> str:
+    """Weekday, date and time in the viewer's time zone and language."""
+    return "" if value is None else format_datetime(value, pattern("long_datetime"))
+
+
+@bp.app_template_filter("longdate")
+def longdate(value: date | None) -> str:
+    """Weekday and date in the viewer's language."""
+    return "" if value is None else format_date(value, pattern("long_date"))
+
+
+@bp.app_template_filter("shortdate")
+def shortdate(value: date | None) -> str:
+    """Abbreviated weekday and date in the viewer's language."""
+    return "" if value is None else format_date(value, pattern("short_date"))
+
+
+@bp.app_template_filter("daymonth")
+def daymonth(value: date | None) -> str:
+    """Day and abbreviated month ("23 Nov", "11月23日")."""
+    return "" if value is None else format_date(value, pattern("day_month"))
