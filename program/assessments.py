@@ -167,47 +167,57 @@ def materialise_invitations(now: datetime | None = None) -> int:
     """Create the invitations of every open window and queue invitations and reminders.
 
     Idempotent: invitations are unique per participant and timepoint and every message has a
-    dedup key, so running it again (or from two schedulers) queues nothing twice. Returns the
-    number of messages queued.
+    dedup key naming both, so running it again (or from two schedulers) queues nothing twice.
+    Returns the number of messages queued.
     """
     now = now or utcnow()
     queued = 0
     with write_transaction():
         timepoints: dict[int, list[Timepoint]] = {}
-        studies: dict[int, Study] = {}
+        due = []
         for participant, cohort, user in _assessed(now):
             if participant.study_id not in timepoints:
-                studies[participant.study_id] = db.session.get(Study, participant.study_id)
-                timepoints[participant.study_id] = list(db.session.scalars(
-                    select(Timepoint).where(Timepoint.study_id == participant.study_id)
-                    .order_by(Timepoint.position)))
+                study = db.session.get(Study, participant.study_id)
+                timepoints[study.id] = [tp for tp in db.session.scalars(
+                    select(Timepoint).where(Timepoint.study_id == study.id)
+                    .order_by(Timepoint.position)) if self_report(study, tp)]
             for tp in timepoints[participant.study_id]:
                 opens, closes = window(tp, cohort)
-                if not (opens <= now < closes) or not self_report(studies[tp.study_id], tp):
-                    continue
-                queued += _invite_or_remind(participant, tp, user, now, closes)
+                if opens <= now < closes:
+                    due.append((participant, tp, user, closes))
+        existing = _invitations({p.id for p, *_ in due})
+        for participant, tp, user, closes in due:
+            queued += _invite_or_remind(existing.get((participant.id, tp.id)), participant, tp,
+                                        user, now, closes)
     return queued
 
 
-def _invite_or_remind(participant, timepoint, user, now, closes) -> int:
-    invitation = db.session.scalar(select(AssessmentInvitation).where(
-        AssessmentInvitation.participant_id == participant.id,
-        AssessmentInvitation.timepoint_id == timepoint.id))
+def _invitations(participant_ids: set[int]) -> dict[tuple[int, int], AssessmentInvitation]:
+    found: dict[tuple[int, int], AssessmentInvitation] = {}
+    ids = sorted(participant_ids)
+    for i in range(0, len(ids), 500):
+        for inv in db.session.scalars(select(AssessmentInvitation).where(
+                AssessmentInvitation.participant_id.in_(ids[i:i + 500]))):
+            found[(inv.participant_id, inv.timepoint_id)] = inv
+    return found
+
+
+def _invite_or_remind(invitation, participant, timepoint, user, now, closes) -> int:
+    event = f"{participant.id}:{timepoint.id}"
     if invitation is None:
         invitation = AssessmentInvitation(
             participant_id=participant.id, timepoint_id=timepoint.id,
             created_at=now.replace(microsecond=0), expires_at=closes, token_hash="")
         invitation.token_hash = token_hash(_token(invitation))
         db.session.add(invitation)
-        db.session.flush()
-        key, kind = f"assessment-invite:{invitation.id}", "assessment_invitation"
+        key, kind = f"assessment-invite:{event}", "assessment_invitation"
     elif invitation.completed_at is not None or not user.reminders_enabled:
         return 0
     else:
         days = (now - invitation.created_at).days
         if days < REMINDER_EVERY_DAYS:
             return 0
-        key = f"assessment-reminder:{invitation.id}:{days // REMINDER_EVERY_DAYS}"
+        key = f"assessment-reminder:{event}:{days // REMINDER_EVERY_DAYS}"
         kind = "assessment_reminder"
     # enqueue's own return value is unreliable on PostgreSQL (rowcount), so look first.
     if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == key)):
