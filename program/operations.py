@@ -21,6 +21,8 @@ from models import (
     Attendance,
     Cohort,
     CohortFacilitator,
+    Group,
+    GroupMembership,
     Meeting,
     Participant,
     PracticeLog,
@@ -181,7 +183,20 @@ def _screen(log_row: PracticeLog, participant: Participant) -> None:
     rule = screen_text(log_row.note, languages=None)
     if rule:
         raise_alert("practice_log", log_row.id, rule, study_id=participant.study_id,
-                    participant_id=participant.id)
+                    participant_id=participant.id, group_id=_home_group_id(participant))
+
+
+def _home_group_id(participant: Participant) -> int | None:
+    """The participant's therapy or small peer group, whose leaders look after them."""
+    if participant.user_id is None or participant.cohort_id is None:
+        return None
+    return db.session.scalar(
+        select(Group.id)
+        .join(GroupMembership, GroupMembership.group_id == Group.id)
+        .where(Group.cohort_id == participant.cohort_id, Group.kind.in_(("therapy", "small")),
+               GroupMembership.user_id == participant.user_id)
+        .order_by(Group.id)
+        .limit(1))
 
 
 def log_practice(participant: Participant, entry: PracticeEntry, token: str

@@ -21,7 +21,6 @@ from models import (
     Cohort,
     Group,
     GroupMembership,
-    Meeting,
     OutboxMessage,
     Participant,
     Post,
@@ -33,10 +32,11 @@ from models import (
 )
 from models.base import is_unique_violation
 from program import markdown
+from program.operations import cohort_calendar
 from program.outbox import enqueue
 from program.risk import screen_text
 from program.safety import raise_alert
-from program.schedule import CohortPlan, MeetingOverride, build_calendar, is_released
+from program.schedule import is_released
 from views import audit
 
 EDIT_WINDOW = timedelta(minutes=30)
@@ -582,30 +582,6 @@ def overview(group: Group, now: datetime | None = None) -> Overview:
 # --- jobs ------------------------------------------------------------------------------------
 
 
-def cohort_calendar(cohort: Cohort):
-    """The cohort's calendar with the recorded cancellations and postponements."""
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(cohort.timezone)
-    overrides = []
-    for meeting in db.session.scalars(select(Meeting).where(Meeting.cohort_id == cohort.id)):
-        if not 1 <= meeting.session_number <= cohort.session_count:
-            continue
-        if meeting.outcome == "cancelled":
-            overrides.append(MeetingOverride(meeting.session_number, cancelled=True))
-        elif meeting.outcome == "postponed" and meeting.postponed_to is not None:
-            local = meeting.postponed_to.astimezone(zone).replace(tzinfo=None)
-            overrides.append(MeetingOverride(meeting.session_number, postponed_to=local))
-    plan = CohortPlan(
-        start_date=cohort.start_date, meeting_weekday=cohort.meeting_weekday,
-        meeting_time=cohort.meeting_time, timezone=cohort.timezone,
-        session_count=cohort.session_count, cadence_days=cohort.cadence_days,
-        release_lead=timedelta(minutes=cohort.release_lead_minutes or 0),
-        overrides=tuple(overrides),
-    )
-    return build_calendar(plan)
-
-
 def ensure_weekly_threads(now: datetime | None = None) -> int:
     """Create "Week N" threads in every group of a running cohort once session N is released.
 
@@ -617,7 +593,7 @@ def ensure_weekly_threads(now: datetime | None = None) -> int:
     cohorts = db.session.scalars(
         select(Cohort).where(Cohort.status.in_(("planned", "running")))).all()
     for cohort in cohorts:
-        calendar = cohort_calendar(cohort)
+        calendar = cohort_calendar(cohort)  # the one calendar of program.operations
         released = [n for n in range(1, cohort.session_count + 1)
                     if is_released(n, calendar, now)]
         if not released:

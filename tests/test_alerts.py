@@ -165,3 +165,23 @@ def test_a_practice_log_alert_shows_its_note_to_the_clinician_only(app):
     assert "&lt;b&gt;今天&lt;/b&gt;我不想活了" in page  # shown as text
     assert participant.code in page
     assert client_for(app, world.leader).get(f"/alerts/{alert.id}").status_code == 404
+
+
+def test_practice_note_alert_reaches_the_participants_group_leaders(app):
+    """A worrying practice-log note alerts the leaders of the participant's own group too."""
+    from models import SafetyAlert
+    from program.operations import PracticeEntry, log_practice
+    from program.safety import alert_recipients
+    from tests.factories import gen_cohort, gen_group, gen_participant, gen_study, gen_user
+
+    study = gen_study()
+    cohort = gen_cohort(study)
+    leader = gen_user("facilitator")
+    participant = gen_participant(study, arm="CFT", cohort=cohort)
+    group = gen_group(cohort, kind="therapy", members=[participant.user], leaders=[leader])
+    entry = PracticeEntry(practice_key="soothing-rhythm-breathing", practised_on=date(2026, 11, 2),
+                          minutes=10, helpfulness=3, note="I want to kill myself")
+    log_practice(participant, entry, "token-1")
+    alert = db.session.scalars(select(SafetyAlert)).one()
+    assert alert.group_id == group.id
+    assert leader.id in alert_recipients(alert.study_id, alert.group_id)
