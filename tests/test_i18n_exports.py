@@ -1,0 +1,102 @@
+"""Japanese and Chinese text through to the exports: UTF-8 with BOM, nothing mangled or leaked."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import openpyxl
+import pyreadstat
+import pytest
+
+from models import Cohort, Participant, db
+from tests.factories import gen_cohort, gen_user
+from tests.factories_reports import gen_meeting, gen_practice, gen_scored_trial
+
+COHORT_NAME = "東京・第1期 / 上海秋季班"
+SITES = ["東京都立病院", "上海市精神卫生中心"]
+NAMES = ["山田 花子", "王小明"]
+NOTE = "今朝は落ち着いて練習できた。感觉很温暖。"
+
+
+@pytest.fixture
+def researcher(app):
+    return gen_user("researcher")
+
+
+@pytest.fixture
+def study(researcher):
+    study = gen_scored_trial(researcher)
+    cohort = gen_cohort(study, name=COHORT_NAME)
+    people = db.session.scalars(db.select(Participant).filter_by(study_id=study.id)
+                                .order_by(Participant.code)).all()
+    for index, person in enumerate(people):
+        person.user.display_name = NAMES[index % 2]
+        person.baseline = {**(person.baseline or {}), "site": SITES[index % 2]}
+        if person.arm.key == "CFT":
+            person.cohort_id = cohort.id
+    db.session.commit()
+    attending = [p for p in people if p.cohort_id == cohort.id]
+    gen_meeting(cohort, 1, register=[(p, "present", 90) for p in attending])
+    gen_practice(attending[0], date(2026, 3, 10), note=NOTE)
+    return study
+
+
+def _download(client, study, name: str) -> bytes:
+    response = client.get(f"/research/reports/{study.id}/data/{name}")
+    assert response.status_code == 200, name
+    return response.data
+
+
+def _csv(data: bytes) -> list[dict]:
+    assert data.startswith(b"\xef\xbb\xbf")  # the BOM makes spreadsheet programs read UTF-8
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def test_cjk_sites_and_cohort_names_survive_every_csv_and_the_workbook(study, researcher,
+                                                                       as_user):
+    client = as_user(researcher)
+    participants = _csv(_download(client, study, "participants.csv"))
+    assert sorted({row["site"] for row in participants}) == sorted(SITES)
+    attendance = _csv(_download(client, study, "attendance.csv"))
+    assert attendance and {row["cohort"] for row in attendance} == {COHORT_NAME}
+    practice = _csv(_download(client, study, "practice_logs.csv"))
+    assert [row["cohort"] for row in practice] == [COHORT_NAME]
+
+    book = openpyxl.load_workbook(io.BytesIO(_download(client, study, "data.xlsx")))
+    assert _column(book["participants"], "site") == set(SITES)
+    assert _column(book["attendance"], "cohort") == {COHORT_NAME}
+
+
+def _column(sheet, name: str) -> set:
+    header = [cell.value for cell in sheet[1]]
+    return {row[header.index(name)] for row in sheet.iter_rows(min_row=2, values_only=True)}
+
+
+def test_cjk_text_reads_back_from_spss_and_stata_files(study, researcher, as_user, tmp_path):
+    client = as_user(researcher)
+    for name, reader in (("data.sav", pyreadstat.read_sav), ("data.dta", pyreadstat.read_dta)):
+        path = tmp_path / name
+        path.write_bytes(_download(client, study, name))
+        frame, _meta = reader(str(path))
+        assert "site" in frame.columns, name
+        assert set(frame["site"]) == set(SITES), name
+
+
+def test_names_and_notes_in_any_script_stay_out_of_every_export(study, researcher, as_user):
+    client = as_user(researcher)
+    for name in ("scores.csv", "participants.csv", "attendance.csv", "practice_logs.csv",
+                 "sessions.csv", "engagement.csv", "csq.csv", "flow.csv", "codebook.csv",
+                 "data.xlsx"):
+        data = _download(client, study, name)
+        text = data.decode("utf-8-sig") if name.endswith(".csv") else ""
+        for private in [*NAMES, NOTE]:
+            assert private.encode() not in data and private not in text, (name, private)
+
+
+def test_the_participant_sees_their_cjk_note_as_written(study, as_user):
+    person = db.session.scalar(db.select(Participant).join(Cohort).where(
+        Cohort.name == COHORT_NAME).order_by(Participant.code))
+    page = as_user(person.user).get("/me/practice").get_data(as_text=True)
+    assert NOTE in page
