@@ -441,22 +441,26 @@ def withdraw(participant_id: int, kind: str, *, reason: str, on: date, actor=Non
         previous = participant.withdrawal_kind
         if previous is not None and WITHDRAWAL_ORDER[kind] < WITHDRAWAL_ORDER[previous]:
             raise TrialError("a withdrawal can be widened but not narrowed")
-        participant.withdrawal_kind = kind
+        _apply_withdrawal(participant, kind, on)
         participant.withdrawal_reason = (reason or "").strip()[:200] or None
-        participant.withdrawn_on = on
-        if kind != "stop_sessions":
-            participant.status = "withdrawn"
-        if participant.user_id is not None:
-            for membership in db.session.scalars(select(GroupMembership).where(
-                    GroupMembership.user_id == participant.user_id,
-                    GroupMembership.role == "member")):
-                db.session.delete(membership)
-            if kind != "stop_sessions":
-                for message in db.session.scalars(select(OutboxMessage).where(
-                        OutboxMessage.recipient_id == participant.user_id,
-                        OutboxMessage.status == "pending")):
-                    message.status = "cancelled"
         audit.record("participant.withdrawn", participant, actor=actor, kind=kind)
+
+
+def _apply_withdrawal(participant: Participant, kind: str, on: date) -> None:
+    participant.withdrawal_kind = kind
+    participant.withdrawn_on = on
+    if kind != "stop_sessions":
+        participant.status = "withdrawn"
+    if participant.user_id is None:
+        return
+    for membership in db.session.scalars(select(GroupMembership).where(
+            GroupMembership.user_id == participant.user_id, GroupMembership.role == "member")):
+        db.session.delete(membership)
+    if kind != "stop_sessions":
+        for message in db.session.scalars(select(OutboxMessage).where(
+                OutboxMessage.recipient_id == participant.user_id,
+                OutboxMessage.status == "pending")):
+            message.status = "cancelled"
 
 
 def mark_lost(participant_id: int, *, reason: str, on: date, actor=None) -> None:
@@ -479,9 +483,7 @@ def request_data_removal(participant_id: int, *, on: date, actor=None) -> None:
         if participant.data_removal_requested_at is None:
             participant.data_removal_requested_at = utcnow()
         if participant.withdrawal_kind != "leave_study":
-            participant.withdrawal_kind = "leave_study"
-            participant.withdrawn_on = participant.withdrawn_on or on
-            participant.status = "withdrawn"
+            _apply_withdrawal(participant, "leave_study", participant.withdrawn_on or on)
         audit.record("participant.removal_requested", participant, actor=actor)
 
 

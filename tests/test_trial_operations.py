@@ -274,3 +274,21 @@ def test_flow_counts_add_up_like_the_cft_pilot(app):
     assert flow["arms"]["UC"]["withdrawal_reasons"] == {"asked for data removal": 1}
     assert flow["arms"]["UC"]["data_removed"] == 1
     assert flow["analysed"] == 17
+
+
+def test_asking_for_removal_is_leaving_the_study_at_once(app):
+    study = gen_trial()
+    cohort = gen_cohort(study)
+    group = gen_group(cohort)
+    person = enrol(study)
+    db.session.add(GroupMembership(group_id=group.id, user_id=person.user_id))
+    from program.outbox import enqueue
+    enqueue("test:removal", person.user_id, "test", "Hello", "Hello")
+    db.session.commit()
+    trial.request_data_removal(person.id, on=TODAY)
+    db.session.expire_all()
+    stored = db.session.get(Participant, person.id)
+    assert (stored.withdrawal_kind, stored.status) == ("leave_study", "withdrawn")
+    assert stored.data_removal_requested_at is not None and stored.data_removed_at is None
+    assert db.session.scalar(select(OutboxMessage.status)) == "cancelled"
+    assert db.session.scalar(select(GroupMembership.id)) is None

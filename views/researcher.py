@@ -262,9 +262,13 @@ def add_applicant(study_id: int):
     """Add a person who applied, under the next pseudonymous code."""
     s = _study(study_id)
     with write_transaction():
-        count = db.session.scalar(select(func.count()).select_from(Participant)
-                                  .where(Participant.study_id == s.id))
-        participant = Participant(study_id=s.id, code=f"{s.code_prefix}-{count + 1:04d}",
+        number = db.session.scalar(select(func.count()).select_from(Participant)
+                                   .where(Participant.study_id == s.id)) + 1
+        taken = set(db.session.scalars(select(Participant.code)
+                                       .where(Participant.study_id == s.id)))
+        while f"{s.code_prefix}-{number:04d}" in taken:
+            number += 1
+        participant = Participant(study_id=s.id, code=f"{s.code_prefix}-{number:04d}",
                                   status="applied", applied_on=utcnow().date())
         db.session.add(participant)
         db.session.flush()
