@@ -1,0 +1,296 @@
+"""Replay an MSC cohort's weekly peak against gunicorn and print throughput and latency.
+
+The peak: the release notice has gone out, and 500 participants sign in over ``--ramp``
+seconds; each opens the dashboard and the new session, logs a practice and posts in their
+small group, pausing ``--think`` seconds (on average) between pages, while 10 facilitators fill
+the session's register and moderate their groups. A sampler reads the bare floor endpoint
+(``/bench/floor``: one row through SQLAlchemy) throughout.
+
+After the peak, each page is driven flat out by ``--clients`` signed-in clients, the floor
+first, so every page's throughput is reported as a ratio to the floor's on the same server in
+the same run. Finally the resident memory of the server's workers is read from /proc.
+
+The server is gunicorn with the README's production settings (sync workers, 2 x cores + 1) on a
+fresh database: a temporary SQLite file, and a scratch PostgreSQL database (``hearth_load`` on
+127.0.0.1:5432 unless ``LOAD_DATABASE_URL`` says otherwise) that the script creates and drops.
+Everything stays on loopback, with a bounded number of requests.
+
+Usage: ``python benchmarks/load.py [--backend sqlite|postgresql|both]`` (default both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._http import Answer, Browser, hidden_token  # noqa: E402
+from benchmarks._seed import PASSWORD, Seeded  # noqa: E402
+from benchmarks._server import (  # noqa: E402
+    create_database,
+    drop_database,
+    free_port,
+    production_workers,
+    resident_mib,
+    start_gunicorn,
+    stop,
+    worker_pids,
+)
+from benchmarks._stats import Stats  # noqa: E402
+
+HOST = "127.0.0.1"
+POSTGRES_URL = os.environ.get("LOAD_DATABASE_URL",
+                              "postgresql://postgres@127.0.0.1:5432/hearth_load")
+TARGET_PAGES = ("dashboard", "session page", "group feed")
+POST_LINK = re.compile(r"/groups/(\d+)/posts/(\d+)")
+
+
+@dataclass
+class Run:
+    host: str
+    port: int
+    seeded: Seeded
+    think: float
+    stats: Stats
+    stop_at: float = 0.0
+
+    def pause(self, rng: random.Random) -> None:
+        time.sleep(rng.uniform(0.5, 1.5) * self.think)
+
+    def step(self, page: str, answer_of, expected: int = 200) -> Answer | None:
+        try:
+            answer = answer_of()
+        except OSError as exc:
+            self.stats.record(page, 0.0, False, type(exc).__name__)
+            return None
+        ok = answer.status == expected
+        self.stats.record(page, answer.seconds, ok, f"HTTP {answer.status}")
+        return answer
+
+
+def participant(run: Run, email: str, group_id: int, delay: float, seed: int) -> None:
+    """One participant's visit after the release notice."""
+    rng = random.Random(seed)
+    time.sleep(delay)
+    me = Browser(run.host, run.port)
+    number = run.seeded.session_number
+    if run.step("sign-in form", lambda: me.get("/auth/sign-in")) is None:
+        return
+    if run.step("sign in", lambda: me.post("/auth/sign-in", {"email": email,
+                                                              "password": PASSWORD}), 302) is None:
+        return
+    run.step("dashboard", lambda: me.get("/me/"))
+    run.pause(rng)
+    run.step("session page", lambda: me.get(f"/me/sessions/{number}"))
+    run.pause(rng)
+    form = run.step("practice form", lambda: me.get("/me/practice/new"))
+    token = hidden_token(form.body) if form else None
+    practice = re.search(r'<option[^>]*value="([^"]+)"', form.body) if form else None
+    run.pause(rng)
+    if token and practice:
+        run.step("log practice", lambda: me.post("/me/practice/new", {
+            "practice_key": practice.group(1), "practised_on": time.strftime("%Y-%m-%d",
+                                                                              time.gmtime()),
+            "minutes": str(rng.choice((5, 10, 15, 20))), "helpfulness": "7",
+            "note": "Felt calmer afterwards.", "token": token}), 302)
+    feed = run.step("group feed", lambda: me.get(f"/groups/{group_id}"))
+    run.pause(rng)
+    post_token = hidden_token(feed.body) if feed else None
+    if feed is not None:
+        run.step("post in group", lambda: me.post(f"/groups/{group_id}/posts", {
+            "title": "", "body": f"Week {number}: the practice went better than I feared.",
+            "submission_token": post_token or ""}), 302)
+    run.pause(rng)
+    run.step("group feed", lambda: me.get(f"/groups/{group_id}"))
+    run.step("dashboard", lambda: me.get("/me/"))
+
+
+def facilitator(run: Run, email: str, groups: list[int], seed: int) -> None:
+    """A facilitator fills the register once, then moderates until the peak is over."""
+    rng = random.Random(seed)
+    me = Browser(run.host, run.port)
+    cohort, number = run.seeded.cohort_id, run.seeded.session_number
+    run.step("sign-in form", lambda: me.get("/auth/sign-in"))
+    if run.step("sign in", lambda: me.post("/auth/sign-in", {"email": email,
+                                                              "password": PASSWORD}), 302) is None:
+        return
+    run.step("facilitator home", lambda: me.get("/facilitate/"))
+    register = f"/facilitate/cohorts/{cohort}/meetings/{number}/register"
+    run.step("register", lambda: me.get(register))
+    run.pause(rng)
+    run.step("save register", lambda: me.post(register, {"fill": "present"}), 302)
+    while time.monotonic() < run.stop_at:
+        group = rng.choice(groups)
+        feed = run.step("group feed (leader)", lambda g=group: me.get(f"/groups/{g}"))
+        run.step("flag queue", lambda g=group: me.get(f"/groups/{g}/flags"))
+        ids = [int(p) for g, p in POST_LINK.findall(feed.body if feed else "")
+               if int(g) == group]
+        if ids:
+            post_id = rng.choice(ids)
+            for action in ("pin", "unpin"):
+                run.step("moderate", lambda a=action, g=group, p=post_id: me.post(
+                    f"/groups/{g}/posts/{p}/{a}", {}), 302)
+        run.pause(rng)
+        run.pause(rng)
+
+
+def floor_sampler(run: Run) -> None:
+    me = Browser(run.host, run.port)
+    while time.monotonic() < run.stop_at:
+        run.step("floor", lambda: me.get("/bench/floor"))
+        time.sleep(0.25)
+
+
+def peak(run: Run, ramp: float) -> float:
+    """The release-notice peak; returns its wall-clock duration."""
+    rng = random.Random(7)
+    threads = [threading.Thread(target=participant,
+                                args=(run, email, group, rng.uniform(0, ramp), n))
+               for n, (email, group) in enumerate(run.seeded.participants)]
+    run.stop_at = time.monotonic() + ramp + 8 * run.think + 5
+    threads += [threading.Thread(target=facilitator, args=(run, email, groups, 1000 + n))
+                for n, (email, groups) in enumerate(run.seeded.facilitators)]
+    threads.append(threading.Thread(target=floor_sampler, args=(run,)))
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began
+
+
+def saturate(host: str, port: int, seeded: Seeded, clients: int, per_client: int
+             ) -> dict[str, float]:
+    """Requests per second of each page with ``clients`` signed-in clients going flat out."""
+    browsers = []
+    for email, group in seeded.participants[:clients]:
+        browser = Browser(host, port)
+        browser.sign_in(email, PASSWORD)
+        browsers.append((browser, group))
+    pages = {"floor": lambda b, g: "/bench/floor", "dashboard": lambda b, g: "/me/",
+             "session page": lambda b, g: f"/me/sessions/{seeded.session_number}",
+             "group feed": lambda b, g: f"/groups/{g}"}
+    result = {}
+    for page, path_of in pages.items():
+        failures = []
+
+        def hammer(browser, group, path_of=path_of, failures=failures):
+            for _ in range(per_client):
+                if browser.get(path_of(browser, group)).status != 200:
+                    failures.append(1)
+
+        threads = [threading.Thread(target=hammer, args=pair) for pair in browsers]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - began
+        result[page] = clients * per_client / elapsed
+        if failures:
+            print(f"  ! {len(failures)} failed requests while saturating {page}")
+    return result
+
+
+def seed_database(url: str, participants: int, facilitators: int) -> Seeded:
+    from app import create_app
+    from benchmarks._seed import seed
+    from models import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "load-seed",
+                      "MAIL_BACKEND": "memory"})
+    with app.app_context():
+        db.create_all()
+        seeded = seed(participants, facilitators)
+        db.session.remove()
+        db.engine.dispose()
+    return seeded
+
+
+def run_backend(name: str, url: str, args) -> bool:
+    """Seed, serve, replay the peak, saturate, report; True when every target is met."""
+    began = time.perf_counter()
+    seeded = seed_database(url, args.participants, args.facilitators)
+    print(f"\n== {name}: seeded {args.participants} participants, {args.facilitators} "
+          f"facilitators in {time.perf_counter() - began:.1f} s; gunicorn --workers "
+          f"{production_workers()} (sync)")
+    port = free_port()
+    server = start_gunicorn(url, port, log_path=Path(args.log) if args.log else None)
+    try:
+        stats = Stats()
+        run = Run(HOST, port, seeded, args.think, stats)
+        duration = peak(run, args.ramp)
+        ratios = saturate(HOST, port, seeded, args.clients, args.per_client)
+        workers = worker_pids(server.pid)
+        memory = [m for m in (resident_mib(pid) for pid in workers) if m is not None]
+    finally:
+        stop(server)
+    return report(name, stats, duration, ratios, memory)
+
+
+def report(name: str, stats: Stats, duration: float, throughput: dict[str, float],
+           memory: list[float]) -> bool:
+    floor = throughput.get("floor") or float("nan")
+    print(f"peak: {stats.requests} requests in {duration:.1f} s = "
+          f"{stats.requests / duration:.1f} requests/s; errors: {stats.error_count}")
+    print(f"{'page':<22}{'requests':>9}{'median ms':>11}{'p95 ms':>9}{'errors':>8}"
+          f"{'req/s flat out':>16}{'vs floor':>10}")
+    ok = stats.error_count == 0
+    for page, count, median, p95, errors in stats.rows():
+        rps = throughput.get(page)
+        ratio = f"{rps / floor:>9.0%}" if rps else f"{'':>9}"
+        rps_text = f"{rps:>16.1f}" if rps else f"{'':>16}"
+        mark = ""
+        if page in TARGET_PAGES and name == "postgresql" and p95 >= 150:
+            mark, ok = " <- p95 over 150 ms", False
+        if page in TARGET_PAGES and rps and rps / floor < 0.40:
+            mark, ok = mark + " <- under 40 % of floor", False
+        print(f"{page:<22}{count:>9}{median:>11.1f}{p95:>9.1f}{errors:>8}{rps_text} "
+              f"{ratio}{mark}")
+    for sample in stats.samples:
+        print(f"  error: {sample}")
+    if memory:
+        print(f"resident memory per worker after the run: {max(memory):.0f} MiB "
+              f"(largest of {len(memory)}; smallest {min(memory):.0f} MiB)")
+    print(f"targets met: {'yes' if ok else 'NO'}")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--participants", type=int, default=500)
+    parser.add_argument("--facilitators", type=int, default=10)
+    parser.add_argument("--ramp", type=float, default=120.0,
+                        help="seconds over which participants arrive (default 120)")
+    parser.add_argument("--think", type=float, default=2.0,
+                        help="mean pause between a person's pages, seconds (default 2)")
+    parser.add_argument("--clients", type=int, default=10,
+                        help="concurrent clients when measuring throughput (default 10)")
+    parser.add_argument("--per-client", type=int, default=40)
+    parser.add_argument("--log", help="append gunicorn's output to this file")
+    args = parser.parse_args(argv)
+    ok = True
+    if args.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as workdir:
+            ok &= run_backend("sqlite", f"sqlite:///{Path(workdir) / 'load.db'}", args)
+    if args.backend in ("postgresql", "both"):
+        create_database(POSTGRES_URL)
+        try:
+            ok &= run_backend("postgresql", POSTGRES_URL, args)
+        finally:
+            drop_database(POSTGRES_URL)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
