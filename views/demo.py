@@ -93,6 +93,7 @@ def is_empty() -> bool:
 
 
 def _participant(study, code, arm, cohort, user, status, rng, today) -> Participant:
+    user.timezone = cohort.timezone  # demo people live where their course meets
     p = Participant(
         study_id=study.id, code=code, arm_id=arm.id, cohort_id=cohort.id, user_id=user.id,
         status=status, gender=rng.choice(["female", "female", "male"]),
