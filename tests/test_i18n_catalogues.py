@@ -19,7 +19,8 @@ from flask_babel import force_locale, gettext
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "views" / "translations"
 LOCALES = ("ja", "zh")
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+            "add": (3,)}  # navigation.add(role, endpoint, label): the label is translated
 SOURCES = ("app.py", "models", "program", "views", "templates")
 
 
