@@ -49,6 +49,7 @@ from program.catalogue import get_catalogue
 from program.operations import cohort_calendar, sees_material
 from program.outbox import enqueue
 from program.schedule import CohortCalendar, Meeting, MeetingStatus
+from views.dates import pattern
 
 log = logging.getLogger("hearth.jobs")
 
@@ -81,8 +82,14 @@ def _local(instant: datetime, user: User) -> str:
         zone = ZoneInfo(user.timezone or "UTC")
     except (KeyError, ValueError):
         zone = ZoneInfo("UTC")
-    return format_datetime(instant, "EEEE d MMMM y, HH:mm zzzz", tzinfo=zone,
-                           locale=user.locale or "en")
+    locale = user.locale or "en"
+    return format_datetime(instant, f"{pattern('long_datetime', locale)} zzzz", tzinfo=zone,
+                           locale=locale)
+
+
+def _in_language(session, user: User):
+    """The session as the recipient reads it (their language, else English)."""
+    return get_catalogue(user.locale).session(session.program_key, session.number)
 
 
 def _render(template: str, user: User, **context) -> tuple[str, str]:
@@ -142,7 +149,7 @@ def _release_notices(cohort, calendar, people, now, result) -> list[Due]:
         link = f"{_base_url()}/me/sessions/{session.number}"
         due += [Due(f"release:{user.id}:{cohort.id}:{meeting.session_number}", user,
                     "release_notice", "release_notice", meeting.release_at,
-                    {"session": session, "link": link})
+                    {"session": _in_language(session, user), "link": link})
                 for _participant, user in people]
     return due
 
@@ -166,7 +173,8 @@ def _meeting_reminders(cohort, calendar, people, staff, now, result) -> list[Due
             key = (f"meeting:{user.id}:{cohort.id}:{meeting.session_number}:"
                    f"{start:%Y%m%dT%H%MZ}:{kind}")
             due.append(Due(key, user, "meeting_reminder", "meeting_reminder", due_at,
-                           {"session": session, "start": start, "postponed": postponed,
+                           {"session": _in_language(session, user), "start": start,
+                            "postponed": postponed,
                             "video_link": cohort.video_link}))
     return due
 

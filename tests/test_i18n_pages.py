@@ -142,6 +142,8 @@ def test_checklist_is_shown_translated_and_stored_in_english(app, clock, as_user
     english = get_catalogue().session("cft", 1).checklist
     for label in japanese:
         assert label in page
+    guide = get_catalogue("ja").session("cft", 1).facilitator_guide
+    assert guide.html.split("</p>")[0] in page  # the guide, in Japanese too
     values = re.findall(r'name="checklist" type="checkbox" value="([^"]+)"', page)
     assert values == list(english)
     response = post_form(client, path, {
