@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from models import Cohort, Group, db, utcnow
 from program import markdown, posts
 from views import navigation
+from views.auth import safe_next
 from views.decorators import role_required
 
 bp = Blueprint("groups", __name__, url_prefix="/groups")
@@ -347,7 +348,7 @@ def hide(group_id: int, post_id: int):
 
 
 def _back(group_id: int):
-    target = request.form.get("next")
+    target = safe_next(request.form.get("next"))
     if target and target.startswith(f"/groups/{group_id}") and "//" not in target:
         return redirect(target)
     return redirect(url_for(".feed", group_id=group_id))

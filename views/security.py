@@ -5,13 +5,25 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.routing import IntegerConverter
 
 from models import db, utcnow
+from views.extensions import login_manager
 
 log = logging.getLogger("hearth")
 
@@ -26,7 +38,16 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+class IdConverter(IntegerConverter):
+    """``<int:...>`` bounded to what a database integer holds: a huge id is a 404, not a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_security(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
     @app.before_request
     def enforce_session_timeouts():
         if not current_user.is_authenticated:
@@ -96,6 +117,9 @@ def init_security(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def database_unavailable(e):
         db.session.rollback()
+        # The page must not reach for the database again (loading or refreshing the signed-in
+        # user would raise inside this handler and turn the retry page into a 500).
+        g._login_user = login_manager.anonymous_user()
         log.warning("database error: %s", type(e.orig).__name__ if hasattr(e, "orig") else e)
         response = error_page(503, _("Please try again"),
                               _("Hearth could not reach its database just now. Nothing you sent "

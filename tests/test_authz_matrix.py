@@ -1,0 +1,268 @@
+"""The authorisation matrix: every route of the URL map, every kind of visitor.
+
+Each route is called with its URL parameters pointing at the home study's objects (see
+``tests.factories_world``), by someone signed out, by outsiders of every role (a participant
+of another cohort, a usual-care participant, a facilitator of another cohort and group, a rater
+and a researcher of another study, an admin) and by the rightful owner. GET and POST (with a
+valid CSRF token and no other fields) are tried for every method the rule accepts.
+
+``EXPECTED`` holds the status each of them must get. A route missing from it fails the test by
+name, so a new route cannot ship without deciding who may use it. No request may answer 5xx,
+and a refused request (sign-in redirect for the signed-out, 400, 403, 404, 405) must leave
+every table exactly as it was.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from flask import url_for
+from sqlalchemy import select
+from werkzeug.routing import AnyConverter
+
+from models import db
+from tests.conftest import PASSWORD, make_app, sign_in
+from tests.factories_world import CALENDAR_TOKEN, LINK_TOKEN, RESET_TOKEN, World, gen_world
+
+#: who calls each route, in the order of the status tuples below
+COLUMNS = ("anon", "other_participant", "control_participant", "other_facilitator", "rater",
+           "researcher", "admin", "owner")
+
+#: the rightful owner of each blueprint's routes (a key of ``World.users``)
+OWNER = {
+    "participant": "member", "questionnaires": "member", "auth": "member",
+    "settings": "member", "groups": "member", "facilitator": "leader", "alerts": "leader",
+    "rater": "home_rater", "researcher": "home_researcher", "reports": "home_researcher",
+    "admin": "admin", "calendar": "member", "": "member",
+}
+#: group routes only the group's leaders and assistants use
+MODERATOR_ENDPOINTS = {"groups.moderate", "groups.hide", "groups.flags", "groups.overview"}
+
+S = 302  # a redirect: for the signed-out, to sign-in
+# fmt: off
+#: endpoint method -> status per column:
+#:        anon other ctrl ofac rater rsch admin owner
+EXPECTED: dict[str, tuple[int, ...]] = {
+    "index GET":                         (S, S, S, S, S, S, S, S),
+    "healthz GET":                       (200, 200, 200, 200, 200, 200, 200, 200),
+    "static GET":                        (200, 200, 200, 200, 200, 200, 200, 200),
+    # signing in and out, password, language
+    "auth.sign_in GET":                  (200, S, S, S, S, S, S, S),
+    "auth.sign_in POST":                 (200, S, S, S, S, S, S, S),
+    "auth.sign_out POST":                (S, S, S, S, S, S, S, S),
+    "auth.sign_out_everywhere POST":     (S, S, S, S, S, S, S, S),
+    "auth.request_reset GET":            (200, 200, 200, 200, 200, 200, 200, 200),
+    "auth.request_reset POST":           (200, 200, 200, 200, 200, 200, 200, 200),
+    "auth.reset_password GET":           (200, 200, 200, 200, 200, 200, 200, 200),
+    "auth.reset_password POST":          (200, 200, 200, 200, 200, 200, 200, 200),
+    "auth.change_password GET":          (S, 200, 200, 200, 200, 200, 200, 200),
+    "auth.change_password POST":         (S, 200, 200, 200, 200, 200, 200, 200),
+    "auth.set_language POST":            (400, 400, 400, 400, 400, 400, 400, 400),
+    "settings.edit GET":                 (S, 200, 200, 200, 200, 200, 200, 200),
+    "settings.edit POST":                (S, 200, 200, 200, 200, 200, 200, 200),
+    "calendar.feed GET":                 (200, 200, 200, 200, 200, 200, 200, 200),
+    # the participant's own pages: the usual-care participant has no material (404)
+    "participant.dashboard GET":         (S, 200, 200, 403, 403, 403, 403, 200),
+    "participant.sessions GET":          (S, 200, 404, 403, 403, 403, 403, 200),
+    "participant.session GET":           (S, 200, 404, 403, 403, 403, 403, 200),
+    "participant.session_done POST":     (S, S, 404, 403, 403, 403, 403, S),
+    "participant.practice_history GET":  (S, 200, 404, 403, 403, 403, 403, 200),
+    "participant.practice_new GET":      (S, 200, 404, 403, 403, 403, 403, 200),
+    "participant.practice_new POST":     (S, 200, 404, 403, 403, 403, 403, 200),
+    "participant.practice_edit GET":     (S, 404, 404, 403, 403, 403, 403, 200),
+    "participant.practice_edit POST":    (S, 404, 404, 403, 403, 403, 403, 200),
+    "participant.practice_delete POST":  (S, 404, 404, 403, 403, 403, 403, S),
+    # questionnaires: a participant's own open timepoint; another study's is not found
+    "questionnaires.index GET":          (S, 200, 200, 403, 403, 403, 403, 200),
+    "questionnaires.timepoint GET":      (S, 404, 403, 403, 403, 403, 403, 200),
+    "questionnaires.instrument GET":     (S, 404, 403, 403, 403, 403, 403, 200),
+    "questionnaires.instrument POST":    (S, 404, 403, 403, 403, 403, 403, S),
+    "questionnaires.save_one POST":      (S, 404, 403, 403, 403, 403, 403, 400),
+    "questionnaires.from_link GET":      (S, 403, 403, 403, 403, 403, 403, S),
+    # groups: membership decides; moderation needs the group's leaders
+    "groups.index GET":                  (S, 200, 200, 200, 200, 200, 200, 200),
+    "groups.feed GET":                   (S, 404, 404, 404, 404, 404, 404, 200),
+    "groups.create POST":                (S, 404, 404, 404, 404, 404, 404, 400),
+    "groups.thread GET":                 (S, 404, 404, 404, 404, 404, 404, 200),
+    "groups.reply POST":                 (S, 404, 404, 404, 404, 404, 404, 400),
+    "groups.edit GET":                   (S, 404, 404, 404, 404, 404, 404, 200),
+    "groups.edit POST":                  (S, 404, 404, 404, 404, 404, 404, 400),
+    "groups.delete POST":                (S, 404, 404, 404, 404, 404, 404, S),
+    "groups.flag POST":                  (S, 404, 404, 404, 404, 404, 404, S),
+    "groups.moderate POST":              (S, 404, 404, 404, 404, 404, 404, S),
+    "groups.hide POST":                  (S, 404, 404, 404, 404, 404, 404, S),
+    "groups.flags GET":                  (S, 404, 404, 404, 404, 404, 404, 200),
+    "groups.overview GET":               (S, 404, 404, 404, 404, 404, 404, 200),
+    # facilitators: only the cohort's own
+    "facilitator.home GET":              (S, 403, 403, 200, 403, 403, 403, 200),
+    "facilitator.cohort GET":            (S, 403, 403, 404, 403, 403, 403, 200),
+    "facilitator.meeting GET":           (S, 403, 403, 404, 403, 403, 403, 200),
+    "facilitator.meeting POST":          (S, 403, 403, 404, 403, 403, 403, 200),
+    "facilitator.register GET":          (S, 403, 403, 404, 403, 403, 403, 200),
+    "facilitator.register POST":         (S, 403, 403, 404, 403, 403, 403, S),
+    "facilitator.attendance_import_upload GET":
+                                         (S, 403, 403, 404, 403, 403, 403, 200),
+    "facilitator.attendance_import_upload POST":
+                                         (S, 403, 403, 404, 403, 403, 403, 200),
+    "facilitator.attendance_import_confirm POST":
+                                         (S, 403, 403, 404, 403, 403, 403, S),
+    "facilitator.roster GET":            (S, 403, 403, 404, 403, 403, 403, 200),
+    # safety alerts: the group's leaders and the study's clinicians
+    "alerts.index GET":                  (S, 403, 403, 200, 403, 200, 200, 200),
+    "alerts.show GET":                   (S, 403, 403, 404, 403, 404, 404, 200),
+    "alerts.act POST":                   (S, 403, 403, 404, 403, 404, 404, S),
+    "alerts.note POST":                  (S, 403, 403, 404, 403, 404, 404, S),
+    # raters: the study's own
+    "rater.home GET":                    (S, 403, 403, 403, 200, 403, 403, 200),
+    "rater.rate GET":                    (S, 403, 403, 403, 404, 403, 403, 200),
+    "rater.rate POST":                   (S, 403, 403, 403, 404, 403, 403, S),
+    # researchers: the study's own
+    "researcher.home GET":               (S, 403, 403, 403, 403, 200, 403, 200),
+    "researcher.study GET":              (S, 403, 403, 403, 403, 404, 403, 200),
+    "researcher.setup GET":              (S, 403, 403, 403, 403, 404, 403, 200),
+    "researcher.setup POST":             (S, 403, 403, 403, 403, 404, 403, 200),
+    "researcher.generate_list POST":     (S, 403, 403, 403, 403, 404, 403, S),
+    "researcher.add_applicant POST":     (S, 403, 403, 403, 403, 404, 403, S),
+    "researcher.assign_groups POST":     (S, 403, 403, 403, 403, 404, 403, S),
+    "researcher.adverse_events GET":     (S, 403, 403, 403, 403, 404, 403, 200),
+    "researcher.participant GET":        (S, 403, 403, 403, 403, 404, 403, 200),
+    "researcher.add_adverse_event POST": (S, 403, 403, 403, 403, 404, 403, 400),
+    "researcher.cohort POST":            (S, 403, 403, 403, 403, 404, 403, S),
+    "researcher.consent POST":           (S, 403, 403, 403, 403, 404, 403, 400),
+    "researcher.randomise POST":         (S, 403, 403, 403, 403, 404, 403, S),
+    "researcher.request_removal POST":   (S, 403, 403, 403, 403, 404, 403, S),
+    "researcher.screen POST":            (S, 403, 403, 403, 403, 404, 403, S),
+    "researcher.withdraw POST":          (S, 403, 403, 403, 403, 404, 403, 400),
+    "reports.index GET":                 (S, 403, 403, 403, 403, 200, 403, 200),
+    "reports.data GET":                  (S, 403, 403, 403, 403, 404, 403, 200),
+    "reports.data_download GET":         (S, 403, 403, 403, 403, 404, 403, 200),
+    "reports.efficacy GET":              (S, 403, 403, 403, 403, 404, 403, 200),
+    "reports.efficacy_download GET":     (S, 403, 403, 403, 403, 404, 403, 400),
+    "reports.feasibility GET":           (S, 403, 403, 403, 403, 404, 403, 200),
+    "reports.feasibility_download GET":  (S, 403, 403, 403, 403, 404, 403, 200),
+    "reports.flow_png GET":              (S, 403, 403, 403, 403, 404, 403, 200),
+    "reports.reliable_change_download GET":
+                                         (S, 403, 403, 403, 403, 404, 403, 400),
+    # administration
+    "admin.home GET":                    (S, 403, 403, 403, 403, 403, 200, 200),
+    "admin.set_user_active POST":        (S, 403, 403, 403, 403, 403, S, S),
+    "admin.process_removal POST":        (S, 403, 403, 403, 403, 403, S, S),
+}
+# fmt: on
+
+
+def _parameters(world: World, endpoint: str) -> dict:
+    """URL values pointing at the home study's objects."""
+    home = world.home
+    token = {"auth.reset_password": RESET_TOKEN, "calendar.feed": CALENDAR_TOKEN,
+             "questionnaires.from_link": LINK_TOKEN}.get(endpoint, "x")
+    participant = (world.control_participant.id if endpoint == "admin.process_removal"
+                   else home.participant.id)
+    return {
+        "cohort_id": home.cohort.id, "number": 1, "group_id": home.group.id,
+        "post_id": world.post.id, "log_id": world.log.id, "participant_id": participant,
+        "study_id": home.study.id, "timepoint_id": home.timepoint.id,
+        "key": "GRID-HAMD" if endpoint == "rater.rate" else "BDI-II", "token": token,
+        "alert_id": world.alert.id, "user_id": home.member.id, "fmt": "html",
+        "name": "scores.csv", "filename": "css/hearth.css",
+    }
+
+
+def _routes():
+    """(case id, endpoint, method, URL values that come from the rule) for every route."""
+    app = make_app("sqlite://")
+    cases = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
+        choices = {name: sorted(conv.items) if hasattr(conv, "items") else conv.args
+                   for name, conv in rule._converters.items() if isinstance(conv, AnyConverter)}
+        variants = [dict(zip(choices, values, strict=True))
+                    for values in itertools.product(*choices.values())] or [{}]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for fixed in variants:
+                suffix = "".join(f"[{v}]" for v in fixed.values())
+                cases.append(pytest.param(rule.endpoint, rule.rule, sorted(rule.arguments),
+                                          method, fixed, id=f"{rule.endpoint} {method}{suffix}"))
+    return cases
+
+
+def _snapshot() -> dict[str, list]:
+    """Every row of every table (the world is small), to show nothing changed."""
+    db.session.expire_all()
+    return {table.name: sorted(map(repr, db.session.execute(select(table)).all()))
+            for table in db.metadata.sorted_tables}
+
+
+def _client_for(app, world: World, column: str, endpoint: str):
+    client = app.test_client()
+    if column == "anon":
+        return client, None
+    key = column
+    if column == "owner":
+        key = OWNER[endpoint.split(".")[0] if "." in endpoint else ""]
+        if endpoint in MODERATOR_ENDPOINTS:
+            key = "leader"
+    user = world.users[key]
+    sign_in(client, user, PASSWORD)
+    return client, user
+
+
+_TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def _csrf(client, signed_in: bool) -> str:
+    page = client.get("/settings/" if signed_in else "/auth/sign-in").get_data(as_text=True)
+    return _TOKEN.search(page).group(1)
+
+
+#: responses meant to be cached by the browser or a calendar app: no personal page
+CACHEABLE = {"static", "calendar.feed"}
+
+
+def _check_headers(response, endpoint: str, signed_in: bool) -> None:
+    """The security headers every response carries, whatever its status."""
+    headers = response.headers
+    csp = headers.get("Content-Security-Policy", "")
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp, csp
+    assert "frame-ancestors 'none'" in csp
+    assert headers.get("X-Frame-Options") == "DENY"
+    assert headers.get("X-Content-Type-Options") == "nosniff"
+    assert headers.get("Referrer-Policy") == "same-origin"
+    if signed_in and endpoint not in CACHEABLE:
+        assert headers.get("Cache-Control") == "no-store", (endpoint, headers.get("Cache-Control"))
+
+
+def _is_refusal(column: str, response) -> bool:
+    if response.status_code in (400, 403, 404, 405):
+        return True
+    return (column == "anon" and response.status_code == 302
+            and response.headers["Location"].startswith("/auth/sign-in"))
+
+
+@pytest.mark.parametrize(("endpoint", "rule", "arguments", "method", "fixed"), _routes())
+def test_route_answers_each_visitor_as_expected(app, endpoint, rule, arguments, method, fixed):
+    key = f"{endpoint} {method}"
+    assert key in EXPECTED, (
+        f"{rule} ({key}) has no entry in EXPECTED: decide who may use it and add it")
+    world = gen_world()
+    values = {**_parameters(world, endpoint), **fixed}
+    with app.test_request_context():
+        path = url_for(endpoint, **{name: values[name] for name in arguments})
+    public = getattr(app.view_functions[endpoint], "allowed_roles", None) == ("*",)
+    got = {}
+    for column, expected in zip(COLUMNS, EXPECTED[key], strict=True):
+        client, user = _client_for(app, world, column, endpoint)
+        data = {"csrf_token": _csrf(client, user is not None)} if method == "POST" else None
+        before = _snapshot() if method == "POST" or expected != 200 else None
+        response = client.open(path, method=method, data=data)
+        assert response.status_code < 500, f"{column} {method} {path}: {response.status_code}"
+        got[column] = response.status_code
+        _check_headers(response, endpoint, user is not None and not response.headers.get(
+            "Location", "").startswith("/auth/sign-in"))
+        if before is not None and _is_refusal(column, response):
+            assert _snapshot() == before, f"refused {method} {path} by {column} changed data"
+        if column == "anon" and not public and response.status_code == 302:
+            assert response.headers["Location"].startswith("/auth/sign-in"), path
+    observed = tuple(got[c] for c in COLUMNS)
+    assert observed == EXPECTED[key], f"{key}: expected {EXPECTED[key]}, got {observed}"

@@ -1,0 +1,178 @@
+"""Sessions and redirects: a new session at sign-in, no open redirect, headers on errors too."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import PASSWORD, csrf_token, post_form, sign_in
+from tests.factories import gen_user
+
+#: ways of writing "somewhere else" that browsers follow off-site
+OFFSITE = [
+    "//evil.example/", "///evil.example", "https://evil.example/", "http:evil.example",
+    "/\\evil.example", "\\\\evil.example", "/\t/evil.example", "/\n/evil.example",
+    "/\r/evil.example", "javascript:alert(1)", "data:text/html,<script>alert(1)</script>",
+    " //evil.example", "https:/evil.example", "/\r\nSet-Cookie: x=1",
+]
+
+
+def _stays_on_site(location: str) -> bool:
+    parts = urlsplit(location)
+    return (not parts.scheme and not parts.netloc and location.startswith("/")
+            and not location.startswith(("//", "/\\")) and "\r" not in location
+            and "\n" not in location)
+
+
+def test_sign_in_starts_a_new_session(client):
+    """A session cookie planted before sign-in does not carry over (no fixation)."""
+    user = gen_user("participant")
+    client.get("/auth/sign-in")
+    with client.session_transaction() as planted:
+        planted["planted"] = "by someone else"
+    before = client.get_cookie("hearth", domain="hearth.test").value
+    sign_in(client, user)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session.get("_user_id")
+    after = client.get_cookie("hearth", domain="hearth.test").value
+    assert after != before
+
+    # the cookie an attacker captured before sign-in gives no access afterwards
+    attacker = client.application.test_client()
+    attacker.set_cookie("hearth", before, domain="hearth.test")
+    response = attacker.get("/me/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/sign-in")
+
+
+def test_changing_the_password_ends_other_sessions(client):
+    user = gen_user("participant")
+    sign_in(client, user)
+    other = client.application.test_client()
+    sign_in(other, user)
+    response = post_form(client, "/auth/password", {
+        "current": PASSWORD, "password": "a new long passphrase", "confirm":
+        "a new long passphrase"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert client.get("/me/").status_code == 200  # this browser stays signed in
+    assert other.get("/me/").headers["Location"].startswith("/auth/sign-in")
+
+
+@pytest.mark.parametrize("target", OFFSITE)
+def test_sign_in_never_redirects_off_site(client, target):
+    user = gen_user("researcher")
+    response = post_form(client, "/auth/sign-in",
+                         {"email": user.email, "password": PASSWORD, "next": target})
+    assert response.status_code == 302
+    assert _stays_on_site(response.headers["Location"]), response.headers["Location"]
+    assert response.headers["Location"] == "/research/"
+
+
+def test_sign_in_follows_a_same_site_next(client):
+    user = gen_user("participant")
+    response = post_form(client, "/auth/sign-in",
+                         {"email": user.email, "password": PASSWORD, "next": "/settings/?x=1"})
+    assert response.headers["Location"] == "/settings/?x=1"
+
+
+def test_signed_out_visitor_is_sent_to_sign_in_with_the_page_as_next(client):
+    response = client.get("/me/practice")
+    location = response.headers["Location"]
+    assert location.startswith("/auth/sign-in")
+    assert "next=%2Fme%2Fpractice" in location
+
+
+@pytest.mark.parametrize("target", OFFSITE)
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_language_switch_never_redirects_off_site(client, target, signed_in):
+    if signed_in:
+        sign_in(client, gen_user("participant"))
+    response = post_form(client, "/auth/language", {"locale": "ja", "next": target},
+                         token_from="/settings/" if signed_in else "/auth/sign-in")
+    assert response.status_code == 302
+    assert _stays_on_site(response.headers["Location"]), response.headers["Location"]
+
+
+def test_language_switch_refuses_an_unknown_locale(client):
+    response = post_form(client, "/auth/language", {"locale": "../../etc", "next": "/"},
+                         token_from="/auth/sign-in")
+    assert response.status_code == 400
+
+
+def test_language_switch_without_csrf_token_is_refused(client):
+    response = client.post("/auth/language", data={"locale": "ja", "next": "/"})
+    assert response.status_code == 400
+    with client.session_transaction() as session:
+        assert "locale" not in session
+
+
+def test_post_without_csrf_token_is_refused_and_writes_nothing(client):
+    user = gen_user("participant")
+    sign_in(client, user)
+    response = client.post("/settings/", data={"timezone": "Asia/Tokyo", "locale": "ja",
+                                               "notify_replies": "none",
+                                               "notify_announcements": "none"})
+    assert response.status_code == 400
+    assert "Form expired" in response.get_data(as_text=True)
+    from models import User, db
+
+    assert db.session.get(User, user.id).timezone == "UTC"
+
+
+@pytest.mark.parametrize("path", ["/auth/sign-in", "/no-such-page", "/healthz", "/me/"])
+def test_headers_on_pages_redirects_and_errors(client, path):
+    response = client.get(path)
+    headers = response.headers
+    assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in headers  # plain HTTP: no HSTS
+
+
+def test_method_not_allowed_and_csrf_errors_carry_headers(client):
+    for response in (client.delete("/auth/sign-in"), client.post("/auth/sign-in", data={})):
+        assert response.status_code in (400, 405)
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("app_config", [{"HSTS": True, "SESSION_COOKIE_SECURE": True}])
+@pytest.mark.parametrize("path", ["/auth/sign-in", "/no-such-page", "/healthz", "/me/"])
+def test_behind_tls_every_response_has_hsts(client, path):
+    response = client.get(path, base_url="https://hearth.test")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_signed_in_error_pages_are_not_cached(client):
+    sign_in(client, gen_user("participant"))
+    for path in ("/no-such-page", "/admin/"):
+        assert client.get(path).headers["Cache-Control"] == "no-store"
+
+
+def test_ids_no_database_holds_are_not_found(app, client):
+    """Huge numbers in a URL are a 404 on every route that takes an id, never a 5xx."""
+    sign_in(client, gen_user("researcher"))
+    token = csrf_token(client, "/settings/")
+    huge = 2**63
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        ints = [name for name, conv in rule._converters.items()
+                if type(conv).__name__ == "IdConverter"]
+        if not ints:
+            continue
+        path = rule.rule
+        for name, conv in rule._converters.items():
+            value = str(huge) if name in ints else getattr(conv, "items", ["x"])
+            value = value if isinstance(value, str) else sorted(value)[0]
+            path = re.sub(rf"<[^>]*\b{name}>", value, path)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            data = {"csrf_token": token} if method == "POST" else None
+            response = client.open(path, method=method, data=data)
+            assert response.status_code == 404, (method, path, response.status_code)
+            checked += 1
+    assert checked > 40
