@@ -13,6 +13,8 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from email.parser import BytesParser
+from email.policy import default as default_policy
 
 from sqlalchemy.engine import make_url
 
@@ -134,8 +136,8 @@ class SmtpSink(socketserver.ThreadingTCPServer):
         return self.server_address[1]
 
     def accept(self, to: str, data: bytes) -> bool:
-        subject = next((line[8:].strip() for line in data.decode("utf-8", "replace")
-                        .splitlines() if line.lower().startswith("subject:")), "")
+        message = BytesParser(policy=default_policy).parsebytes(data[:-5])
+        subject = str(message["Subject"] or "")
         with self.lock:
             if self.hold_after is not None and len(self.messages) >= self.hold_after:
                 held = True

@@ -10,6 +10,7 @@ from flask import (
     flash,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -121,10 +122,11 @@ def init_security(app: Flask) -> None:
         # user would raise inside this handler and turn the retry page into a 500).
         g._login_user = login_manager.anonymous_user()
         log.warning("database error: %s", type(e.orig).__name__ if hasattr(e, "orig") else e)
-        response = error_page(503, _("Please try again"),
-                              _("Hearth could not reach its database just now. Nothing you sent "
-                                "was saved; please try again in a moment."))
-        response[0].headers["Retry-After"] = "5"
+        response = make_response(*error_page(
+            503, _("Please try again"),
+            _("Hearth could not reach its database just now. Nothing you sent "
+              "was saved; please try again in a moment.")))
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(500)
