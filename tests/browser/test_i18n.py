@@ -112,3 +112,22 @@ def test_msc_participant_week_has_no_english_left(page, demo_data_names, locale,
     number = int(page.url.rsplit("/", 1)[1])
     assert get_catalogue(locale).session("msc", number).title in session
     assert _english_left(session) == [], "session page"
+
+
+@pytest.mark.parametrize(("locale", "font"), [("ja", "Noto Sans CJK JP"),
+                                              ("zh", "Noto Sans CJK SC")])
+def test_cjk_text_is_drawn_with_the_languages_own_font(page, locale, font):
+    """Han characters differ between Japanese and Chinese; each page uses its language's font.
+
+    Needs Debian's fonts-noto-cjk (``make browser`` installs it), as phones have their own.
+    """
+    page.context.set_extra_http_headers({"Accept-Language": locale})
+    page.goto("/auth/sign-in")
+    assert page.locator("html").get_attribute("lang") == locale
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    heading = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "h1"})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": heading})["fonts"]
+    assert [f["familyName"] for f in fonts] == [font]
