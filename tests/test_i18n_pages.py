@@ -104,9 +104,13 @@ def test_a_session_missing_in_a_language_is_shown_in_english(app, clock, as_user
         first = _text(client.get("/me/sessions/1"))
         assert get_catalogue().session("msc", 1).title in first
         assert "<h2>Aims</h2>" in first
+        assert '<section class="card" lang="en">' in first  # screen readers switch voice
+        assert 'lang="en"' not in first.split("practice-")[1]  # the practices are Japanese
         # its practices are still in Japanese, and the next session is in Japanese
         assert get_catalogue("ja").practice("soothing-touch").title in first
-        assert get_catalogue("ja").session("msc", 2).title in _text(client.get("/me/sessions/2"))
+        second = _text(client.get("/me/sessions/2"))
+        assert get_catalogue("ja").session("msc", 2).title in second
+        assert 'lang="en"' not in second
     finally:
         get_catalogue.cache_clear()
 
