@@ -1,7 +1,8 @@
 """In Chromium: the demo MSC participant's week in Japanese and in Chinese, with no English left.
 
-The visible text of the dashboard and of this week's session page is compared with every
-English message of the interface catalogue and every sentence of the English course material.
+The visible text of the dashboard, this week's session page, the list of sessions and the
+practice log form is compared with every English message of the interface catalogue and every
+sentence of the English course material; any other Latin word is a string that skipped gettext.
 Ignored: names and codes (the product name, the person's name, the study and cohort names a
 researcher typed, participant codes, time zone ids, language names in the language menu),
 numbers and what participants wrote.
@@ -112,6 +113,10 @@ def test_msc_participant_week_has_no_english_left(page, demo_data_names, locale,
     number = int(page.url.rsplit("/", 1)[1])
     assert get_catalogue(locale).session("msc", number).title in session
     assert _english_left(session) == [], "session page"
+
+    for path in ("/me/sessions", "/me/practice/new"):  # the course and the practice log form
+        page.goto(path)
+        assert _english_left(_visible_text(page, demo_data_names)) == [], path
 
 
 @pytest.mark.parametrize(("locale", "font"), [("ja", "Noto Sans CJK JP"),
