@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from http.client import HTTPException
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -69,7 +70,7 @@ class Run:
     def step(self, page: str, answer_of, expected: int = 200) -> Answer | None:
         try:
             answer = answer_of()
-        except OSError as exc:
+        except (OSError, HTTPException) as exc:
             self.stats.record(page, 0.0, False, type(exc).__name__)
             return None
         ok = answer.status == expected

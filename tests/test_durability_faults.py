@@ -19,6 +19,7 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
+from http.client import HTTPException
 from pathlib import Path
 
 import pytest
@@ -191,7 +192,7 @@ def _keep_writing(port, email, group_id, writes: Writes, halt: threading.Event) 
         while not halt.is_set():
             try:
                 status = write_one(browser, group_id, kind, sent, writes)
-            except OSError:
+            except (OSError, HTTPException):
                 status = 0
             if status == 302:
                 break
