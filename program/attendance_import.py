@@ -91,7 +91,7 @@ def _minutes(row: dict, columns: dict[str, str | None]) -> int:
     if columns["minutes"] and (row.get(columns["minutes"]) or "").strip():
         try:
             return max(0, round(float(row[columns["minutes"]].strip().replace(",", "."))))
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number, or infinite
             raise ReportError(f"minutes {row[columns['minutes']]!r} is not a number") from None
     joined = _parse_time(row.get(columns["join"] or "", ""))
     left = _parse_time(row.get(columns["leave"] or "", ""))
@@ -109,7 +109,13 @@ def parse_report(data: bytes | str) -> list[ReportPerson]:
         When the file has no name/email column or no way to tell the minutes.
     """
     text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _read_report(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:  # e.g. a stray carriage return inside a field
+        raise ReportError(f"the file is not a CSV report ({exc})") from exc
+
+
+def _read_report(reader: csv.DictReader) -> list[ReportPerson]:
     fieldnames = reader.fieldnames or []
     columns = {kind: _column(fieldnames, kind) for kind in _HEADERS}
     if not columns["email"] and not columns["name"]:

@@ -176,3 +176,12 @@ def test_ids_no_database_holds_are_not_found(app, client):
             assert response.status_code == 404, (method, path, response.status_code)
             checked += 1
     assert checked > 40
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(client):
+    """PostgreSQL cannot store NUL in text; such a request is a 400, not a 503."""
+    response = post_form(client, "/auth/sign-in", {"email": "a\x00@example.org",
+                                                    "password": "x"})
+    assert response.status_code == 400
+    assert client.get("/calendar/" + "a" * 10 + "%00" + "b" * 10 + ".ics").status_code == 400
+    assert client.get("/auth/sign-in?next=/me/%00").status_code == 400

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import (
     Flask,
+    abort,
     flash,
     g,
     jsonify,
@@ -49,6 +50,17 @@ class IdConverter(IntegerConverter):
 
 def init_security(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
+
+    @app.before_request
+    def refuse_nul_characters():
+        """No honest form or link carries NUL, and PostgreSQL cannot store it in text."""
+        values = [request.path, *(v for vs in request.args.listvalues() for v in vs)]
+        if request.method == "POST" and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            values += [v for vs in request.form.listvalues() for v in vs]
+        if any("\x00" in value for value in values):
+            abort(400)
+
     @app.before_request
     def enforce_session_timeouts():
         if not current_user.is_authenticated:
