@@ -24,7 +24,7 @@ def test_seed_is_idempotent(runner, app):
     assert second.exit_code == 0, second.output
     db.session.expire_all()
     assert _row_counts() == counts
-    assert counts["users"] > 40 and counts["participants"] == 48
+    assert counts["users"] > 40 and counts["participants"] == 51
     assert counts["practice_logs"] > 0 and counts["posts"] > 0 and counts["responses"] > 0
 
 

@@ -32,6 +32,7 @@ from models import (
     utcnow,
     write_transaction,
 )
+from program.trial import CFT_ELIGIBILITY
 from views.accounts import create_user
 
 DOMAIN = "hearth.example"
@@ -157,8 +158,9 @@ def _seed_cft(users, password, today):
     rng = random.Random(2026)
     study = Study(key="cft-demo", title="Group CFT for treatment-resistant depression (demo)",
                   design="rct", program="cft", registration_id="UMIN-DEMO-0001",
-                  randomisation_method="simple", consent_version="v1.0",
-                  randomisation_settings={"seed": 20260401})
+                  randomisation_method="blocks", consent_version="v1.0",
+                  randomisation_settings={"seed": 20260401, "block_sizes": [2, 4]},
+                  eligibility_rules=CFT_ELIGIBILITY)
     study.arms = [Arm(key="CFT", name="CFT + usual care", receives_program=True),
                   Arm(key="UC", name="Usual care", receives_program=False)]
     db.session.add(study)
@@ -210,6 +212,10 @@ def _seed_cft(users, password, today):
     db.session.flush()
     _history(cohort, cft_people, CFT_PRACTICES, 5, rng, today)
     _baseline(study, pre, everyone, ["BDI-II", "CEAS-self", "SCS-SF"], rng)
+    # Three people waiting to be screened, consented and randomised by the demo researcher.
+    for n in (19, 20, 21):
+        db.session.add(Participant(study_id=study.id, code=f"P-{n:04d}", status="applied",
+                                   applied_on=today - timedelta(days=3)))
     _posts(group, [p.user_id for p in cft_people], users["therapist"].id, rng)
 
 
