@@ -212,7 +212,7 @@ _TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 def _csrf(client, signed_in: bool) -> str:
-    page = client.get("/settings/" if signed_in else "/auth/sign-in").get_data(as_text=True)
+    page = client.get("/auth/password" if signed_in else "/auth/sign-in").get_data(as_text=True)
     return _TOKEN.search(page).group(1)
 
 
