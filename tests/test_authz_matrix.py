@@ -266,3 +266,13 @@ def test_route_answers_each_visitor_as_expected(app, endpoint, rule, arguments, 
             assert response.headers["Location"].startswith("/auth/sign-in"), path
     observed = tuple(got[c] for c in COLUMNS)
     assert observed == EXPECTED[key], f"{key}: expected {EXPECTED[key]}, got {observed}"
+
+
+def test_expectations_name_only_routes_that_exist():
+    """A route removed or renamed takes its row out of the table (no stale rules)."""
+    app = make_app("sqlite://")
+    routes = {f"{rule.endpoint} {method}" for rule in app.url_map.iter_rules()
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert sorted(set(EXPECTED) - routes) == []
+    assert all(endpoint.split(".")[0] in OWNER or "." not in endpoint
+               for endpoint in {key.split()[0] for key in EXPECTED}), "a blueprint has no owner"

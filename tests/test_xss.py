@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 import openpyxl
 import pytest
 
-from models import Meeting, Participant, PracticeLog, Response, db, utcnow
+from models import Meeting, Participant, PracticeLog, Response, SafetyAlert, db, utcnow
 from tests.conftest import post_form, sign_in
 from tests.factories import gen_participant, gen_user
 from tests.factories_world import gen_world
@@ -142,6 +142,13 @@ def hostile(app):
                          token_from=f"/research/participants/{victim.id}")
     assert response.status_code == 302, response.get_data(as_text=True)[:400]
 
+    # the practice note as a facilitator sees it when it raised a safety alert
+    note_log = db.session.scalar(db.select(PracticeLog).where(PracticeLog.note.contains(MARK)))
+    log_alert = SafetyAlert(study_id=home.study.id, participant_id=home.participant.id,
+                            group_id=home.group.id, source_kind="practice_log",
+                            source_id=note_log.id, rule="risk-phrases:en", status="open")
+    db.session.add(log_alert)
+    db.session.flush()
     # questionnaire free text has no form yet: stored as a future form would store it
     db.session.add(Response(participant_id=home.participant.id, timepoint_id=home.timepoint.id,
                             instrument_key="BDI-II", answers={}, free_text={"1": PAYLOAD},
@@ -152,6 +159,7 @@ def hostile(app):
     assert db.session.scalar(db.select(Meeting.notes).where(Meeting.cohort_id == home.cohort.id))
     assert db.session.get(Participant, victim.id).withdrawal_reason
     return world, {"post_id": post_id, "victim": victim.id, "member": member,
+                   "log_alert": log_alert.id,
                    "leader": leader, "researcher": researcher}
 
 
@@ -186,6 +194,7 @@ def test_facilitator_pages_show_hostile_text_inert(hostile):
         f"/groups/{group}/overview": False,
         f"/groups/{group}/posts/{ctx['post_id']}": True,
         f"/alerts/{world.alert.id}": True,
+        f"/alerts/{ctx['log_alert']}": True,
         "/alerts/": False,
         "/facilitate/": False,
     }
