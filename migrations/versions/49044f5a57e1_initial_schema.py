@@ -1,8 +1,8 @@
 """Initial schema
 
-Revision ID: aa831a603c5b
+Revision ID: 49044f5a57e1
 Revises: 
-Create Date: 2026-11-23 03:37:54.636462
+Create Date: 2026-11-23 05:23:31.536853
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import models.base
 
 
 # revision identifiers, used by Alembic.
-revision = 'aa831a603c5b'
+revision = '49044f5a57e1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -331,6 +331,7 @@ def upgrade():
     sa.Column('pinned', sa.Boolean(), nullable=False),
     sa.Column('locked', sa.Boolean(), nullable=False),
     sa.Column('weekly_session', sa.Integer(), nullable=True),
+    sa.Column('announcement', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('author_removed', sa.Boolean(), nullable=False),
     sa.Column('submission_token', sa.String(length=64), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
@@ -348,6 +349,7 @@ def upgrade():
     sa.UniqueConstraint('group_id', 'weekly_session', name=op.f('uq_posts_group_id_weekly_session'))
     )
     with op.batch_alter_table('posts', schema=None) as batch_op:
+        batch_op.create_index('ix_posts_created_at', ['created_at'], unique=False)
         batch_op.create_index('ix_posts_feed', ['group_id', 'parent_id', 'pinned', 'created_at'], unique=False)
         batch_op.create_index('ix_posts_thread', ['parent_id', 'created_at'], unique=False)
 
@@ -404,8 +406,13 @@ def upgrade():
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('acknowledged_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_by_id', sa.Integer(), nullable=True),
+    sa.Column('closed_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_by_id', sa.Integer(), nullable=True),
     sa.CheckConstraint("source_kind IN ('post', 'practice_log', 'response')", name=op.f('ck_safety_alerts_source_kind_valid')),
     sa.CheckConstraint("status IN ('open', 'acknowledged', 'closed')", name=op.f('ck_safety_alerts_status_valid')),
+    sa.ForeignKeyConstraint(['acknowledged_by_id'], ['users.id'], name=op.f('fk_safety_alerts_acknowledged_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['closed_by_id'], ['users.id'], name=op.f('fk_safety_alerts_closed_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_safety_alerts_group_id_groups'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_safety_alerts_owner_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_safety_alerts_participant_id_participants'), ondelete='CASCADE'),
@@ -531,6 +538,7 @@ def downgrade():
     with op.batch_alter_table('posts', schema=None) as batch_op:
         batch_op.drop_index('ix_posts_thread')
         batch_op.drop_index('ix_posts_feed')
+        batch_op.drop_index('ix_posts_created_at')
 
     op.drop_table('posts')
     with op.batch_alter_table('group_memberships', schema=None) as batch_op:
