@@ -152,7 +152,7 @@ def _fit_effects(
         else:
             fit = fit_unstructured(y, design.x, groups, time_index, len(timepoints), design.names)
             if not fit.converged:
-                notes.append("the unstructured covariance model did not converge")
+                notes.append(fit.warning or "the unstructured covariance model did not converge")
                 fit = None
 
     rows = []

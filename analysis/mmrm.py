@@ -63,11 +63,17 @@ def _patterns(y, x, groups, time_index, n_times) -> list[_Pattern]:
     return out
 
 
-def _sigma(par: np.ndarray, n_times: int) -> np.ndarray:
-    """Covariance from its Cholesky factor: log diagonal first, then the lower triangle."""
+def _low(par: np.ndarray, n_times: int) -> np.ndarray:
+    """The Cholesky factor of ``Sigma``: log diagonal first, then the lower triangle."""
     low = np.zeros((n_times, n_times))
     low[np.diag_indices(n_times)] = np.exp(par[:n_times])
     low[np.tril_indices(n_times, -1)] = par[n_times:]
+    return low
+
+
+def _sigma(par: np.ndarray, n_times: int) -> np.ndarray:
+    """Covariance from its Cholesky factor (see :func:`_low`)."""
+    low = _low(par, n_times)
     return low @ low.T
 
 
@@ -84,9 +90,12 @@ class _Criterion:
         for pat in self.patterns:
             block = sigma[np.ix_(pat.idx, pat.idx)]
             sign, ld = np.linalg.slogdet(block)
-            if sign <= 0:
+            if not (sign > 0 and np.isfinite(ld)):
                 return None
-            inv = np.linalg.inv(block)
+            try:
+                inv = np.linalg.inv(block)
+            except np.linalg.LinAlgError:
+                return None
             a += np.einsum("ab,abpq->pq", inv, pat.xx)
             b += np.einsum("ab,abp->p", inv, pat.xy)
             yvy += float((inv * pat.yy).sum())
@@ -100,9 +109,13 @@ class _Criterion:
             return np.inf
         a, b, yvy, logdet_v = parts
         sign, ld_a = np.linalg.slogdet(a)
-        if sign <= 0:
+        if not (sign > 0 and np.isfinite(ld_a)):
             return np.inf
-        return logdet_v + ld_a + yvy - float(b @ np.linalg.solve(a, b))
+        try:
+            value = logdet_v + ld_a + yvy - float(b @ np.linalg.solve(a, b))
+        except np.linalg.LinAlgError:
+            return np.inf
+        return value if np.isfinite(value) else np.inf
 
     def gradient(self, par: np.ndarray) -> np.ndarray:
         """Analytic gradient of :meth:`deviance` with respect to the Cholesky parameters.
@@ -112,12 +125,18 @@ class _Criterion:
         ``u_i = M_i r_i`` the GLS residuals scaled by ``M_i``; all sums run per pattern.
         """
         n = self.n_times
-        sigma = _sigma(par, n)
+        # The factor comes from the parameters: re-factorising Sigma = L L' fails once Sigma
+        # is numerically singular, which the optimiser may well probe on degenerate data.
+        low = _low(par, n)
+        sigma = low @ low.T
         parts = self.gls(sigma)
         if parts is None:
             return np.full(par.size, np.nan)
         a, b, *_ = parts
-        c = np.linalg.inv(a)
+        try:
+            c = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            return np.full(par.size, np.nan)
         beta = c @ b
         g = np.zeros((n, n))
         for pat in self.patterns:
@@ -126,7 +145,6 @@ class _Criterion:
             xb = pat.xy @ beta  # [a, b] = sum_i (x_ia beta) y_ib
             rr = pat.yy - xb - xb.T + np.einsum("abpq,p,q->ab", pat.xx, beta, beta)
             g[np.ix_(pat.idx, pat.idx)] += pat.m * m - m @ (xcx + rr) @ m
-        low = np.linalg.cholesky(sigma)
         d_low = 2 * g @ low  # dD/dL for Sigma = L L' (G symmetric)
         grad_diag = np.diag(d_low) * np.diag(low)  # log-diagonal parameters
         return np.concatenate([grad_diag, d_low[np.tril_indices(n, -1)]])
@@ -162,6 +180,9 @@ class UnstructuredFit:
         The estimated ``T x T`` covariance across timepoints.
     n_obs, n_groups : int
     converged : bool
+        The REML criterion reached a proper interior optimum (zero gradient, positive
+        definite Hessian). When False, ``warning`` says why and no estimate should be reported.
+    warning : str or None
     """
 
     names: list[str]
@@ -171,6 +192,7 @@ class UnstructuredFit:
     n_obs: int
     n_groups: int
     converged: bool
+    warning: str | None
     _par: np.ndarray
     _par_cov: np.ndarray
     _criterion: _Criterion
@@ -187,9 +209,12 @@ class UnstructuredFit:
         """
         l_ = np.asarray(weights, dtype=float)
         var = float(l_ @ self.vcov @ l_)
+        # The df are a ratio of variances, computed on the standardised scale the criterion
+        # works in (so they cannot depend on the units of the scores).
+        var_std = float(l_ @ self._criterion.vcov(self._par) @ l_)
         grad = _gradient(lambda q: float(l_ @ self._criterion.vcov(q) @ l_), self._par)
         denom = float(grad @ self._par_cov @ grad)
-        df = 2 * var**2 / denom if denom > 0 else np.inf
+        df = 2 * var_std**2 / denom if denom > 0 else np.inf
         est = float(l_ @ self.beta)
         se = np.sqrt(var)
         t = est / se
@@ -202,13 +227,59 @@ class UnstructuredFit:
         return self.contrast(l_)
 
 
+# Bounds on the log-diagonal of the Cholesky factor (standardised scores, so unit-free): a
+# conditional SD below e^-10 (about 5e-5 of the scores' SD) means the data pin one timepoint
+# down exactly from the others, i.e. the REML criterion has no interior optimum.
+_LOG_SD_BOUNDS = (-10.0, 10.0)
+_GRAD_TOL = 1e-4  # largest |gradient| of the REML deviance accepted as an optimum
+
+
 def _start(y, x, groups, time_index, n_times) -> np.ndarray:
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     resid = y - x @ beta
     var = np.array([resid[time_index == t].var() if (time_index == t).sum() > 1 else 1.0
                     for t in range(n_times)])
-    var = np.where(var > 0, var, max(float(resid.var()), 1e-8))
-    return np.concatenate([0.5 * np.log(var), np.zeros(n_times * (n_times - 1) // 2)])
+    var = np.where(var > 1e-8, var, max(float(resid.var()), 1e-8))
+    start = 0.5 * np.log(var)
+    start = np.clip(start, _LOG_SD_BOUNDS[0] + 1, _LOG_SD_BOUNDS[1] - 1)
+    return np.concatenate([start, np.zeros(n_times * (n_times - 1) // 2)])
+
+
+def _standardise(y: np.ndarray, x: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Centre and scale of the scores, and ``gamma`` with ``x @ gamma == 1`` (or zeros).
+
+    The model is fitted to ``(y - centre) / scale``; with an intercept in the span of ``x``
+    the estimates map back exactly (``beta = scale * beta_std + centre * gamma``), so the fit
+    is invariant to the location and units of the scores, and the optimiser's tolerances and
+    the finite-difference steps mean the same thing on every scale.
+    """
+    ones = np.ones(y.size)
+    gamma, *_ = np.linalg.lstsq(x, ones, rcond=None)
+    if np.max(np.abs(x @ gamma - ones)) < 1e-8:
+        centre = float(np.mean(y))
+    else:
+        gamma, centre = np.zeros(x.shape[1]), 0.0
+    scale = float(np.std(y - centre))
+    if not (np.isfinite(scale) and scale > 0):
+        scale = 1.0
+    return centre, scale, gamma
+
+
+def _failed(names, x, y, groups, n_times, crit, par, warning) -> UnstructuredFit:
+    p = x.shape[1]
+    return UnstructuredFit(
+        names=names,
+        beta=np.full(p, np.nan),
+        vcov=np.full((p, p), np.nan),
+        sigma=np.full((n_times, n_times), np.nan),
+        n_obs=y.size,
+        n_groups=int(pd.unique(groups).size),
+        converged=False,
+        warning=warning,
+        _par=par,
+        _par_cov=np.full((par.size, par.size), np.nan),
+        _criterion=crit,
+    )
 
 
 def fit_unstructured(
@@ -236,14 +307,21 @@ def fit_unstructured(
     Returns
     -------
     UnstructuredFit
+        Never raises on data that cannot be fitted: ``converged`` is False and ``warning``
+        says why (for instance a REML criterion that keeps falling as ``Sigma`` becomes
+        singular, which happens when too few participants attended several timepoints to
+        estimate a ``T x T`` covariance beyond the cell means; R's ``gls`` then stops with
+        "false convergence").
 
     Notes
     -----
-    ``Sigma`` is parametrised by its Cholesky factor (log diagonal, free lower triangle), as
-    mmrm does, and the REML deviance is minimised with its analytic gradient. Satterthwaite df
-    use the numerical gradient of the contrast variance and ``2 H^-1`` with ``H`` the Hessian
-    of the REML deviance (differences of the analytic gradient); at the optimum the result
-    does not depend on the parametrisation.
+    The scores are standardised first (see :func:`_standardise`). ``Sigma`` is parametrised
+    by its Cholesky factor (log diagonal, free lower triangle), as mmrm does, and the REML
+    deviance is minimised with its analytic gradient (L-BFGS-B, the log diagonal bounded so
+    that no trial step leaves the positive definite matrices numerically), then polished by
+    Newton steps. Satterthwaite df use the numerical gradient of the contrast variance and
+    ``2 H^-1`` with ``H`` the Hessian of the REML deviance (differences of the analytic
+    gradient); at the optimum the result does not depend on the parametrisation.
 
     References
     ----------
@@ -255,47 +333,98 @@ def fit_unstructured(
     x = np.asarray(x, dtype=float)
     time_index = np.asarray(time_index, dtype=int)
     groups = np.asarray(groups)
-    crit = _Criterion(_patterns(y, x, groups, time_index, n_times), y.size, x.shape[1], n_times)
-    start = _start(y, x, groups, time_index, n_times)
-    res = optimize.minimize(
-        crit.deviance, start, jac=crit.gradient, method="BFGS", options={"gtol": 1e-6}
+    names = list(names) if names is not None else [f"x{i}" for i in range(x.shape[1])]
+    centre, scale, gamma = _standardise(y, x)
+    y_std = (y - centre) / scale
+    crit = _Criterion(
+        _patterns(y_std, x, groups, time_index, n_times), y.size, x.shape[1], n_times
     )
-    par = res.x
-    converged = bool(np.isfinite(res.fun))
-    # Newton polish on the analytic gradient: BFGS stops short of full precision.
+    start = _start(y_std, x, groups, time_index, n_times)
+    n_off = n_times * (n_times - 1) // 2
+    bounds = [_LOG_SD_BOUNDS] * n_times + [(None, None)] * n_off
+    lower = _LOG_SD_BOUNDS[0]
+
+    def fail(par, why):
+        # A run that stalls with one timepoint (almost) a linear function of the others is
+        # the degenerate case: the criterion falls without bound towards a singular Sigma.
+        low = _low(par, n_times)
+        with np.errstate(all="ignore"):
+            ratio = np.diag(low) ** 2 / np.sum(low**2, axis=1)
+        if not np.all(ratio > 1e-4):
+            why = singular
+        return _failed(names, x, y, groups, n_times, crit, par, why)
+
+    singular = (
+        "the unstructured covariance cannot be estimated: the REML criterion keeps improving"
+        " as the covariance across timepoints becomes singular (too few participants with"
+        " scores at several timepoints)"
+    )
+    if not np.isfinite(crit.deviance(start)):
+        return fail(start, "the unstructured covariance model cannot be evaluated on these data")
+    # L-BFGS-B can stop on a stalled line search far from the optimum; restarting it (fresh
+    # curvature memory) from where it stopped continues while the deviance still improves.
+    par, value = start, crit.deviance(start)
+    for _ in range(6):
+        with np.errstate(all="ignore"):
+            res = optimize.minimize(
+                crit.deviance, par, jac=crit.gradient, method="L-BFGS-B", bounds=bounds,
+                options={"maxiter": 100, "ftol": 1e-14, "gtol": 1e-8},
+            )
+        if not res.fun < value:
+            break
+        improvement = value - res.fun
+        par, value = res.x, res.fun
+        if np.max(np.abs(crit.gradient(par))) < _GRAD_TOL or improvement < 1e-10:
+            break
+    if not np.isfinite(crit.deviance(par)):
+        return fail(par, "the unstructured covariance model did not converge")
+    # Newton polish on the analytic gradient: quasi-Newton methods stop short of full precision.
     for _ in range(8):
-        hess = _jacobian(crit.gradient, par)
+        if np.any(par[:n_times] <= lower + 1e-6):
+            break
         try:
+            hess = _jacobian(crit.gradient, par)
             step = np.linalg.solve(hess, crit.gradient(par))
         except np.linalg.LinAlgError:
-            converged = False
             break
         if not np.all(np.isfinite(step)):
             break
         trial = par - step
-        if not crit.deviance(trial) <= crit.deviance(par) + 1e-9:
+        if np.any(trial[:n_times] < lower) or not crit.deviance(trial) <= crit.deviance(par) + 1e-9:
             break
         par = trial
         if np.max(np.abs(step)) < 1e-9:
             break
+    if np.any(par[:n_times] <= lower + 1e-3):
+        return fail(par, singular)
+    grad = crit.gradient(par)
     hess = _jacobian(crit.gradient, par)
+    if not (np.all(np.isfinite(grad)) and np.all(np.isfinite(hess))):
+        return fail(par, "the unstructured covariance model did not converge")
     try:
+        eig = np.linalg.eigvalsh(hess)
         par_cov = 2 * np.linalg.inv(hess)
-        converged = converged and bool(np.all(np.linalg.eigvalsh(hess) > 0))
     except np.linalg.LinAlgError:
-        par_cov = np.full_like(hess, np.nan)
-        converged = False
-    sigma = _sigma(par, n_times)
-    a, b, *_ = crit.gls(sigma)
-    vcov = np.linalg.inv(a)
+        return fail(par, "the unstructured covariance model did not converge (singular Hessian)")
+    if np.max(np.abs(grad)) > _GRAD_TOL or not np.all(eig > 0):
+        return fail(par, "the unstructured covariance model did not converge")
+    parts = crit.gls(_sigma(par, n_times))
+    if parts is None:
+        return fail(par, "the unstructured covariance model did not converge")
+    a, b, *_ = parts
+    try:
+        vcov_std = np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        return fail(par, "the fixed effects are not estimable (singular X' V^-1 X)")
     return UnstructuredFit(
-        names=list(names) if names is not None else [f"x{i}" for i in range(x.shape[1])],
-        beta=vcov @ b,
-        vcov=vcov,
-        sigma=sigma,
+        names=names,
+        beta=scale * (vcov_std @ b) + centre * gamma,
+        vcov=scale**2 * vcov_std,
+        sigma=scale**2 * _sigma(par, n_times),
         n_obs=y.size,
         n_groups=int(pd.unique(groups).size),
-        converged=converged,
+        converged=True,
+        warning=None,
         _par=par,
         _par_cov=par_cov,
         _criterion=crit,
