@@ -443,6 +443,8 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         return None
     try:
         micros, post_id = (int(part) for part in cursor.split("-", 1))
+        if not 0 < post_id < 2**31:  # no post has such an id (ids are 32-bit integers)
+            return None
         return datetime.fromtimestamp(micros / 1_000_000, UTC), post_id
     except (ValueError, OverflowError, OSError):
         return None

@@ -191,3 +191,22 @@ def test_attendance_upload_survives_arbitrary_files(app):
         assert _snapshot() == before  # reviewing an upload never writes
 
     upload()
+
+
+def test_feed_paging_survives_arbitrary_cursors(app):
+    world = gen_world()
+    client, _token = _signed_in_client(app, world, "member")
+    path = f"/groups/{world.home.group.id}"
+    cursors = st.one_of(
+        st.sampled_from([*ODD, "1-9223372036854775808", "1-" + "9" * 30, "-1--1"]),
+        st.tuples(st.integers(-2**70, 2**70), st.integers(-2**70, 2**70))
+        .map(lambda pair: f"{pair[0]}-{pair[1]}"),
+        TEXT)
+
+    @FUZZ
+    @given(before=cursors, per=st.one_of(st.sampled_from(ODD), st.integers().map(str)))
+    def page(before, per):
+        response = client.get(path, query_string={"before": before, "per": per})
+        assert response.status_code in (200, 400), (before, per, response.status_code)
+
+    page()

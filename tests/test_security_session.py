@@ -154,11 +154,11 @@ def test_signed_in_error_pages_are_not_cached(client):
         assert client.get(path).headers["Cache-Control"] == "no-store"
 
 
-def test_ids_no_database_holds_are_not_found(app, client):
+@pytest.mark.parametrize("huge", [2**31, 2**63])  # past a PostgreSQL and a SQLite integer
+def test_ids_no_database_holds_are_not_found(app, client, huge):
     """Huge numbers in a URL are a 404 on every route that takes an id, never a 5xx."""
     sign_in(client, gen_user("researcher"))
     token = csrf_token(client, "/settings/")
-    huge = 2**63
     checked = 0
     for rule in app.url_map.iter_rules():
         ints = [name for name, conv in rule._converters.items()

@@ -389,7 +389,7 @@ def cohort(participant_id: int):
     try:
         cohort_id = int(request.form.get("cohort_id", "0"))
         # an id no database holds is simply not a cohort of this study
-        trial.assign_cohort(p.id, cohort_id if 0 < cohort_id < 2**63 else 0,
+        trial.assign_cohort(p.id, cohort_id if 0 < cohort_id < 2**31 else 0,
                             actor=current_user)
     except (TrialError, ValueError) as exc:
         return _refused(exc, p)

@@ -44,7 +44,7 @@ class IdConverter(IntegerConverter):
     """``<int:...>`` bounded to what a database integer holds: a huge id is a 404, not a 500."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)  # ids are 32-bit integers on PostgreSQL
         super().__init__(map, *args, **kwargs)
 
 
