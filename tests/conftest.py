@@ -29,13 +29,17 @@ def _worker_database(url: str, worker: str, run: str) -> str:
     base = make_url(url.replace("postgres://", "postgresql://", 1))
     if base.drivername == "postgresql":
         base = base.set(drivername="postgresql+psycopg")
-    name = f"{base.database}_{run[:8]}_{worker}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    return fresh_postgres_database(base, f"{base.database}_{run[:8]}_{worker}")
+
+
+def fresh_postgres_database(url, name: str) -> str:
+    """(Re)create an empty PostgreSQL database ``name`` on the server of ``url``."""
+    admin = create_engine(make_url(url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")

@@ -5,24 +5,18 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from models import db
-from tests.conftest import make_app
+from tests.conftest import fresh_postgres_database, make_app
 
 
 def _fresh_database(database_url: str, tmp_path) -> str:
     if database_url == "sqlite":
         return f"sqlite:///{tmp_path / 'migrated.db'}"
     url = make_url(database_url)
-    name = f"{url.database}_migrations"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return fresh_postgres_database(url, f"{url.database}_migrations")
 
 
 def test_migrations_build_the_models_schema(database_url, tmp_path):

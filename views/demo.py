@@ -142,16 +142,21 @@ def _baseline(study, timepoint, participants, instrument_keys, rng):
             instrument = library[key]
             answers = {item.number: rng.choice(item.codes) for item in instrument.items}
             result = score(instrument, answers)
-            response = Response(
-                participant_id=p.id, timepoint_id=timepoint.id, instrument_key=key,
-                answers={str(k): v for k, v in answers.items()}, status="submitted",
-                scores=dict(result.measures), submitted_at=utcnow())
-            db.session.add(response)
-            db.session.flush()
-            for measure, value in result.measures.items():
-                db.session.add(Score(response_id=response.id, participant_id=p.id,
-                                     timepoint_id=timepoint.id, measure=measure, value=value,
-                                     prorated=result.prorated))
+            _submitted(p, timepoint, key, answers, result)
+
+
+def _submitted(participant, timepoint, key, answers, result) -> None:
+    """A submitted questionnaire with its tidy score rows."""
+    response = Response(
+        participant_id=participant.id, timepoint_id=timepoint.id, instrument_key=key,
+        answers={str(k): v for k, v in answers.items()}, status="submitted",
+        scores=dict(result.measures), submitted_at=utcnow())
+    db.session.add(response)
+    db.session.flush()
+    for measure, value in result.measures.items():
+        db.session.add(Score(response_id=response.id, participant_id=participant.id,
+                             timepoint_id=timepoint.id, measure=measure, value=value,
+                             prorated=result.prorated))
 
 
 def _seed_cft(users, password, today):
@@ -356,13 +361,4 @@ def _follow_up(study_key: str, timepoint_key: str, instruments: list[str], skip:
                 candidates.append((answers, score(instrument, answers)))
             pick = min if key in LOWER_IS_BETTER else max
             answers, result = pick(candidates, key=lambda c: _primary(key, c[1].measures))
-            response = Response(
-                participant_id=p.id, timepoint_id=timepoint.id, instrument_key=key,
-                answers={str(k): v for k, v in answers.items()}, status="submitted",
-                scores=dict(result.measures), submitted_at=utcnow())
-            db.session.add(response)
-            db.session.flush()
-            for measure, value in result.measures.items():
-                db.session.add(Score(response_id=response.id, participant_id=p.id,
-                                     timepoint_id=timepoint.id, measure=measure, value=value,
-                                     prorated=result.prorated))
+            _submitted(p, timepoint, key, answers, result)
