@@ -307,19 +307,22 @@ def record_attendance(meeting: Meeting, marks: list[AttendanceMark], by: User,
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
+    # One statement for the whole register (a 500-person cohort was 500 round trips); a
+    # participant marked twice keeps the last mark, as one upsert after another would.
+    rows = {mark.participant_id: {
+        "meeting_id": meeting.id, "participant_id": mark.participant_id, "status": mark.status,
+        "minutes_attended": mark.minutes, "source": source, "recorded_at": now}
+        for mark in marks}
+    statement = insert(Attendance.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["meeting_id", "participant_id"],
+        set_={"status": statement.excluded.status,
+              "minutes_attended": statement.excluded.minutes_attended,
+              "source": statement.excluded.source,
+              "recorded_at": statement.excluded.recorded_at},
+    )
     with write_transaction():
-        for mark in marks:
-            statement = insert(Attendance).values(
-                meeting_id=meeting.id, participant_id=mark.participant_id, status=mark.status,
-                minutes_attended=mark.minutes, source=source, recorded_at=now)
-            statement = statement.on_conflict_do_update(
-                index_elements=["meeting_id", "participant_id"],
-                set_={"status": statement.excluded.status,
-                      "minutes_attended": statement.excluded.minutes_attended,
-                      "source": statement.excluded.source,
-                      "recorded_at": statement.excluded.recorded_at},
-            )
-            db.session.execute(statement)
+        db.session.execute(statement, list(rows.values()))
         audit.record("attendance.record", meeting, actor=by, source=source, rows=len(marks))
     db.session.expire_all()
     return len(marks)
