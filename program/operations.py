@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from flask import has_request_context, request
 from flask_babel import get_locale
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -134,21 +134,27 @@ def _progress(participant_id: int, number: int) -> SessionProgress:
     return row
 
 
-def record_opened(participant: Participant, number: int, now: datetime) -> None:
-    """Note the first time a participant opens a session's material."""
-    existing = db.session.scalar(select(SessionProgress.opened_at).where(
-        SessionProgress.participant_id == participant.id,
-        SessionProgress.session_number == number))
-    if existing is not None:
-        return
-    try:
-        with write_transaction():
-            row = _progress(participant.id, number)
-            if row.opened_at is None:
-                row.opened_at = now
-    except IntegrityError as exc:  # a second tab opened it at the same moment
-        if not is_unique_violation(exc):
-            raise
+def record_opened(participant: Participant, number: int, now: datetime) -> SessionProgress:
+    """Note the first time a participant opens a session's material; returns the progress row."""
+    where = (SessionProgress.participant_id == participant.id,
+             SessionProgress.session_number == number)
+    row = db.session.scalar(select(SessionProgress).where(*where))
+    if row is not None and row.opened_at is not None:
+        return row
+    # One upsert for the first open; a second tab opening it at the same moment keeps the
+    # earlier time instead of failing on the unique constraint.
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = SessionProgress.__table__
+    statement = insert(table).values(participant_id=participant.id, session_number=number,
+                                     opened_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=["participant_id", "session_number"],
+        set_={"opened_at": func.coalesce(table.c.opened_at, statement.excluded.opened_at)})
+    with write_transaction():
+        db.session.execute(statement)
+    return db.session.scalar(select(SessionProgress).where(*where)
+                             .execution_options(populate_existing=True))
 
 
 def mark_session_done(participant: Participant, number: int, now: datetime) -> None:

@@ -87,6 +87,24 @@ def post_labels() -> dict[str, str]:
     return {key: str(label) for key, label in POST_LABELS.items()}
 
 
+def post_dates():
+    """A per-page formatter of post times, giving what ``|datetimeformat("short")`` gives but
+    resolving the locale, time zone and pattern once per page rather than once per post."""
+    from babel import dates as babel_dates
+    from flask_babel import get_babel, get_locale, get_timezone
+
+    pattern = get_babel().instance.date_formats["datetime.short"] or "short"
+    locale, tzinfo = get_locale(), get_timezone()
+    cache: dict = {}
+
+    def fmt(value):
+        if value not in cache:
+            cache[value] = babel_dates.format_datetime(value, pattern, tzinfo=tzinfo, locale=locale)
+        return cache[value]
+
+    return fmt
+
+
 class ThreadForm(FlaskForm):
     title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=200)])
     body = TextAreaField(_l("Your post"), validators=[DataRequired(), Length(max=posts.MAX_BODY)])
@@ -142,7 +160,7 @@ def _feed_page(group, member, thread_form=None, status=200):
         "groups/feed.html", group=group, member=member, page=page, per_page=per_page,
         first_page=not request.args.get("before"), can_start=can_start,
         thread_form=_with_token(thread_form or ThreadForm()) if can_start else None,
-        now=utcnow(), edit_window=posts.EDIT_WINDOW, labels=post_labels(),
+        now=utcnow(), edit_window=posts.EDIT_WINDOW, labels=post_labels(), post_date=post_dates(),
     ), status
 
 
@@ -191,7 +209,7 @@ def _thread_page(group, member, post_id, reply_form=None, status=200):
     return render_template(
         "groups/thread.html", group=group, member=member, page=page, head=head,
         reply_form=_with_token(reply_form or ReplyForm()) if can_reply else None,
-        now=utcnow(), edit_window=posts.EDIT_WINDOW, labels=post_labels(),
+        now=utcnow(), edit_window=posts.EDIT_WINDOW, labels=post_labels(), post_date=post_dates(),
     ), status
 
 

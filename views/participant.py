@@ -157,10 +157,7 @@ def session(number: int):
     now = utcnow()
     if not operations.session_visible(participant, number, now):
         abort(404)
-    operations.record_opened(participant, number, now)
-    progress = db.session.scalar(select(SessionProgress).where(
-        SessionProgress.participant_id == participant.id,
-        SessionProgress.session_number == number))
+    progress = operations.record_opened(participant, number, now)
     content = get_catalogue(get_locale()).session(participant.cohort.program, number)
     guide = content.facilitator_guide
     sections = [section for section in content.sections if section is not guide]

@@ -76,12 +76,19 @@ def _instrument_or_404(participant: Participant, timepoint: Timepoint, key: str)
     return assessments.study_instrument(participant.study, key)
 
 
+#: ``open_questionnaires_now()`` without a participant looks up the signed-in one
+_LOOK_UP = object()
+
+
 @bp.app_context_processor
 def questionnaire_helpers():
-    """``open_questionnaires_now()`` for the dashboard partial ``participant/_questionnaires``."""
+    """``open_questionnaires_now()`` for the dashboard partial ``participant/_questionnaires``.
+    A page that already holds the participant passes it in, saving a second look-up."""
 
-    def open_questionnaires_now():
-        return assessments.open_questionnaires(current_participant(), utcnow())
+    def open_questionnaires_now(participant=_LOOK_UP):
+        if participant is _LOOK_UP:
+            participant = current_participant()
+        return assessments.open_questionnaires(participant, utcnow())
 
     return {"open_questionnaires_now": open_questionnaires_now}
 
