@@ -35,6 +35,7 @@ OWNER = {
     "participant": "member", "questionnaires": "member", "auth": "member",
     "settings": "member", "groups": "member", "facilitator": "leader", "alerts": "leader",
     "rater": "home_rater", "researcher": "home_researcher", "reports": "home_researcher",
+    "study_setup": "home_researcher",
     "admin": "admin", "calendar": "member", "": "member",
 }
 #: group routes only the group's leaders and assistants use
@@ -135,6 +136,19 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "researcher.request_removal POST":   (S, 403, 403, 403, 403, 404, 403, S),
     "researcher.screen POST":            (S, 403, 403, 403, 403, 404, 403, S),
     "researcher.withdraw POST":          (S, 403, 403, 403, 403, 404, 403, 400),
+    # study setup (arms, cohorts, timepoints, group leaders): the study's researchers
+    "study_setup.arms GET":              (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.arms POST":             (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.new_cohort GET":        (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.new_cohort POST":       (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.edit_cohort GET":       (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.edit_cohort POST":      (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.new_timepoint GET":     (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.new_timepoint POST":    (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.edit_timepoint GET":    (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.edit_timepoint POST":   (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.group_staff GET":       (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.group_staff POST":      (S, 403, 403, 403, 403, 404, 403, S),
     "reports.index GET":                 (S, 403, 403, 403, 403, 200, 403, 200),
     "reports.data GET":                  (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.data_download GET":         (S, 403, 403, 403, 403, 404, 403, 200),
