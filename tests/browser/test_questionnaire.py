@@ -27,7 +27,7 @@ def _open_baseline() -> int:
 
 def _answer(page, item: int, value: int) -> None:
     """Choose an answer and wait until the page has saved it."""
-    with page.expect_response(lambda r: r.url.endswith("/answer") and r.ok):
+    with page.expect_response(lambda r: r.url.endswith("/answer") and r.ok, timeout=30_000):
         page.locator(f'input[name="item-{item}"][value="{value}"]').check()
 
 
