@@ -291,12 +291,13 @@ def delete_post(user: User, group_id: int, post_id: int, now: datetime | None = 
 def mark_author_removed(user_id: int) -> int:
     """Show every post of this user as from "a former member" (their data-removal request).
 
-    The posts stay, so threads keep their sense; call it inside the write transaction that
-    records the removal. Returns the number of posts changed.
+    The posts stay, so threads keep their sense, but no longer point at the user: the author is
+    cleared and the post marked as from a removed author. Call it inside the write transaction
+    that records the removal. Returns the number of posts changed.
     """
     return db.session.execute(
-        update(Post).where(Post.author_id == user_id, Post.author_removed.is_(False))
-        .values(author_removed=True)
+        update(Post).where(Post.author_id == user_id)
+        .values(author_id=None, author_removed=True)
     ).rowcount
 
 

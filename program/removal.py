@@ -26,7 +26,6 @@ from models import (
     OutboxMessage,
     Participant,
     PasswordResetToken,
-    Post,
     PostFlag,
     PracticeLog,
     Response,
@@ -40,6 +39,7 @@ from models import (
     write_transaction,
 )
 from models.people import new_token
+from program import posts
 from views import audit
 
 
@@ -110,8 +110,7 @@ def _memberships(r: Removal) -> None:
 @handles("posts")
 def _posts(r: Removal) -> None:
     if r.user_id is not None:
-        db.session.execute(update(Post).where(Post.author_id == r.user_id)
-                           .values(author_id=None, author_removed=True))
+        posts.mark_author_removed(r.user_id)
 
 
 @handles("post_flags")

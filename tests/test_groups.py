@@ -218,6 +218,8 @@ def test_posts_of_people_who_asked_for_removal_show_as_from_a_former_member(app)
     gen_post(world.group, world.member2, "A second post")
     with write_transaction():
         assert posts.mark_author_removed(world.member.id) == 1
+    assert db.session.scalar(select(func.count()).select_from(Post)
+                             .where(Post.author_id == world.member.id)) == 0
     page = client_for(app, world.leader).get(f"/groups/{world.group.id}").get_data(as_text=True)
     old = page.split("An old post")[0].rsplit('<article', 1)[1]
     other = page.split("A second post")[0].rsplit('<article', 1)[1]

@@ -129,6 +129,40 @@ def test_removal_erases_answers_and_identity_and_keeps_the_flow(app):
     assert after["applied"] == before["applied"] and after["screened"] == before["screened"]
 
 
+def test_after_removal_no_post_points_at_the_removed_user(app):
+    study = gen_trial()
+    cohort = gen_cohort(study)
+    group = gen_group(cohort)
+    person = gen_applicant(study)
+    other = gen_applicant(study)
+    db.session.add(GroupMembership(group_id=group.id, user_id=person.user_id))
+    thread = Post(group_id=group.id, author_id=person.user_id, body="a thread",
+                  body_html="<p>a thread</p>")
+    db.session.add(thread)
+    db.session.flush()
+    db.session.add_all([
+        Post(group_id=group.id, author_id=person.user_id, parent_id=thread.id, body="a reply",
+             body_html="<p>a reply</p>"),
+        # Marked earlier without clearing the author (how it used to be done).
+        Post(group_id=group.id, author_id=person.user_id, author_removed=True, body="marked",
+             body_html="<p>marked</p>"),
+        Post(group_id=group.id, author_id=other.user_id, body="someone else",
+             body_html="<p>someone else</p>"),
+    ])
+    db.session.commit()
+    user_id = person.user_id
+    trial.request_data_removal(person.id, on=TODAY)
+    assert remove_participant_data(person.id) is True
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Post)
+                             .where(Post.author_id == user_id)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Post)
+                             .where(Post.author_removed.is_(True),
+                                    Post.author_id.is_(None))) == 3
+    kept = db.session.scalar(select(Post).where(Post.body == "someone else"))
+    assert kept.author_id == other.user_id and kept.author_removed is False
+
+
 def test_an_admin_processes_a_removal_request_from_the_admin_page(app, as_user):
     study = gen_trial()
     person = gen_applicant(study)
