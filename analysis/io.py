@@ -7,7 +7,7 @@ numbered as a spreadsheet shows them: the header is row 1, the first data row is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -70,11 +70,21 @@ def _row(index: int) -> int:
     return int(index) + 2
 
 
+def _reject_first(label: str, rows: pd.Index, column: str,
+                  message: str | Callable[[Hashable], str]) -> None:
+    """Raise :class:`InputError` at the first of ``rows`` (frame index labels), if any.
+
+    ``message`` is the text, or a function of that row's index label returning it.
+    """
+    if len(rows):
+        first = rows[0]
+        text = message(first) if callable(message) else message
+        raise InputError(label, text, row=_row(first), column=column)
+
+
 def _require_text(frame: pd.DataFrame, label: str, columns: Sequence[str]) -> None:
     for column in columns:
-        empty = frame.index[frame[column] == ""]
-        if len(empty):
-            raise InputError(label, "empty value", row=_row(empty[0]), column=column)
+        _reject_first(label, frame.index[frame[column] == ""], column, "empty value")
 
 
 #: Written for a missing value by R's write.csv; read as empty.
@@ -85,10 +95,8 @@ def _numeric(frame: pd.DataFrame, label: str, column: str, allow_empty: bool) ->
     text = frame[column].where(~frame[column].isin(MISSING_MARKERS), "")
     values = pd.to_numeric(text.where(text != ""), errors="coerce")
     bad = frame.index[values.isna() & ((text != "") | (not allow_empty))]
-    if len(bad):
-        shown = text[bad[0]]
-        message = f"not a number: {shown!r}" if shown else "empty value"
-        raise InputError(label, message, row=_row(bad[0]), column=column)
+    _reject_first(label, bad, column,
+                  lambda i: f"not a number: {text[i]!r}" if text[i] else "empty value")
     return values
 
 
