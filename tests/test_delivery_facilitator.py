@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
 from models import Attendance, AuditEntry, Meeting, PracticeLog, db
@@ -15,18 +14,12 @@ from program.operations import cohort_calendar
 from tests.conftest import csrf_token, post_form
 from tests.factories import gen_participant, gen_user
 from tests.factories_delivery import gen_course, utc
+from tests.fixtures_delivery import frozen_clock, long_sign_in_config  # noqa: F401
 
 
 @pytest.fixture
-def app_config():
-    return {"SESSION_IDLE_MINUTES": 60 * 24 * 365, "SESSION_ABSOLUTE_HOURS": 24 * 365,
-            "PERMANENT_SESSION_LIFETIME": timedelta(days=365)}
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(utc(2026, 10, 30, 9), tick=False) as traveller:
-        yield traveller
+def clock_start():
+    return utc(2026, 10, 30, 9)
 
 
 @pytest.fixture

@@ -6,29 +6,21 @@ import re
 from datetime import date, timedelta
 
 import pytest
-import time_machine
 from sqlalchemy import func, select
 
 from models import Participant, PracticeLog, SafetyAlert, SessionProgress, db
 from tests.conftest import csrf_token, post_form
 from tests.factories import gen_user
 from tests.factories_delivery import VIDEO, gen_course, utc
+from tests.fixtures_delivery import frozen_clock, long_sign_in_config  # noqa: F401
 
 SECOND = timedelta(seconds=1)
 SESSION_2_RELEASE = utc(2026, 10, 22, 17)  # 18:00 London summer time
 
 
 @pytest.fixture
-def app_config():
-    """Frozen clocks jump days between requests; keep the sign-in alive across the jumps."""
-    return {"SESSION_IDLE_MINUTES": 60 * 24 * 365, "SESSION_ABSOLUTE_HOURS": 24 * 365,
-            "PERMANENT_SESSION_LIFETIME": timedelta(days=365)}
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(utc(2026, 10, 20, 9), tick=False) as traveller:
-        yield traveller
+def clock_start():
+    return utc(2026, 10, 20, 9)
 
 
 @pytest.fixture
