@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from flask import has_request_context, request
 from flask_babel import get_locale
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -305,9 +305,30 @@ class AttendanceMark:
     minutes: int | None = None
 
 
+#: attendance statuses that count as having been at the meeting
+ATTENDED_STATUSES = ("present", "late")
+
+
+def meeting_day(meeting: Meeting) -> date:
+    """The day, on the cohort's wall clock, a meeting took place: its recorded start, else its
+    postponed or planned start. Needs no query (only this meeting's own record matters)."""
+    cohort = meeting.cohort
+    calendar = build_calendar(cohort_plan(cohort, [meeting]))
+    start = meeting.actual_start
+    if start is None and 1 <= meeting.session_number <= cohort.session_count:
+        planned = calendar.meeting(meeting.session_number)
+        start = planned.actual_start or planned.planned_start
+    return calendar.local(start or utcnow()).date()
+
+
 def record_attendance(meeting: Meeting, marks: list[AttendanceMark], by: User,
                       source: str = "register") -> int:
-    """Upsert one attendance row per participant for this meeting; returns rows written."""
+    """Upsert one attendance row per participant for this meeting; returns rows written.
+
+    The first time a participant of the cohort is recorded at one of its meetings (present or
+    late), their ``started_on`` becomes that meeting's day; it never changes once set, and
+    marking them absent later leaves it.
+    """
     if not marks:
         return 0
     dialect = db.session.get_bind().dialect.name
@@ -327,8 +348,18 @@ def record_attendance(meeting: Meeting, marks: list[AttendanceMark], by: User,
               "source": statement.excluded.source,
               "recorded_at": statement.excluded.recorded_at},
     )
+    attended = sorted(pid for pid, row in rows.items() if row["status"] in ATTENDED_STATUSES)
+    started = (
+        update(Participant)
+        .where(Participant.id.in_(attended), Participant.cohort_id == meeting.cohort_id,
+               Participant.started_on.is_(None))
+        .values(started_on=meeting_day(meeting))
+        .execution_options(synchronize_session=False)
+    ) if attended else None
     with write_transaction():
         db.session.execute(statement, list(rows.values()))
+        if started is not None:
+            db.session.execute(started)  # expired below with everything else
         audit.record("attendance.record", meeting, actor=by, source=source, rows=len(marks))
     db.session.expire_all()
     return len(marks)

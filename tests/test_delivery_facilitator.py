@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from models import Attendance, AuditEntry, Meeting, PracticeLog, db
+from models import Attendance, AuditEntry, Meeting, Participant, PracticeLog, db
 from program.operations import cohort_calendar
 from tests.conftest import csrf_token, post_form
 from tests.factories import gen_participant, gen_user
@@ -112,6 +112,43 @@ def test_register_rejects_bad_input_and_writes_nothing(course, as_user):
     assert db.session.scalar(select(Attendance)) is None
 
 
+def _started_on(participant_id):
+    db.session.expire_all()
+    return db.session.get(Participant, participant_id).started_on
+
+
+def test_first_meeting_attended_sets_started_on_and_nothing_moves_it(course, as_user):
+    late = gen_participant(course.study, cohort=course.cohort, arm="CFT")
+    away = gen_participant(course.study, cohort=course.cohort, arm="CFT")
+    client = as_user(course.facilitator)
+    post_form(client, _path(course, "/meetings/2/register"),
+              {f"status-{course.participant.id}": "present", f"status-{late.id}": "late",
+               f"status-{away.id}": "absent"})
+    # Session 2 of a cohort meeting Thursdays from 15 October.
+    assert _started_on(course.participant.id) == date(2026, 10, 22)
+    assert _started_on(late.id) == date(2026, 10, 22)
+    assert _started_on(away.id) is None
+    post_form(client, _path(course, "/meetings/3/register"),
+              {f"status-{course.participant.id}": "present", f"status-{away.id}": "present"})
+    assert _started_on(course.participant.id) == date(2026, 10, 22)  # never later
+    assert _started_on(away.id) == date(2026, 10, 29)
+    post_form(client, _path(course, "/meetings/2/register"),
+              {f"status-{course.participant.id}": "absent", f"status-{late.id}": "absent"})
+    assert _started_on(course.participant.id) == date(2026, 10, 22)  # un-marking keeps it
+    assert _started_on(late.id) == date(2026, 10, 22)
+
+
+def test_started_on_is_the_day_a_postponed_meeting_took_place(course, as_user):
+    db.session.add(Meeting(cohort_id=course.cohort.id, session_number=2, outcome="postponed",
+                           postponed_to=utc(2026, 10, 24, 23, 30), checklist_done=[]))
+    db.session.commit()
+    client = as_user(course.facilitator)
+    post_form(client, _path(course, "/meetings/2/register"),
+              {f"status-{course.participant.id}": "present"})
+    # 23:30 UTC on the 24th is 00:30 on the 25th in London (summer time).
+    assert _started_on(course.participant.id) == date(2026, 10, 25)
+
+
 def test_import_matches_email_then_confirmed_name_and_keeps_minutes(course, as_user):
     course.user.display_name = "Aiko Tanaka"
     late_user = gen_user("participant", display_name="Benjamin Okafor")
@@ -143,6 +180,8 @@ def test_import_matches_email_then_confirmed_name_and_keeps_minutes(course, as_u
     assert (rows[late.id].status, rows[late.id].minutes_attended) == ("absent", 30)
     assert (rows[missing.id].status, rows[missing.id].minutes_attended) == ("absent", 0)
     assert {r.source for r in rows.values()} == {"import"}
+    assert _started_on(course.participant.id) == date(2026, 10, 22)
+    assert _started_on(late.id) is None and _started_on(missing.id) is None
 
 
 def test_import_refuses_participants_of_another_cohort(course, as_user):
