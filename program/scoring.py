@@ -56,8 +56,11 @@ FIELDS = frozenset(
         "risk_rules",
         "unverified",
         "notes",
+        "translations",
     }
 )
+#: What an instrument's ``translations.<language>`` may give (all optional; English otherwise).
+TRANSLATED_FIELDS = frozenset({"name", "period", "placeholder", "anchors", "subscales", "bands"})
 _FLOAT_TOLERANCE = 1e-9
 
 
@@ -202,6 +205,9 @@ class Instrument:
     unverified: tuple[str, ...]
     period: str = ""
     source: str = ""
+    #: language -> what a reader of that language sees instead of the English (see
+    #: :func:`localized`): name, period, item placeholder, anchor labels, subscale names, bands.
+    translations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
     #: The parsed file, kept so a study's overrides can be merged over it.
     definition: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -317,6 +323,43 @@ def with_overrides(instrument: Instrument, overrides: Mapping[str, Any]) -> Inst
     """
     merged = _deep_merge(copy.deepcopy(dict(instrument.definition)), overrides)
     return build_instrument(merged, source=f"{instrument.source} + overrides")
+
+
+def localized(instrument: Instrument, locale: object | None) -> Instrument:
+    """The instrument as a reader of ``locale`` sees it (a copy; scoring is unchanged).
+
+    Its ``translations`` give the name, the period, the neutral item placeholder (item wording
+    a study loaded is kept as loaded), anchor labels and band labels (keyed by the English
+    label) and subscale names (keyed by subscale key); whatever a language lacks stays English.
+    """
+    language = str(locale or "en").replace("-", "_").split("_")[0]
+    t = instrument.translations.get(language)
+    if not t:
+        return instrument
+    key = instrument.key
+    english = str((instrument.definition.get("items") or {}).get("placeholder") or "")
+    anchors = t.get("anchors") or {}
+
+    def item(it: Item) -> Item:
+        text = it.text
+        if t.get("placeholder") and text == english.format(number=it.number, key=key):
+            text = str(t["placeholder"]).format(number=it.number, key=key)
+        return replace(it, text=text,
+                       anchors={v: anchors.get(label, label) for v, label in it.anchors.items()})
+
+    subscales = t.get("subscales") or {}
+    bands = t.get("bands") or {}
+    return replace(
+        instrument,
+        name=t.get("name", instrument.name),
+        period=t.get("period", instrument.period),
+        items=tuple(item(it) for it in instrument.items),
+        subscales=tuple(replace(s, name=subscales.get(s.key, s.name))
+                        for s in instrument.subscales),
+        bands=tuple(replace(b, levels=tuple(replace(lv, label=bands.get(lv.label, lv.label))
+                                            for lv in b.levels))
+                    for b in instrument.bands),
+    )
 
 
 def with_wording(instrument: Instrument, wording: str | Path | Mapping[str, Any]) -> Instrument:
@@ -505,10 +548,34 @@ class _Builder:
             risk_rules=self.build_rules(raw, numbers),
             unverified=tuple(unverified),
             source=self.source,
+            translations=self.build_translations(raw),
             definition=copy.deepcopy(dict(raw)),
         )
         self.check_ranges(raw, instrument)
         return replace(instrument, bands=self.build_bands(raw, instrument))
+
+    def build_translations(self, raw: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        spec = self.get(raw, "translations", "translations", Mapping, {})
+        out = {}
+        for language, fields in spec.items():
+            path = f"translations.{language}"
+            if not isinstance(fields, Mapping):
+                raise self.fail(path, "must be a mapping of translated fields")
+            unknown = sorted(set(map(str, fields)) - TRANSLATED_FIELDS)
+            if unknown:
+                raise self.fail(f"{path}.{unknown[0]}",
+                                f"is not a translated field ({sorted(TRANSLATED_FIELDS)})")
+            for name in ("anchors", "subscales", "bands"):
+                if not isinstance(fields.get(name, {}), Mapping):
+                    raise self.fail(f"{path}.{name}", "must be a mapping (English -> translation)")
+            if "placeholder" in fields:
+                try:
+                    str(fields["placeholder"]).format(number=1, key=raw["key"])
+                except (KeyError, IndexError, ValueError) as exc:
+                    raise self.fail(f"{path}.placeholder",
+                                    "may only use {number} and {key}") from exc
+            out[str(language)] = dict(fields)
+        return out
 
     def build_items(self, raw: Mapping[str, Any]) -> tuple[Item, ...]:
         spec = self.get(raw, "items", "items", Mapping)

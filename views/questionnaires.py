@@ -19,13 +19,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from models import Participant, Timepoint, db, utcnow
-from program import assessments
+from program import assessments, operations
 from program.assessments import AnswerError
+from program.scoring import localized
 from views import navigation
 from views.decorators import public, role_required
 from views.extensions import login_manager
@@ -42,7 +43,7 @@ def current_participant() -> Participant | None:
     if current_user.is_authenticated:
         if current_user.role != "participant":
             return None
-        return db.session.scalar(select(Participant).where(Participant.user_id == current_user.id))
+        return operations.participant_of(current_user.id)
     granted = session.get(GRANT)
     participant = db.session.get(Participant, granted) if granted else None
     if participant is None or participant.data_removed_at is not None or (
@@ -122,7 +123,8 @@ def timepoint(timepoint_id: int):
     tp = _open_timepoint(participant, timepoint_id)
     progress = assessments.timepoint_progress(participant, tp)
     _opens, closes = assessments.window(tp, participant.cohort)
-    names = {key: assessments.study_instrument(participant.study, key).name for key, _ in progress}
+    names = {key: localized(assessments.study_instrument(participant.study, key), get_locale()).name
+             for key, _ in progress}
     return render_template("questionnaires/timepoint.html", timepoint=tp, progress=progress,
                            names=names, closes=closes)
 
@@ -160,7 +162,8 @@ def instrument(timepoint_id: int, key: str):
                 return redirect(_next_step(participant, tp))
             missing = result.missing
     status = 400 if error else 200
-    return render_template("questionnaires/instrument.html", timepoint=tp, instrument=inst,
+    return render_template("questionnaires/instrument.html", timepoint=tp,
+                           instrument=localized(inst, get_locale()),
                            answers=answers, missing=missing, error=error), status
 
 

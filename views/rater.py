@@ -7,6 +7,7 @@ pseudonymous code only, in code order, and no query here reads an arm or a group
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from models import Participant, Response, Study, StudyStaff, Timepoint, db
 from program import assessments
 from program.assessments import AnswerError
+from program.scoring import localized
 from views import navigation
 from views.decorators import role_required
 
@@ -74,7 +76,8 @@ def rate(study_id: int, participant_id: int, timepoint_id: int, key: str):
     response = assessments.find_response(participant.id, timepoint.id, key)
     if response is not None and response.status == "submitted":
         return render_template("rater/done.html", study=study, participant=participant,
-                               timepoint=timepoint, instrument=instrument, response=response)
+                               timepoint=timepoint, instrument=localized(instrument, get_locale()),
+                               response=response)
     answers = {int(n): v for n, v in ((response.answers if response else None) or {}).items()}
     missing: list[int] = []
     error = None
@@ -97,5 +100,6 @@ def rate(study_id: int, participant_id: int, timepoint_id: int, key: str):
                 return redirect(url_for("rater.home"))
             missing = result.missing
     return render_template("rater/rate.html", study=study, participant=participant,
-                           timepoint=timepoint, instrument=instrument, answers=answers,
+                           timepoint=timepoint, instrument=localized(instrument, get_locale()),
+                           answers=answers,
                            missing=missing, error=error), 400 if error else 200
