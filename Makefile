@@ -37,7 +37,7 @@ $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/message
 ## Extract every translatable string into messages.pot and merge it into each language's .po
 ## (new strings arrive empty, changed ones marked fuzzy for the translators).
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F $(TRANSLATIONS)/babel.cfg -k _l -k lazy_gettext -k add:3 \
+	$(BIN)/pybabel extract -F $(TRANSLATIONS)/babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k add:3 \
 	  --ignore-dirs='$(EXTRACT_IGNORE)' --project=Hearth --copyright-holder="Hearth contributors" \
 	  --sort-by-file --width=100 -o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --width=100

@@ -42,7 +42,9 @@ from models.studies import RANDOMISATION_METHODS
 from program import trial
 from program.trial import TrialError
 from views import audit, navigation
+from views.dates import shortdate
 from views.decorators import role_required
+from views.labels import choices
 
 bp = Blueprint("researcher", __name__, url_prefix="/research")
 navigation.add("researcher", "researcher.home", "Studies", order=10)
@@ -74,17 +76,18 @@ class AdverseEventForm(FlaskForm):
     description = TextAreaField(_l("What happened"), validators=[DataRequired(),
                                                                   Length(max=4000)])
     onset_on = DateField(_l("Onset"), validators=[DataRequired()])
-    severity = SelectField(_l("Severity"), choices=[(s, s) for s in AE_SEVERITIES])
+    severity = SelectField(_l("Severity"), choices=choices("ae_severity", AE_SEVERITIES))
     serious = BooleanField(_l("Serious (hospitalisation, life-threatening, death, disability)"))
     relatedness = SelectField(_l("Related to the intervention"),
-                              choices=[(r, r) for r in AE_RELATEDNESS])
+                              choices=choices("ae_relatedness", AE_RELATEDNESS))
     action_taken = TextAreaField(_l("Action taken"), validators=[Optional(), Length(max=2000)])
-    outcome = SelectField(_l("Outcome"), choices=[(o, o.replace("_", " ")) for o in AE_OUTCOMES])
+    outcome = SelectField(_l("Outcome"), choices=choices("ae_outcome", AE_OUTCOMES))
 
 
 class SetupForm(FlaskForm):
     randomisation_method = SelectField(_l("Randomisation method"),
-                                       choices=[(m, m) for m in RANDOMISATION_METHODS])
+                                       choices=choices("randomisation_method",
+                                                       RANDOMISATION_METHODS))
     consent_version = StringField(_l("Current information sheet version"),
                                   validators=[Optional(), Length(max=40)])
     block_sizes = StringField(_l("Block sizes (comma-separated)"), validators=[Optional()])
@@ -323,7 +326,7 @@ def _participant_page(p: Participant, *, consent=None, withdrawal=None, event=No
     withdrawal = withdrawal or WithdrawalForm(data={"on": utcnow().date()})
     event = event or AdverseEventForm(data={"onset_on": utcnow().date()})
     event.alert_id.choices = [(0, _("— none —"))] + [
-        (a.id, f"#{a.id} {a.rule} ({a.created_at:%Y-%m-%d})")
+        (a.id, f"#{a.id} {a.rule} ({shortdate(a.created_at)})")
         for a in db.session.scalars(select(SafetyAlert).where(SafetyAlert.participant_id == p.id))
     ]
     screening = db.session.scalar(select(Screening).where(Screening.participant_id == p.id))

@@ -35,8 +35,10 @@ from wtforms.validators import (
 from models import Arm, Cohort, Group, GroupMembership, Timepoint, User, db
 from program import study_setup
 from program.scoring import load_library
+from views.dates import shortdate
 from views.decorators import role_required
 from views.researcher import _study
+from views.settings import zonename
 
 bp = Blueprint("study_setup", __name__, url_prefix="/research")
 
@@ -159,7 +161,7 @@ def arms(study_id: int):
 
 
 def _cohorts(study_id: int):
-    return [(c.id, f"{c.name} · {c.start_date:%Y-%m-%d} · {c.timezone}")
+    return [(c.id, f"{c.name} · {shortdate(c.start_date)} · {zonename(c.timezone)}")
             for c in db.session.scalars(select(Cohort).where(Cohort.study_id == study_id)
                                         .order_by(Cohort.start_date))]
 
