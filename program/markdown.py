@@ -7,6 +7,7 @@ its alt text followed by a plain link, so nothing is fetched from outside when a
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 
 import nh3
@@ -31,6 +32,11 @@ def _render_image(_renderer, tokens, idx, _options, _env):
     return text
 
 
+_TAGS = set(ALLOWED_TAGS)
+_ATTRIBUTES = {tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()}
+_SCHEMES = set(URL_SCHEMES)
+
+
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.disable("heading")  # a post is not a page: "# shouting" stays a plain paragraph
@@ -51,11 +57,18 @@ def sanitise(html: str) -> str:
     so HTML stored by anything other than ``render`` cannot slip through)."""
     return nh3.clean(
         html,
-        tags=set(ALLOWED_TAGS),
-        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
-        url_schemes=set(URL_SCHEMES),
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes=_SCHEMES,
         link_rel=LINK_REL,
         set_tag_attribute_values={"a": {"target": "_blank"}},
         clean_content_tags={"script", "style"},
         strip_comments=True,
     ).strip()
+
+
+@lru_cache(maxsize=4096)
+def sanitise_stored(html: str) -> str:
+    """``sanitise`` for stored HTML on its way to a page: a feed shows the same posts to every
+    member, so each distinct text is cleaned once per process (bounded memory)."""
+    return sanitise(html)

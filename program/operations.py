@@ -16,6 +16,7 @@ from flask_babel import get_locale
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from models import (
     Attendance,
@@ -92,6 +93,15 @@ def _forget_calendar(cohort_id: int) -> None:
 
 
 # --- who sees what ---------------------------------------------------------------------------
+
+
+def participant_of(user_id: int) -> Participant | None:
+    """The account's study record (one per account) with its arm, cohort and study, in one
+    query: every participant page reads all four."""
+    return db.session.scalar(
+        select(Participant).where(Participant.user_id == user_id)
+        .options(joinedload(Participant.arm), joinedload(Participant.cohort),
+                 joinedload(Participant.study)))
 
 
 def sees_material(participant: Participant | None) -> bool:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import (
@@ -65,19 +65,27 @@ def has_withdrawn(user_id: int) -> bool:
     return row is not None and (row.status == "withdrawn" or row.withdrawal_kind is not None)
 
 
-def membership(user: User, group_id: int) -> GroupMembership | None:
-    """The user's membership of the group, or None if they may not see it."""
+def group_membership(user: User, group_id: int) -> tuple[Group, GroupMembership] | None:
+    """The group and the user's membership of it, or None if they may not see it (one query)."""
     if user is None or not user.is_active:
         return None
-    member = db.session.scalar(
-        select(GroupMembership).where(GroupMembership.group_id == group_id,
-                                      GroupMembership.user_id == user.id)
-    )
-    if member is None:
+    withdrawn = select(Participant.id).where(
+        Participant.user_id == user.id,
+        or_(Participant.status == "withdrawn", Participant.withdrawal_kind.is_not(None))).exists()
+    row = db.session.execute(
+        select(Group, GroupMembership, withdrawn)
+        .join(GroupMembership, and_(GroupMembership.group_id == Group.id,
+                                    GroupMembership.user_id == user.id))
+        .where(Group.id == group_id)).first()
+    if row is None or (user.role == "participant" and row[2]):
         return None
-    if user.role == "participant" and has_withdrawn(user.id):
-        return None
-    return member
+    return row[0], row[1]
+
+
+def membership(user: User, group_id: int) -> GroupMembership | None:
+    """The user's membership of the group, or None if they may not see it."""
+    found = group_membership(user, group_id)
+    return found[1] if found else None
 
 
 def require_membership(user: User, group_id: int) -> GroupMembership:
@@ -428,7 +436,7 @@ class FeedPage:
     pinned: list[Thread]
     threads: list[Thread]
     next_cursor: str | None
-    authors: dict[int, User]
+    authors: dict[int, str]  #: author id -> display name
     roles: dict[int, str]  #: author id -> leader / assistant / member in this group
     open_flags: dict[int, int]  #: post id -> open flags (moderators only)
     flagged_by_me: set[int]
@@ -457,76 +465,93 @@ def _visible(post: Post, viewer: User, moderator: bool) -> bool:
     return post.hidden_at is None or moderator or post.author_id == viewer.id
 
 
+def _newest_first(post: Post):
+    return (post.created_at, post.id)
+
+
 def feed(viewer: User, member: GroupMembership, *, cursor: str | None = None,
          per_page: int = 20) -> FeedPage:
-    """One page of a group's feed in a fixed number of queries, whatever ``per_page`` is.
+    """One page of a group's feed in one query, whatever ``per_page`` is.
 
     Pinned threads come first (on the first page), then threads newest first, each with its
     replies oldest first. Paging is by keyset on (created_at, id), so page 50 costs what page
-    1 costs.
+    1 costs. The page's thread ids are a CTE; the posts, their replies, authors and flags come
+    back together.
     """
     group_id, moderator = member.group_id, member.moderates
     top = (Post.group_id == group_id, Post.parent_id.is_(None), Post.deleted_at.is_(None))
     if not moderator:
         top += (or_(Post.hidden_at.is_(None), Post.author_id == viewer.id),)
     position = decode_cursor(cursor)
-    pinned = []
-    if position is None:
-        pinned = list(db.session.scalars(
-            select(Post).where(*top, Post.pinned.is_(True)).order_by(Post.created_at.desc())))
-    query = select(Post).where(*top, Post.pinned.is_(False))
+    latest = select(Post.id).where(*top, Post.pinned.is_(False))
     if position is not None:
         stamp, post_id = position
-        query = query.where(or_(Post.created_at < stamp,
-                                and_(Post.created_at == stamp, Post.id < post_id)))
-    page = list(db.session.scalars(
-        query.order_by(Post.created_at.desc(), Post.id.desc()).limit(per_page + 1)))
+        latest = latest.where(or_(Post.created_at < stamp,
+                                  and_(Post.created_at == stamp, Post.id < post_id)))
+    latest = latest.order_by(Post.created_at.desc(), Post.id.desc()).limit(per_page + 1)
+    heads = select(latest.subquery().c.id)
+    if position is None:
+        heads = union_all(select(Post.id).where(*top, Post.pinned.is_(True)), heads)
+    ids = heads.cte("page_heads")
+    found = _load(viewer, member, or_(Post.id.in_(select(ids.c.id)),
+                                      Post.parent_id.in_(select(ids.c.id))))
+    threads = sorted((p for p in found.posts if p.parent_id is None),
+                     key=_newest_first, reverse=True)
+    pinned = [p for p in threads if p.pinned and position is None]
+    page = [p for p in threads if not (p.pinned and position is None)]
     next_cursor = encode_cursor(page[per_page - 1]) if len(page) > per_page else None
-    page = page[:per_page]
-
-    return _assemble(viewer, member, pinned, page, next_cursor)
+    return found.page(pinned, page[:per_page], next_cursor)
 
 
-def _assemble(viewer: User, member: GroupMembership, pinned: list[Post], page: list[Post],
-              next_cursor: str | None) -> FeedPage:
-    """Load the replies, authors and flags of a page's threads: three queries in all."""
+@dataclass
+class _Found:
+    """Posts read for a page with what the page shows beside them."""
+
+    posts: list[Post]
+    replies: dict[int, list[Post]]
+    authors: dict[int, str]
+    roles: dict[int, str]
+    open_flags: dict[int, int]
+    flagged_by_me: set[int]
+
+    def page(self, pinned: list[Post], threads: list[Post], next_cursor: str | None) -> FeedPage:
+        return FeedPage(
+            pinned=[Thread(p, self.replies[p.id]) for p in pinned],
+            threads=[Thread(p, self.replies[p.id]) for p in threads],
+            next_cursor=next_cursor, authors=self.authors, roles=self.roles,
+            open_flags=self.open_flags, flagged_by_me=self.flagged_by_me)
+
+
+def _load(viewer: User, member: GroupMembership, which) -> _Found:
+    """The posts matching ``which`` with each author's name and role in the group, whether
+    the viewer flagged it and (for moderators) its open flags: one query."""
     group_id, moderator = member.group_id, member.moderates
-    heads = pinned + page
-    replies: dict[int, list[Post]] = defaultdict(list)
-    if heads:
-        for reply in db.session.scalars(
-                select(Post).where(Post.parent_id.in_([p.id for p in heads]))
-                .order_by(Post.created_at, Post.id)):
-            if _visible(reply, viewer, moderator):
-                replies[reply.parent_id].append(reply)
-    everything = heads + [r for rs in replies.values() for r in rs]
-    author_ids = {p.author_id for p in everything if p.author_id is not None}
-    authors, roles = {}, {}
-    if author_ids:
-        for user, role in db.session.execute(
-                select(User, GroupMembership.role).outerjoin(
-                    GroupMembership, and_(GroupMembership.user_id == User.id,
-                                          GroupMembership.group_id == group_id))
-                .where(User.id.in_(author_ids))):
-            authors[user.id], roles[user.id] = user, role or "former"
-    post_ids = [p.id for p in everything]
-    open_flags: dict[int, int] = {}
-    flagged_by_me: set[int] = set()
-    if post_ids:
-        rows = db.session.execute(
-            select(PostFlag.post_id, PostFlag.user_id, PostFlag.resolved_at)
-            .where(PostFlag.post_id.in_(post_ids))).all()
-        for post_id, user_id, resolved_at in rows:
-            if user_id == viewer.id:
-                flagged_by_me.add(post_id)
-            if moderator and resolved_at is None:
-                open_flags[post_id] = open_flags.get(post_id, 0) + 1
-    return FeedPage(
-        pinned=[Thread(p, replies[p.id]) for p in pinned],
-        threads=[Thread(p, replies[p.id]) for p in page],
-        next_cursor=next_cursor, authors=authors, roles=roles, open_flags=open_flags,
-        flagged_by_me=flagged_by_me,
-    )
+    flagged = select(PostFlag.id).where(PostFlag.post_id == Post.id,
+                                        PostFlag.user_id == viewer.id).exists()
+    open_flags = (select(func.count(PostFlag.id))
+                  .where(PostFlag.post_id == Post.id, PostFlag.resolved_at.is_(None))
+                  .scalar_subquery() if moderator else literal(0))
+    rows = db.session.execute(
+        select(Post, User.display_name, GroupMembership.role, flagged, open_flags)
+        .outerjoin(User, User.id == Post.author_id)
+        .outerjoin(GroupMembership, and_(GroupMembership.user_id == Post.author_id,
+                                         GroupMembership.group_id == group_id))
+        .where(Post.group_id == group_id, which)).all()
+    found = _Found([], defaultdict(list), {}, {}, {}, set())
+    for post, name, role, mine, flags in rows:
+        if post.parent_id is not None and not _visible(post, viewer, moderator):
+            continue
+        found.posts.append(post)
+        if post.author_id is not None and name is not None:
+            found.authors[post.author_id] = name
+            found.roles[post.author_id] = role or "former"
+        if mine:
+            found.flagged_by_me.add(post.id)
+        if flags:
+            found.open_flags[post.id] = flags
+    for post in sorted((p for p in found.posts if p.parent_id is not None), key=_newest_first):
+        found.replies[post.parent_id].append(post)
+    return found
 
 
 def thread(viewer: User, member: GroupMembership, post_id: int) -> FeedPage:
@@ -536,7 +561,8 @@ def thread(viewer: User, member: GroupMembership, post_id: int) -> FeedPage:
         post = post_in_group(member.group_id, post.parent_id)
     if not _visible(post, viewer, member.moderates):
         raise NoAccess(_l("This post is no longer available."))
-    return _assemble(viewer, member, [], [post], None)
+    found = _load(viewer, member, or_(Post.id == post.id, Post.parent_id == post.id))
+    return found.page([], [post], None)
 
 
 # --- facilitator overview --------------------------------------------------------------------

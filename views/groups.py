@@ -8,9 +8,11 @@ not found either. Moderation routes need the group's own leaders and assistants.
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import click
+from babel import dates as babel_dates
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.cli import AppGroup
 from flask_babel import gettext as _
@@ -21,7 +23,7 @@ from markupsafe import Markup
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from models import Cohort, Group, db, utcnow
+from models import Cohort, db, utcnow
 from program import markdown, posts
 from views import navigation
 from views.auth import safe_next
@@ -53,7 +55,7 @@ def digests_command():
 @bp.app_template_filter("post_html")
 def post_html(html: str | None) -> Markup:
     """A post's stored HTML, sanitised once more on the way out."""
-    return Markup(markdown.sanitise(html or ""))
+    return Markup(markdown.sanitise_stored(html or ""))
 
 
 #: labels every post repeats: translated once per page rather than once per post
@@ -80,6 +82,7 @@ POST_LABELS = {
     "hide": _l("Hide"),
     "hide_reason": _l("Reason (the author will see it)"),
     "hide_post": _l("Hide post"),
+    "reply": _l("Reply"),
 }
 
 
@@ -90,19 +93,17 @@ def post_labels() -> dict[str, str]:
 def post_dates():
     """A per-page formatter of post times, giving what ``|datetimeformat("short")`` gives but
     resolving the locale, time zone and pattern once per page rather than once per post."""
-    from babel import dates as babel_dates
     from flask_babel import get_babel, get_locale, get_timezone
 
     pattern = get_babel().instance.date_formats["datetime.short"] or "short"
-    locale, tzinfo = get_locale(), get_timezone()
-    cache: dict = {}
+    locale, zone = str(get_locale()), get_timezone()
+    return lambda value: _short_datetime(value, pattern, zone, locale)
 
-    def fmt(value):
-        if value not in cache:
-            cache[value] = babel_dates.format_datetime(value, pattern, tzinfo=tzinfo, locale=locale)
-        return cache[value]
 
-    return fmt
+@lru_cache(maxsize=8192)
+def _short_datetime(value, pattern: str, zone, locale: str) -> str:
+    """Every member of a group sees the same post times: each is formatted once per process."""
+    return babel_dates.format_datetime(value, pattern, tzinfo=zone, locale=locale)
 
 
 class ThreadForm(FlaskForm):
@@ -136,10 +137,10 @@ class ActionForm(FlaskForm):
 
 
 def _member(group_id: int, *, moderator: bool = False):
-    group = db.session.get(Group, group_id)
-    member = posts.membership(current_user, group_id) if group is not None else None
-    if member is None:
+    found = posts.group_membership(current_user, group_id)
+    if found is None:
         abort(404)
+    group, member = found
     if moderator and not member.moderates:
         abort(403)
     return group, member

@@ -53,7 +53,7 @@ class PracticeLogForm(FlaskForm):
 
 def current_participant() -> Participant | None:
     """The signed-in participant's study record (one per account)."""
-    return db.session.scalar(select(Participant).where(Participant.user_id == current_user.id))
+    return operations.participant_of(current_user.id)
 
 
 def _participant_with_material() -> Participant:
@@ -113,22 +113,25 @@ def dashboard():
                                                        this_week.session_number)
                    if this_week else None)
         since = (this_week.actual_start or this_week.planned_start) if this_week else None
-        logged = set()
-        if since is not None:
-            since_day = calendar.local(since).date()
-            logged = set(db.session.scalars(select(PracticeLog.practice_key).where(
-                PracticeLog.participant_id == participant.id,
-                PracticeLog.practised_on >= since_day)))
-        days = set(db.session.scalars(select(PracticeLog.practised_on).where(
-            PracticeLog.participant_id == participant.id,
-            PracticeLog.practised_on >= _today() - timedelta(days=400))))
+        today = _today()
+        since_day = calendar.local(since).date() if since is not None else None
+        logged, days = set(), set()
+        # One read of the recent log serves both this week's checklist and the streak.
+        earliest = min(filter(None, (since_day, today - timedelta(days=400))))
+        for key, day in db.session.execute(
+                select(PracticeLog.practice_key, PracticeLog.practised_on).where(
+                    PracticeLog.participant_id == participant.id,
+                    PracticeLog.practised_on >= earliest)):
+            days.add(day)
+            if since_day is not None and day >= since_day:
+                logged.add(key)
         join_open = bool(
             upcoming and participant.cohort.video_link
             and upcoming.actual_start - JOIN_LINK_LEAD <= now < upcoming.actual_end)
         context.update(
             this_week=this_week, session=session, upcoming=upcoming, join_open=join_open,
             homework=[(p, p.key in logged) for p in (session.practices if session else ())],
-            streak=practice_streak(days, _today()),
+            streak=practice_streak(days, today),
             retreat=[e for e in calendar.events if e.date >= calendar.local(now).date()],
         )
     return render_template("participant/dashboard.html", **context)

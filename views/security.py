@@ -28,6 +28,8 @@ from models import db, utcnow
 from views.extensions import login_manager
 
 log = logging.getLogger("hearth")
+#: how stale the session's last-seen time may get before the cookie is rewritten (seconds)
+LAST_SEEN_STEP = 60
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -75,7 +77,10 @@ def init_security(app: Flask) -> None:
             session.clear()
             flash(_("You were signed out after a period of inactivity."), "info")
             return redirect(url_for("auth.sign_in", next=request.full_path))
-        session["last_seen"] = now
+        if now - last_seen >= LAST_SEEN_STEP or "last_seen" not in session:
+            # Rewriting the cookie on every page costs a signature and a Set-Cookie header; a
+            # minute's resolution is plenty for an idle limit counted in minutes.
+            session["last_seen"] = now
         return None
 
     @app.after_request
