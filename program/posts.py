@@ -492,9 +492,7 @@ def feed(viewer: User, member: GroupMembership, *, cursor: str | None = None,
     heads = select(latest.subquery().c.id)
     if position is None:
         heads = union_all(select(Post.id).where(*top, Post.pinned.is_(True)), heads)
-    ids = heads.cte("page_heads")
-    found = _load(viewer, member, or_(Post.id.in_(select(ids.c.id)),
-                                      Post.parent_id.in_(select(ids.c.id))))
+    found = _load(viewer, member, heads.cte("page_heads"))
     threads = sorted((p for p in found.posts if p.parent_id is None),
                      key=_newest_first, reverse=True)
     pinned = [p for p in threads if p.pinned and position is None]
@@ -522,9 +520,11 @@ class _Found:
             open_flags=self.open_flags, flagged_by_me=self.flagged_by_me)
 
 
-def _load(viewer: User, member: GroupMembership, which) -> _Found:
-    """The posts matching ``which`` with each author's name and role in the group, whether
-    the viewer flagged it and (for moderators) its open flags: one query."""
+def _load(viewer: User, member: GroupMembership, heads) -> _Found:
+    """The threads whose ids ``heads`` (a CTE) holds and their replies, with each author's name
+    and role in the group, whether the viewer flagged the post and (for moderators) its open
+    flags: one query. Joining on "is a head or replies to one" lets the database walk the few
+    head ids through the primary key and the thread index, however big the group is."""
     group_id, moderator = member.group_id, member.moderates
     flagged = select(PostFlag.id).where(PostFlag.post_id == Post.id,
                                         PostFlag.user_id == viewer.id).exists()
@@ -533,10 +533,11 @@ def _load(viewer: User, member: GroupMembership, which) -> _Found:
                   .scalar_subquery() if moderator else literal(0))
     rows = db.session.execute(
         select(Post, User.display_name, GroupMembership.role, flagged, open_flags)
+        .join(heads, or_(Post.id == heads.c.id, Post.parent_id == heads.c.id))
         .outerjoin(User, User.id == Post.author_id)
         .outerjoin(GroupMembership, and_(GroupMembership.user_id == Post.author_id,
                                          GroupMembership.group_id == group_id))
-        .where(Post.group_id == group_id, which)).all()
+        .where(Post.group_id == group_id)).all()
     found = _Found([], defaultdict(list), {}, {}, {}, set())
     for post, name, role, mine, flags in rows:
         if post.parent_id is not None and not _visible(post, viewer, moderator):
@@ -561,7 +562,7 @@ def thread(viewer: User, member: GroupMembership, post_id: int) -> FeedPage:
         post = post_in_group(member.group_id, post.parent_id)
     if not _visible(post, viewer, member.moderates):
         raise NoAccess(_l("This post is no longer available."))
-    found = _load(viewer, member, or_(Post.id == post.id, Post.parent_id == post.id))
+    found = _load(viewer, member, select(Post.id).where(Post.id == post.id).cte("page_heads"))
     return found.page([], [post], None)
 
 
