@@ -47,9 +47,14 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    # Flask-Login: the session id carries the version, so bumping it signs the user out.
+    #: this browser's sign-in token, set at sign-in and by the user loader (never stored)
+    sign_in_token = None
+
+    # Flask-Login: the id kept in the cookie is the browser's sign-in token (see SignInSession).
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        if not self.sign_in_token:
+            raise RuntimeError("start a sign-in session (views.accounts) before login_user")
+        return self.sign_in_token
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -74,3 +79,23 @@ class PasswordResetToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInSession(db.Model):
+    """One sign-in of one browser. The cookie carries a random token; only its hash is here.
+
+    Signing out of that browser ends the row, so a copy of the cookie taken while signed in
+    signs no one in afterwards. ``session_version`` is the account's at sign-in: bumping the
+    account's (sign out everywhere, password change, disabling, data removal) ends every row
+    of the user at once. ``last_seen_at`` is refreshed at most every few minutes.
+    """
+
+    __tablename__ = "sign_in_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    session_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -33,6 +33,7 @@ from models import (
     Score,
     Screening,
     SessionProgress,
+    SignInSession,
     User,
     db,
     utcnow,
@@ -137,6 +138,13 @@ def _reset_tokens(r: Removal) -> None:
     if r.user_id is not None:
         db.session.execute(delete(PasswordResetToken)
                            .where(PasswordResetToken.user_id == r.user_id))
+
+
+@handles("sign_in_sessions")
+def _sign_in_sessions(r: Removal) -> None:
+    # When and how often the person signed in goes too (the account is signed out anyway).
+    if r.user_id is not None:
+        db.session.execute(delete(SignInSession).where(SignInSession.user_id == r.user_id))
 
 
 @handles("participants")

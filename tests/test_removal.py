@@ -15,13 +15,14 @@ from models import (
     PracticeLog,
     Response,
     Score,
+    SignInSession,
     User,
     db,
 )
 from program import trial
 from program.outbox import enqueue
 from program.removal import HANDLERS, KEPT, remove_participant_data
-from tests.conftest import post_form
+from tests.conftest import post_form, sign_in
 from tests.factories import gen_cohort, gen_group, gen_timepoint, gen_user
 from tests.factories_trial import ELIGIBLE, gen_applicant, gen_trial
 
@@ -161,6 +162,19 @@ def test_after_removal_no_post_points_at_the_removed_user(app):
                                     Post.author_id.is_(None))) == 3
     kept = db.session.scalar(select(Post).where(Post.body == "someone else"))
     assert kept.author_id == other.user_id and kept.author_removed is False
+
+
+def test_removal_deletes_the_persons_sign_in_sessions_and_signs_them_out(app, client):
+    study = gen_trial()
+    person = gen_applicant(study)
+    other = gen_applicant(study)
+    sign_in(client, db.session.get(User, person.user_id))
+    sign_in(app.test_client(), db.session.get(User, other.user_id))
+    assert client.get("/me/").status_code == 200
+    trial.request_data_removal(person.id, on=TODAY)
+    assert remove_participant_data(person.id) is True
+    assert db.session.scalars(select(SignInSession.user_id)).all() == [other.user_id]
+    assert client.get("/me/").status_code == 302
 
 
 def test_an_admin_processes_a_removal_request_from_the_admin_page(app, as_user):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
+from sqlalchemy import select
 
 from tests.conftest import PASSWORD, csrf_token, post_form, sign_in
 from tests.factories import gen_user
@@ -185,3 +188,101 @@ def test_nul_characters_are_refused_before_they_reach_the_database(client):
     assert response.status_code == 400
     assert client.get("/calendar/" + "a" * 10 + "%00" + "b" * 10 + ".ics").status_code == 400
     assert client.get("/auth/sign-in?next=/me/%00").status_code == 400
+
+
+def _cookie(client) -> str:
+    return client.get_cookie("hearth", domain="hearth.test").value
+
+
+def _replay(app, cookie: str):
+    thief = app.test_client()
+    thief.set_cookie("hearth", cookie, domain="hearth.test")
+    return thief.get("/me/")
+
+
+def test_a_cookie_copied_while_signed_in_is_dead_after_signing_out(app, client):
+    user = gen_user("participant")
+    sign_in(client, user)
+    copied = _cookie(client)
+    assert _replay(app, copied).status_code == 200  # the copy works while signed in...
+    other = app.test_client()
+    sign_in(other, user)
+    assert post_form(client, "/auth/sign-out", token_from="/me/").status_code == 302
+    response = _replay(app, copied)  # ... and not after a plain sign-out
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/sign-in")
+    assert other.get("/me/").status_code == 200  # the other browser stays signed in
+
+
+def test_sign_in_sessions_keep_only_a_hash_and_end_at_sign_out(app, client):
+    from models import SignInSession, db
+
+    user = gen_user("participant")
+    sign_in(client, user)
+    with client.session_transaction() as session:
+        token = session["_user_id"]
+    rows = db.session.scalars(select(SignInSession)).all()
+    assert len(rows) == 1 and rows[0].user_id == user.id and rows[0].ended_at is None
+    dump = " ".join(str(tuple(row)) for row in db.session.execute(
+        SignInSession.__table__.select()).all())
+    assert token not in dump and ":" not in token  # not the old "id:version"
+    post_form(client, "/auth/sign-out", token_from="/me/")
+    assert db.session.scalar(select(SignInSession)).ended_at is not None
+    sign_in(client, user)
+    assert len(db.session.scalars(select(SignInSession)).all()) == 2  # a new one per sign-in
+
+
+def test_sign_out_everywhere_ends_every_sign_in_session(app, client):
+    from models import SignInSession, db
+
+    user = gen_user("participant")
+    other = app.test_client()
+    sign_in(other, user)
+    copied = _cookie(other)
+    sign_in(client, user)
+    post_form(client, "/auth/sign-out-everywhere", token_from="/me/")
+    assert _replay(app, copied).status_code == 302
+    assert other.get("/me/").status_code == 302
+    assert all(row.ended_at is not None for row in db.session.scalars(select(SignInSession)))
+
+
+def test_the_signed_in_user_is_one_query_and_last_seen_is_written_every_few_minutes(app, client):
+    from sqlalchemy import event
+
+    from models import SignInSession, db
+    from views.accounts import LAST_SEEN_WRITE
+
+    user = gen_user("participant")
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        sign_in(client, user)
+        statements = []
+
+        def before(conn, cursor, statement, *args):
+            statements.append(" ".join(statement.split()).lower())
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            clock.move_to(start + LAST_SEEN_WRITE - timedelta(seconds=1))
+            assert client.get("/settings/").status_code == 200
+            loads = [s for s in statements if "sign_in_sessions" in s]
+            assert len(loads) == 1 and loads[0].startswith("select") and " join " in loads[0]
+            assert not [s for s in statements if s.startswith("select")
+                        and "from users" in s and "sign_in_sessions" not in s]
+            assert db.session.scalar(select(SignInSession)).last_seen_at == start
+            statements.clear()
+            clock.move_to(start + LAST_SEEN_WRITE)
+            assert client.get("/settings/").status_code == 200
+            writes = [s for s in statements if s.startswith("update sign_in_sessions")]
+            assert len(writes) == 1
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+        assert db.session.scalar(select(SignInSession)).last_seen_at == start + LAST_SEEN_WRITE
+
+
+def test_an_old_style_cookie_signs_no_one_in(app, client):
+    user = gen_user("participant")
+    with client.session_transaction() as session:
+        session["_user_id"] = f"{user.id}:{user.session_version}"
+        session["_fresh"] = True
+    assert client.get("/me/").status_code == 302

@@ -1,4 +1,4 @@
-"""Account operations: passwords, sign-in checks, reset tokens, ending sessions."""
+"""Account operations: passwords, sign-in checks, reset tokens, sign-in sessions."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from models import PasswordResetToken, User, db, utcnow, write_transaction
+from models import PasswordResetToken, SignInSession, User, db, utcnow, write_transaction
 from views import audit
 from views.extensions import login_manager
 
@@ -47,16 +47,63 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+#: how stale a sign-in session's last-seen time may get before it is written again
+LAST_SEEN_WRITE = timedelta(minutes=5)
+#: longer than any token ``start_session`` makes; anything longer is not looked up
+_MAX_TOKEN = 100
+
+
 @login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    """Load the signed-in user only while the session's version is still the account's."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+def load_user(token: str) -> User | None:
+    """This browser's user, in one query joining its sign-in session and the account.
+
+    Nobody when the session was ended (signed out in this browser), the account's session
+    version moved on (signed out everywhere, password changed) or the account is disabled.
+    The session's last-seen time is written at most every ``LAST_SEEN_WRITE``.
+    """
+    if not token or len(token) > _MAX_TOKEN:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    digest = _token_hash(token)
+    found = db.session.execute(
+        select(User, SignInSession.last_seen_at)
+        .join(SignInSession, SignInSession.user_id == User.id)
+        .where(SignInSession.token_hash == digest, SignInSession.ended_at.is_(None),
+               SignInSession.session_version == User.session_version, User.active.is_(True))
+    ).first()
+    if found is None:
         return None
+    user, last_seen = found
+    user.sign_in_token = token
+    now = utcnow()
+    if now - last_seen >= LAST_SEEN_WRITE:
+        with write_transaction():
+            db.session.execute(update(SignInSession).where(SignInSession.token_hash == digest)
+                               .values(last_seen_at=now))
     return user
+
+
+def start_session(user: User) -> str:
+    """Open a sign-in session for this browser (inside a write transaction).
+
+    Returns the token for the cookie (also set as ``user.sign_in_token``, which Flask-Login's
+    ``login_user`` stores); the table keeps only its hash.
+    """
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(SignInSession(token_hash=_token_hash(token), user_id=user.id,
+                                 session_version=user.session_version or 1,
+                                 created_at=now, last_seen_at=now))
+    user.sign_in_token = token
+    return token
+
+
+def end_session(token: str | None) -> None:
+    """End one browser's sign-in session for good (inside a write transaction)."""
+    if token:
+        db.session.execute(update(SignInSession)
+                           .where(SignInSession.token_hash == _token_hash(token),
+                                  SignInSession.ended_at.is_(None))
+                           .values(ended_at=utcnow()))
 
 
 def create_user(email: str, display_name: str, role: str, password: str, **fields) -> User:
@@ -71,26 +118,38 @@ def create_user(email: str, display_name: str, role: str, password: str, **field
     return user
 
 
-def record_sign_in(user: User, password: str) -> None:
+def record_sign_in(user: User, password: str) -> str:
+    """Record a successful sign-in and open this browser's session; returns its token."""
     with write_transaction():
-        user = db.session.get(User, user.id)
-        user.last_sign_in_at = utcnow()
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
-        audit.record("auth.sign_in", user, actor=user)
+        row = db.session.get(User, user.id)
+        row.last_sign_in_at = utcnow()
+        if _hasher.check_needs_rehash(row.password_hash):
+            row.password_hash = hash_password(password)
+        token = start_session(row)
+        audit.record("auth.sign_in", row, actor=row)
+    user.sign_in_token = token
+    return token
 
 
 def end_all_sessions(user: User, reason: str) -> None:
     """Sign the user out everywhere (must run inside a write transaction)."""
     user.session_version = (user.session_version or 0) + 1
+    db.session.execute(update(SignInSession)
+                       .where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
+                       .values(ended_at=utcnow()))
     audit.record("auth.sessions_ended", user, reason=reason)
 
 
-def change_password(user: User, new_password: str) -> None:
+def change_password(user: User, new_password: str) -> str:
+    """Set a new password and end every session; returns the token of a new session for the
+    browser that changed it."""
     with write_transaction():
-        user = db.session.get(User, user.id)
-        user.password_hash = hash_password(new_password)
-        end_all_sessions(user, "password_changed")
+        row = db.session.get(User, user.id)
+        row.password_hash = hash_password(new_password)
+        end_all_sessions(row, "password_changed")
+        token = start_session(row)
+    user.sign_in_token = token
+    return token
 
 
 def _token_hash(token: str) -> str:

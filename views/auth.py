@@ -75,11 +75,11 @@ def sign_in():
         user = accounts.find_user(form.email.data)
         if accounts.password_matches(user, form.password.data) and user.active:
             session.clear()  # a new session at sign-in (no fixation)
+            accounts.record_sign_in(user, form.password.data)  # opens a sign-in session
             login_user(user)
             now = utcnow().timestamp()
             session["signed_in_at"] = now
             session["last_seen"] = now
-            accounts.record_sign_in(user, form.password.data)
             return redirect(safe_next(form.next.data) or home_url(user))
         form.form_errors.append(_("That email and password do not match an active account."))
     return render_template("auth/sign_in.html", form=form)
@@ -88,8 +88,9 @@ def sign_in():
 @bp.post("/sign-out")
 @role_required(*ALL_ROLES)
 def sign_out():
-    """Sign out of this browser."""
+    """Sign out of this browser: its sign-in session ends, so no copy of the cookie works."""
     with write_transaction():
+        accounts.end_session(current_user.get_id())
         audit.record("auth.sign_out", current_user)
     logout_user()
     session.clear()
@@ -159,9 +160,10 @@ def change_password():
         if not accounts.password_matches(current_user, form.current.data):
             form.current.errors.append(_("That is not your current password."))
         else:
-            accounts.change_password(current_user, form.password.data)
+            token = accounts.change_password(current_user, form.password.data)
             user = db.session.get(User, current_user.id)
-            login_user(user)  # keep this browser signed in with the new session version
+            user.sign_in_token = token
+            login_user(user)  # keep this browser signed in, in a new sign-in session
             flash(_("Your password is changed and your other sessions are signed out."), "info")
             return redirect(home_url(user))
     return render_template("auth/change_password.html", form=form)
