@@ -138,7 +138,9 @@ def arms(study_id: int):
     s = _study(study_id)
     arm = None
     if request.args.get("arm"):
-        arm = db.session.get(Arm, request.args.get("arm", type=int) or 0)
+        arm_id = request.args.get("arm", type=int) or 0
+        # an id no database holds (ids are 32-bit integers) is simply not an arm of the study
+        arm = db.session.get(Arm, arm_id) if 0 < arm_id < 2**31 else None
         if arm is None or arm.study_id != s.id:
             abort(404)
     form = ArmForm(obj=arm) if request.method == "GET" else ArmForm()
