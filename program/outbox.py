@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import force_locale
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from models import OutboxMessage, db, utcnow
+from models import OutboxMessage, User, db, utcnow
 
 
 def enqueue(
@@ -47,3 +49,17 @@ def enqueue(
     )
     # rowcount is not reliable through the ORM on every driver; RETURNING says what happened.
     return db.session.execute(statement).scalar() is not None
+
+
+def enqueue_notice(key_prefix: str, user_ids, kind: str, subject, body) -> None:
+    """Queue one message per user, each written in that user's language.
+
+    ``subject`` and ``body`` are lazy strings (``lazy_gettext``): they are rendered inside
+    each recipient's locale. The dedup key is ``{key_prefix}:{user id}``.
+    """
+    ids = sorted(set(user_ids))
+    if not ids:
+        return
+    for user in db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)):
+        with force_locale(user.locale or "en"):
+            enqueue(f"{key_prefix}:{user.id}", user.id, kind, str(subject), str(body))

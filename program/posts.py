@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from flask_babel import force_locale, format_date, ngettext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -179,10 +181,11 @@ def _notify_reply(reply: Post, thread: Post, group: Group) -> None:
     for user in _active_recipients({thread.author_id}):
         if user.notify_replies != "immediate":
             continue
-        enqueue(f"reply:{reply.id}:{user.id}", user.id, "post_reply",
-                f"Hearth: a new reply in {group.name}",
-                f"Someone replied to your post in {group.name}. Sign in to Hearth to read it: "
-                f"{_thread_url(group.id, thread.id)}")
+        with force_locale(user.locale or "en"):
+            enqueue(f"reply:{reply.id}:{user.id}", user.id, "post_reply",
+                    _("Hearth: a new reply in %(group)s", group=group.name),
+                    _("Someone replied to your post in %(group)s. Sign in to Hearth to read "
+                      "it: %(link)s", group=group.name, link=_thread_url(group.id, thread.id)))
 
 
 def _notify_announcement(post: Post, group: Group) -> None:
@@ -192,10 +195,11 @@ def _notify_announcement(post: Post, group: Group) -> None:
     for user in _active_recipients(member_ids):
         if user.notify_announcements != "immediate":
             continue
-        enqueue(f"announcement:{post.id}:{user.id}", user.id, "announcement",
-                f"Hearth: a new announcement in {group.name}",
-                f"There is a new announcement in {group.name}. Sign in to Hearth to read it: "
-                f"{_thread_url(group.id, post.id)}")
+        with force_locale(user.locale or "en"):
+            enqueue(f"announcement:{post.id}:{user.id}", user.id, "announcement",
+                    _("Hearth: a new announcement in %(group)s", group=group.name),
+                    _("There is a new announcement in %(group)s. Sign in to Hearth to read "
+                      "it: %(link)s", group=group.name, link=_thread_url(group.id, post.id)))
 
 
 def _thread_url(group_id: int, post_id: int) -> str:
@@ -356,10 +360,14 @@ def hide_post(user: User, group_id: int, post_id: int, reason: str,
         post.hidden_at, post.hidden_by_id, post.hidden_reason = now, user.id, reason[:1000]
         if post.author_id is not None and post.author_id != user.id:
             group = db.session.get(Group, group_id)
-            enqueue(f"post-hidden:{post.id}:{int(now.timestamp())}", post.author_id,
-                    "post_hidden", f"Hearth: a moderator hid your post in {group.name}",
-                    f"A leader of {group.name} hid one of your posts.\n\nReason: {reason}\n\n"
-                    f"If you have questions, reply to them in the group or at the next session.")
+            author = db.session.get(User, post.author_id)
+            with force_locale(author.locale or "en"):
+                enqueue(f"post-hidden:{post.id}:{int(now.timestamp())}", post.author_id,
+                        "post_hidden",
+                        _("Hearth: a moderator hid your post in %(group)s", group=group.name),
+                        _("A leader of %(group)s hid one of your posts.\n\nReason: %(reason)s"
+                          "\n\nIf you have questions, ask them in the group or at the next "
+                          "session.", group=group.name, reason=reason))
         for flag in db.session.scalars(select(PostFlag).where(
                 PostFlag.post_id == post.id, PostFlag.resolved_at.is_(None))):
             flag.resolved_at, flag.resolved_by_id = now, user.id
@@ -696,24 +704,30 @@ def materialise_digests(now: datetime | None = None) -> int:
         for user in _active_recipients(set(news)):
             if key.format(user.id) in done:
                 continue
-            lines = []
-            for group_id, (replies, announcements) in sorted(news[user.id].items()):
-                parts = []
-                if user.notify_replies == "daily" and replies:
-                    parts.append(f"{replies} new repl{'y' if replies == 1 else 'ies'} to you")
-                if user.notify_announcements == "daily" and announcements:
-                    parts.append(f"{announcements} new announcement"
-                                 f"{'' if announcements == 1 else 's'}")
-                if parts:
-                    lines.append(f"- {names[group_id]}: {', '.join(parts)}")
-            if not lines:
-                continue
-            base = current_app.config.get("BASE_URL", "").rstrip("/")
-            queued += 1
-            enqueue(
-                key.format(user.id), user.id, "daily_digest",
-                f"Hearth: your groups on {day.isoformat()}",
-                "Here is what happened in your groups:\n\n" + "\n".join(lines)
-                + f"\n\nSign in to read: {base}/groups/",
-            )
+            with force_locale(user.locale or "en"):
+                queued += _queue_digest(user, key.format(user.id), day, news[user.id], names)
     return queued
+
+
+def _queue_digest(user: User, key: str, day, news: dict[int, list[int]],
+                  names: dict[int, str]) -> int:
+    """One user's daily digest, in the language in force; 0 when their settings leave it empty."""
+    lines = []
+    for group_id, (replies, announcements) in sorted(news.items()):
+        parts = []
+        if user.notify_replies == "daily" and replies:
+            parts.append(ngettext("%(num)d new reply to you", "%(num)d new replies to you",
+                                  replies))
+        if user.notify_announcements == "daily" and announcements:
+            parts.append(ngettext("%(num)d new announcement", "%(num)d new announcements",
+                                  announcements))
+        if parts:
+            lines.append(f"- {names[group_id]}: {', '.join(parts)}")
+    if not lines:
+        return 0
+    base = current_app.config.get("BASE_URL", "").rstrip("/")
+    enqueue(key, user.id, "daily_digest",
+            _("Hearth: your groups on %(day)s", day=format_date(day, "long")),
+            _("Here is what happened in your groups:") + "\n\n" + "\n".join(lines)
+            + "\n\n" + _("Sign in to read: %(link)s", link=f"{base}/groups/"))
+    return 1

@@ -6,12 +6,13 @@ an alert needs attention (no health data leaves the application by email).
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from models import GroupMembership, SafetyAlert, StudyStaff, db, utcnow, write_transaction
-from program.outbox import enqueue
+from program.outbox import enqueue_notice
 from views import audit
 
 
@@ -64,15 +65,10 @@ def raise_alert(
     alert_id = db.session.execute(statement).scalar()
     if alert_id is None:
         return None
-    for user_id in alert_recipients(study_id, group_id):
-        enqueue(
-            f"safety-alert:{alert_id}:{user_id}",
-            user_id,
-            "safety_alert",
-            "Hearth: a safety alert needs your attention",
-            "A safety alert was raised in Hearth and needs your attention. Please sign in and "
-            "open the safety alerts page; details are shown there only.",
-        )
+    enqueue_notice(f"safety-alert:{alert_id}", alert_recipients(study_id, group_id),
+                   "safety_alert", _l("Hearth: a safety alert needs your attention"),
+                   _l("A safety alert was raised in Hearth and needs your attention. Please "
+                      "sign in and open the safety alerts page; details are shown there only."))
     return db.session.get(SafetyAlert, alert_id)
 
 

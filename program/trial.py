@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from itertools import product
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from models import (
@@ -36,7 +37,7 @@ from models import (
 )
 from models.studies import WITHDRAWAL_KINDS
 from program import randomisation
-from program.outbox import enqueue
+from program.outbox import enqueue_notice
 from views import audit
 
 
@@ -403,12 +404,11 @@ def record_adverse_event(
             clinicians = db.session.scalars(
                 select(StudyStaff.user_id).where(StudyStaff.study_id == participant.study_id,
                                                  StudyStaff.is_clinician.is_(True)))
-            for user_id in clinicians:
-                enqueue(f"serious-adverse-event:{event.id}:{user_id}", user_id,
-                        "serious_adverse_event",
-                        "Hearth: a serious adverse event was reported",
-                        "A serious adverse event was recorded in Hearth. Please sign in and "
-                        "open the adverse events register; details are shown there only.")
+            enqueue_notice(
+                f"serious-adverse-event:{event.id}", clinicians, "serious_adverse_event",
+                _l("Hearth: a serious adverse event was reported"),
+                _l("A serious adverse event was recorded in Hearth. Please sign in and open the "
+                   "adverse events register; details are shown there only."))
         audit.record("adverse_event.recorded", event, actor=actor, serious=bool(serious))
     return event
 

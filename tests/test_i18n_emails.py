@@ -42,3 +42,52 @@ def test_notices_are_written_in_the_recipients_language(app, locale, when):
     # the facilitator's English notice is unaffected by the participant's language
     facilitator = "\n".join(m["body"] for m in _mail_to(app, course.facilitator))
     assert get_catalogue().session("msc", 2).title in facilitator
+
+
+@pytest.mark.parametrize("locale", ["ja", "zh"])
+def test_group_and_safety_notices_follow_each_recipients_language(app, locale):
+    """Reply, announcement, hidden-post, digest and safety-alert notices: in the language each
+    recipient chose, while an English-speaking colleague still gets English."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from models import OutboxMessage
+    from program import posts
+    from tests.factories_groups import gen_world
+
+    ensure_compiled()
+    world = gen_world()
+    for user in (world.member, world.member2, world.leader):
+        user.locale = locale
+    world.member.notify_replies = "immediate"
+    world.member2.notify_announcements = "daily"
+    world.assistant.locale = "en"
+    db.session.commit()
+    with time_machine.travel(datetime(2026, 3, 2, 10, 0, tzinfo=UTC), tick=False):
+        thread = posts.create_post(world.member, world.group.id, "How do I start?")
+        posts.create_post(world.assistant, world.group.id, "Like this", parent_id=thread.id)
+        posts.create_post(world.leader, world.group.id, "Retreat on Saturday")
+        advert = posts.create_post(world.member2, world.group.id, "Buy my course")
+        posts.hide_post(world.leader, world.group.id, advert.id, "No advertising, please")
+        posts.create_post(world.member2, world.group.id, "I want to kill myself")
+    with time_machine.travel(datetime(2026, 3, 3, 0, 5, tzinfo=UTC), tick=False):
+        posts.materialise_digests()
+    db.session.expire_all()
+    messages = db.session.scalars(select(OutboxMessage)).all()
+    by_kind = {}
+    for message in messages:
+        by_kind.setdefault((message.kind, message.recipient_id), message)
+    translated = [by_kind[("post_reply", world.member.id)],
+                  by_kind[("post_hidden", world.member2.id)],
+                  by_kind[("daily_digest", world.member2.id)],
+                  by_kind[("safety_alert", world.leader.id)]]
+    english_words = ("Hearth: a", "Sign in", "Someone", "Reason", "happened", "safety alert")
+    for message in translated:
+        text = message.subject + "\n" + message.body_text
+        assert not any(word in text for word in english_words), (message.kind, text)
+        assert world.group.name in text or message.kind == "safety_alert"
+    assert "No advertising, please" in by_kind[("post_hidden", world.member2.id)].body_text
+    assert "2026" in by_kind[("daily_digest", world.member2.id)].subject
+    colleague = by_kind[("safety_alert", world.assistant.id)]
+    assert colleague.subject == "Hearth: a safety alert needs your attention"
