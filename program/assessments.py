@@ -52,6 +52,7 @@ from program.scoring import (
     with_wording,
 )
 from views import audit
+from views.dates import for_recipient
 
 REMINDER_EVERY_DAYS = 3
 #: statuses of people who are asked to fill in questionnaires
@@ -226,11 +227,12 @@ def _invite_or_remind(invitation, participant, timepoint, user, now, closes) -> 
         subject = (_("Hearth: your questionnaires are ready") if kind == "assessment_invitation"
                    else _("Hearth: a reminder about your questionnaires"))
         body = _(
-            "Hello %(name)s,\n\nYour study questionnaires (%(label)s) are open until %(closes)s "
-            "UTC. This personal link opens them without a password; please do not forward "
+            "Hello %(name)s,\n\nYour study questionnaires (%(label)s) are open until %(closes)s. "
+            "This personal link opens them without a password; please do not forward "
             "it:\n\n%(link)s\n\nYou can stop halfway and come back: your answers are saved.",
             name=user.display_name, label=timepoint.label,
-            closes=closes.strftime("%Y-%m-%d %H:%M"), link=invitation_link(invitation))
+            closes=for_recipient(closes, user.locale, user.timezone),
+            link=invitation_link(invitation))
     enqueue(key, user.id, kind, subject, body)
     return 1
 

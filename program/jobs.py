@@ -27,9 +27,7 @@ import importlib.util
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import select, update
@@ -49,7 +47,7 @@ from program.catalogue import get_catalogue
 from program.operations import cohort_calendar, sees_material
 from program.outbox import enqueue
 from program.schedule import CohortCalendar, Meeting, MeetingStatus
-from views.dates import pattern
+from views.dates import for_recipient
 
 log = logging.getLogger("hearth.jobs")
 
@@ -78,13 +76,7 @@ def _base_url() -> str:
 
 
 def _local(instant: datetime, user: User) -> str:
-    try:
-        zone = ZoneInfo(user.timezone or "UTC")
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    locale = user.locale or "en"
-    return format_datetime(instant, f"{pattern('long_datetime', locale)} zzzz", tzinfo=zone,
-                           locale=locale)
+    return for_recipient(instant, user.locale, user.timezone)
 
 
 def _in_language(session, user: User):

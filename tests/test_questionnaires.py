@@ -166,3 +166,20 @@ def test_every_self_report_instrument_is_scored_through_its_page(app, as_user, f
     stored = dict(db.session.execute(select(Score.measure, Score.value)).all())
     assert stored == pytest.approx(dict(expected))
     assert db.session.scalar(select(Response.status)) == "submitted"
+
+
+def test_the_invitation_gives_the_closing_time_in_the_recipients_language_and_zone(app, person):
+    from models import User
+    from tests.test_i18n_catalogues import ensure_compiled
+
+    ensure_compiled()
+    user = db.session.get(User, person.user_id)
+    user.locale, user.timezone = "ja", "Asia/Tokyo"
+    db.session.commit()
+    assessments.materialise_invitations()
+    message = db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.recipient_id == person.user_id))
+    # The window closes at the end of 2 March in the cohort's zone (London, 00:00 UTC on
+    # 3 March), which is 09:00 on 3 March in Tokyo.
+    assert "2026年3月3日火曜日 09:00 日本標準時" in message.body_text, message.body_text
+    assert "UTC" not in message.body_text and "研究の質問票" in message.body_text

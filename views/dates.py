@@ -8,8 +8,10 @@ word salad once its month and weekday names are translated.
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from babel import Locale
+from babel import dates as babel_dates
 from flask import Blueprint
 from flask_babel import format_date, format_datetime, get_locale
 
@@ -63,3 +65,15 @@ def shortdate(value: date | None) -> str:
 def daymonth(value: date | None) -> str:
     """Day and abbreviated month ("23 Nov", "11月23日")."""
     return "" if value is None else format_date(value, pattern("day_month"))
+
+
+def for_recipient(instant: datetime, locale: str | None, timezone: str | None) -> str:
+    """Weekday, date, time and zone name as an email's recipient reads them (their language
+    and time zone, not the sender's), e.g. "2026年10月22日木曜日 17:00 日本標準時"."""
+    try:
+        zone = ZoneInfo(timezone or "UTC")
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    locale = locale or "en"
+    return babel_dates.format_datetime(instant, f"{pattern('long_datetime', locale)} zzzz",
+                                       tzinfo=zone, locale=locale)
