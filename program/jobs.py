@@ -260,6 +260,7 @@ def tick(now: datetime) -> TickResult:
     _call_optional("program.assessments", "materialise_invitations", now)
     _call_optional("program.posts", "ensure_weekly_threads", now)
     _call_optional("program.posts", "materialise_digests", now)
+    _call_optional("views.accounts", "purge_sign_in_sessions", now)
     return result
 
 

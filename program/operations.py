@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from flask import has_request_context, request
 from flask_babel import get_locale
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -335,9 +335,10 @@ def record_attendance(meeting: Meeting, marks: list[AttendanceMark], by: User,
                       source: str = "register") -> int:
     """Upsert one attendance row per participant for this meeting; returns rows written.
 
-    The first time a participant of the cohort is recorded at one of its meetings (present or
-    late), their ``started_on`` becomes that meeting's day; it never changes once set, and
-    marking them absent later leaves it.
+    A participant recorded present or late at one of the cohort's meetings has started the
+    course: ``started_on`` is the day of the earliest such meeting (a register filled in late
+    for an earlier meeting moves it earlier, never later), and marking them absent later
+    leaves it.
     """
     if not marks:
         return 0
@@ -362,7 +363,8 @@ def record_attendance(meeting: Meeting, marks: list[AttendanceMark], by: User,
     started = (
         update(Participant)
         .where(Participant.id.in_(attended), Participant.cohort_id == meeting.cohort_id,
-               Participant.started_on.is_(None))
+               or_(Participant.started_on.is_(None),
+                   Participant.started_on > meeting_day(meeting)))
         .values(started_on=meeting_day(meeting))
         .execution_options(synchronize_session=False)
     ) if attended else None

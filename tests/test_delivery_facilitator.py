@@ -138,6 +138,17 @@ def test_first_meeting_attended_sets_started_on_and_nothing_moves_it(course, as_
     assert _started_on(late.id) == date(2026, 10, 22)
 
 
+def test_a_register_filled_in_late_for_an_earlier_meeting_moves_started_on_earlier(
+        course, as_user):
+    client = as_user(course.facilitator)
+    post_form(client, _path(course, "/meetings/3/register"),
+              {f"status-{course.participant.id}": "present"})
+    assert _started_on(course.participant.id) == date(2026, 10, 29)
+    post_form(client, _path(course, "/meetings/2/register"),
+              {f"status-{course.participant.id}": "late"})
+    assert _started_on(course.participant.id) == date(2026, 10, 22)  # the first one attended
+
+
 def test_started_on_is_the_day_a_postponed_meeting_took_place(course, as_user):
     db.session.add(Meeting(cohort_id=course.cohort.id, session_number=2, outcome="postponed",
                            postponed_to=utc(2026, 10, 24, 23, 30), checklist_done=[]))

@@ -286,3 +286,37 @@ def test_an_old_style_cookie_signs_no_one_in(app, client):
         session["_user_id"] = f"{user.id}:{user.session_version}"
         session["_fresh"] = True
     assert client.get("/me/").status_code == 302
+
+
+def test_an_idle_timeout_ends_the_sign_in_session_for_good(app, client):
+    from models import SignInSession, db
+
+    user = gen_user("participant")
+    with time_machine.travel("2026-11-23 09:00:00+00:00", tick=False) as clock:
+        sign_in(client, user)
+        copied = _cookie(client)
+        clock.shift(timedelta(minutes=61))
+        assert client.get("/me/").status_code == 302  # timed out
+        assert db.session.scalar(select(SignInSession)).ended_at is not None
+        assert _replay(app, copied).status_code == 302
+
+
+def test_the_scheduler_purges_sign_in_sessions_that_can_no_longer_be_used(app):
+    from models import SignInSession, db
+    from program.jobs import tick
+
+    user = gen_user("participant")
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    rows = {"live": (now - timedelta(hours=1), None),
+            "ended yesterday": (now - timedelta(days=2), now - timedelta(days=1)),
+            "ended long ago": (now - timedelta(days=30), now - timedelta(days=20)),
+            "abandoned": (now - timedelta(days=30), None)}
+    for name, (created, ended) in rows.items():
+        db.session.add(SignInSession(token_hash=name.ljust(64, "x")[:64], user_id=user.id,
+                                     session_version=1, created_at=created,
+                                     last_seen_at=created, ended_at=ended))
+    db.session.commit()
+    tick(now)
+    db.session.expire_all()
+    left = {row.token_hash.rstrip("x") for row in db.session.scalars(select(SignInSession))}
+    assert left == {"live", "ended yesterday"}

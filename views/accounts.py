@@ -10,7 +10,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from models import PasswordResetToken, SignInSession, User, db, utcnow, write_transaction
 from views import audit
@@ -104,6 +104,19 @@ def end_session(token: str | None) -> None:
                            .where(SignInSession.token_hash == _token_hash(token),
                                   SignInSession.ended_at.is_(None))
                            .values(ended_at=utcnow()))
+
+
+def purge_sign_in_sessions(now=None) -> int:
+    """Delete sign-in sessions that can no longer sign anyone in: ended a week ago, or opened
+    longer ago than the absolute session limit plus a week. Run by the scheduler's tick."""
+    now = now or utcnow()
+    week = timedelta(days=7)
+    oldest = now - timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"]) - week
+    with write_transaction():
+        return db.session.execute(
+            delete(SignInSession).where(or_(SignInSession.ended_at < now - week,
+                                            SignInSession.created_at < oldest))
+            .execution_options(synchronize_session=False)).rowcount
 
 
 def create_user(email: str, display_name: str, role: str, password: str, **fields) -> User:

@@ -24,7 +24,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.routing import IntegerConverter
 
-from models import db, utcnow
+from models import db, utcnow, write_transaction
 from views.extensions import login_manager
 
 log = logging.getLogger("hearth")
@@ -73,6 +73,10 @@ def init_security(app: Flask) -> None:
         started = session.get("signed_in_at", now)
         last_seen = session.get("last_seen", now)
         if now - last_seen > idle or now - started > absolute:
+            from views.accounts import end_session  # accounts imports the app's extensions
+
+            with write_transaction():
+                end_session(getattr(current_user, "sign_in_token", None))
             logout_user()
             session.clear()
             flash(_("You were signed out after a period of inactivity."), "info")
