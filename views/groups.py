@@ -109,12 +109,12 @@ def _short_datetime(value, pattern: str, zone, locale: str) -> str:
 class ThreadForm(FlaskForm):
     title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=200)])
     body = TextAreaField(_l("Your post"), validators=[DataRequired(), Length(max=posts.MAX_BODY)])
-    submission_token = HiddenField()
+    submission_token = HiddenField(validators=[Length(max=64)])  # the column holds 64
 
 
 class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Your reply"), validators=[DataRequired(), Length(max=posts.MAX_BODY)])
-    submission_token = HiddenField()
+    submission_token = HiddenField(validators=[Length(max=64)])  # the column holds 64
 
 
 class EditForm(FlaskForm):
