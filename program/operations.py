@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from flask import has_request_context, request
 from flask_babel import get_locale
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -76,9 +76,12 @@ def cohort_calendar(cohort: Cohort) -> CohortCalendar:
     """The cohort's calendar, built once per request (the WSGI environ is per request)."""
     cache = request.environ.setdefault("hearth.calendars", {}) if has_request_context() else {}
     if cohort.id not in cache:
-        meetings = db.session.scalars(
-            select(Meeting).where(Meeting.cohort_id == cohort.id)
-        ).all()
+        if "meetings" in inspect(cohort).dict:  # loaded with the participant (participant_of)
+            meetings = cohort.meetings
+        else:
+            meetings = db.session.scalars(
+                select(Meeting).where(Meeting.cohort_id == cohort.id)
+            ).all()
         # In a request, extra events (the retreat) are named in the viewer's language.
         locale = get_locale() if has_request_context() else None
         program = get_catalogue(locale).program(cohort.program)
@@ -96,11 +99,12 @@ def _forget_calendar(cohort_id: int) -> None:
 
 
 def participant_of(user_id: int) -> Participant | None:
-    """The account's study record (one per account) with its arm, cohort and study, in one
-    query: every participant page reads all four."""
+    """The account's study record (one per account) with its arm, study, cohort and the
+    cohort's meeting records, in one query: every participant page reads them all."""
     return db.session.scalar(
         select(Participant).where(Participant.user_id == user_id)
-        .options(joinedload(Participant.arm), joinedload(Participant.cohort),
+        .options(joinedload(Participant.arm),
+                 joinedload(Participant.cohort).joinedload(Cohort.meetings),
                  joinedload(Participant.study)))
 
 
