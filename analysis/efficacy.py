@@ -27,6 +27,7 @@ from analysis.descriptives import describe
 from analysis.design import build_design, r_sorted
 from analysis.lmm import fit_random_intercept
 from analysis.mmrm import fit_unstructured
+from analysis.notes import note
 
 __all__ = ["efficacy_report", "sign_convention"]
 
@@ -48,7 +49,7 @@ def _effect_row(term: str, c: dict | None, with_d: bool, warning: str | None = N
     row: dict = {"term": term}
     if c is None:
         row.update(dict.fromkeys(keys))
-        row["warning"] = warning or "not estimable"
+        row["warning"] = warning or note("not_estimable")
         return row
     est, se, df, t = c["estimate"], c["se"], c["df"], c["t"]
     q = stats.t.ppf(0.975, df) if math.isfinite(df) else WALD_Z
@@ -87,16 +88,13 @@ def _data_warnings(data: pd.DataFrame, timepoints: Sequence[str], arms: Sequence
         for tp in timepoints:
             cell = data.loc[(data["arm"] == arm) & (data["timepoint"] == tp), "score"]
             if cell.empty:
-                notes.append(f"arm {arm} has no scores at {tp}")
+                notes.append(note("arm_no_scores", arm=arm, timepoint=tp))
             elif len(cell) > 1 and cell.nunique() == 1:
-                notes.append(f"scores are constant at {tp} in arm {arm} (SD 0)")
+                notes.append(note("constant_in_arm", timepoint=tp, arm=arm))
     per_participant = data.groupby("participant_id", observed=True).size()
     single = int((per_participant == 1).sum())
     if single:
-        notes.append(
-            f"{single} participant(s) have a score at one timepoint only"
-            " (kept: all available observations are analysed)"
-        )
+        notes.append(note("single_observation", n=single))
     return notes
 
 
@@ -121,23 +119,21 @@ def _fit_effects(
     n_per = data.groupby("participant_id", observed=True).size()
     fit = None
     if np.ptp(y) == 0:
-        notes.append("scores are constant: no variance to model")
+        notes.append(note("constant_scores"))
     elif y.size <= len(design.names):
-        notes.append("too few observations for the model")
+        notes.append(note("too_few_observations"))
     elif model == "lmm" and arms is not None:
         if (n_per > 1).sum() == 0:
-            notes.append("no participant has more than one observation: the random intercept"
-                         " cannot be separated from the residual")
+            notes.append(note("no_repeated_observation"))
         else:
             fit = fit_random_intercept(y, design.x, groups, design.names)
             if fit.sigma2 <= 1e-10 * float(np.var(y)):
-                notes.append("the residual variance is estimated as 0 (every participant's"
-                             " change is identical): effects cannot be tested")
+                notes.append(note("zero_residual"))
                 fit = None
             elif not np.isfinite(fit.varpar_cov).all():
-                notes.append("the variance parameters' Hessian is singular: df not available")
+                notes.append(note("singular_hessian"))
             if fit is not None and fit.sigma2_participant == 0:
-                notes.append("boundary (singular) fit: the participant variance is estimated as 0")
+                notes.append(note("boundary_fit"))
     else:
         time_index = data["timepoint"].map({t: i for i, t in enumerate(timepoints)}).to_numpy()
         constant = [
@@ -145,14 +141,11 @@ def _fit_effects(
             if data.loc[data["timepoint"] == t, "score"].nunique() <= 1
         ]
         if constant:
-            notes.append(
-                "the unstructured covariance cannot be estimated: scores are constant (or"
-                f" single) at {', '.join(constant)}"
-            )
+            notes.append(note("unstructured_constant", timepoints=", ".join(constant)))
         else:
             fit = fit_unstructured(y, design.x, groups, time_index, len(timepoints), design.names)
             if not fit.converged:
-                notes.append(fit.warning or "the unstructured covariance model did not converge")
+                notes.append(fit.warning or note("unstructured_not_converged"))
                 fit = None
 
     rows = []
@@ -161,7 +154,7 @@ def _fit_effects(
             rows.append(_effect_row(term, None, arms is not None, "; ".join(notes) or None))
         elif term in design.aliased:
             rows.append(_effect_row(term, None, arms is not None,
-                                    f"{term} is not estimable from these data (aliased)"))
+                                    note("aliased", term=term)))
         else:
             rows.append(_effect_row(term, fit.coef(term), arms is not None))
     variance = None
@@ -250,9 +243,7 @@ def efficacy_report(
     else:
         model_arms = None
         if reference_arm is not None:
-            top_notes.append(
-                f"reference arm {reference_arm} ignored: this is a single-arm study"
-            )
+            top_notes.append(note("reference_arm_ignored", arm=reference_arm))
     report["timepoints"] = timepoints
     if top_notes:
         report["warning"] = "; ".join(top_notes)

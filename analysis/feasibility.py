@@ -40,6 +40,7 @@ from scipy import stats
 
 from analysis.consort import flow_counts
 from analysis.design import r_sorted
+from analysis.notes import note
 
 __all__ = [
     "attendance_summary",
@@ -88,7 +89,7 @@ def attendance_summary(attendance: pd.DataFrame, min_attended: int | None = None
         ``min_attended`` and ``at_least_k`` (n, of, pct).
     """
     if attendance.empty:
-        return {"n_meetings": 0, "participants": [], "warning": "no attendance records"}
+        return {"n_meetings": 0, "participants": [], "warning": note("no_attendance")}
     n_meetings = int(attendance["meeting"].max())
     per = (
         attendance.groupby(["participant_id", "arm"])["present"].sum().astype(int).reset_index()
@@ -252,12 +253,12 @@ def _logit_or(completed: np.ndarray, x: np.ndarray) -> dict:
             fit = sm.Logit(completed, design).fit(disp=0, maxiter=100)
             beta, se = float(fit.params[1]), float(fit.bse[1])
         except (np.linalg.LinAlgError, ValueError):
-            return {**empty, "warning": "logistic regression failed"}
+            return {**empty, "warning": note("logit_failed")}
     trouble = {type(w.message).__name__ for w in caught}
     if "PerfectSeparationWarning" in trouble or not math.isfinite(se) or se > 1e3:
-        return {**empty, "warning": "odds ratio not estimable (perfect separation)"}
+        return {**empty, "warning": note("separation")}
     if "ConvergenceWarning" in trouble:
-        return {**empty, "warning": "logistic regression did not converge"}
+        return {**empty, "warning": note("logit_not_converged")}
     z = float(stats.norm.ppf(0.975))
     return {
         "odds_ratio": _num(math.exp(beta)),
@@ -297,7 +298,7 @@ def completer_comparison(baseline: pd.DataFrame, completed: pd.Series) -> list[d
         ok = values.notna()
         v, c = values[ok], comp[ok].to_numpy().astype(float)
         if len(v) < 3 or c.min() == c.max():
-            rows.append({"variable": column, "warning": "too few participants in a group"})
+            rows.append({"variable": column, "warning": note("group_too_small")})
             continue
         if pd.api.types.is_numeric_dtype(v):
             a, b = v[c == 1].astype(float), v[c == 0].astype(float)

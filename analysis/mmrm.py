@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from analysis.notes import note
+
 __all__ = ["UnstructuredFit", "fit_unstructured"]
 
 
@@ -354,13 +356,9 @@ def fit_unstructured(
             why = singular
         return _failed(names, x, y, groups, n_times, crit, par, why)
 
-    singular = (
-        "the unstructured covariance cannot be estimated: the REML criterion keeps improving"
-        " as the covariance across timepoints becomes singular (too few participants with"
-        " scores at several timepoints)"
-    )
+    singular = note("unstructured_singular")
     if not np.isfinite(crit.deviance(start)):
-        return fail(start, "the unstructured covariance model cannot be evaluated on these data")
+        return fail(start, note("unstructured_not_evaluable"))
     # L-BFGS-B can stop on a stalled line search far from the optimum; restarting it (fresh
     # curvature memory) from where it stopped continues while the deviance still improves.
     par, value = start, crit.deviance(start)
@@ -377,7 +375,7 @@ def fit_unstructured(
         if np.max(np.abs(crit.gradient(par))) < _GRAD_TOL or improvement < 1e-10:
             break
     if not np.isfinite(crit.deviance(par)):
-        return fail(par, "the unstructured covariance model did not converge")
+        return fail(par, note("unstructured_not_converged"))
     # Newton polish on the analytic gradient: quasi-Newton methods stop short of full precision.
     for _ in range(8):
         if np.any(par[:n_times] <= lower + 1e-6):
@@ -400,22 +398,22 @@ def fit_unstructured(
     grad = crit.gradient(par)
     hess = _jacobian(crit.gradient, par)
     if not (np.all(np.isfinite(grad)) and np.all(np.isfinite(hess))):
-        return fail(par, "the unstructured covariance model did not converge")
+        return fail(par, note("unstructured_not_converged"))
     try:
         eig = np.linalg.eigvalsh(hess)
         par_cov = 2 * np.linalg.inv(hess)
     except np.linalg.LinAlgError:
-        return fail(par, "the unstructured covariance model did not converge (singular Hessian)")
+        return fail(par, note("unstructured_singular_hessian"))
     if np.max(np.abs(grad)) > _GRAD_TOL or not np.all(eig > 0):
-        return fail(par, "the unstructured covariance model did not converge")
+        return fail(par, note("unstructured_not_converged"))
     parts = crit.gls(_sigma(par, n_times))
     if parts is None:
-        return fail(par, "the unstructured covariance model did not converge")
+        return fail(par, note("unstructured_not_converged"))
     a, b, *_ = parts
     try:
         vcov_std = np.linalg.inv(a)
     except np.linalg.LinAlgError:
-        return fail(par, "the fixed effects are not estimable (singular X' V^-1 X)")
+        return fail(par, note("fixed_not_estimable"))
     return UnstructuredFit(
         names=names,
         beta=scale * (vcov_std @ b) + centre * gamma,

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.notes import note
+
 __all__ = ["CATEGORIES", "reliable_change", "cutoffs", "classify"]
 
 CATEGORIES = ["recovered", "improved", "non_reliably_recovered", "unchanged", "deteriorated"]
@@ -140,9 +142,7 @@ def reliable_change(
     notes = []
     missing = sorted(set(all_ids) - set(pairs["participant_id"]))
     if missing:
-        notes.append(
-            f"{len(missing)} participant(s) without both {pre_tp} and {post_tp} scores left out"
-        )
+        notes.append(note("rc_left_out", n=len(missing), pre=pre_tp, post=post_tp))
     direction = "lower_is_better" if lower_is_better else "higher_is_better"
     base_mean = float(pairs[pre_tp].mean()) if len(pairs) else math.nan
     base_sd = float(pairs[pre_tp].std(ddof=1)) if len(pairs) > 1 else math.nan
@@ -152,7 +152,7 @@ def reliable_change(
     if isinstance(cutoff, str) and cutoff in ("a", "b", "c"):
         kind = cutoff
         if cuts[kind] is None:
-            notes.append(f"cutoff {kind} needs the normative mean and SD: cutoff a used instead")
+            notes.append(note("rc_cutoff_fallback", kind=kind))
             kind = "a"
         cut_value = cuts[kind]
     else:
@@ -163,10 +163,7 @@ def reliable_change(
     rows = []
     usable = len(pairs) > 1 and s_diff > 0 and cut_value is not None and math.isfinite(cut_value)
     if not usable:
-        notes.append(
-            "reliable change cannot be computed: need at least two participants with both"
-            " timepoints and a baseline SD above 0"
-        )
+        notes.append(note("rc_not_computable"))
     columns = ["participant_id", "arm", pre_tp, post_tp]
     for pid, arm, pre, post in pairs[columns].itertuples(index=False, name=None):
         pre, post = float(pre), float(post)

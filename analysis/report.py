@@ -9,6 +9,7 @@ the file opens offline and carries no scripts.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from html import escape
 
 import pandas as pd
@@ -189,43 +190,59 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def render_html(report: dict, kind: str | None = None, title: str | None = None) -> str:
-    """A self-contained HTML page with every table and figure of the report."""
+def render_html(report: dict, kind: str | None = None, title: str | None = None, *,
+                frames: Mapping[str, pd.DataFrame] | None = None,
+                say: Mapping[str, str] | None = None, lang: str = "en") -> str:
+    """A self-contained HTML page with every table and figure of the report.
+
+    A caller showing the report in another language passes ``frames`` (the tables, titled and
+    labelled its way), ``say`` (its words for this page's English phrases and for the
+    report's sentences) and ``lang``; without them the page is the English one.
+    """
     from analysis.plots import jacobson_truax_plot, to_png, trajectory_plot  # matplotlib: slow
+
+    def t(text: str) -> str:
+        return (say or {}).get(text, text)
 
     kind = kind or report_kind(report)
     title = title or {"efficacy": "Efficacy report", "reliable-change": "Reliable change",
                       "feasibility": "Feasibility report"}[kind]
     parts = [f"<h1>{escape(title)}</h1>"]
     if kind == "efficacy":
-        design = "randomised, " if report["design"] == "rct" else "single arm, "
-        parts.append(f"<p>Design: {escape(design)}timepoints "
+        design = t("randomised, ") if report["design"] == "rct" else t("single arm, ")
+        parts.append(f"<p>{escape(t('Design'))}: {escape(design)}{escape(t('timepoints'))} "
                      f"{escape(', '.join(report['timepoints']))}.</p>")
         if report.get("sign_convention"):
-            parts.append(f"<p>{escape(report['sign_convention'])}</p>")
+            parts.append(f"<p>{escape(t(report['sign_convention']))}</p>")
     if report.get("warning"):
-        parts.append(f'<p class="warning">Warning: {escape(report["warning"])}</p>')
+        parts.append(f'<p class="warning">{escape(t("Warning"))}: '
+                     f'{escape(t(report["warning"]))}</p>')
     if kind == "feasibility" and "flow" in report:
-        parts.append("<h2>Participant flow</h2>" + flow_svg(report["flow"]))
-    for name, frame in tables(report, kind).items():
-        parts.append(f"<h2>{escape(name.capitalize())}</h2>")
-        parts.append(_html_table(frame) if not frame.empty else "<p>No data.</p>")
+        parts.append(f"<h2>{escape(t('Participant flow'))}</h2>" + flow_svg(report["flow"]))
+    named = frames if frames is not None else {
+        name.capitalize(): frame for name, frame in tables(report, kind).items()}
+    for name, frame in named.items():
+        parts.append(f"<h2>{escape(name)}</h2>")
+        parts.append(_html_table(frame) if not frame.empty
+                     else f"<p>{escape(t('No data.'))}</p>")
     if kind == "efficacy":
-        parts.append("<h2>Trajectories</h2>")
+        parts.append(f"<h2>{escape(t('Trajectories'))}</h2>")
         for measure, entry in report["measures"].items():
             fig = trajectory_plot(entry["descriptives"], report["timepoints"], measure)
-            parts.append(_img(to_png(fig), f"{measure}: mean and 95% CI per arm"))
+            parts.append(_img(to_png(fig), f"{measure}: {t('mean and 95% CI per arm')}"))
     if kind == "reliable-change" and report["participants"]:
-        parts.append("<h2>Jacobson–Truax plot</h2>")
-        parts.append(_img(to_png(jacobson_truax_plot(report)), "pre vs post scores"))
+        parts.append(f"<h2>{escape(t('Jacobson–Truax plot'))}</h2>")
+        parts.append(_img(to_png(jacobson_truax_plot(report)), t("pre vs post scores")))
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<!doctype html>\n<html lang=\"{escape(lang)}\"><head><meta charset=\"utf-8\">"
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         + "\n".join(parts)
         + "</body></html>\n"
     )
 
 
-def render_xlsx(report: dict, kind: str | None = None) -> bytes:
-    """An XLSX workbook, one sheet per table of the report."""
-    return write_xlsx(tables(report, kind))
+def render_xlsx(report: dict, kind: str | None = None, *,
+                frames: Mapping[str, pd.DataFrame] | None = None) -> bytes:
+    """An XLSX workbook, one sheet per table of the report (``frames``: the caller's own
+    titled and labelled tables, as for :func:`render_html`)."""
+    return write_xlsx(frames if frames is not None else tables(report, kind))

@@ -69,6 +69,32 @@ CFT_ELIGIBILITY: list[dict] = [
 ]
 
 
+#: The built-in rules' labels in the reader's language, by key. The English label is copied
+#: into a study's data with the rule; it is shown translated while it is still that label.
+CFT_RULE_LABELS = {
+    "age": _l("Age in years (18-60)"),
+    "bdi_ii": _l("BDI-II total at screening (20 or more)"),
+    "diagnosis": _l("Primary diagnosis of major depressive disorder or dysthymia"),
+    "ssri_failures": _l("Adequate SSRI trials without response (2 or more)"),
+    "psychosis": _l("Psychosis"),
+    "suicidality": _l("Active suicidality"),
+    "organic": _l("Organic brain disorder"),
+    "substance": _l("Substance abuse or dependence"),
+    "antisocial": _l("Antisocial personality disorder"),
+    "other_severe": _l("Other severe condition"),
+}
+_CFT_ENGLISH = {rule["key"]: rule["label"] for rule in CFT_ELIGIBILITY}
+
+
+def rule_label(rule: Mapping) -> str:
+    """A screening rule's label to show: the translation of a built-in rule whose label the
+    study kept as it came; the study's own label (or key) for any rule it wrote or reworded."""
+    key, label = rule.get("key"), rule.get("label")
+    if key in CFT_RULE_LABELS and label in (None, _CFT_ENGLISH[key]):
+        return str(CFT_RULE_LABELS[key])
+    return str(label or key or "")
+
+
 def parse_screening_answers(
     rules: Sequence[Mapping], form: Mapping[str, str]
 ) -> tuple[dict[str, object], dict[str, str]]:

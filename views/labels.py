@@ -115,3 +115,11 @@ def choices(kind: str, codes) -> list[tuple[str, object]]:
 @bp.app_template_filter("label")
 def label_filter(value: str | None, kind: str) -> str:
     return label(value, kind)
+
+
+@bp.app_template_filter("measure_label")
+def measure_label_filter(key: str) -> str:
+    """A measure key (``SCS.self_kindness``) with its subscale named in the reader's language."""
+    from views.report_labels import measure
+
+    return measure(key)

@@ -13,10 +13,11 @@ import math
 import re
 import threading
 from collections.abc import Sequence
+from functools import cache
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from flask import Blueprint, Response, abort, has_request_context, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -33,19 +34,18 @@ from wtforms import (
 from wtforms.validators import NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from analysis import data as study_data
-from analysis import (
-    efficacy_report,
-    feasibility_report,
-    flow_counts,
-    flow_svg,
-    reliable_change,
-)
-from analysis import exports as writers
-from analysis.feasibility import DEFAULT_CRITERIA
 from models import Study, StudyStaff, db, write_transaction
 from views import audit, navigation
+from views import report_labels as labels
 from views.decorators import role_required
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from analysis import data as study_data
+
+# pandas, scipy, statsmodels and the analysis load on the first report (a second or so and
+# ~100 MB): web workers and `flask` commands that never run one do without them.
 
 bp = Blueprint("reports", __name__, url_prefix="/research/reports")
 navigation.add("researcher", "reports.index", "Reports", order=40)
@@ -90,13 +90,26 @@ def _(text: str, **values) -> str:
     return text % values if values else text
 
 
-#: progression criteria the researcher can set: the analysis defaults (percentages) and
-#: recruitment per month
-CRITERIA = [
-    *({**crit, "unit": "%", "max": 100.0} for crit in DEFAULT_CRITERIA),
-    {"metric": "recruitment_per_month", "label": "recruitment per month", "green": 4.0,
-     "amber": 2.0, "unit": "per month", "max": 10_000.0},
-]
+@cache
+def criteria() -> list[dict]:
+    """Progression criteria the researcher can set: the analysis defaults (percentages) and
+    recruitment per month."""
+    from analysis.feasibility import DEFAULT_CRITERIA
+
+    return [
+        *({**crit, "unit": "%", "max": 100.0} for crit in DEFAULT_CRITERIA),
+        {"metric": "recruitment_per_month", "label": "recruitment per month", "green": 4.0,
+         "amber": 2.0, "unit": "per month", "max": 10_000.0},
+    ]
+
+
+def __getattr__(name: str):
+    """``CRITERIA`` and ``FeasibilityForm`` are made on first use (they need the analysis)."""
+    if name == "CRITERIA":
+        return criteria()
+    if name == "FeasibilityForm":
+        return feasibility_form_class()
+    raise AttributeError(name)
 
 
 class ReportInputError(ValueError):
@@ -151,6 +164,8 @@ def build_efficacy(tables: study_data.StudyTables, timepoints: Sequence[str] | N
     arms = sorted(set(tables.scores["arm"]))
     if reference_arm and len(arms) > 1 and reference_arm not in arms:
         raise ReportInputError(_("Unknown arm %(a)s.", a=reference_arm))
+    from analysis import efficacy_report
+
     scores = tables.scores[tables.scores["measure"].isin(measures)]
     return efficacy_report(scores, tables.participants, timepoints,
                            reference_arm=reference_arm or None, covariates=tuple(covariates),
@@ -174,6 +189,8 @@ def build_reliable_change(tables: study_data.StudyTables, measure: str,
         raise ReportInputError(_("Give both the normative mean and SD, or neither."))
     if norm_sd is not None and norm_sd <= 0:
         raise ReportInputError(_("The normative SD must be above 0."))
+    from analysis import reliable_change
+
     return reliable_change(tables.scores, measure, timepoints, reliability, norm_mean=norm_mean,
                            norm_sd=norm_sd, cutoff=cutoff, lower_is_better=lower_is_better)
 
@@ -185,6 +202,8 @@ def build_feasibility(tables: study_data.StudyTables, timepoints: Sequence[str] 
 
     Without ``criteria`` the analysis defaults apply, as in ``python -m analysis feasibility``.
     """
+    from analysis import feasibility_report
+
     timepoints = [t for t in tables.timepoints if t in (timepoints or tables.timepoints)]
 
     def given(frame: pd.DataFrame) -> pd.DataFrame | None:
@@ -214,6 +233,8 @@ def report_json(report: dict) -> str:
 
 
 def _labels(tables: study_data.StudyTables, study: Study) -> dict[str, str]:
+    from analysis import data as study_data
+
     labels = dict(_FIXED_LABELS)
     names = study_data.timepoint_labels(db.session, study.id)
     for column in tables.wide().columns:
@@ -225,6 +246,8 @@ def _labels(tables: study_data.StudyTables, study: Study) -> dict[str, str]:
 
 def _for_stats_package(frame: pd.DataFrame) -> pd.DataFrame:
     """Nullable integers as floats and text as text (what SPSS and Stata writers accept)."""
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         if pd.api.types.is_numeric_dtype(out[column]):
@@ -236,6 +259,10 @@ def _for_stats_package(frame: pd.DataFrame) -> pd.DataFrame:
 
 def data_file(tables: study_data.StudyTables, study: Study, name: str) -> bytes:
     """The bytes of one export file (see ``DATA_FILES``)."""
+    import pandas as pd
+
+    from analysis import exports as writers
+
     if name in _TABLE_OF:
         return writers.write_csv(getattr(tables, _TABLE_OF[name]))
     if name == "data.xlsx":
@@ -287,7 +314,7 @@ class EfficacyForm(FlaskForm):
     rc_lower_is_better = BooleanField(_l("Lower scores are better (e.g. BDI-II)"))
 
 
-class FeasibilityForm(FlaskForm):
+class _FeasibilityForm(FlaskForm):
     class Meta:
         csrf = False
 
@@ -296,19 +323,26 @@ class FeasibilityForm(FlaskForm):
                                 validators=[Optional(), NumberRange(min=1, max=100)])
 
 
-for _crit in CRITERIA:
-    for _band in ("green", "amber"):
-        setattr(FeasibilityForm, f"{_crit['metric']}_{_band}", FloatField(
-            _l("%(label)s: %(band)s at or above (%(unit)s)", label=_crit["label"],
-               band=_band, unit=_crit["unit"]),
-            default=_crit[_band],
-            validators=[Optional(), NumberRange(min=0, max=_crit["max"])]))
+@cache
+def feasibility_form_class() -> type[FlaskForm]:
+    """The feasibility form with a green and an amber field per progression criterion."""
+    fields = {}
+    for crit in criteria():
+        for band in ("green", "amber"):
+            fields[f"{crit['metric']}_{band}"] = FloatField(
+                _l("%(label)s: %(band)s at or above (%(unit)s)",
+                   label=labels.CRITERIA.get(crit["metric"], crit["label"]),
+                   band=labels.VALUES[band], unit=labels.UNITS.get(crit["unit"], crit["unit"])),
+                default=crit[band],
+                validators=[Optional(), NumberRange(min=0, max=crit["max"])])
+    return type("FeasibilityForm", (_FeasibilityForm,), fields)
 
 
 def _formdata() -> MultiDict | None:
     """The query string, or None on first load (so the fields show their defaults)."""
     args = MultiDict(request.args)
     args.pop("format", None)
+    args.pop("labels", None)
     return args if args else None
 
 
@@ -321,10 +355,11 @@ def _efficacy_form(study: Study, tables: study_data.StudyTables) -> EfficacyForm
         "model": "lmm",
     })
     form.timepoints.choices = [(t, t) for t in tables.timepoints]
-    form.measures.choices = [(m, m) for m in tables.measures]
+    form.measures.choices = [(m, labels.measure(m)) for m in tables.measures]
     form.reference_arm.choices = [(a, a) for a in sorted(arms)]
-    form.covariates.choices = [(c, c) for c in covariate_choices(tables)]
-    form.rc_measure.choices = [("", _("(none)"))] + [(m, m) for m in tables.measures]
+    form.covariates.choices = [(c, labels.column(c)) for c in covariate_choices(tables)]
+    form.rc_measure.choices = [("", _("(none)"))] + [(m, labels.measure(m))
+                                                      for m in tables.measures]
     return form
 
 
@@ -341,16 +376,16 @@ def _rc_cutoff(text: str | None) -> str | float:
     return value
 
 
-def _feasibility_form(tables: study_data.StudyTables) -> FeasibilityForm:
-    form = FeasibilityForm(formdata=_formdata(), data={"timepoints": tables.timepoints})
+def _feasibility_form(tables: study_data.StudyTables) -> FlaskForm:
+    form = feasibility_form_class()(formdata=_formdata(), data={"timepoints": tables.timepoints})
     form.timepoints.choices = [(t, t) for t in tables.timepoints]
     return form
 
 
-def _criteria(form: FeasibilityForm) -> list[dict] | None:
+def _criteria(form: FlaskForm) -> list[dict] | None:
     """Progression criteria from the form; None (with field errors) when they do not fit."""
-    criteria = []
-    for crit in CRITERIA:
+    chosen = []
+    for crit in criteria():
         green = getattr(form, f"{crit['metric']}_green")
         amber = getattr(form, f"{crit['metric']}_amber")
         g = crit["green"] if green.data is None else green.data
@@ -358,32 +393,29 @@ def _criteria(form: FeasibilityForm) -> list[dict] | None:
         if a > g:
             amber.errors = [*amber.errors, _("The amber threshold must not be above green.")]
             return None
-        criteria.append({**crit, "green": g, "amber": a})
-    return criteria
+        chosen.append({**crit, "green": g, "amber": a})
+    return chosen
 
 
 # --------------------------------------------------------------------------- presentation
 
 
-def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return ""
-    if value is pd.NA:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _page_tables(report: dict, kind: str) -> list[dict]:
+def _page_tables(report: dict, kind: str, study: Study | None = None) -> list[dict]:
+    """The report's tables with labels, values and numbers in the reader's language."""
     from analysis.report import tables
 
-    out = []
-    for name, frame in tables(report, kind).items():
-        out.append({"name": name, "columns": [str(c) for c in frame.columns],
-                    "rows": [[_cell(v) for v in row]
-                             for row in frame.itertuples(index=False, name=None)]})
-    return out
+    reasons = _rule_labels(study) if study is not None else {}
+    terms = labels.terms_of(report)
+    return [labels.table(name, frame, terms=terms, reasons=reasons)
+            for name, frame in tables(report, kind).items()]
+
+
+def _rule_labels(study: Study) -> dict[str, str]:
+    """Exclusion reasons (rule keys) of the flow table by their labels."""
+    from program.trial import rule_label
+
+    return {rule["key"]: rule_label(rule) for rule in study.eligibility_rules or []
+            if isinstance(rule, dict) and "key" in rule}
 
 
 #: pyplot keeps global state: threads of one worker draw one figure at a time
@@ -452,6 +484,8 @@ def index():
 
 
 def _efficacy(study_id: int):
+    from analysis import data as study_data
+
     study = _study(study_id)
     tables = study_data.load(db.session, study.id)
     form = _efficacy_form(study, tables)
@@ -483,7 +517,8 @@ def efficacy(study_id: int):
     query = request.query_string.decode()
     return render_template(
         "reports/efficacy.html", study=study, form=form, report=report, error=error,
-        tables=_page_tables(report, "efficacy") if report else [],
+        tables=_page_tables(report, "efficacy", study) if report else [],
+        words=_words(report, change), local_labels=_offer_local_labels(),
         figures=_trajectories(report) if report else [], query=query,
         change=change, change_tables=_page_tables(change, "reliable-change") if change else [],
         change_figure=_jacobson_truax(change) if change else None,
@@ -504,7 +539,8 @@ def efficacy_download(study_id: int, fmt: str):
 
 def _refused(study: Study, form: EfficacyForm, error: str | None):
     return render_template("reports/efficacy.html", study=study, form=form, report=None,
-                           error=error, tables=[], figures=[], query="", change=None), 400
+                           error=error, tables=[], figures=[], query="", change=None,
+                           words={}, local_labels=False), 400
 
 
 @bp.get("/<int:study_id>/reliable-change.<fmt>")
@@ -519,21 +555,107 @@ def reliable_change_download(study_id: int, fmt: str):
     return _send_report(study, change, "reliable-change", fmt)
 
 
+def _offer_local_labels() -> bool:
+    """Downloads can carry the researcher's language when it is not English."""
+    return str(get_locale() or "en").split("_")[0] != "en"
+
+
+def _words(report: dict | None, change: dict | None = None) -> dict[str, str]:
+    """The report's sentences in the reader's language: sign convention and warnings."""
+    words: dict[str, str] = {}
+    for item in (report, change):
+        if not item:
+            continue
+        if item.get("warning"):
+            words[item["warning"]] = labels.warning(item["warning"])
+        if item.get("sign_convention"):
+            arms = list(dict.fromkeys(
+                d["arm"] for entry in item["measures"].values() for d in entry["descriptives"]))
+            words[item["sign_convention"]] = labels.sign_convention(
+                item["timepoints"], arms, item["reference_arm"])
+    return words
+
+
+def _local_frames(report: dict, kind: str, study: Study, as_text: bool) -> dict:
+    """The report's tables with translated names, headers and words; numbers stay numbers
+    in a workbook (``as_text`` False) and are written the locale's way on a page."""
+    import pandas as pd
+
+    from analysis.report import tables
+
+    reasons, terms = _rule_labels(study), labels.terms_of(report)
+    out = {}
+    for name, frame in tables(report, kind).items():
+        shown = labels.table(name, frame, terms=terms, reasons=reasons)
+        if not as_text:
+            numbers = [i for i, c in enumerate(shown["ids"])
+                       if pd.api.types.is_numeric_dtype(frame[c])]
+            for row, original in zip(shown["rows"], frame[shown["ids"]].itertuples(
+                    index=False, name=None), strict=True):
+                for i in numbers:
+                    row[i] = original[i]
+        out[shown["title"][:31]] = pd.DataFrame(shown["rows"], columns=shown["columns"])
+    return out
+
+
+_PAGE_WORDS = ("Design", "randomised, ", "single arm, ", "timepoints", "Warning",
+               "Participant flow", "No data.", "Trajectories", "Jacobson–Truax plot",
+               "mean and 95% CI per arm", "pre vs post scores")
+
+
 def _send_report(study: Study, report: dict, kind: str, fmt: str) -> Response:
     from analysis.report import render_html, render_xlsx
 
+    local = request.args.get("labels") == "local" and _offer_local_labels()
     if fmt == "html":
-        title = f"{kind.capitalize().replace('-', ' ')} report: {study.title}"
+        title = {"efficacy": _("Efficacy report: %(title)s", title=study.title),
+                 "reliable-change": _("Reliable change report: %(title)s", title=study.title),
+                 "feasibility": _("Feasibility report: %(title)s", title=study.title)}[kind]
+        if not local:
+            title = f"{kind.capitalize().replace('-', ' ')} report: {study.title}"
+        extra = {}
+        if local:
+            phrases = [_("Design"), _("randomised, "), _("single arm, "), _("timepoints"),
+                       _("Warning"), _("Participant flow"), _("No data."), _("Trajectories"),
+                       _("Jacobson–Truax plot"), _("mean and 95% CI per arm"),
+                       _("pre vs post scores")]
+            say = dict(zip(_PAGE_WORDS, phrases, strict=True))
+            say.update(_words(report) if kind == "efficacy" else {})
+            if report.get("warning"):
+                say[report["warning"]] = labels.warning(report["warning"])
+            extra = {"frames": _local_frames(report, kind, study, as_text=True), "say": say,
+                     "lang": str(get_locale())}
         with _PLOT_LOCK:
-            payload = render_html(report, kind=kind, title=title).encode()
+            payload = render_html(report, kind=kind, title=title, **extra).encode()
     elif fmt == "xlsx":
-        payload = render_xlsx(report, kind=kind)
+        payload = (render_xlsx(report, kind=kind, frames=_local_frames(report, kind, study,
+                                                                       as_text=False))
+                   if local else render_xlsx(report, kind=kind))
     else:
         payload = report_json(report).encode()
-    return _download(study, f"{kind}.{fmt}", payload, REPORT_FORMATS[fmt], report=kind)
+    details = {"labels": str(get_locale())} if local and fmt != "json" else {}
+    return _download(study, f"{kind}.{fmt}", payload, REPORT_FORMATS[fmt], report=kind,
+                     **details)
+
+
+def _progression(report: dict) -> list[dict]:
+    """The progression criteria as the page lists them: label, value, unit and band."""
+    units = {c["metric"]: c["unit"] for c in criteria()}
+    rows = []
+    for row in report.get("progression") or []:
+        unit = units.get(row["metric"], "")
+        rows.append({**row, "label": str(labels.CRITERIA.get(row["metric"], row["label"])),
+                     "shown": (f"{labels.number(round(row['value'], 1))} "
+                               f"{labels.UNITS.get(unit, unit)}")
+                     if row["value"] is not None else None,
+                     "green_shown": labels.number(row["green"]),
+                     "amber_shown": labels.number(row["amber"])})
+    return rows
 
 
 def _feasibility(study_id: int):
+    from analysis import data as study_data
+
     study = _study(study_id)
     tables = study_data.load(db.session, study.id)
     form = _feasibility_form(tables)
@@ -553,11 +675,14 @@ def feasibility(study_id: int):
     study, _tables, form, report = _feasibility(study_id)
     flow_src = None
     if report is not None and "flow" in report:
+        from analysis import flow_svg
+
         flow_src = _data_uri("image/svg+xml", flow_svg(report["flow"]).encode())
     return render_template(
         "reports/feasibility.html", study=study, form=form, report=report, flow_src=flow_src,
-        units={c["metric"]: c["unit"] for c in CRITERIA},
-        tables=_page_tables(report, "feasibility") if report else [],
+        progression=_progression(report) if report else [],
+        tables=_page_tables(report, "feasibility", study) if report else [],
+        local_labels=_offer_local_labels(),
         query=request.query_string.decode(),
     ), (200 if report else 400)
 
@@ -571,7 +696,8 @@ def feasibility_download(study_id: int, fmt: str):
     study, _tables, form, report = _feasibility(study_id)
     if report is None:
         return render_template("reports/feasibility.html", study=study, form=form,
-                               report=None, flow_src=None, tables=[], query=""), 400
+                               report=None, flow_src=None, tables=[], query="",
+                               progression=[], local_labels=False), 400
     return _send_report(study, report, "feasibility", fmt)
 
 
@@ -579,6 +705,8 @@ def feasibility_download(study_id: int, fmt: str):
 @role_required("researcher")
 def flow_png(study_id: int):
     """The CONSORT flow diagram as a PNG for papers (audited)."""
+    from analysis import data as study_data
+    from analysis import flow_counts
     from analysis import flow_png as draw
 
     study = _study(study_id)
@@ -605,6 +733,8 @@ def data_download(study_id: int, name: str):
     study = _study(study_id)
     if name not in DATA_FILES:
         abort(404)
+    from analysis import data as study_data
+
     tables = study_data.load(db.session, study.id)
     mime = {"csv": "text/csv; charset=utf-8", "xlsx": REPORT_FORMATS["xlsx"],
             "sav": "application/x-spss-sav",

@@ -208,7 +208,16 @@ def setup(study_id: int):
                 flash(_("Study setup saved."), "success")
                 return redirect(url_for("researcher.study", study_id=s.id))
     return render_template("researcher/setup.html", study=s, form=form,
-                           cft_rules=yaml.safe_dump(trial.CFT_ELIGIBILITY, sort_keys=False))
+                           cft_rules=yaml.safe_dump(trial.CFT_ELIGIBILITY, sort_keys=False),
+                           rules=_shown_rules(s.eligibility_rules),
+                           cft_shown=_shown_rules(trial.CFT_ELIGIBILITY))
+
+
+def _shown_rules(rules) -> list[dict]:
+    """Eligibility rules as pages list them, each label in the reader's language where the
+    rule is a built-in one (:func:`program.trial.rule_label`)."""
+    return [{**rule, "label": trial.rule_label(rule)} for rule in rules or []
+            if isinstance(rule, dict)]
 
 
 def _parsed_settings(form: SetupForm) -> dict:
@@ -333,7 +342,7 @@ def _participant_page(p: Participant, *, consent=None, withdrawal=None, event=No
     cohorts = db.session.scalars(select(Cohort).where(Cohort.study_id == study.id)).all()
     return render_template(
         "researcher/participant.html", participant=p, study=study, screening=screening,
-        rules=study.eligibility_rules or [], consent=consent, withdrawal=withdrawal,
+        rules=_shown_rules(study.eligibility_rules), consent=consent, withdrawal=withdrawal,
         event=event, cohorts=cohorts, screening_errors=screening_errors or {},
         withdrawal_labels=WITHDRAWAL_LABELS), status
 
