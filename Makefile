@@ -1,4 +1,5 @@
-# Hearth: `make run` starts the app with demo data on SQLite; `make test` runs every test.
+# Hearth: `make run` starts the app with demo data on SQLite (two-factor sign-in optional, so
+# the demo logins work with a password alone); `make test` runs every test.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -54,7 +55,7 @@ browser:
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed --if-empty
-	$(FLASK) run --port $${PORT:-5000}
+	STAFF_TWO_FACTOR=optional $(FLASK) run --port $${PORT:-5000}
 
 test: install-dev browser
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)

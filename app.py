@@ -84,6 +84,12 @@ def default_config(instance_path: str) -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "views" / "translations"),
         "SUPPORTED_LOCALES": SUPPORTED_LOCALES,
         "DEMO_PASSWORD": os.environ.get("HEARTH_DEMO_PASSWORD", "hearth-demo-2026"),
+        # "required": researchers, admins and clinician facilitators must use two-factor
+        # sign-in (enrolment right after sign-in); "optional": anyone may turn it on.
+        "STAFF_TWO_FACTOR": os.environ.get("STAFF_TWO_FACTOR", "required").strip().lower(),
+        # Encrypts TOTP secrets and keys recovery-code hashes; SECRET_KEY when unset.
+        "TWO_FACTOR_KEY": os.environ.get("TWO_FACTOR_KEY"),
+        "TWO_FACTOR_ISSUER": os.environ.get("TWO_FACTOR_ISSUER", "Hearth"),
     }
 
 
@@ -97,6 +103,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+
+    if app.config["STAFF_TWO_FACTOR"] not in ("required", "optional"):
+        raise ValueError("STAFF_TWO_FACTOR must be 'required' or 'optional', not "
+                         f"{app.config['STAFF_TWO_FACTOR']!r}")
 
     url = _with_driver(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["SQLALCHEMY_DATABASE_URI"] = url

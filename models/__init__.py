@@ -7,7 +7,7 @@ from models.cohorts import Cohort, CohortFacilitator
 from models.groups import Group, GroupMembership
 from models.meetings import Attendance, Meeting
 from models.outbox import OutboxMessage
-from models.people import PasswordResetToken, SignInSession, User
+from models.people import PasswordResetToken, RecoveryCode, SignInSession, User
 from models.posts import Post, PostFlag
 from models.practice import PracticeLog, SessionProgress
 from models.safety import AdverseEvent, SafetyAlert
@@ -17,6 +17,7 @@ __all__ = [
     "AdverseEvent", "AllocationSlot", "Arm", "AssessmentInvitation", "Attendance", "AuditEntry",
     "Base", "Cohort", "CohortFacilitator", "Group", "GroupMembership", "Meeting",
     "OutboxMessage", "Participant", "PasswordResetToken", "PracticeLog", "Post", "PostFlag",
-    "Response", "SafetyAlert", "Score", "Screening", "SessionProgress", "SignInSession",
-    "Study", "StudyStaff", "Timepoint", "User", "db", "utcnow", "write_transaction",
+    "RecoveryCode", "Response", "SafetyAlert", "Score", "Screening", "SessionProgress",
+    "SignInSession", "Study", "StudyStaff", "Timepoint", "User", "db", "utcnow",
+    "write_transaction",
 ]

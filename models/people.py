@@ -1,4 +1,5 @@
-"""People who sign in: accounts, their one role, preferences, and password reset tokens."""
+"""People who sign in: accounts, their one role, preferences, password reset tokens, sign-in
+sessions and two-factor recovery codes."""
 
 from __future__ import annotations
 
@@ -46,6 +47,12 @@ class User(UserMixin, db.Model):
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the TOTP secret, encrypted (views.two_factor); set while enrolling, kept once enabled
+    two_factor_secret: Mapped[str | None] = mapped_column(String(255))
+    #: when the secret was confirmed with a code; None = two-factor sign-in is off
+    two_factor_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the last TOTP time step accepted, so a code is never accepted twice
+    two_factor_last_step: Mapped[int | None] = mapped_column(Integer)
 
     #: this browser's sign-in token, set at sign-in and by the user loader (never stored)
     sign_in_token = None
@@ -59,6 +66,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return bool(self.active)
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.two_factor_enabled_at is not None
 
     @property
     def is_staff(self) -> bool:
@@ -99,3 +110,19 @@ class SignInSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the authenticator app; only its keyed hash is stored.
+
+    Ten are issued when two-factor sign-in is turned on (and again on request, replacing the
+    old ones); a used code keeps its row with ``used_at`` set and never works again.
+    """
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -28,6 +28,7 @@ from models import (
     PasswordResetToken,
     PostFlag,
     PracticeLog,
+    RecoveryCode,
     Response,
     SafetyAlert,
     Score,
@@ -147,6 +148,12 @@ def _sign_in_sessions(r: Removal) -> None:
         db.session.execute(delete(SignInSession).where(SignInSession.user_id == r.user_id))
 
 
+@handles("recovery_codes")
+def _recovery_codes(r: Removal) -> None:
+    if r.user_id is not None:
+        db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == r.user_id))
+
+
 @handles("participants")
 def _participant(r: Removal) -> None:
     p = r.participant
@@ -173,6 +180,9 @@ def _user(r: Removal) -> None:
     user.locale = None
     user.timezone = "UTC"
     user.last_sign_in_at = None
+    user.two_factor_secret = None
+    user.two_factor_enabled_at = None
+    user.two_factor_last_step = None
 
 
 def remove_participant_data(participant_id: int, *, actor=None, now: datetime | None = None

@@ -96,6 +96,9 @@ def make_app(database_url: str, **overrides):
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": "hearth.test",
         "BASE_URL": "http://hearth.test",
+        # Most tests sign staff in with a password alone; tests/test_two_factor.py covers the
+        # "required" policy (the production default) explicitly.
+        "STAFF_TWO_FACTOR": "optional",
     }
     config.update(overrides)
     return create_app(config)

@@ -36,7 +36,7 @@ OWNER = {
     "settings": "member", "groups": "member", "facilitator": "leader", "alerts": "leader",
     "rater": "home_rater", "researcher": "home_researcher", "reports": "home_researcher",
     "study_setup": "home_researcher",
-    "admin": "admin", "calendar": "member", "": "member",
+    "admin": "admin", "calendar": "member", "two_factor": "member", "": "member",
 }
 #: group routes only the group's leaders and assistants use
 MODERATOR_ENDPOINTS = {"groups.moderate", "groups.hide", "groups.flags", "groups.overview"}
@@ -61,6 +61,16 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "auth.change_password GET":          (S, 200, 200, 200, 200, 200, 200, 200),
     "auth.change_password POST":         (S, 200, 200, 200, 200, 200, 200, 200),
     "auth.set_language POST":            (400, 400, 400, 400, 400, 400, 400, 400),
+    # the second sign-in step: without a half sign-in back to sign-in, signed in to home
+    "auth.two_factor_step GET":          (S, S, S, S, S, S, S, S),
+    "auth.two_factor_step POST":         (S, S, S, S, S, S, S, S),
+    # two-factor settings: everyone's own (not enrolled: start makes a secret, the rest
+    # go back to the settings page)
+    "two_factor.manage GET":             (S, 200, 200, 200, 200, 200, 200, 200),
+    "two_factor.start POST":             (S, S, S, S, S, S, S, S),
+    "two_factor.confirm POST":           (S, S, S, S, S, S, S, S),
+    "two_factor.disable POST":           (S, S, S, S, S, S, S, S),
+    "two_factor.regenerate POST":        (S, S, S, S, S, S, S, S),
     "settings.edit GET":                 (S, 200, 200, 200, 200, 200, 200, 200),
     "settings.edit POST":                (S, 200, 200, 200, 200, 200, 200, 200),
     "calendar.feed GET":                 (200, 200, 200, 200, 200, 200, 200, 200),
@@ -162,6 +172,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     # administration
     "admin.home GET":                    (S, 403, 403, 403, 403, 403, 200, 200),
     "admin.set_user_active POST":        (S, 403, 403, 403, 403, 403, S, S),
+    "admin.reset_two_factor POST":       (S, 403, 403, 403, 403, 403, S, S),
     "admin.process_removal POST":        (S, 403, 403, 403, 403, 403, S, S),
 }
 # fmt: on

@@ -131,17 +131,33 @@ def create_user(email: str, display_name: str, role: str, password: str, **field
     return user
 
 
-def record_sign_in(user: User, password: str) -> str:
-    """Record a successful sign-in and open this browser's session; returns its token."""
+def record_sign_in(user: User, password: str | None, **details) -> str:
+    """Record a successful sign-in and open this browser's session; returns its token.
+
+    ``password`` (when the sign-in ends with it) upgrades an outdated hash; ``details`` go to
+    the audit entry (the second factor used)."""
     with write_transaction():
         row = db.session.get(User, user.id)
         row.last_sign_in_at = utcnow()
-        if _hasher.check_needs_rehash(row.password_hash):
-            row.password_hash = hash_password(password)
+        if password is not None:
+            _rehash_if_needed(row, password)
         token = start_session(row)
-        audit.record("auth.sign_in", row, actor=row)
+        audit.record("auth.sign_in", row, actor=row, **details)
     user.sign_in_token = token
     return token
+
+
+def _rehash_if_needed(row: User, password: str) -> None:
+    if _hasher.check_needs_rehash(row.password_hash):
+        row.password_hash = hash_password(password)
+
+
+def record_password_step(user: User, password: str) -> None:
+    """The password was right and a second factor comes next: upgrade an outdated hash now,
+    while the password is at hand (nobody is signed in yet)."""
+    if _hasher.check_needs_rehash(user.password_hash):
+        with write_transaction():
+            _rehash_if_needed(db.session.get(User, user.id), password)
 
 
 def end_all_sessions(user: User, reason: str) -> None:

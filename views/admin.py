@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import AuditEntry, Participant, User, db
+from models import AuditEntry, Participant, User, db, write_transaction
 from program.removal import pending_removals, remove_participant_data
-from views import accounts, navigation
+from views import accounts, audit, navigation, two_factor
 from views.decorators import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -37,6 +37,26 @@ def set_user_active(user_id: int):
     active = request.form.get("active") == "1"
     accounts.set_active(user, active)
     flash(_("Account enabled.") if active else _("Account disabled and signed out."), "info")
+    return redirect(url_for("admin.home"))
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+@role_required("admin")
+def reset_two_factor(user_id: int):
+    """Turn off someone's two-factor sign-in (a lost phone) and end their sessions; they set it
+    up again at their next sign-in when their role requires it."""
+    user = db.session.get(User, user_id) or abort(404)
+    if user.id == current_user.id:
+        flash(_("Ask another administrator to reset your own two-factor sign-in."), "error")
+        return redirect(url_for("admin.home"))
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        had_it = user.two_factor_enabled
+        two_factor.disable(user)
+        accounts.end_all_sessions(user, "two_factor_reset")
+        audit.record("admin.two_factor_reset", user, was_enabled=had_it)
+    flash(_("Two-factor sign-in of %(email)s is reset and their sessions are ended.",
+            email=user.email), "info")
     return redirect(url_for("admin.home"))
 
 

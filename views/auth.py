@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -16,11 +17,18 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from models import User, db, utcnow, write_transaction
-from views import accounts, audit
-from views.auth_forms import ChangePasswordForm, NewPasswordForm, ResetRequestForm, SignInForm
+from views import accounts, audit, two_factor
+from views.auth_forms import (
+    ChangePasswordForm,
+    NewPasswordForm,
+    ResetRequestForm,
+    SignInForm,
+    TwoFactorForm,
+)
 from views.decorators import public, role_required
 from views.extensions import limiter
 from views.mail import send_email
@@ -75,14 +83,70 @@ def sign_in():
         user = accounts.find_user(form.email.data)
         if accounts.password_matches(user, form.password.data) and user.active:
             session.clear()  # a new session at sign-in (no fixation)
+            if user.two_factor_enabled:
+                # Nobody is signed in until the second step: only a short-lived note that the
+                # password was right is kept in this browser's session.
+                accounts.record_password_step(user, form.password.data)
+                two_factor.begin_pending(user, safe_next(form.next.data))
+                return redirect(url_for("auth.two_factor_step"))
             accounts.record_sign_in(user, form.password.data)  # opens a sign-in session
-            login_user(user)
-            now = utcnow().timestamp()
-            session["signed_in_at"] = now
-            session["last_seen"] = now
+            _start_browser_session(user)
             return redirect(safe_next(form.next.data) or home_url(user))
         form.form_errors.append(_("That email and password do not match an active account."))
     return render_template("auth/sign_in.html", form=form)
+
+
+def _start_browser_session(user: User) -> None:
+    login_user(user)
+    now = utcnow().timestamp()
+    session["signed_in_at"] = now
+    session["last_seen"] = now
+
+
+def _pending_account_key() -> str:
+    return f"two-factor:{two_factor.pending_user_id()}"
+
+
+def _code_failed(_response) -> bool:
+    """Only wrong codes count towards the limits (set by the view that checked the code)."""
+    return bool(g.get("two_factor_failed"))
+
+
+@bp.route("/two-factor", methods=["GET", "POST"])
+@public
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
+               deduct_when=_code_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=_pending_account_key, deduct_when=_code_failed)
+def two_factor_step():
+    """The second step of signing in: a code from the authenticator app, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    pending = two_factor.pending_user()
+    if pending is None:
+        flash(_("Please sign in again: the sign-in was not finished within 5 minutes."), "info")
+        return redirect(url_for("auth.sign_in"))
+    user, next_url = pending
+    form = TwoFactorForm()
+    if form.validate_on_submit():
+        with write_transaction():
+            method = two_factor.verify_second_factor(user, form.code.data)
+            if method is None:
+                audit.record("auth.second_factor_failed", user, actor=user)
+        if method is not None:
+            session.clear()  # the half-signed-in state ends; a new session starts
+            accounts.record_sign_in(user, None, second_factor=method)
+            _start_browser_session(user)
+            if method == "recovery_code":
+                left = two_factor.recovery_codes_left(user)
+                flash(ngettext("You used a recovery code; %(num)d is left. You can make new "
+                               "ones in Settings.",
+                               "You used a recovery code; %(num)d are left. You can make new "
+                               "ones in Settings.", left), "info")
+            return redirect(safe_next(next_url) or home_url(user))
+        g.two_factor_failed = True
+        form.code.errors.append(_("That code is not right, or it was already used."))
+    return render_template("auth/two_factor.html", form=form)
 
 
 @bp.post("/sign-out")
