@@ -45,6 +45,6 @@ class ChangePasswordForm(NewPasswordForm):
 
 
 class TwoFactorForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)],
+    code = StringField(_l("Verification code"), validators=[DataRequired(), Length(max=32)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "text",
                                   "autocapitalize": "none", "spellcheck": "false"})

@@ -27,7 +27,7 @@ def test_researcher_enrols_and_signs_in_with_a_code(page):
     sign_in(page, "researcher@hearth.example")
     assert page.url.endswith("/auth/two-factor")
     # The code just used is spent: the app's next one (within the drift window) signs in.
-    page.get_by_label("Code").fill(totp.at(time.time() + 30))
+    page.get_by_label("Verification code").fill(totp.at(time.time() + 30))
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
     assert page.url.endswith("/research/")
