@@ -4,11 +4,16 @@ Each case signs in the person the form is for (in the world of ``tests.factories
 posts, with a valid CSRF token, fields drawn from text of any script, huge text, negative,
 enormous and non-numeric numbers, impossible dates, NUL bytes, or nothing at all, plus stray
 fields. A submission the app does not accept (any answer but a redirect) must leave every
-table as it was.
+table as it was. Forms with a known valid submission (``_valid``) are also fed that submission
+with up to three fields replaced, so the paths behind the validators are reached too.
+
+``test_every_post_endpoint_is_fuzzed_or_takes_no_field`` walks the URL map: a new endpoint that
+accepts POST fails it until it is added here or to ``FIELDLESS``.
 """
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 
@@ -17,9 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from models import Participant, db
+from models import GroupMembership, Participant, db
+from program.scoring import load_library
 from program.trial import CFT_ELIGIBILITY
 from tests.conftest import sign_in
+from tests.factories import gen_cohort, gen_timepoint, gen_user
 from tests.factories_world import RESET_TOKEN, World, gen_world
 
 ODD = [
@@ -32,6 +39,9 @@ ODD = [
 ]
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
 VALUE = st.one_of(st.sampled_from(ODD), TEXT, st.integers().map(str), st.none())
+
+#: multi-select fields: drawn as a list of values as well as a single one
+MULTI = {"instruments", "leaders", "assistants", "checklist"}
 
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -49,12 +59,35 @@ def _applicant(world: World) -> Participant:
     return participant
 
 
+def _setup_objects(world: World) -> dict[str, int]:
+    """What the study setup forms need beyond the world: names, keys and people to clash with.
+
+    A second cohort and timepoint of the home study (a taken name, key and position), a
+    facilitator who is a plain member of the home group (may not lead it) and one who is free.
+    """
+    home = world.home
+    member_facilitator, free_facilitator = gen_user("facilitator"), gen_user("facilitator")
+    db.session.add(GroupMembership(group_id=home.group.id, user_id=member_facilitator.id,
+                                   role="member"))
+    db.session.commit()
+    gen_cohort(home.study, name="Autumn")
+    gen_timepoint(home.study, "post", 2)
+    return {"member_facilitator": member_facilitator.id, "free_facilitator": free_facilitator.id}
+
+
 def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
     """form -> (who posts it, path, fields)."""
     home = world.home
     g, p, c = home.group.id, world.post.id, home.cohort.id
     tp, pid = home.timepoint.id, home.participant.id
     applicant = _applicant(world).id
+    study = home.study.id
+    uc_arm = next(arm.id for arm in home.study.arms if arm.key == "UC")
+    arm = ["key", "name", "receives_program", "allocation_ratio"]
+    cohort = ["name", "start_date", "timezone", "meeting_weekday", "meeting_time",
+              "cadence_days", "session_count", "release_lead_minutes", "video_link",
+              "min_minutes_present", "status"]
+    timepoint = ["key", "label", "position", "opens_day", "closes_day", "instruments"]
     bdi = [f"item-{n}" for n in range(1, 22)]
     hamd = [f"item-{n}" for n in range(1, 18)]
     return {
@@ -109,7 +142,88 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
                         [*hamd, "action"]),
         "removal": ("admin", f"/admin/removals/{world.control_participant.id}", ["confirm"]),
         "account": ("admin", f"/admin/users/{home.member.id}/active", ["active"]),
+        "arm": ("home_researcher", f"/research/studies/{study}/arms", arm),
+        "arm edit": ("home_researcher", f"/research/studies/{study}/arms?arm={uc_arm}", arm),
+        "cohort setup": ("home_researcher", f"/research/studies/{study}/cohorts", cohort),
+        "cohort edit": ("home_researcher", f"/research/cohorts/{c}/edit", cohort),
+        "timepoint": ("home_researcher", f"/research/studies/{study}/timepoints", timepoint),
+        "timepoint edit": ("home_researcher", f"/research/timepoints/{tp}/edit", timepoint),
+        "group staff": ("home_researcher", f"/research/groups/{g}/staff",
+                        ["leaders", "assistants"]),
     }
+
+
+COHORT = {"name": "Spring", "start_date": "2027-03-01", "timezone": "Asia/Tokyo",
+          "meeting_weekday": "0", "meeting_time": "19:30", "cadence_days": "7",
+          "session_count": "12", "release_lead_minutes": "60",
+          "video_link": "https://video.example.org/room", "min_minutes_present": "45",
+          "status": "planned"}
+
+
+def _valid(world: World, extra: dict[str, int]) -> dict[str, dict]:
+    """form -> a submission the form accepts (in a fresh world)."""
+    home = world.home
+    return {
+        "arm": {"key": "WL", "name": "Wait list", "receives_program": "y",
+                "allocation_ratio": "2"},
+        "arm edit": {"key": "UC", "name": "Usual care", "allocation_ratio": "1"},
+        "cohort setup": COHORT,
+        "cohort edit": {**COHORT, "name": home.cohort.name, "status": "running"},
+        "timepoint": {"key": "fu", "label": "Follow-up", "position": "3", "opens_day": "84",
+                      "closes_day": "98", "instruments": ["BDI-II", "DASS-21"]},
+        "timepoint edit": {"key": "pre", "label": "Baseline", "position": "1",
+                           "opens_day": "-60", "closes_day": "120",
+                           "instruments": ["BDI-II", "GRID-HAMD"]},
+        "group staff": {"leaders": [str(home.facilitator.id)],
+                        "assistants": [str(extra["free_facilitator"])]},
+    }
+
+
+def _hints(world: World, extra: dict[str, int]) -> dict[str, list]:
+    """field -> values worth trying beside the arbitrary ones: near-valid, taken, edge."""
+    home = world.home
+    people = [home.facilitator.id, extra["free_facilitator"], extra["member_facilitator"],
+              world.other.facilitator.id, home.member.id, 2**31, 0]
+    return {
+        "key": ["UC", "CFT", "pre", "post", "WL", "x" * 21, "x" * 31],
+        "name": ["Autumn", home.cohort.name, "x" * 121],
+        "label": ["Baseline", "x" * 81],
+        "timezone": ["Asia/Tokyo", "UTC", "Etc/GMT+14"],
+        "meeting_time": ["19:30", "00:00", "23:59", "24:00", "7:5", "19:30:59"],
+        "meeting_weekday": ["0", "6", "7"],
+        "status": ["planned", "running", "finished", "cancelled"],
+        "video_link": ["https://video.example.org/room", "javascript:alert(1)",
+                       "http://localhost:99999/x", "https://" + "a" * 500 + ".org"],
+        "instruments": sorted(load_library()),
+        "position": ["1", "2", "3", "101", "2147483648"],
+        "opens_day": ["-3650", "3650", "3651", "0"],
+        "closes_day": ["-3650", "3650", "-3651", "0"],
+        "cadence_days": ["1", "60", "61"],
+        "session_count": ["1", "100", "101"],
+        "release_lead_minutes": ["0", "20160", "20161"],
+        "min_minutes_present": ["0", "600", "601"],
+        "allocation_ratio": ["1", "20", "21"],
+        "receives_program": ["y", "false", "on"],
+        "leaders": [str(i) for i in people],
+        "assistants": [str(i) for i in people],
+    }
+
+
+def _field(name: str, hints: list | None):
+    one = st.one_of(VALUE, st.sampled_from(hints)) if hints else VALUE
+    if name in MULTI:
+        return st.one_of(one, st.lists(one.filter(lambda v: v is not None), max_size=4))
+    return one
+
+
+def _submissions(fields: list[str], hints: dict[str, list], valid: dict | None):
+    """Arbitrary values for every field, or a valid submission with a few of them replaced."""
+    arbitrary = st.fixed_dictionaries({name: _field(name, hints.get(name)) for name in fields})
+    if valid is None:
+        return arbitrary
+    return st.one_of(arbitrary, st.tuples(arbitrary, st.sets(st.sampled_from(fields),
+                                                               max_size=3))
+                     .map(lambda drawn: {**valid, **{k: drawn[0][k] for k in drawn[1]}}))
 
 
 _TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -134,7 +248,8 @@ FORMS = ["sign-in", "reset request", "reset password", "change password", "langu
          "hide", "moderation", "meeting record", "attendance register",
          "attendance import confirm", "alert note", "screening", "consent", "randomisation",
          "cohort", "withdrawal", "adverse event", "study setup", "questionnaire",
-         "questionnaire answer", "rater entry", "removal", "account"]
+         "questionnaire answer", "rater entry", "removal", "account", "arm", "arm edit",
+         "cohort setup", "cohort edit", "timepoint", "timepoint edit", "group staff"]
 
 
 #: forms that answer an accepted submission with something other than a redirect
@@ -144,11 +259,12 @@ ACCEPTED = {"questionnaire answer": 200}  # the page's script gets {"saved": ...
 @pytest.mark.parametrize("form", FORMS)
 def test_form_survives_arbitrary_input(app, form):
     world = gen_world()
+    extra = _setup_objects(world)
     who, path, fields = _forms(world)[form]
     client, token = _signed_in_client(app, world, who)
 
     @FUZZ
-    @given(values=st.fixed_dictionaries({name: VALUE for name in fields}),
+    @given(values=_submissions(fields, _hints(world, extra), _valid(world, extra).get(form)),
            stray=st.dictionaries(st.sampled_from(["csrf_token2", "id", "user_id", "role",
                                                   "study_id", "submit", "x"]), VALUE,
                                  max_size=2))
@@ -210,3 +326,90 @@ def test_feed_paging_survives_arbitrary_cursors(app):
         assert response.status_code in (200, 400), (before, per, response.status_code)
 
     page()
+
+
+def test_arm_choice_survives_arbitrary_ids(app):
+    """``?arm=`` picks the arm the arms form edits: anything but an arm of the study is a 404."""
+    world = gen_world()
+    client, token = _signed_in_client(app, world, "home_researcher")
+    path = f"/research/studies/{world.home.study.id}/arms"
+    own = {str(arm.id) for arm in world.home.study.arms}
+    ids = st.one_of(st.sampled_from(["2147483648", str(2**63), str(2**70), "-1", "0"]),
+                    st.sampled_from(ODD), st.integers(-2**70, 2**70).map(str), TEXT)
+
+    @FUZZ
+    @given(arm=ids, post=st.booleans())
+    def choose(arm, post):
+        before = _snapshot()
+        response = client.open(path, method="POST" if post else "GET",
+                               query_string={"arm": arm}, data={"csrf_token": token})
+        assert response.status_code < 500, (arm, post, response.status_code)
+        if arm.strip() not in own and arm and response.status_code != 400:
+            assert response.status_code == 404, (arm, response.status_code)
+        assert _snapshot() == before  # no name or key given: nothing is saved
+
+    choose()
+
+
+@pytest.mark.parametrize(("who", "path", "data", "status"), [
+    # a submission token longer than its column: PostgreSQL refused the row (503)
+    ("member", "/groups/{g}/posts", {"body": "0", "submission_token": "[" * 5_000}, 400),
+    ("member", "/groups/{g}/posts/{p}/reply", {"body": "0", "submission_token": "x" * 65}, 400),
+    # an arm id past a 64-bit integer: an overflow on SQLite (500), a 503 on PostgreSQL
+    ("home_researcher", f"/research/studies/{{s}}/arms?arm={2**63}", {}, 404),
+    ("home_researcher", "/research/studies/{s}/arms?arm=2147483648", {}, 404),
+])
+def test_inputs_fuzzing_found_are_refused(app, who, path, data, status):
+    """What fuzzing found, kept as fixed cases: refused, and nothing written."""
+    world = gen_world()
+    client, token = _signed_in_client(app, world, who)
+    path = path.format(g=world.home.group.id, p=world.post.id, s=world.home.study.id)
+    before = _snapshot()
+    assert client.post(path, data={**data, "csrf_token": token}).status_code == status
+    assert _snapshot() == before
+
+
+#: POST endpoints that take no field but the CSRF token: the URL names the whole action, so
+#: there is nothing to fuzz. Every one is also posted CSRF-only by every kind of visitor in
+#: tests/test_authz_matrix.py (no 5xx, a refusal writes nothing); the test named covers its effect.
+FIELDLESS = {
+    "auth.sign_out",  # test_security_session: ..._dead_after_signing_out, test_auth
+    "auth.sign_out_everywhere",  # test_security_session: test_sign_out_everywhere_ends_...
+    "participant.session_done",  # test_delivery_participant: ..._and_mark_as_done
+    "participant.practice_delete",  # test_delivery_participant: test_edit_and_delete_own_...
+    "groups.delete",  # test_groups: test_only_the_author_edits_or_deletes_a_post
+    "alerts.act",  # own/acknowledge/close in the URL; test_alerts: test_working_an_alert_...
+    "researcher.generate_list",  # test_trial_researcher: test_from_application_to_allocation_...
+    "researcher.add_applicant",  # test_trial_researcher: test_from_application_to_allocation_...
+    "researcher.assign_groups",  # test_trial_operations: test_groups_are_filled_by_size_...
+    "researcher.request_removal",  # test_trial_operations: test_asking_for_removal_is_leaving_...
+}
+#: POST endpoints whose field is a file, fuzzed by a test of their own in this module
+OWN_FUZZ_TEST = {
+    "facilitator.attendance_import_upload": "test_attendance_upload_survives_arbitrary_files",
+}
+
+#: what a view that reads submitted fields contains
+_READS_FIELDS = re.compile(r"request\.(form|files|values|json|get_json)|(?<!Action)Form\(")
+
+
+def test_every_post_endpoint_is_fuzzed_or_takes_no_field(app):
+    """A new form fails here, by endpoint, until it is added to ``_forms`` and ``FORMS``."""
+    world = gen_world()
+    _setup_objects(world)
+    forms = _forms(world)
+    assert sorted(forms) == sorted(FORMS), "every form of _forms is listed in FORMS"
+    adapter = app.url_map.bind("hearth.test")
+    fuzzed = {adapter.match(path.split("?")[0], method="POST")[0]
+              for _who, path, _fields in forms.values()}
+    posts = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in rule.methods}
+    missing = sorted(posts - fuzzed - FIELDLESS - set(OWN_FUZZ_TEST))
+    assert missing == [], (
+        f"POST endpoints nobody fuzzes: {missing}. Add each form to _forms and FORMS in "
+        "tests/test_fuzz_forms.py, or, if it takes no field, to FIELDLESS with its test")
+    assert sorted((FIELDLESS | set(OWN_FUZZ_TEST)) - posts) == [], "stale entries"
+    assert sorted(FIELDLESS & fuzzed) == [], "fuzzed endpoints need no FIELDLESS entry"
+    assert all(name in globals() for name in OWN_FUZZ_TEST.values())
+    reading = sorted(endpoint for endpoint in FIELDLESS if _READS_FIELDS.search(
+        inspect.getsource(inspect.unwrap(app.view_functions[endpoint]))))
+    assert reading == [], f"these read submitted fields now: fuzz them in _forms: {reading}"
