@@ -121,6 +121,17 @@ def test_the_secret_is_encrypted_with_the_configured_key(app):
     assert two_factor.decrypt_secret(stored) is None  # a changed key fails closed
 
 
+@pytest.mark.parametrize("code", ["\u0661\u0662\u0663\u0664\u0665\u0666", "１２３４５６", "12345",
+                                  "1234567", "", "x" * 32, "abcde-fghjk"])
+def test_odd_codes_are_simply_wrong(client, code):
+    """Digits of other scripts match \\d but not a code (compare_digest refuses non-ASCII)."""
+    user, _secret, _codes = enrolled_user()
+    password_step(client, user)
+    response = code_step(client, code)
+    assert response.status_code == 200
+    assert not signed_in(client)
+
+
 def test_starting_again_replaces_an_unfinished_secret(client):
     user = gen_user("participant")
     sign_in(client, user)

@@ -85,7 +85,7 @@ def _normalise(code: str | None) -> str:
 def matching_step(secret: str, code: str, now: datetime | None = None) -> int | None:
     """The time step (now, or one either side for clock drift) whose code this is, else None."""
     code = _normalise(code)
-    if not re.fullmatch(r"\d{6}", code):
+    if not re.fullmatch(r"[0-9]{6}", code):  # ASCII only: compare_digest refuses other text
         return None
     totp = pyotp.TOTP(secret)
     now_step = current_step(now)

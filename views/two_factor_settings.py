@@ -38,10 +38,6 @@ _CODE_FIELD = {"autocomplete": "one-time-code", "inputmode": "numeric",
                "autocapitalize": "none", "spellcheck": "false"}
 
 
-class StartForm(FlaskForm):
-    """A button: only the CSRF token."""
-
-
 class ConfirmForm(FlaskForm):
     code = StringField(_l("Code from the app"), validators=[DataRequired(), Length(max=32)],
                        render_kw=_CODE_FIELD)
@@ -96,7 +92,7 @@ def _page(**context):
         uri = two_factor.provisioning_uri(user, secret)
         context.update(qr=two_factor.qr_data_uri(uri), secret=two_factor.grouped(secret))
     return render_template(
-        "two_factor/manage.html", user=user, start_form=StartForm(),
+        "two_factor/manage.html", user=user,
         required=(current_app.config.get("STAFF_TWO_FACTOR") == "required"
                   and two_factor.required_for(user)),
         codes_left=two_factor.recovery_codes_left(user) if user.two_factor_enabled else 0,
@@ -113,12 +109,12 @@ def manage():
 @bp.post("/start")
 @role_required(*ALL_ROLES)
 def start():
-    """Make a new secret to enrol (replacing an unfinished one) and show its QR code."""
-    if StartForm().validate_on_submit():
-        with write_transaction():
-            user = _user()
-            if not user.two_factor_enabled:
-                two_factor.start_enrolment(user)
+    """Make a new secret to enrol (replacing an unfinished one) and show its QR code (a button:
+    no field but the CSRF token, which CSRFProtect checks)."""
+    with write_transaction():
+        user = _user()
+        if not user.two_factor_enabled:
+            two_factor.start_enrolment(user)
     return redirect(url_for("two_factor.manage"))
 
 
