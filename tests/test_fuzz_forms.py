@@ -22,12 +22,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from models import GroupMembership, Participant, db
+from models import GroupMembership, Participant, db, utcnow
 from program.scoring import load_library
 from program.trial import CFT_ELIGIBILITY
 from tests.conftest import sign_in
 from tests.factories import gen_cohort, gen_timepoint, gen_user
 from tests.factories_world import RESET_TOKEN, World, gen_world
+from views import two_factor
 
 ODD = [
     "", " ", "0", "-1", "-0", "1.5", "-2147483649", "9" * 40, "1e309", "NaN", "inf", "abc",
@@ -351,6 +352,74 @@ def test_arm_choice_survives_arbitrary_ids(app):
     choose()
 
 
+def _two_factor_on(user) -> list[str]:
+    """Turn two-factor sign-in on for ``user`` (directly); returns the recovery codes."""
+    user.two_factor_secret = two_factor.encrypt_secret(two_factor.new_secret())
+    user.two_factor_enabled_at = utcnow()
+    codes = two_factor.replace_recovery_codes(user)
+    db.session.commit()
+    return codes
+
+
+def _rows_added(before: dict[str, list], after: dict[str, list]) -> dict[str, list]:
+    return {name: sorted(set(rows) - set(before[name])) for name, rows in after.items()
+            if rows != before[name]}
+
+
+def test_two_factor_forms_survive_arbitrary_input(app):
+    """The code forms of two-factor sign-in need a state a plain signed-in client lacks (half
+    signed in, an enrolment under way, two-factor sign-in on), so they are fuzzed here. A wrong
+    code writes nothing but, at sign-in, its audit entry."""
+    app.config.update(LOGIN_LIMIT_PER_ACCOUNT="100000 per minute",
+                      LOGIN_LIMIT_PER_ADDRESS="100000 per minute")  # reach the views
+    world = gen_world()
+    enrolling, enrolling_token = _signed_in_client(app, world, "member")
+    assert enrolling.post("/settings/two-factor/start",
+                          data={"csrf_token": enrolling_token}).status_code == 302
+    leader = world.users["leader"]
+    codes = _two_factor_on(leader)
+    enrolled = app.test_client()
+    sign_in(enrolled, leader)
+    page = enrolled.get("/auth/two-factor").get_data(as_text=True)
+    assert enrolled.post("/auth/two-factor", data={
+        "code": codes[0], "csrf_token": _TOKEN.search(page).group(1)}).status_code == 302
+    enrolled_token = _TOKEN.search(enrolled.get("/settings/").get_data(as_text=True)).group(1)
+    half = app.test_client()
+    sign_in(half, leader)  # the password step: half signed in
+    half_token = _TOKEN.search(half.get("/auth/two-factor").get_data(as_text=True)).group(1)
+    cases = [
+        (half, half_token, "/auth/two-factor", ["code"]),
+        (enrolling, enrolling_token, "/settings/two-factor/confirm", ["code"]),
+        (enrolled, enrolled_token, "/settings/two-factor/disable", ["code", "password"]),
+        (enrolled, enrolled_token, "/settings/two-factor/recovery-codes", ["code", "password"]),
+    ]
+    hints = ["000000", "123456", " 000 000 ", "0000000", "\u0661\u0662\u0663\u0664\u0665\u0666",
+             "１２３４５６", "abcde-fghjk", "ABCDE FGHJK", codes[0], "x" * 33]
+    def fuzz(client, token: str, path: str, fields: list[str]):
+        @FUZZ
+        @given(values=st.fixed_dictionaries(
+            {name: st.one_of(VALUE, st.sampled_from(hints)) for name in fields}))
+        def submit(values):
+            data = {k: v for k, v in values.items() if v is not None}
+            data["csrf_token"] = token
+            before = _snapshot()
+            response = client.post(path, data=data)
+            assert response.status_code < 500, (path, data, response.status_code)
+            assert response.status_code != 302 or path == "/auth/two-factor", (path, data)
+            added = _rows_added(before, _snapshot())
+            if path == "/auth/two-factor" and response.status_code == 200:
+                assert set(added) <= {"audit_entries"}, added  # the failed attempt
+                assert all("auth.second_factor_failed" in row for row in
+                           added.get("audit_entries", [])), added
+            elif response.status_code != 302:
+                assert added == {}, f"{path}: a refused submission changed data"
+
+        submit()
+
+    for case in cases:
+        fuzz(*case)
+
+
 @pytest.mark.parametrize(("who", "path", "data", "status"), [
     # a submission token longer than its column: PostgreSQL refused the row (503)
     ("member", "/groups/{g}/posts", {"body": "0", "submission_token": "[" * 5_000}, 400),
@@ -383,10 +452,17 @@ FIELDLESS = {
     "researcher.add_applicant",  # test_trial_researcher: test_from_application_to_allocation_...
     "researcher.assign_groups",  # test_trial_operations: test_groups_are_filled_by_size_...
     "researcher.request_removal",  # test_trial_operations: test_asking_for_removal_is_leaving_...
+    "two_factor.start",  # test_two_factor: test_enrolment_shows_a_qr_code_and_the_key_...
+    "admin.reset_two_factor",  # test_two_factor: test_an_admin_resets_two_factor_for_a_lost_...
 }
-#: POST endpoints whose field is a file, fuzzed by a test of their own in this module
+#: POST endpoints whose field is a file, or whose form needs a state beyond a signed-in user,
+#: fuzzed by a test of their own in this module
 OWN_FUZZ_TEST = {
     "facilitator.attendance_import_upload": "test_attendance_upload_survives_arbitrary_files",
+    "auth.two_factor_step": "test_two_factor_forms_survive_arbitrary_input",
+    "two_factor.confirm": "test_two_factor_forms_survive_arbitrary_input",
+    "two_factor.disable": "test_two_factor_forms_survive_arbitrary_input",
+    "two_factor.regenerate": "test_two_factor_forms_survive_arbitrary_input",
 }
 
 #: what a view that reads submitted fields contains
