@@ -34,7 +34,7 @@ from wtforms.validators import (
 
 from models import Arm, Cohort, Group, GroupMembership, Timepoint, User, db
 from program import study_setup
-from program.scoring import load_library
+from program.assessments import library
 from views.dates import shortdate
 from views.decorators import role_required
 from views.researcher import _study
@@ -211,7 +211,7 @@ def _timepoints(study_id: int):
 
 def _timepoint_form(study, timepoint):
     form = TimepointForm(obj=timepoint) if request.method == "GET" else TimepointForm()
-    form.instruments.choices = [(k, k) for k in sorted(load_library())]
+    form.instruments.choices = [(k, k) for k in sorted(library())]
     if form.validate_on_submit():
         own = timepoint and timepoint.id
         if _taken(Timepoint, study.id, own, key=form.key.data):
