@@ -107,6 +107,8 @@ def seed() -> tuple[int, str]:
                 for k in range(replies)])
             made += replies
     db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")  # planner statistics, as after any bulk load
     return group.id, users[STAFF + 1]["email"]
 
 

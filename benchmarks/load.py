@@ -224,6 +224,10 @@ def seed_database(url: str, participants: int, facilitators: int) -> Seeded:
     with app.app_context():
         db.create_all()
         seeded = seed(participants, facilitators)
+        # As after any bulk load or restore: give the planner statistics (a live database has
+        # them from autovacuum), or PostgreSQL's generic plans for prepared statements go wrong.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
         db.session.remove()
         db.engine.dispose()
     return seeded

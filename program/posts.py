@@ -531,9 +531,14 @@ class _Found:
 def _load(viewer: User, member: GroupMembership, heads) -> _Found:
     """The threads whose ids ``heads`` (a CTE) holds and their replies, with each author's name
     and role in the group, whether the viewer flagged the post and (for moderators) its open
-    flags: one query. Joining on "is a head or replies to one" lets the database walk the few
-    head ids through the primary key and the thread index, however big the group is."""
+    flags: one query that walks the few head ids through the primary key and the thread index,
+    however big the group is."""
     group_id, moderator = member.group_id, member.moderates
+    # The heads' ids and their replies' ids (through the thread index), then each post by
+    # its primary key: an OR in the join would make SQLite scan the whole group per head.
+    matched = union_all(select(heads.c.id),
+                        select(Post.id).join(heads, Post.parent_id == heads.c.id)
+                        ).subquery("matched")
     flagged = select(PostFlag.id).where(PostFlag.post_id == Post.id,
                                         PostFlag.user_id == viewer.id).exists()
     open_flags = (select(func.count(PostFlag.id))
@@ -541,7 +546,7 @@ def _load(viewer: User, member: GroupMembership, heads) -> _Found:
                   .scalar_subquery() if moderator else literal(0))
     rows = db.session.execute(
         select(Post, User.display_name, GroupMembership.role, flagged, open_flags)
-        .join(heads, or_(Post.id == heads.c.id, Post.parent_id == heads.c.id))
+        .join(matched, Post.id == matched.c.id)
         .outerjoin(User, User.id == Post.author_id)
         .outerjoin(GroupMembership, and_(GroupMembership.user_id == Post.author_id,
                                          GroupMembership.group_id == group_id))
