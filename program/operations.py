@@ -10,10 +10,11 @@ import importlib.util
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from flask import has_request_context, request
 from flask_babel import get_locale
-from sqlalchemy import func, inspect, or_, select, update
+from sqlalchemy import bindparam, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -101,11 +102,17 @@ def _forget_calendar(cohort_id: int) -> None:
 def participant_of(user_id: int) -> Participant | None:
     """The account's study record (one per account) with its arm, study, cohort and the
     cohort's meeting records, in one query: every participant page reads them all."""
-    return db.session.scalar(
-        select(Participant).where(Participant.user_id == user_id)
-        .options(joinedload(Participant.arm),
-                 joinedload(Participant.cohort).joinedload(Cohort.meetings),
-                 joinedload(Participant.study)))
+    return db.session.scalar(_participant_statement(), {"user_id": user_id})
+
+
+@lru_cache(maxsize=1)
+def _participant_statement():
+    """Built once per process: building and keying the eager-load options took longer than
+    running the query."""
+    return (select(Participant).where(Participant.user_id == bindparam("user_id"))
+            .options(joinedload(Participant.arm),
+                     joinedload(Participant.cohort).joinedload(Cohort.meetings),
+                     joinedload(Participant.study)))
 
 
 def sees_material(participant: Participant | None) -> bool:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import force_locale, format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, literal, or_, select, union_all, update
+from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import (
@@ -71,17 +72,24 @@ def group_membership(user: User, group_id: int) -> tuple[Group, GroupMembership]
     """The group and the user's membership of it, or None if they may not see it (one query)."""
     if user is None or not user.is_active:
         return None
-    withdrawn = select(Participant.id).where(
-        Participant.user_id == user.id,
-        or_(Participant.status == "withdrawn", Participant.withdrawal_kind.is_not(None))).exists()
-    row = db.session.execute(
-        select(Group, GroupMembership, withdrawn)
-        .join(GroupMembership, and_(GroupMembership.group_id == Group.id,
-                                    GroupMembership.user_id == user.id))
-        .where(Group.id == group_id)).first()
+    row = db.session.execute(_membership_statement(),
+                             {"user_id": user.id, "group_id": group_id}).first()
     if row is None or (user.role == "participant" and row[2]):
         return None
     return row[0], row[1]
+
+
+@lru_cache(maxsize=1)
+def _membership_statement():
+    """Group, membership and "has withdrawn", built once per process (every group page)."""
+    user_id = bindparam("user_id")
+    withdrawn = select(Participant.id).where(
+        Participant.user_id == user_id,
+        or_(Participant.status == "withdrawn", Participant.withdrawal_kind.is_not(None))).exists()
+    return (select(Group, GroupMembership, withdrawn)
+            .join(GroupMembership, and_(GroupMembership.group_id == Group.id,
+                                        GroupMembership.user_id == user_id))
+            .where(Group.id == bindparam("group_id")))
 
 
 def membership(user: User, group_id: int) -> GroupMembership | None:
@@ -486,27 +494,39 @@ def feed(viewer: User, member: GroupMembership, *, cursor: str | None = None,
     1 costs. The page's thread ids are a CTE; the posts, their replies, authors and flags come
     back together.
     """
-    group_id, moderator = member.group_id, member.moderates
-    top = (Post.group_id == group_id, Post.parent_id.is_(None), Post.deleted_at.is_(None))
-    if not moderator:
-        top += (or_(Post.hidden_at.is_(None), Post.author_id == viewer.id),)
     position = decode_cursor(cursor)
-    latest = select(Post.id).where(*top, Post.pinned.is_(False))
+    params = {"group_id": member.group_id, "viewer_id": viewer.id, "limit": per_page + 1}
     if position is not None:
-        stamp, post_id = position
-        latest = latest.where(or_(Post.created_at < stamp,
-                                  and_(Post.created_at == stamp, Post.id < post_id)))
-    latest = latest.order_by(Post.created_at.desc(), Post.id.desc()).limit(per_page + 1)
-    heads = select(latest.subquery().c.id)
-    if position is None:
-        heads = union_all(select(Post.id).where(*top, Post.pinned.is_(True)), heads)
-    found = _load(viewer, member, heads.cte("page_heads"))
+        params["stamp"], params["before_id"] = position
+    statement = _feed_statement(member.moderates, paged=position is not None)
+    found = _found(viewer, member, db.session.execute(statement, params).all())
     threads = sorted((p for p in found.posts if p.parent_id is None),
                      key=_newest_first, reverse=True)
     pinned = [p for p in threads if p.pinned and position is None]
     page = [p for p in threads if not (p.pinned and position is None)]
     next_cursor = encode_cursor(page[per_page - 1]) if len(page) > per_page else None
     return found.page(pinned, page[:per_page], next_cursor)
+
+
+@lru_cache(maxsize=4)
+def _feed_statement(moderator: bool, paged: bool):
+    """The feed query for a moderator or a member, first page or later, built once per
+    process (building and keying it took longer than running it): values are bound params."""
+    group_id, viewer_id = bindparam("group_id"), bindparam("viewer_id")
+    top = (Post.group_id == group_id, Post.parent_id.is_(None), Post.deleted_at.is_(None))
+    if not moderator:
+        top += (or_(Post.hidden_at.is_(None), Post.author_id == viewer_id),)
+    latest = select(Post.id).where(*top, Post.pinned.is_(False))
+    if paged:
+        stamp = bindparam("stamp", type_=Post.created_at.type)
+        latest = latest.where(or_(Post.created_at < stamp,
+                                  and_(Post.created_at == stamp,
+                                       Post.id < bindparam("before_id"))))
+    latest = latest.order_by(Post.created_at.desc(), Post.id.desc()).limit(bindparam("limit"))
+    heads = select(latest.subquery().c.id)
+    if not paged:
+        heads = union_all(select(Post.id).where(*top, Post.pinned.is_(True)), heads)
+    return _posts_statement(moderator, heads.cte("page_heads"))
 
 
 @dataclass
@@ -528,32 +548,41 @@ class _Found:
             open_flags=self.open_flags, flagged_by_me=self.flagged_by_me)
 
 
-def _load(viewer: User, member: GroupMembership, heads) -> _Found:
+def _posts_statement(moderator: bool, heads):
     """The threads whose ids ``heads`` (a CTE) holds and their replies, with each author's name
     and role in the group, whether the viewer flagged the post and (for moderators) its open
-    flags: one query that walks the few head ids through the primary key and the thread index,
-    however big the group is."""
-    group_id, moderator = member.group_id, member.moderates
+    flags, walking the few head ids through the primary key and the thread index however big
+    the group is. Binds ``group_id`` and ``viewer_id``."""
+    group_id, viewer_id = bindparam("group_id"), bindparam("viewer_id")
     # The heads' ids and their replies' ids (through the thread index), then each post by
     # its primary key: an OR in the join would make SQLite scan the whole group per head.
     matched = union_all(select(heads.c.id),
                         select(Post.id).join(heads, Post.parent_id == heads.c.id)
                         ).subquery("matched")
     flagged = select(PostFlag.id).where(PostFlag.post_id == Post.id,
-                                        PostFlag.user_id == viewer.id).exists()
+                                        PostFlag.user_id == viewer_id).exists()
     open_flags = (select(func.count(PostFlag.id))
                   .where(PostFlag.post_id == Post.id, PostFlag.resolved_at.is_(None))
                   .scalar_subquery() if moderator else literal(0))
-    rows = db.session.execute(
-        select(Post, User.display_name, GroupMembership.role, flagged, open_flags)
-        .join(matched, Post.id == matched.c.id)
-        .outerjoin(User, User.id == Post.author_id)
-        .outerjoin(GroupMembership, and_(GroupMembership.user_id == Post.author_id,
-                                         GroupMembership.group_id == group_id))
-        .where(Post.group_id == group_id)).all()
+    return (select(Post, User.display_name, GroupMembership.role, flagged, open_flags)
+            .join(matched, Post.id == matched.c.id)
+            .outerjoin(User, User.id == Post.author_id)
+            .outerjoin(GroupMembership, and_(GroupMembership.user_id == Post.author_id,
+                                             GroupMembership.group_id == group_id))
+            .where(Post.group_id == group_id))
+
+
+@lru_cache(maxsize=2)
+def _thread_statement(moderator: bool):
+    return _posts_statement(
+        moderator, select(Post.id).where(Post.id == bindparam("thread_id")).cte("page_heads"))
+
+
+def _found(viewer: User, member: GroupMembership, rows) -> _Found:
+    """Sort the rows of a posts statement into what a page shows beside its posts."""
     found = _Found([], defaultdict(list), {}, {}, {}, set())
     for post, name, role, mine, flags in rows:
-        if post.parent_id is not None and not _visible(post, viewer, moderator):
+        if post.parent_id is not None and not _visible(post, viewer, member.moderates):
             continue
         found.posts.append(post)
         if post.author_id is not None and name is not None:
@@ -575,8 +604,9 @@ def thread(viewer: User, member: GroupMembership, post_id: int) -> FeedPage:
         post = post_in_group(member.group_id, post.parent_id)
     if not _visible(post, viewer, member.moderates):
         raise NoAccess(_l("This post is no longer available."))
-    found = _load(viewer, member, select(Post.id).where(Post.id == post.id).cte("page_heads"))
-    return found.page([], [post], None)
+    rows = db.session.execute(_thread_statement(member.moderates), {
+        "group_id": member.group_id, "viewer_id": viewer.id, "thread_id": post.id}).all()
+    return _found(viewer, member, rows).page([], [post], None)
 
 
 # --- facilitator overview --------------------------------------------------------------------

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import click
 from babel import dates as babel_dates
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.cli import AppGroup
+from flask_babel import get_babel, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -86,15 +88,20 @@ POST_LABELS = {
 }
 
 
-def post_labels() -> dict[str, str]:
-    return {key: str(label) for key, label in POST_LABELS.items()}
+def post_labels() -> SimpleNamespace:
+    """The labels in the page's language, escaped once (a namespace, so the template's
+    ``labels.x`` is a plain attribute read)."""
+    return _labels_in(str(get_locale()))
+
+
+@lru_cache(maxsize=8)
+def _labels_in(locale: str) -> SimpleNamespace:
+    return SimpleNamespace(**{key: escape(str(label)) for key, label in POST_LABELS.items()})
 
 
 def post_dates():
     """A per-page formatter of post times, giving what ``|datetimeformat("short")`` gives but
     resolving the locale, time zone and pattern once per page rather than once per post."""
-    from flask_babel import get_babel, get_locale, get_timezone
-
     pattern = get_babel().instance.date_formats["datetime.short"] or "short"
     locale, zone = str(get_locale()), get_timezone()
     return lambda value: _short_datetime(value, pattern, zone, locale)
