@@ -20,11 +20,28 @@ A person with no ``screened`` row but another row still counts as screened.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from html import escape
 
 import pandas as pd
 
-__all__ = ["flow_counts", "flow_svg", "flow_png"]
+__all__ = ["FLOW_PHRASES", "flow_counts", "flow_svg", "flow_png"]
+
+#: key -> English text of the diagram (``str.format`` fields); a caller drawing the diagram in
+#: another language passes its own texts for some or all keys as ``phrases``
+FLOW_PHRASES: dict[str, str] = {
+    "assessed": "Assessed for eligibility (n = {n})",
+    "excluded": "Excluded (n = {n})",
+    "reason": "- {reason} (n = {n})",
+    "not_given": "not given",
+    "randomised": "Randomised / included (n = {n})",
+    "allocated": "Allocated to {arm} (n = {n})",
+    "withdrawn": "Withdrew (n = {n})",
+    "lost": "Lost to follow-up (n = {n})",
+    "analysed": "Analysed (n = {n})",
+    "not_analysed": "Not analysed (n = {n})",
+    "title": "CONSORT flow diagram",
+}
 
 
 def _reasons(rows: pd.DataFrame) -> list[dict]:
@@ -90,15 +107,21 @@ def _height(lines: list[str]) -> float:
     return 22 * len(lines) + 12
 
 
-def _layout(counts: dict) -> tuple[list[Box], list[tuple[float, float, float, float]]]:
+def _layout(counts: dict, phrases: Mapping[str, str] | None = None,
+            reasons: Mapping[str, str] | None = None,
+            ) -> tuple[list[Box], list[tuple[float, float, float, float]]]:
     """Boxes as (x, y, width, lines) and connecting lines, on a 1000-unit wide canvas."""
-    top = (350, 20, 300, [f"Assessed for eligibility (n = {counts['assessed']})"])
+    say = _phrases(phrases)
+
+    def why(rows: list[dict]) -> list[str]:
+        return [say["reason"].format(reason=_reason(r["reason"], say, reasons), n=r["n"])
+                for r in rows]
+
+    top = (350, 20, 300, [say["assessed"].format(n=counts["assessed"])])
     exc = counts["excluded"]
-    excluded = (680, 80, 300, [f"Excluded (n = {exc['n']})"]
-                + [f"- {r['reason']} (n = {r['n']})" for r in exc["reasons"]])
+    excluded = (680, 80, 300, [say["excluded"].format(n=exc["n"])] + why(exc["reasons"]))
     rand_y = max(200, 80 + _height(excluded[3]) + 30)
-    randomised = (350, rand_y, 300,
-                  [f"Randomised / included (n = {counts['randomised']})"])
+    randomised = (350, rand_y, 300, [say["randomised"].format(n=counts["randomised"])])
     boxes: list[Box] = [top, excluded, randomised]
     links = [(500, 20 + _height(top[3]), 500, rand_y), (500, 100, 680, 100)]
     arms = list(counts["arms"].items())
@@ -112,38 +135,57 @@ def _layout(counts: dict) -> tuple[list[Box], list[tuple[float, float, float, fl
                   (first, split_y, last, split_y)]
     loss_boxes = []
     for _arm, c in arms:
-        lines = [f"Withdrew (n = {c['withdrawn']['n']})"]
-        lines += [f"- {r['reason']} (n = {r['n']})" for r in c["withdrawn"]["reasons"]]
-        lines.append(f"Lost to follow-up (n = {c['lost']['n']})")
-        lines += [f"- {r['reason']} (n = {r['n']})" for r in c["lost"]["reasons"]]
+        lines = [say["withdrawn"].format(n=c["withdrawn"]["n"])]
+        lines += why(c["withdrawn"]["reasons"])
+        lines.append(say["lost"].format(n=c["lost"]["n"]))
+        lines += why(c["lost"]["reasons"])
         loss_boxes.append(lines)
     loss_y = alloc_y + _height(["x"]) + 40
     analysed_y = loss_y + max((_height(lines) for lines in loss_boxes), default=0) + 40
     for i, ((arm, c), lines) in enumerate(zip(arms, loss_boxes, strict=True)):
         x, w = i * width + 20, width - 40
         mid = x + w / 2
-        boxes.append((x, alloc_y, w, [f"Allocated to {arm} (n = {c['allocated']})"]))
+        boxes.append((x, alloc_y, w, [say["allocated"].format(arm=arm, n=c["allocated"])]))
         boxes.append((x, loss_y, w, lines))
-        boxes.append((x, analysed_y, w, [f"Analysed (n = {c['analysed']})",
-                                         f"Not analysed (n = {c['not_analysed']})"]))
+        boxes.append((x, analysed_y, w, [say["analysed"].format(n=c["analysed"]),
+                                         say["not_analysed"].format(n=c["not_analysed"])]))
         links += [(mid, split_y, mid, alloc_y),
                   (mid, alloc_y + _height(["x"]), mid, loss_y),
                   (mid, loss_y + _height(lines), mid, analysed_y)]
     return boxes, links
 
 
+def _phrases(phrases: Mapping[str, str] | None) -> dict[str, str]:
+    return {**FLOW_PHRASES, **(phrases or {})}
+
+
+def _reason(reason: str, say: Mapping[str, str], reasons: Mapping[str, str] | None) -> str:
+    """A reason as the diagram shows it: the caller's label for it, the phrase for one not
+    given (:func:`flow_counts` writes ``"not given"``), or the text as it is."""
+    if reasons and reason in reasons:
+        return str(reasons[reason])
+    if reason == FLOW_PHRASES["not_given"]:
+        return say["not_given"]
+    return reason
+
+
 def _canvas_height(boxes: list[Box]) -> float:
     return max(y + _height(lines) for _, y, _, lines in boxes) + 20
 
 
-def flow_svg(counts: dict) -> str:
-    """The flow diagram as a standalone SVG string (text escaped, no scripts)."""
-    boxes, links = _layout(counts)
+def flow_svg(counts: dict, phrases: Mapping[str, str] | None = None,
+             reasons: Mapping[str, str] | None = None) -> str:
+    """The flow diagram as a standalone SVG string (text escaped, no scripts).
+
+    ``phrases`` replaces some or all of :data:`FLOW_PHRASES` (the diagram in another
+    language); ``reasons`` gives labels for exclusion and loss reasons (rule keys).
+    """
+    boxes, links = _layout(counts, phrases, reasons)
     height = _canvas_height(boxes)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1000 {height:.0f}" '
         f'width="1000" height="{height:.0f}" font-family="sans-serif" font-size="14" '
-        'role="img" aria-label="CONSORT flow diagram">'
+        f'role="img" aria-label="{escape(_phrases(phrases)["title"])}">'
     ]
     for x1, y1, x2, y2 in links:
         parts.append(f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" '
@@ -157,14 +199,17 @@ def flow_svg(counts: dict) -> str:
     return "\n".join(parts)
 
 
-def flow_png(counts: dict, dpi: int = 100) -> bytes:
-    """The flow diagram as PNG bytes, drawn with matplotlib."""
+def flow_png(counts: dict, dpi: int = 100, phrases: Mapping[str, str] | None = None,
+             reasons: Mapping[str, str] | None = None) -> bytes:
+    """The flow diagram as PNG bytes, drawn with matplotlib (``phrases`` and ``reasons`` as
+    for :func:`flow_svg`; text in the current ``font.family``, which a caller drawing CJK
+    text sets to a font that has the glyphs)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    boxes, links = _layout(counts)
+    boxes, links = _layout(counts, phrases, reasons)
     height = _canvas_height(boxes)
     fig, ax = plt.subplots(figsize=(10, height / 100), dpi=dpi)
     fig.subplots_adjust(0, 0, 1, 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Mapping
 
 import matplotlib
 
@@ -16,10 +17,30 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from scipy import stats  # noqa: E402
 
-__all__ = ["trajectory_plot", "jacobson_truax_plot", "to_png", "to_svg"]
+__all__ = ["PLOT_PHRASES", "trajectory_plot", "jacobson_truax_plot", "to_png", "to_svg"]
+
+#: key -> English text of the figures (``str.format`` fields); a caller drawing them in
+#: another language passes its own texts for some or all keys as ``phrases``
+PLOT_PHRASES: dict[str, str] = {
+    "trajectory_y": "{measure} (mean, 95 % CI)",
+    "arm": "arm",
+    "no_change": "no change",
+    "no_reliable_change": "no reliable change",
+    "cutoff": "cutoff {kind} = {value}",
+    "jt_x": "{measure} {timepoint}",
+    "jt_y": "{measure} {timepoint}",
+    "pre": "pre",
+    "post": "post",
+}
 
 
-def trajectory_plot(descriptives: list[dict], timepoints: list[str], measure: str) -> Figure:
+def _phrases(phrases: Mapping[str, str] | None) -> dict[str, str]:
+    return {**PLOT_PHRASES, **(phrases or {})}
+
+
+def trajectory_plot(descriptives: list[dict], timepoints: list[str], measure: str,
+                    phrases: Mapping[str, str] | None = None,
+                    arm_names: Mapping[str, str] | None = None) -> Figure:
     """Mean ± 95 % CI (t-based, ``mean ± t(n-1) SD / sqrt(n)``) per arm over timepoints.
 
     Parameters
@@ -29,7 +50,12 @@ def trajectory_plot(descriptives: list[dict], timepoints: list[str], measure: st
     timepoints : list of str
     measure : str
         Axis label.
+    phrases : mapping, optional
+        Texts for some or all keys of :data:`PLOT_PHRASES` (the figure in another language).
+    arm_names : mapping, optional
+        Legend labels for arms (an arm not in it is shown as it is).
     """
+    say = _phrases(phrases)
     fig, ax = plt.subplots(figsize=(6, 4))
     arms = list(dict.fromkeys(d["arm"] for d in descriptives))
     for k, arm in enumerate(arms):
@@ -43,22 +69,33 @@ def trajectory_plot(descriptives: list[dict], timepoints: list[str], measure: st
                 err.append(stats.t.ppf(0.975, d["n"] - 1) * d["sd"] / math.sqrt(d["n"]))
             else:
                 err.append(0.0)
-        ax.errorbar(xs, ys, yerr=err, marker="o", capsize=4, label=arm)
+        ax.errorbar(xs, ys, yerr=err, marker="o", capsize=4,
+                    label=(arm_names or {}).get(arm, arm))
     ax.set_xticks(range(len(timepoints)), timepoints)
-    ax.set_ylabel(f"{measure} (mean, 95 % CI)")
-    ax.legend(title="arm")
+    ax.set_ylabel(say["trajectory_y"].format(measure=measure))
+    ax.legend(title=say["arm"])
     fig.tight_layout()
     return fig
 
 
-def jacobson_truax_plot(result: dict) -> Figure:
+def jacobson_truax_plot(result: dict, phrases: Mapping[str, str] | None = None,
+                        measure: str | None = None,
+                        arm_names: Mapping[str, str] | None = None) -> Figure:
     """Pre vs post per participant with the no-change line, reliable-change band and cutoff.
 
     Parameters
     ----------
     result : dict
         A :func:`analysis.reliable_change.reliable_change` result.
+    phrases : mapping, optional
+        Texts for some or all keys of :data:`PLOT_PHRASES` (the figure in another language).
+    measure : str, optional
+        The measure as the axes name it (``result["measure"]`` without it).
+    arm_names : mapping, optional
+        Legend labels for arms (an arm not in it is shown as it is).
     """
+    say = _phrases(phrases)
+    measure = result["measure"] if measure is None else measure
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
     rows = result["participants"]
     pre = [r["pre"] for r in rows]
@@ -67,22 +104,26 @@ def jacobson_truax_plot(result: dict) -> Figure:
     hi = max(pre + post, default=1.0)
     pad = (hi - lo) * 0.1 + 1
     lo, hi = lo - pad, hi + pad
-    ax.plot([lo, hi], [lo, hi], color="black", linewidth=1, label="no change")
+    ax.plot([lo, hi], [lo, hi], color="black", linewidth=1, label=say["no_change"])
     if result["s_diff"] is not None:
         band = 1.96 * result["s_diff"]
         ax.fill_between([lo, hi], [lo - band, hi - band], [lo + band, hi + band],
-                        color="grey", alpha=0.2, label="no reliable change")
+                        color="grey", alpha=0.2, label=say["no_reliable_change"])
     cut = result["cutoff_used"]["value"]
     if cut is not None:
         ax.axhline(cut, color="tab:red", linestyle="--", linewidth=1,
-                   label=f"cutoff {result['cutoff_used']['kind']} = {cut:.2f}")
+                   label=say["cutoff"].format(kind=result["cutoff_used"]["kind"],
+                                              value=f"{cut:.2f}"))
     for arm in sorted({r["arm"] for r in rows}):
         sel = [r for r in rows if r["arm"] == arm]
-        ax.scatter([r["pre"] for r in sel], [r["post"] for r in sel], label=arm, zorder=3)
+        ax.scatter([r["pre"] for r in sel], [r["post"] for r in sel],
+                   label=(arm_names or {}).get(arm, arm), zorder=3)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
-    ax.set_xlabel(f"{result['measure']} {result.get('timepoints', ['pre'])[0]}")
-    ax.set_ylabel(f"{result['measure']} {result.get('timepoints', ['', 'post'])[-1]}")
+    ax.set_xlabel(say["jt_x"].format(
+        measure=measure, timepoint=result.get("timepoints", [say["pre"]])[0]))
+    ax.set_ylabel(say["jt_y"].format(
+        measure=measure, timepoint=result.get("timepoints", ["", say["post"]])[-1]))
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

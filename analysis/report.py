@@ -192,12 +192,15 @@ def _img(png: bytes, alt: str) -> str:
 
 def render_html(report: dict, kind: str | None = None, title: str | None = None, *,
                 frames: Mapping[str, pd.DataFrame] | None = None,
-                say: Mapping[str, str] | None = None, lang: str = "en") -> str:
+                say: Mapping[str, str] | None = None, lang: str = "en",
+                figure_phrases: Mapping[str, str] | None = None) -> str:
     """A self-contained HTML page with every table and figure of the report.
 
     A caller showing the report in another language passes ``frames`` (the tables, titled and
     labelled its way), ``say`` (its words for this page's English phrases and for the
-    report's sentences) and ``lang``; without them the page is the English one.
+    report's sentences), ``figure_phrases`` (its texts for keys of
+    :data:`analysis.consort.FLOW_PHRASES` and :data:`analysis.plots.PLOT_PHRASES`) and
+    ``lang``; without them the page is the English one.
     """
     from analysis.plots import jacobson_truax_plot, to_png, trajectory_plot  # matplotlib: slow
 
@@ -218,7 +221,8 @@ def render_html(report: dict, kind: str | None = None, title: str | None = None,
         parts.append(f'<p class="warning">{escape(t("Warning"))}: '
                      f'{escape(t(report["warning"]))}</p>')
     if kind == "feasibility" and "flow" in report:
-        parts.append(f"<h2>{escape(t('Participant flow'))}</h2>" + flow_svg(report["flow"]))
+        parts.append(f"<h2>{escape(t('Participant flow'))}</h2>"
+                     + flow_svg(report["flow"], figure_phrases))
     named = frames if frames is not None else {
         name.capitalize(): frame for name, frame in tables(report, kind).items()}
     for name, frame in named.items():
@@ -228,11 +232,13 @@ def render_html(report: dict, kind: str | None = None, title: str | None = None,
     if kind == "efficacy":
         parts.append(f"<h2>{escape(t('Trajectories'))}</h2>")
         for measure, entry in report["measures"].items():
-            fig = trajectory_plot(entry["descriptives"], report["timepoints"], measure)
+            fig = trajectory_plot(entry["descriptives"], report["timepoints"], measure,
+                                  figure_phrases)
             parts.append(_img(to_png(fig), f"{measure}: {t('mean and 95% CI per arm')}"))
     if kind == "reliable-change" and report["participants"]:
         parts.append(f"<h2>{escape(t('Jacobson–Truax plot'))}</h2>")
-        parts.append(_img(to_png(jacobson_truax_plot(report)), t("pre vs post scores")))
+        parts.append(_img(to_png(jacobson_truax_plot(report, figure_phrases)),
+                          t("pre vs post scores")))
     return (
         f"<!doctype html>\n<html lang=\"{escape(lang)}\"><head><meta charset=\"utf-8\">"
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"

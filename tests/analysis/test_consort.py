@@ -1,5 +1,7 @@
 """CONSORT flow counts from trial records: the CFT pilot's published flow (brief.md)."""
 
+import warnings
+
 import pandas as pd
 
 from analysis import flow_counts, flow_png, flow_svg
@@ -53,3 +55,22 @@ def test_svg_escapes_reasons_and_png_is_an_image():
     assert "Allocated to CFT (n = 10)" in svg
     assert "<script" not in svg
     assert flow_png(counts)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_phrases_and_reason_labels_replace_the_english_text():
+    flow = cft_flow()
+    flow.loc[flow["reason"] == "declined", "reason"] = ""
+    counts = flow_counts(flow)
+    assert flow_svg(counts, {}) == flow_svg(counts)
+    phrases = {"assessed": "適格性を評価 (n = {n})", "allocated": "{arm}群に割付 (n = {n})",
+               "reason": "・{reason} (n = {n})", "not_given": "理由不明",
+               "title": "CONSORTフロー図"}
+    svg = flow_svg(counts, phrases, reasons={"relocation": "転居"})
+    assert "適格性を評価 (n = 24)" in svg and "CFT群に割付 (n = 10)" in svg
+    assert "・転居 (n = 1)" in svg and "・理由不明 (n = 1)" in svg
+    assert 'aria-label="CONSORTフロー図"' in svg
+    assert "Assessed for eligibility" not in svg and "not given" not in svg
+    assert "Excluded (n = 6)" in svg  # a key without a phrase keeps its English text
+    with warnings.catch_warnings():  # glyphs missing from the default font: the caller's font
+        warnings.simplefilter("ignore", UserWarning)
+        assert flow_png(counts, phrases=phrases)[:8] == b"\x89PNG\r\n\x1a\n"

@@ -57,3 +57,30 @@ def test_feasibility_report_renders_flow_svg():
     assert "<svg" in html and "Excluded (n = 1)" in html
     book = openpyxl.load_workbook(io.BytesIO(render_xlsx(report)))
     assert "flow" in book.sheetnames and "attendance" in book.sheetnames
+
+
+def test_figures_take_the_caller_s_phrases():
+    from matplotlib.figure import Figure
+
+    from analysis.plots import PLOT_PHRASES, jacobson_truax_plot, trajectory_plot
+
+    descriptives = [{"arm": a, "timepoint": t, "n": 5, "mean": m, "sd": 1.0}
+                    for a, t, m in [("CFT", "pre", 10.0), ("CFT", "post", 12.0)]]
+    fig = trajectory_plot(descriptives, ["pre", "post"], "BDI-II",
+                          {"trajectory_y": "{measure}（平均、95%信頼区間）", "arm": "群"},
+                          arm_names={"CFT": "CFT群"})
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "BDI-II（平均、95%信頼区間）"
+    assert ax.get_legend().get_title().get_text() == "群"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["CFT群"]
+    result = {"participants": [{"pre": 10.0, "post": 14.0, "arm": "CFT"}], "s_diff": 1.5,
+              "cutoff_used": {"kind": "c", "value": 12.3}, "measure": "BDI-II",
+              "timepoints": ["pre", "post"]}
+    phrases = {"no_change": "変化なし", "no_reliable_change": "信頼できる変化なし",
+               "cutoff": "カットオフ{kind} = {value}", "jt_x": "{measure}（{timepoint}）"}
+    ax = jacobson_truax_plot(result, phrases, measure="BDI-II 合計").axes[0]
+    assert ax.get_xlabel() == "BDI-II 合計（pre）"
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:3] == [
+        "変化なし", "信頼できる変化なし", "カットオフc = 12.30"]
+    assert set(phrases) <= set(PLOT_PHRASES)
