@@ -193,14 +193,16 @@ def _img(png: bytes, alt: str) -> str:
 def render_html(report: dict, kind: str | None = None, title: str | None = None, *,
                 frames: Mapping[str, pd.DataFrame] | None = None,
                 say: Mapping[str, str] | None = None, lang: str = "en",
-                figure_phrases: Mapping[str, str] | None = None) -> str:
+                figure_phrases: Mapping[str, str] | None = None,
+                flow_reasons: Mapping[str, str] | None = None) -> str:
     """A self-contained HTML page with every table and figure of the report.
 
     A caller showing the report in another language passes ``frames`` (the tables, titled and
     labelled its way), ``say`` (its words for this page's English phrases and for the
     report's sentences), ``figure_phrases`` (its texts for keys of
-    :data:`analysis.consort.FLOW_PHRASES` and :data:`analysis.plots.PLOT_PHRASES`) and
-    ``lang``; without them the page is the English one.
+    :data:`analysis.consort.FLOW_PHRASES` and :data:`analysis.plots.PLOT_PHRASES`),
+    ``flow_reasons`` (its words for the flow records' reasons) and ``lang``; without them the
+    page is the English one.
     """
     from analysis.plots import jacobson_truax_plot, to_png, trajectory_plot  # matplotlib: slow
 
@@ -222,7 +224,7 @@ def render_html(report: dict, kind: str | None = None, title: str | None = None,
                      f'{escape(t(report["warning"]))}</p>')
     if kind == "feasibility" and "flow" in report:
         parts.append(f"<h2>{escape(t('Participant flow'))}</h2>"
-                     + flow_svg(report["flow"], figure_phrases))
+                     + flow_svg(report["flow"], figure_phrases, flow_reasons))
     named = frames if frames is not None else {
         name.capitalize(): frame for name, frame in tables(report, kind).items()}
     for name, frame in named.items():

@@ -248,6 +248,76 @@ NOTES = {
 }
 
 
+#: the figures' texts (keys of :data:`analysis.consort.FLOW_PHRASES` and
+#: :data:`analysis.plots.PLOT_PHRASES`); ``%(n)s`` fields become the analysis' ``{n}``
+FIGURES = {
+    "assessed": lazy_pgettext("flow diagram", "Assessed for eligibility (n = %(n)s)", n="{n}"),
+    "excluded": lazy_pgettext("flow diagram", "Excluded (n = %(n)s)", n="{n}"),
+    "reason": lazy_pgettext("flow diagram", "- %(reason)s (n = %(n)s)",
+                            reason="{reason}", n="{n}"),
+    "not_given": lazy_pgettext("flow diagram", "not given"),
+    "randomised": lazy_pgettext("flow diagram", "Randomised / included (n = %(n)s)", n="{n}"),
+    "allocated": lazy_pgettext("flow diagram", "Allocated to %(arm)s (n = %(n)s)",
+                               arm="{arm}", n="{n}"),
+    "withdrawn": lazy_pgettext("flow diagram", "Withdrew (n = %(n)s)", n="{n}"),
+    "lost": lazy_pgettext("flow diagram", "Lost to follow-up (n = %(n)s)", n="{n}"),
+    "analysed": lazy_pgettext("flow diagram", "Analysed (n = %(n)s)", n="{n}"),
+    "not_analysed": lazy_pgettext("flow diagram", "Not analysed (n = %(n)s)", n="{n}"),
+    "title": lazy_pgettext("flow diagram", "CONSORT flow diagram"),
+    "trajectory_y": lazy_pgettext("figure", "%(measure)s (mean, 95 %% CI)",
+                                  measure="{measure}"),
+    "arm": lazy_pgettext("figure", "arm"),
+    "no_change": lazy_pgettext("figure", "no change"),
+    "no_reliable_change": lazy_pgettext("figure", "no reliable change"),
+    "cutoff": lazy_pgettext("figure", "cutoff %(kind)s = %(value)s",
+                            kind="{kind}", value="{value}"),
+    "pre": lazy_pgettext("report column", "Before"),
+    "post": lazy_pgettext("report column", "After"),
+}
+
+
+#: the reasons :func:`analysis.data.flow` writes into the flow records
+FLOW_REASONS = {
+    "inclusion": lazy_pgettext("flow reason", "not meeting inclusion: %(rule)s"),
+    "exclusion": lazy_pgettext("flow reason", "meeting exclusion: %(rule)s"),
+    "eligible, not randomised": lazy_pgettext("flow reason", "eligible, not randomised"),
+    "asked for data removal": lazy_pgettext("flow reason", "asked for data removal"),
+    "not given": lazy_pgettext("flow diagram", "not given"),
+}
+
+
+def flow_reasons(rules) -> dict[str, str]:
+    """The flow records' English reasons (``meeting exclusion: Psychosis``, as
+    :func:`analysis.data.flow` writes them from a study's eligibility ``rules``) by their
+    words in the reader's language."""
+    from program.trial import rule_label
+
+    out = {text: str(FLOW_REASONS[text]) for text in
+           ("eligible, not randomised", "asked for data removal", "not given")}
+    given = [r for r in rules or [] if isinstance(r, dict) and "key" in r]
+    for kind, prefix in (("inclusion", "not meeting inclusion"),
+                         ("exclusion", "meeting exclusion")):
+        out[f"{prefix}: not given"] = str(FLOW_REASONS[kind]) % {"rule": out["not given"]}
+        for rule in given:
+            english = rule.get("label", rule["key"])
+            out[f"{prefix}: {english}"] = str(FLOW_REASONS[kind]) % {"rule": rule_label(rule)}
+    return out
+
+
+def figure_phrases() -> dict[str, str] | None:
+    """The figures' texts in the reader's language; None on an English page (the analysis'
+    own English text, unchanged)."""
+    if str(_locale()).split("_")[0] == "en":
+        return None
+    return {key: str(text) for key, text in FIGURES.items()}
+
+
+def arm_names(arms) -> dict[str, str]:
+    """Legend labels of arms: the words for an arm standing for everyone, typed arms as
+    they are."""
+    return {arm: _word(VALUES, arm) for arm in arms if arm in ("all", "(all)")}
+
+
 def _word(mapping: dict, key) -> str:
     found = mapping.get(key)
     return str(found) if found is not None else str(key)

@@ -13,6 +13,7 @@ import math
 import re
 import threading
 from collections.abc import Sequence
+from contextlib import nullcontext
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -404,10 +405,18 @@ def _page_tables(report: dict, kind: str, study: Study | None = None) -> list[di
     """The report's tables with labels, values and numbers in the reader's language."""
     from analysis.report import tables
 
-    reasons = _rule_labels(study) if study is not None else {}
+    reasons = {**_rule_labels(study), **(_flow_reasons(study) or {})} if study else {}
     terms = labels.terms_of(report)
     return [labels.table(name, frame, terms=terms, reasons=reasons)
             for name, frame in tables(report, kind).items()]
+
+
+def _flow_reasons(study: Study) -> dict[str, str] | None:
+    """The flow records' reasons in the reader's language, on a page not in English (the
+    English diagram and table name them as the records do)."""
+    if labels.figure_phrases() is None:
+        return None
+    return labels.flow_reasons(study.eligibility_rules)
 
 
 def _rule_labels(study: Study) -> dict[str, str]:
@@ -429,11 +438,19 @@ def _data_uri(mime: str, payload: bytes) -> str:
 def _trajectories(report: dict) -> list[dict]:
     from analysis.plots import to_png, trajectory_plot  # matplotlib: slow to import
 
-    with _PLOT_LOCK:
-        return [{"measure": measure,
-                 "src": _data_uri("image/png", to_png(trajectory_plot(
-                     entry["descriptives"], report["timepoints"], measure)))}
-                for measure, entry in report["measures"].items()]
+    phrases = labels.figure_phrases()
+    figures = []
+    with _PLOT_LOCK, _figure_font():
+        for measure, entry in report["measures"].items():
+            extra = {}
+            if phrases is not None:
+                extra = {"phrases": phrases, "arm_names": labels.arm_names(
+                    d["arm"] for d in entry["descriptives"])}
+            figures.append({"measure": measure, "src": _data_uri("image/png", to_png(
+                trajectory_plot(entry["descriptives"], report["timepoints"],
+                                labels.measure(measure) if phrases is not None else measure,
+                                **extra)))})
+    return figures
 
 
 def _jacobson_truax(change: dict) -> str | None:
@@ -441,8 +458,52 @@ def _jacobson_truax(change: dict) -> str | None:
 
     if not change["participants"]:
         return None
-    with _PLOT_LOCK:
-        return _data_uri("image/png", to_png(jacobson_truax_plot(change)))
+    phrases = labels.figure_phrases()
+    extra = {}
+    if phrases is not None:
+        extra = {"phrases": phrases, "measure": labels.measure(change["measure"]),
+                 "arm_names": labels.arm_names(r["arm"] for r in change["participants"])}
+    with _PLOT_LOCK, _figure_font():
+        return _data_uri("image/png", to_png(jacobson_truax_plot(change, **extra)))
+
+
+#: fonts with Japanese and Chinese glyphs, by preference (matplotlib family names)
+_CJK_FAMILIES = {"ja": ("Noto Sans CJK JP", "Noto Serif CJK JP"),
+                 "zh": ("Noto Sans CJK SC", "Noto Serif CJK SC", "Noto Sans CJK JP",
+                        "Noto Serif CJK JP")}
+
+
+def _figure_font():
+    """Draw PNG text in a CJK font on a Japanese or Chinese page (glyphs, not boxes), DejaVu
+    Sans where none is installed; matplotlib's own defaults otherwise. Use under
+    ``_PLOT_LOCK``: rc parameters are global."""
+    language = str(get_locale() or "en").split("_")[0]
+    if language not in _CJK_FAMILIES:
+        return nullcontext()
+    import matplotlib
+
+    installed = _installed_families()
+    families = [f for f in _CJK_FAMILIES[language] if f in installed]
+    return matplotlib.rc_context({"font.family": [*families, "DejaVu Sans"]})
+
+
+@cache
+def _installed_families() -> frozenset[str]:
+    """Font families matplotlib can use, with the system's CJK fonts added when its font
+    cache predates them (the cache is built once and not refreshed on new fonts)."""
+    from matplotlib import font_manager
+
+    wanted = {f for families in _CJK_FAMILIES.values() for f in families}
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    if not wanted & names:
+        for path in font_manager.findSystemFonts():
+            if "CJK" in path:
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        names = {f.name for f in font_manager.fontManager.ttflist}
+    return frozenset(names)
 
 
 # --------------------------------------------------------------------------- scoping and audit
@@ -583,7 +644,8 @@ def _local_frames(report: dict, kind: str, study: Study, as_text: bool) -> dict:
 
     from analysis.report import tables
 
-    reasons, terms = _rule_labels(study), labels.terms_of(report)
+    reasons = {**_rule_labels(study), **(_flow_reasons(study) or {})}
+    terms = labels.terms_of(report)
     out = {}
     for name, frame in tables(report, kind).items():
         shown = labels.table(name, frame, terms=terms, reasons=reasons)
@@ -624,8 +686,9 @@ def _send_report(study: Study, report: dict, kind: str, fmt: str) -> Response:
             if report.get("warning"):
                 say[report["warning"]] = labels.warning(report["warning"])
             extra = {"frames": _local_frames(report, kind, study, as_text=True), "say": say,
-                     "lang": str(get_locale())}
-        with _PLOT_LOCK:
+                     "lang": str(get_locale()), "figure_phrases": labels.figure_phrases(),
+                     "flow_reasons": _flow_reasons(study)}
+        with _PLOT_LOCK, (_figure_font() if local else nullcontext()):
             payload = render_html(report, kind=kind, title=title, **extra).encode()
     elif fmt == "xlsx":
         payload = (render_xlsx(report, kind=kind, frames=_local_frames(report, kind, study,
@@ -677,7 +740,8 @@ def feasibility(study_id: int):
     if report is not None and "flow" in report:
         from analysis import flow_svg
 
-        flow_src = _data_uri("image/svg+xml", flow_svg(report["flow"]).encode())
+        flow_src = _data_uri("image/svg+xml", flow_svg(
+            report["flow"], labels.figure_phrases(), _flow_reasons(study)).encode())
     return render_template(
         "reports/feasibility.html", study=study, form=form, report=report, flow_src=flow_src,
         progression=_progression(report) if report else [],
@@ -711,8 +775,8 @@ def flow_png(study_id: int):
 
     study = _study(study_id)
     counts = flow_counts(study_data.flow(db.session, study.id))
-    with _PLOT_LOCK:
-        png = draw(counts)
+    with _PLOT_LOCK, _figure_font():
+        png = draw(counts, phrases=labels.figure_phrases(), reasons=_flow_reasons(study))
     return _download(study, "flow.png", png, "image/png")
 
 

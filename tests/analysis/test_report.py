@@ -4,6 +4,7 @@ import io
 
 import openpyxl
 import pandas as pd
+import pytest
 
 from analysis import efficacy_report, feasibility_report, reliable_change, render_html, render_xlsx
 
@@ -59,6 +60,7 @@ def test_feasibility_report_renders_flow_svg():
     assert "flow" in book.sheetnames and "attendance" in book.sheetnames
 
 
+@pytest.mark.filterwarnings("ignore:Glyph:UserWarning")  # the caller picks a CJK font
 def test_figures_take_the_caller_s_phrases():
     from matplotlib.figure import Figure
 
