@@ -1,0 +1,118 @@
+"""The report figures in the researcher's language: the CONSORT flow diagram's boxes and the
+PNG figures drawn in a font with the glyphs; the English page's diagram unchanged."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import re
+import warnings
+
+import pytest
+
+from analysis import flow_svg
+from analysis.consort import FLOW_PHRASES
+from models import db
+from program.trial import CFT_ELIGIBILITY
+from tests.factories import gen_participant, gen_user
+from tests.factories_reports import gen_scored_trial
+from tests.test_i18n_catalogues import ensure_compiled
+
+FEASIBILITY = ("/research/reports/{id}/feasibility?timepoints=pre&timepoints=post")
+#: the English words of every box (the text around the diagram's fields)
+ENGLISH = sorted({re.sub(r"\(n = |\)$", "", piece).strip(" -")
+                   for text in FLOW_PHRASES.values()
+                  for piece in re.split(r"\{\w+\}", text)} - {""}, key=len, reverse=True)
+
+
+@pytest.fixture
+def researcher(app):
+    ensure_compiled()
+    return gen_user("researcher")
+
+
+@pytest.fixture
+def study(researcher):
+    study = gen_scored_trial(researcher)
+    study.eligibility_rules = copy.deepcopy(CFT_ELIGIBILITY)
+    excluded = gen_participant(study, status="applied", eligible=False,
+                               exclusion_reasons=["psychosis"])
+    excluded.arm_id = None
+    db.session.commit()
+    return study
+
+
+def _flow_svg(page: str) -> str:
+    found = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
+    assert found, "the page shows the flow diagram"
+    return base64.b64decode(found.group(1)).decode()
+
+
+def _speaks(researcher, locale: str | None) -> None:
+    researcher.locale = locale
+    db.session.commit()
+
+
+def test_english_words_of_the_boxes_are_known():
+    assert "Assessed for eligibility" in ENGLISH and "Allocated to" in ENGLISH
+    assert "not given" in ENGLISH and "CONSORT flow diagram" in ENGLISH
+
+
+def test_the_english_flow_diagram_is_the_analysis_own(study, researcher, as_user):
+    _speaks(researcher, "en")
+    client = as_user(researcher)
+    page = client.get(FEASIBILITY.format(id=study.id)).get_data(as_text=True)
+    report = client.get(FEASIBILITY.format(id=study.id).replace(
+        "feasibility?", "feasibility.json?")).get_json()
+    svg = _flow_svg(page)
+    assert svg == flow_svg(report["flow"])
+    assert "Assessed for eligibility (n = 10)" in svg
+    assert "- meeting exclusion: Psychosis (n = 1)" in svg
+
+
+@pytest.mark.parametrize(("locale", "words"), [
+    ("ja", ["適格性評価（n = 10）", "除外（n = 1）", "・除外基準に該当：精神病性障害（n = 1）",
+            "CFT群に割り付け（n = ", "解析対象（n = ", "解析から除外（n = ",
+            'aria-label="CONSORTフロー図"']),
+    ("zh", ["评估是否符合入选标准（n = 10）", "分配至CFT组（n = ", "纳入分析（n = ",
+            'aria-label="CONSORT流程图"']),
+])
+def test_the_flow_diagram_speaks_the_page_s_language(study, researcher, as_user, locale,
+                                                      words):
+    _speaks(researcher, locale)
+    page = as_user(researcher).get(FEASIBILITY.format(id=study.id)).get_data(as_text=True)
+    svg = _flow_svg(page)
+    for word in words:
+        assert word in svg
+    assert not [english for english in ENGLISH if english in svg]
+    assert "Psychosis" not in svg
+
+
+def test_the_png_figures_are_drawn_with_the_glyphs(study, researcher, as_user):
+    from views.reports import _CJK_FAMILIES, _installed_families
+
+    if not set(_CJK_FAMILIES["ja"]) & _installed_families():
+        pytest.skip("no CJK font installed (fonts-noto-cjk)")
+    _speaks(researcher, "ja")
+    client = as_user(researcher)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = client.get(f"/research/reports/{study.id}/flow.png")
+        page = client.get(f"/research/reports/{study.id}/efficacy?timepoints=pre"
+                          "&timepoints=post&measures=BDI-II&rc_measure=BDI-II"
+                          "&rc_reliability=0.87")
+    assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert page.status_code == 200
+    assert page.get_data(as_text=True).count('src="data:image/png;base64,') == 2
+    assert not [str(w.message) for w in caught if "Glyph" in str(w.message)]
+
+
+def test_a_download_in_the_researcher_s_language_has_the_diagram_in_it(study, researcher,
+                                                                        as_user):
+    _speaks(researcher, "ja")
+    url = FEASIBILITY.format(id=study.id).replace("feasibility?", "feasibility.html?")
+    client = as_user(researcher)
+    local = client.get(url + "&labels=local").get_data(as_text=True)
+    assert "適格性評価（n = 10）" in local and "除外基準に該当：精神病性障害" in local
+    english = client.get(url).get_data(as_text=True)
+    assert "Assessed for eligibility (n = 10)" in english and "適格性評価" not in english
