@@ -164,3 +164,28 @@ def test_practice_chart_labels_follow_the_language(app, clock, as_user):
     monday = (NOW - timedelta(days=NOW.weekday())).date()
     assert f">{monday.month}/{monday.day}<" in page
     assert f"{monday.month}月{monday.day}日" in page
+
+
+@pytest.mark.parametrize(("locale", "required", "invalid_email"), [
+    ("ja", "このフィールドは必須です。", "無効なメールアドレスです。"),
+    ("zh", "该字段是必填字段。", "无效的 Email 地址。"),
+])
+def test_form_library_messages_follow_the_page_language(app, client, locale, required,
+                                                        invalid_email):
+    """WTForms' own messages come in the page's language, request after request (they are
+    loaded once per language and shared)."""
+    from tests.conftest import csrf_token
+
+    headers = {"Accept-Language": locale}
+    for _ in range(2):
+        token = csrf_token(client, "/auth/sign-in")
+        page = _text(client.post("/auth/sign-in", headers=headers, data={
+            "email": "", "password": "", "csrf_token": token}))
+        assert required in page and "This field is required." not in page
+    token = csrf_token(client, "/auth/sign-in")
+    page = _text(client.post("/auth/sign-in", headers=headers, data={
+        "email": "not-an-address", "password": "x", "csrf_token": token}))
+    assert invalid_email in page
+    english = _text(client.post("/auth/sign-in", data={
+        "email": "", "password": "", "csrf_token": csrf_token(client, "/auth/sign-in")}))
+    assert "This field is required." in english

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
-from flask_babel import Babel
+from functools import cached_property, lru_cache
+
+from babel import support
+from flask import Flask, Request, current_app, request
+from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from wtforms.i18n import messages_path
 
 from models import db
 
@@ -41,7 +45,23 @@ def select_timezone() -> str | None:
     return None
 
 
+class HearthRequest(Request):
+    """Flask's request, with WTForms' own messages ("This field is required.") in the page's
+    language loaded once per process: Flask-WTF looks for them on the request and would
+    otherwise read the catalogue from disk on every request that builds a form."""
+
+    @cached_property
+    def wtforms_translations(self) -> support.Translations:
+        return _wtforms_translations(str(get_locale()))
+
+
+@lru_cache(maxsize=8)
+def _wtforms_translations(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 def init_extensions(app: Flask) -> None:
+    app.request_class = HearthRequest
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.session_protection = "basic"
