@@ -46,6 +46,11 @@ data_sets = st.tuples(st.integers(0, 10_000), st.integers(8, 40), st.sampled_fro
 @example((8, 8, 0.2), 34.49897385160499, 1.0, "mmrm")
 @example((8, 8, 0.2), 0.0, 1.0, "mmrm")
 @example((8, 8, 0.2), -20.0, 0.1, "mmrm")
+# Found by hypothesis: 8 people, 5 post scores, six covariance parameters. The REML criterion is
+# nearly flat, so its inverse Hessian (and the Satterthwaite df built on it, here 1.81) carries
+# about four significant digits: estimate and SE agree to 1e-10, the df to 1.6e-4, and at
+# 1.8 df the t quantile turns that into 2.4e-4 on the CI bound.
+@example((2920, 8, 0.2), 0.0, 0.109375, "mmrm")
 def test_location_and_scale(case, shift, scale, model):
     scores = make(*case)
     base = effects(scores, model)
@@ -58,9 +63,13 @@ def test_location_and_scale(case, shift, scale, model):
             continue
         assert m["estimate"] == pytest.approx(b["estimate"] * scale, rel=1e-5, abs=1e-8)
         assert m["se"] == pytest.approx(b["se"] * scale, rel=1e-5)
-        assert m["ci_low"] == pytest.approx(b["ci_low"] * scale, rel=1e-5, abs=1e-8)
-        for key in ("t", "df", "p", "d"):
-            assert m[key] == pytest.approx(b[key], rel=1e-4, abs=1e-8)
+        # Estimates, SEs and t are exact up to rounding; the df (and so CI bounds and p) and d
+        # (the fitted SDs) are as precise as the covariance parameters of the REML optimum,
+        # which are ill-determined on the smallest generated sets (see the example above).
+        assert m["t"] == pytest.approx(b["t"], rel=1e-5, abs=1e-8)
+        assert m["ci_low"] == pytest.approx(b["ci_low"] * scale, rel=1e-3, abs=1e-8)
+        for key in ("df", "p", "d"):
+            assert m[key] == pytest.approx(b[key], rel=1e-3, abs=1e-8)
 
 
 @settings(max_examples=10, deadline=None)
