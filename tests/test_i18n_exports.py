@@ -100,3 +100,37 @@ def test_the_participant_sees_their_cjk_note_as_written(study, as_user):
         Cohort.name == COHORT_NAME).order_by(Participant.code))
     page = as_user(person.user).get("/me/practice").get_data(as_text=True)
     assert NOTE in page
+
+
+@pytest.mark.parametrize(("locale", "code_label"), [("ja", "仮名化した参加者コード"),
+                                                    ("zh", "假名化的参与者编号")])
+def test_a_researcher_can_choose_variable_labels_in_their_language(study, researcher, as_user,
+                                                                   tmp_path, locale,
+                                                                   code_label):
+    """SPSS/Stata variable labels and the codebook in the researcher's language on request;
+    variable names (the data contract) and the default English files do not change."""
+    researcher.locale = locale
+    db.session.commit()
+    client = as_user(researcher)
+    page = client.get(f"/research/reports/{study.id}/data").get_data(as_text=True)
+    assert f"/research/reports/{study.id}/data/data.sav?labels=local" in page
+    assert "scores.csv?labels=local" not in page  # plain tables carry no labels
+    for name, reader in (("data.sav", pyreadstat.read_sav), ("data.dta", pyreadstat.read_dta)):
+        english_path, local_path = tmp_path / f"en-{name}", tmp_path / f"local-{name}"
+        english_path.write_bytes(_download(client, study, name))
+        local_path.write_bytes(_download(client, study, f"{name}?labels=local"))
+        english, english_meta = reader(str(english_path))
+        local, local_meta = reader(str(local_path))
+        assert list(local.columns) == list(english.columns), name
+        labels = dict(zip(local_meta.column_names, local_meta.column_labels, strict=True))
+        assert labels["participant_id"] == code_label, name
+        assert dict(zip(english_meta.column_names, english_meta.column_labels,
+                        strict=True))["participant_id"] == "Pseudonymous participant code"
+        english_labels = dict(zip(english_meta.column_names, english_meta.column_labels,
+                                  strict=True))
+        timed = [c for c, label in english_labels.items() if " at " in label]
+        assert timed and all(" at " not in labels[c] for c in timed), name
+    book = _csv(_download(client, study, "codebook.csv?labels=local"))
+    assert {row["label"] for row in book if row["variable"] == "participant_id"} == {code_label}
+    assert {row["variable"] for row in book} == {
+        row["variable"] for row in _csv(_download(client, study, "codebook.csv"))}

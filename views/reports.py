@@ -233,15 +233,37 @@ def report_json(report: dict) -> str:
 # --------------------------------------------------------------------------- data files
 
 
-def _labels(tables: study_data.StudyTables, study: Study) -> dict[str, str]:
+#: the variable labels above in the researcher's language (a download with ``labels=local``)
+_LOCAL_FIXED_LABELS = {
+    "participant_id": _l("Pseudonymous participant code"),
+    "arm": _l("Arm (as configured in the study)"),
+    "status": _l("Status: completed, withdrawn, lost or active"),
+    "gender": _l("Gender"),
+    "age": _l("Age in years at allocation (from birth year)"),
+}
+_LOCAL_DATA_FILES = ("data.sav", "data.dta", "codebook.csv")
+
+
+def _labels(tables: study_data.StudyTables, study: Study, local: bool = False
+            ) -> dict[str, str]:
+    """Variable labels: English by default (the files' fixed form); with ``local`` the fixed
+    labels and "measure at timepoint" in the researcher's language. Variable names never
+    change: they are the data contract."""
     from analysis import data as study_data
 
-    labels = dict(_FIXED_LABELS)
+    if local:
+        labels = {key: str(label) for key, label in _LOCAL_FIXED_LABELS.items()}
+    else:
+        labels = dict(_FIXED_LABELS)
     names = study_data.timepoint_labels(db.session, study.id)
     for column in tables.wide().columns:
         if "@" in column:
             measure, tp = column.split("@", 1)
-            labels[column] = f"{measure} at {tp} ({names.get(tp, tp)})"
+            if local:
+                labels[column] = _("%(measure)s at %(timepoint)s (%(label)s)",
+                                   measure=measure, timepoint=tp, label=names.get(tp, tp))
+            else:
+                labels[column] = f"{measure} at {tp} ({names.get(tp, tp)})"
     return labels
 
 
@@ -258,8 +280,10 @@ def _for_stats_package(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def data_file(tables: study_data.StudyTables, study: Study, name: str) -> bytes:
-    """The bytes of one export file (see ``DATA_FILES``)."""
+def data_file(tables: study_data.StudyTables, study: Study, name: str,
+              local: bool = False) -> bytes:
+    """The bytes of one export file (see ``DATA_FILES``); ``local`` writes the variable labels
+    of the SPSS and Stata files and the codebook in the researcher's language."""
     import pandas as pd
 
     from analysis import exports as writers
@@ -269,7 +293,7 @@ def data_file(tables: study_data.StudyTables, study: Study, name: str) -> bytes:
     if name == "data.xlsx":
         return writers.write_xlsx({n.rsplit(".", 1)[0]: getattr(tables, attr)
                                    for n, attr in _TABLE_OF.items()})
-    labels = _labels(tables, study)
+    labels = _labels(tables, study, local)
     if name == "data.sav":
         return writers.write_sav(_for_stats_package(tables.wide()), labels)
     if name == "data.dta":
@@ -785,7 +809,10 @@ def flow_png(study_id: int):
 def data(study_id: int):
     """The pseudonymised data files of a study."""
     study = _study(study_id)
-    files = [(name, label, url_for("reports.data_download", study_id=study.id, name=name))
+    local = _offer_local_labels()
+    files = [(name, label, url_for("reports.data_download", study_id=study.id, name=name),
+              url_for("reports.data_download", study_id=study.id, name=name, labels="local")
+              if local and name in _LOCAL_DATA_FILES else None)
              for name, label in DATA_FILES.items()]
     return render_template("reports/data.html", study=study, files=files)
 
@@ -803,4 +830,7 @@ def data_download(study_id: int, name: str):
     mime = {"csv": "text/csv; charset=utf-8", "xlsx": REPORT_FORMATS["xlsx"],
             "sav": "application/x-spss-sav",
             "dta": "application/x-stata-dta"}[name.rsplit(".", 1)[1]]
-    return _download(study, name, data_file(tables, study, name), mime)
+    local = (request.args.get("labels") == "local" and _offer_local_labels()
+             and name in _LOCAL_DATA_FILES)
+    details = {"labels": str(get_locale())} if local else {}
+    return _download(study, name, data_file(tables, study, name, local), mime, **details)
