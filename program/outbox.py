@@ -51,15 +51,18 @@ def enqueue(
     return db.session.execute(statement).scalar() is not None
 
 
-def enqueue_notice(key_prefix: str, user_ids, kind: str, subject, body) -> None:
-    """Queue one message per user, each written in that user's language.
+def enqueue_for(user: User, dedup_key: str, kind: str, subject, body) -> bool:
+    """Queue one message to ``user`` written in their language: ``subject`` and ``body`` are
+    lazy strings (``lazy_gettext``, with their values) rendered in the user's locale."""
+    with force_locale(user.locale or "en"):
+        return enqueue(dedup_key, user.id, kind, str(subject), str(body))
 
-    ``subject`` and ``body`` are lazy strings (``lazy_gettext``): they are rendered inside
-    each recipient's locale. The dedup key is ``{key_prefix}:{user id}``.
-    """
+
+def enqueue_notice(key_prefix: str, user_ids, kind: str, subject, body) -> None:
+    """Queue one message per user (dedup key ``{key_prefix}:{user id}``), each in that user's
+    language (see :func:`enqueue_for`)."""
     ids = sorted(set(user_ids))
     if not ids:
         return
     for user in db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)):
-        with force_locale(user.locale or "en"):
-            enqueue(f"{key_prefix}:{user.id}", user.id, kind, str(subject), str(body))
+        enqueue_for(user, f"{key_prefix}:{user.id}", kind, subject, body)

@@ -36,7 +36,7 @@ from models import (
 from models.base import is_unique_violation
 from program import markdown
 from program.operations import cohort_calendar
-from program.outbox import enqueue
+from program.outbox import enqueue, enqueue_for
 from program.risk import screen_text
 from program.safety import raise_alert
 from program.schedule import is_released
@@ -59,13 +59,17 @@ class NoAccess(PostError):
 # --- access ----------------------------------------------------------------------------------
 
 
+def _withdrawn(user_id):
+    """SQL: the participant record of ``user_id`` (a value or a column) says they withdrew
+    (any kind of withdrawal)."""
+    return select(Participant.id).where(
+        Participant.user_id == user_id,
+        or_(Participant.status == "withdrawn", Participant.withdrawal_kind.is_not(None))).exists()
+
+
 def has_withdrawn(user_id: int) -> bool:
     """True when the user's participant record says they withdrew (any kind of withdrawal)."""
-    row = db.session.execute(
-        select(Participant.status, Participant.withdrawal_kind).where(
-            Participant.user_id == user_id)
-    ).first()
-    return row is not None and (row.status == "withdrawn" or row.withdrawal_kind is not None)
+    return bool(db.session.scalar(select(_withdrawn(user_id))))
 
 
 def group_membership(user: User, group_id: int) -> tuple[Group, GroupMembership] | None:
@@ -83,10 +87,7 @@ def group_membership(user: User, group_id: int) -> tuple[Group, GroupMembership]
 def _membership_statement():
     """Group, membership and "has withdrawn", built once per process (every group page)."""
     user_id = bindparam("user_id")
-    withdrawn = select(Participant.id).where(
-        Participant.user_id == user_id,
-        or_(Participant.status == "withdrawn", Participant.withdrawal_kind.is_not(None))).exists()
-    return (select(Group, GroupMembership, withdrawn)
+    return (select(Group, GroupMembership, _withdrawn(user_id))
             .join(GroupMembership, and_(GroupMembership.group_id == Group.id,
                                         GroupMembership.user_id == user_id))
             .where(Group.id == bindparam("group_id")))
@@ -175,25 +176,21 @@ def _active_recipients(user_ids: set[int]) -> list[User]:
     """Users among ``user_ids`` who can still read the group (active, not withdrawn)."""
     if not user_ids:
         return []
-    withdrawn = select(Participant.user_id).where(
-        Participant.user_id.in_(user_ids),
-        or_(Participant.status == "withdrawn", Participant.withdrawal_kind.is_not(None)))
     return list(db.session.scalars(
         select(User).where(User.id.in_(user_ids), User.active.is_(True),
-                           User.id.not_in(withdrawn))))
+                           ~_withdrawn(User.id))))
 
 
 def _notify_reply(reply: Post, thread: Post, group: Group) -> None:
     if thread.author_id is None or thread.author_id == reply.author_id:
         return
     for user in _active_recipients({thread.author_id}):
-        if user.notify_replies != "immediate":
-            continue
-        with force_locale(user.locale or "en"):
-            enqueue(f"reply:{reply.id}:{user.id}", user.id, "post_reply",
-                    _("Hearth: a new reply in %(group)s", group=group.name),
-                    _("Someone replied to your post in %(group)s. Sign in to Hearth to read "
-                      "it: %(link)s", group=group.name, link=_thread_url(group.id, thread.id)))
+        if user.notify_replies == "immediate":
+            enqueue_for(user, f"reply:{reply.id}:{user.id}", "post_reply",
+                        _l("Hearth: a new reply in %(group)s", group=group.name),
+                        _l("Someone replied to your post in %(group)s. Sign in to Hearth to "
+                           "read it: %(link)s", group=group.name,
+                           link=_thread_url(group.id, thread.id)))
 
 
 def _notify_announcement(post: Post, group: Group) -> None:
@@ -201,13 +198,12 @@ def _notify_announcement(post: Post, group: Group) -> None:
         select(GroupMembership.user_id).where(GroupMembership.group_id == group.id)))
     member_ids.discard(post.author_id)
     for user in _active_recipients(member_ids):
-        if user.notify_announcements != "immediate":
-            continue
-        with force_locale(user.locale or "en"):
-            enqueue(f"announcement:{post.id}:{user.id}", user.id, "announcement",
-                    _("Hearth: a new announcement in %(group)s", group=group.name),
-                    _("There is a new announcement in %(group)s. Sign in to Hearth to read "
-                      "it: %(link)s", group=group.name, link=_thread_url(group.id, post.id)))
+        if user.notify_announcements == "immediate":
+            enqueue_for(user, f"announcement:{post.id}:{user.id}", "announcement",
+                        _l("Hearth: a new announcement in %(group)s", group=group.name),
+                        _l("There is a new announcement in %(group)s. Sign in to Hearth to "
+                           "read it: %(link)s", group=group.name,
+                           link=_thread_url(group.id, post.id)))
 
 
 def _thread_url(group_id: int, post_id: int) -> str:
@@ -368,14 +364,12 @@ def hide_post(user: User, group_id: int, post_id: int, reason: str,
         post.hidden_at, post.hidden_by_id, post.hidden_reason = now, user.id, reason[:1000]
         if post.author_id is not None and post.author_id != user.id:
             group = db.session.get(Group, group_id)
-            author = db.session.get(User, post.author_id)
-            with force_locale(author.locale or "en"):
-                enqueue(f"post-hidden:{post.id}:{int(now.timestamp())}", post.author_id,
-                        "post_hidden",
-                        _("Hearth: a moderator hid your post in %(group)s", group=group.name),
-                        _("A leader of %(group)s hid one of your posts.\n\nReason: %(reason)s"
-                          "\n\nIf you have questions, ask them in the group or at the next "
-                          "session.", group=group.name, reason=reason))
+            enqueue_for(db.session.get(User, post.author_id),
+                        f"post-hidden:{post.id}:{int(now.timestamp())}", "post_hidden",
+                        _l("Hearth: a moderator hid your post in %(group)s", group=group.name),
+                        _l("A leader of %(group)s hid one of your posts.\n\nReason: "
+                           "%(reason)s\n\nIf you have questions, ask them in the group or at "
+                           "the next session.", group=group.name, reason=reason))
         for flag in db.session.scalars(select(PostFlag).where(
                 PostFlag.post_id == post.id, PostFlag.resolved_at.is_(None))):
             flag.resolved_at, flag.resolved_by_id = now, user.id
