@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import click
-from babel import dates as babel_dates
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    get_template_attribute,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.cli import AppGroup
-from flask_babel import get_babel, get_locale, get_timezone
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup, escape
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -30,6 +38,7 @@ from program import markdown, posts
 from views import navigation
 from views.auth import safe_next
 from views.decorators import role_required
+from views.post_cards import CSRF_SLOT, CardRenderer
 
 bp = Blueprint("groups", __name__, url_prefix="/groups")
 #: anyone can be a member of a group; membership, checked per request, decides the rest
@@ -58,59 +67,6 @@ def digests_command():
 def post_html(html: str | None) -> Markup:
     """A post's stored HTML, sanitised once more on the way out."""
     return Markup(markdown.sanitise_stored(html or ""))
-
-
-#: labels every post repeats: translated once per page rather than once per post
-POST_LABELS = {
-    "hearth": _l("Hearth"),
-    "former": _l("a former member"),
-    "leader": _l("leader"),
-    "assistant": _l("assistant"),
-    "edited": _l("edited"),
-    "pinned": _l("pinned"),
-    "locked": _l("locked"),
-    "edit": _l("Edit"),
-    "delete": _l("Delete"),
-    "flag": _l("Flag for the leaders"),
-    "flag_reason": _l("What worries you? (optional)"),
-    "flag_post": _l("Flag post"),
-    "flagged": _l("You flagged this post."),
-    "unpin": _l("Unpin"),
-    "pin": _l("Pin"),
-    "unlock": _l("Unlock"),
-    "lock": _l("Lock thread"),
-    "resolve": _l("Resolve flags"),
-    "restore": _l("Restore"),
-    "hide": _l("Hide"),
-    "hide_reason": _l("Reason (the author will see it)"),
-    "hide_post": _l("Hide post"),
-    "reply": _l("Reply"),
-}
-
-
-def post_labels() -> SimpleNamespace:
-    """The labels in the page's language, escaped once (a namespace, so the template's
-    ``labels.x`` is a plain attribute read)."""
-    return _labels_in(str(get_locale()))
-
-
-@lru_cache(maxsize=8)
-def _labels_in(locale: str) -> SimpleNamespace:
-    return SimpleNamespace(**{key: escape(str(label)) for key, label in POST_LABELS.items()})
-
-
-def post_dates():
-    """A per-page formatter of post times, giving what ``|datetimeformat("short")`` gives but
-    resolving the locale, time zone and pattern once per page rather than once per post."""
-    pattern = get_babel().instance.date_formats["datetime.short"] or "short"
-    locale, zone = str(get_locale()), get_timezone()
-    return lambda value: _short_datetime(value, pattern, zone, locale)
-
-
-@lru_cache(maxsize=8192)
-def _short_datetime(value, pattern: str, zone, locale: str) -> str:
-    """Every member of a group sees the same post times: each is formatted once per process."""
-    return babel_dates.format_datetime(value, pattern, tzinfo=zone, locale=locale)
 
 
 class ThreadForm(FlaskForm):
@@ -153,10 +109,33 @@ def _member(group_id: int, *, moderator: bool = False):
     return group, member
 
 
-def _with_token(form):
-    if not form.submission_token.data:
-        form.submission_token.data = secrets.token_urlsafe(16)
-    return form
+#: stands in for a blank form's submission token (random per process, like CSRF_SLOT)
+TOKEN_SLOT = f"token-slot-{secrets.token_hex(16)}"
+
+
+def _post_form(macro: str, form: FlaskForm | None, action: str) -> Markup:
+    """The page's new-thread or reply form (``macro`` in groups/_forms.html).
+
+    A blank form is the same for every member who opens the group in one language but for
+    its CSRF and submission tokens, so it is rendered once with placeholders and kept; a
+    submitted one with errors is rendered as it came, keeping its submission token so that
+    sending it again still posts once.
+    """
+    if form is None:
+        html = _blank_post_form(macro, str(get_locale()), action)
+        return Markup(html.replace(CSRF_SLOT, generate_csrf())
+                      .replace(TOKEN_SLOT, secrets.token_urlsafe(16)))
+    token = form.submission_token.data or secrets.token_urlsafe(16)
+    return get_template_attribute("groups/_forms.html", macro)(
+        form, action=action, csrf=generate_csrf(), token=token)
+
+
+@lru_cache(maxsize=512)
+def _blank_post_form(macro: str, locale: str, action: str) -> str:
+    form = {"thread_form": ThreadForm, "reply_form": ReplyForm}[macro](
+        formdata=None, meta={"csrf": False})
+    return str(get_template_attribute("groups/_forms.html", macro)(
+        form, action=action, csrf=CSRF_SLOT, token=TOKEN_SLOT))
 
 
 def _feed_page(group, member, thread_form=None, status=200):
@@ -167,8 +146,10 @@ def _feed_page(group, member, thread_form=None, status=200):
     return render_template(
         "groups/feed.html", group=group, member=member, page=page, per_page=per_page,
         first_page=not request.args.get("before"), can_start=can_start,
-        thread_form=_with_token(thread_form or ThreadForm()) if can_start else None,
-        now=utcnow(), edit_window=posts.EDIT_WINDOW, labels=post_labels(), post_date=post_dates(),
+        thread_form=_post_form("thread_form", thread_form,
+                               url_for(".create", group_id=group.id)) if can_start else None,
+        has_errors=bool(thread_form and thread_form.errors),
+        card=CardRenderer(page, member, current_user.id, utcnow()),
     ), status
 
 
@@ -214,10 +195,11 @@ def _thread_page(group, member, post_id, reply_form=None, status=200):
         abort(404)
     head = page.threads[0].post
     can_reply = not head.locked and head.hidden_at is None
+    action = url_for(".reply", group_id=group.id, post_id=head.id)
     return render_template(
         "groups/thread.html", group=group, member=member, page=page, head=head,
-        reply_form=_with_token(reply_form or ReplyForm()) if can_reply else None,
-        now=utcnow(), edit_window=posts.EDIT_WINDOW, labels=post_labels(), post_date=post_dates(),
+        reply_form=_post_form("reply_form", reply_form, action) if can_reply else None,
+        card=CardRenderer(page, member, current_user.id, utcnow()),
     ), status
 
 
