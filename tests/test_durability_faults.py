@@ -122,6 +122,9 @@ def test_scheduler_killed_restarted_and_doubled_sends_each_notice_once(tmp_path)
     assert Counter(sink.messages) == Counter((email, subject) for email, subject, *_ in rows)
     notices = Counter(email for email, _s, kind, _st in rows if kind == "release_notice")
     assert set(notices) == participants and set(notices.values()) == {1}
+    print(f"\nfigures: {len(rows)} messages queued, {len(sink.messages)} delivered, each once "
+          f"(25 before the kill, {late.sent} after the killed scheduler's lease ran out); "
+          f"{len(notices)} release notices for {len(participants)} participants")
 
 
 # --- PostgreSQL restarted under load ---------------------------------------------------------
@@ -220,10 +223,14 @@ def test_postgres_restart_mid_load_fails_cleanly_and_recovers(tmp_path):
             for client in clients:
                 client.start()
             _wait(lambda: len(writes.acknowledged) >= 60, 60, "writes before the restart")
+            restarted = time.monotonic()
             cluster.restart()
             before = len(writes.acknowledged)
+            _wait(lambda: len(writes.acknowledged) > before, 60,
+                  "a write after the restart (the app must recover by itself)")
+            recovered = time.monotonic() - restarted
             _wait(lambda: len(writes.acknowledged) >= before + 60, 60,
-                  "writes after the restart (the app must recover by itself)")
+                  "writes after the restart")
         finally:
             halt.set()
             for client in clients:
@@ -244,3 +251,7 @@ def test_postgres_restart_mid_load_fails_cleanly_and_recovers(tmp_path):
     written = {("practice", t) for t in logs} | {("post", t) for t in posts}
     assert writes.acknowledged <= written
     assert len(logs) == len(set(logs)) and len(posts) == len(set(posts))
+    print(f"\nfigures: {len(writes.acknowledged)} writes acknowledged, "
+          f"{writes.statuses[503]} answers were the 503 retry page (Retry-After 5), no other "
+          f"status; writing again {recovered:.1f} s after the restart began, no app restart; "
+          f"every acknowledged write stored once")

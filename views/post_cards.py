@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from types import SimpleNamespace
 
@@ -94,8 +94,7 @@ class Card:
 
 
 def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer_id: int,
-            now: datetime, next_path: str | None = None,
-            edit_window: timedelta = EDIT_WINDOW) -> Card:
+            now: datetime, next_path: str | None = None) -> Card:
     """Reduce one post to what its card shows to this viewer."""
     mine = post.author_id == viewer_id
     weekly_by_hearth = bool(post.weekly_session) and post.author_id is None
@@ -125,7 +124,7 @@ def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer_id: int,
         locked=bool(post.locked), hidden=hidden,
         hidden_reason=post.hidden_reason if hidden else None,
         body_html=None if weekly_by_hearth else (post.body_html or ""),
-        mine=mine, can_edit=mine and not hidden and now - post.created_at <= edit_window,
+        mine=mine, can_edit=mine and not hidden and now - post.created_at <= EDIT_WINDOW,
         flagging=flagging, moderator=moderator,
         can_hide=moderator and not mine and not hidden and post.author_id is not None,
         open_flags=page.open_flags.get(post.id, 0) if moderator else 0,
@@ -133,7 +132,7 @@ def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer_id: int,
 
 
 class CardRenderer:
-    """The cards of one page: ``renderer(post)`` in a template gives the post's card.
+    """The cards of one page: ``card.thread(item)`` in a template gives a thread's cards.
 
     Built once per page (the viewer, language, time zone, CSRF token and the group's URL are
     the page's), so each card costs a tuple and a cache lookup.
@@ -147,9 +146,6 @@ class CardRenderer:
         self.posts_url = url_for("groups.feed", group_id=member.group_id) + "/posts/"
         self.csrf = generate_csrf()
         self.labels = labels_in(self.locale)
-
-    def __call__(self, post: Post) -> Markup:
-        return Markup(self._html(post).replace(CSRF_SLOT, self.csrf))
 
     def thread(self, item: Thread, single: bool = False) -> Markup:
         """A thread: its first post, its replies and (in a feed) a link to reply.
