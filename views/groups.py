@@ -113,8 +113,10 @@ def _member(group_id: int, *, moderator: bool = False):
 TOKEN_SLOT = f"token-slot-{secrets.token_hex(16)}"
 
 
-def _post_form(macro: str, form: FlaskForm | None, action: str) -> Markup:
-    """The page's new-thread or reply form (``macro`` in groups/_forms.html).
+def _post_form(form_class: type[FlaskForm], macro: str, form: FlaskForm | None,
+               action: str) -> Markup:
+    """The page's new-thread or reply form (a ``form_class`` drawn by ``macro`` in
+    groups/_forms.html; ``form`` is a submitted one to show again, or None).
 
     A blank form is the same for every member who opens the group in one language but for
     its CSRF and submission tokens, so it is rendered once with placeholders and kept; a
@@ -122,7 +124,7 @@ def _post_form(macro: str, form: FlaskForm | None, action: str) -> Markup:
     sending it again still posts once.
     """
     if form is None:
-        html = _blank_post_form(macro, str(get_locale()), action)
+        html = _blank_post_form(form_class, macro, str(get_locale()), action)
         return Markup(html.replace(CSRF_SLOT, generate_csrf())
                       .replace(TOKEN_SLOT, secrets.token_urlsafe(16)))
     token = form.submission_token.data or secrets.token_urlsafe(16)
@@ -131,9 +133,8 @@ def _post_form(macro: str, form: FlaskForm | None, action: str) -> Markup:
 
 
 @lru_cache(maxsize=512)
-def _blank_post_form(macro: str, locale: str, action: str) -> str:
-    form = {"thread_form": ThreadForm, "reply_form": ReplyForm}[macro](
-        formdata=None, meta={"csrf": False})
+def _blank_post_form(form_class: type[FlaskForm], macro: str, locale: str, action: str) -> str:
+    form = form_class(formdata=None, meta={"csrf": False})
     return str(get_template_attribute("groups/_forms.html", macro)(
         form, action=action, csrf=CSRF_SLOT, token=TOKEN_SLOT))
 
@@ -146,10 +147,10 @@ def _feed_page(group, member, thread_form=None, status=200):
     return render_template(
         "groups/feed.html", group=group, member=member, page=page, per_page=per_page,
         first_page=not request.args.get("before"), can_start=can_start,
-        thread_form=_post_form("thread_form", thread_form,
+        thread_form=_post_form(ThreadForm, "thread_form", thread_form,
                                url_for(".create", group_id=group.id)) if can_start else None,
         has_errors=bool(thread_form and thread_form.errors),
-        card=CardRenderer(page, member, current_user.id, utcnow()),
+        card=CardRenderer(page, member, current_user, utcnow()),
     ), status
 
 
@@ -198,8 +199,8 @@ def _thread_page(group, member, post_id, reply_form=None, status=200):
     action = url_for(".reply", group_id=group.id, post_id=head.id)
     return render_template(
         "groups/thread.html", group=group, member=member, page=page, head=head,
-        reply_form=_post_form("reply_form", reply_form, action) if can_reply else None,
-        card=CardRenderer(page, member, current_user.id, utcnow()),
+        reply_form=_post_form(ReplyForm, "reply_form", reply_form, action) if can_reply else None,
+        card=CardRenderer(page, member, current_user, utcnow()),
     ), status
 
 

@@ -25,9 +25,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
-from models import GroupMembership, Post
-from program import markdown
-from program.posts import EDIT_WINDOW, FeedPage, Thread
+from models import GroupMembership, Post, User
+from program import markdown, posts
+from program.posts import FeedPage, Thread
 
 #: labels every card repeats: translated and escaped once per language
 POST_LABELS = {
@@ -70,7 +70,7 @@ class Card:
 
     id: int
     is_thread: bool  #: a thread's first post (replies have no title or thread actions)
-    title: str | None
+    title: str | None  #: a thread's title (replies have none)
     weekly_session: int | None
     #: who wrote it: "hearth" (the weekly thread), "former" (removed or gone) or "member"
     author_kind: str
@@ -93,10 +93,10 @@ class Card:
     next: str | None  #: where moderation sends the moderator back to (moderators only)
 
 
-def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer_id: int,
+def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer: User,
             now: datetime, next_path: str | None = None) -> Card:
     """Reduce one post to what its card shows to this viewer."""
-    mine = post.author_id == viewer_id
+    mine = post.author_id == viewer.id
     weekly_by_hearth = bool(post.weekly_session) and post.author_id is None
     author = page.authors.get(post.author_id)
     if weekly_by_hearth:
@@ -124,7 +124,7 @@ def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer_id: int,
         locked=bool(post.locked), hidden=hidden,
         hidden_reason=post.hidden_reason if hidden else None,
         body_html=None if weekly_by_hearth else (post.body_html or ""),
-        mine=mine, can_edit=mine and not hidden and now - post.created_at <= EDIT_WINDOW,
+        mine=mine, can_edit=mine and posts.can_edit(viewer, post, now),
         flagging=flagging, moderator=moderator,
         can_hide=moderator and not mine and not hidden and post.author_id is not None,
         open_flags=page.open_flags.get(post.id, 0) if moderator else 0,
@@ -138,9 +138,8 @@ class CardRenderer:
     the page's), so each card costs a tuple and a cache lookup.
     """
 
-    def __init__(self, page: FeedPage, member: GroupMembership, viewer_id: int,
-                 now: datetime):
-        self.page, self.member, self.viewer_id, self.now = page, member, viewer_id, now
+    def __init__(self, page: FeedPage, member: GroupMembership, viewer: User, now: datetime):
+        self.page, self.member, self.viewer, self.now = page, member, viewer, now
         self.next = request.full_path if member.moderates else None
         self.locale, self.zone = str(get_locale()), get_timezone()
         self.posts_url = url_for("groups.feed", group_id=member.group_id) + "/posts/"
@@ -162,7 +161,7 @@ class CardRenderer:
         return Markup("\n".join(parts).replace(CSRF_SLOT, self.csrf))
 
     def _html(self, post: Post) -> str:
-        card = card_of(post, self.page, self.member, self.viewer_id, self.now, self.next)
+        card = card_of(post, self.page, self.member, self.viewer, self.now, self.next)
         long = card.body_html is not None and len(card.body_html) > CACHED_BODY_LIMIT
         return (_render if long else _render_cached)(card, self.locale, self.zone,
                                                      self.posts_url)
