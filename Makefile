@@ -6,7 +6,7 @@ BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app app
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
-TRANSLATIONS = views/translations
+TRANSLATIONS = translations
 # Compiled catalogues are built here, never committed (see .gitignore).
 CATALOGUES = $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
 EXTRACT_IGNORE = .* ._ tests analysis benchmarks migrations instance __pycache__
@@ -29,7 +29,7 @@ install: $(VENV)/.installed translations
 
 install-dev: $(VENV)/.installed-dev translations
 
-## Compile the interface translations (views/translations/<lang>/LC_MESSAGES/messages.mo).
+## Compile the interface translations (translations/<lang>/LC_MESSAGES/messages.mo).
 translations: $(CATALOGUES)
 
 $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(VENV)/.installed

@@ -9,14 +9,41 @@ from pathlib import Path
 
 from flask import Flask
 
+from commands import content, demo, groups, report, scheduler, trial
 from models import db
 from models.base import configure_sqlite
-from program.catalogue import get_catalogue
-from views import register_blueprints, register_cli
+from program.courses.catalogue import get_catalogue
+from views import (
+    admin,
+    alerts,
+    auth,
+    bench,
+    calendar,
+    facilitator,
+    home,
+    participant,
+    questionnaires,
+    rater,
+    reports,
+    researcher,
+    settings,
+    study_setup,
+    two_factor_settings,
+)
+from views import groups as group_views
 from views.extensions import init_extensions
 from views.security import init_security
+from views.template_helpers import init_template_helpers
 
 SUPPORTED_LOCALES = ("en", "ja", "zh")
+
+#: every blueprint of the web app, one per audience (each view behind ``role_required``)
+BLUEPRINTS = (home.bp, auth.bp, two_factor_settings.bp, settings.bp, participant.bp,
+              questionnaires.bp, group_views.bp, facilitator.bp, alerts.bp, rater.bp,
+              researcher.bp, study_setup.bp, reports.bp, admin.bp, calendar.bp)
+#: every ``flask`` command group
+COMMANDS = (demo.cli_group, content.cli_group, scheduler.cli_group, report.cli_group,
+            trial.cli_group, groups.cli_group)
 
 
 def _env_flag(name: str, default: bool = False) -> bool:
@@ -81,7 +108,6 @@ def default_config(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, which has its own timeouts
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
-        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "views" / "translations"),
         "SUPPORTED_LOCALES": SUPPORTED_LOCALES,
         "DEMO_PASSWORD": os.environ.get("HEARTH_DEMO_PASSWORD", "hearth-demo-2026"),
         # "required": researchers, admins and clinician facilitators must use two-factor
@@ -125,6 +151,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_extensions(app)
     init_security(app)
-    register_blueprints(app)
-    register_cli(app)
+    init_template_helpers(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    if os.environ.get("HEARTH_BENCH") == "1":  # the load test's floor, never in production
+        app.register_blueprint(bench.bp)
+    for group in COMMANDS:
+        app.cli.add_command(group)
     return app

@@ -236,7 +236,7 @@ def sessions(session: Session, study_id: int) -> pd.DataFrame:
     Adherence is the share of the session's facilitator checklist marked done; empty for
     meetings that did not take place or whose session has no checklist.
     """
-    from program.catalogue import get_catalogue
+    from program.courses.catalogue import get_catalogue
 
     catalogue = get_catalogue()
     rows = []
@@ -402,8 +402,8 @@ def flow(session: Session, study_id: int) -> pd.DataFrame:
     ``randomised`` to their arm, then ``withdrawn`` or ``lost`` with the recorded reason, and
     ``analysed`` unless their data were removed (or removal was asked for).
 
-    The counts agree with :func:`program.trial.flow_counts`; this is the per-person form that
-    the diagram and ``flow.csv`` need.
+    The counts agree with :func:`program.trial.enrolment.flow_counts`; this is the per-person
+    form that the diagram and ``flow.csv`` need.
     """
     study = session.get(Study, study_id)
     rules = {r["key"]: r for r in (study.eligibility_rules or []) if "key" in r}

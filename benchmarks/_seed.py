@@ -31,8 +31,8 @@ from models import (
     User,
     db,
 )
-from program import markdown
-from program.catalogue import get_catalogue
+from program.courses import markdown
+from program.courses.catalogue import get_catalogue
 
 PASSWORD = "load-test passphrase 2026"
 SMALL_GROUP_SIZE = 25
@@ -60,7 +60,7 @@ def _now() -> datetime:
 def seed(participants: int = 500, facilitators: int = 10, password_hash: str | None = None,
          rng_seed: int = 500) -> Seeded:
     """Create the cohort and its history in the app's database (tables must exist)."""
-    from views.accounts import hash_password
+    from program.accounts.passwords import hash_password
 
     rng = random.Random(rng_seed)
     now = _now()

@@ -40,9 +40,9 @@ from models import (  # noqa: E402
     User,
     db,
 )
-from program import markdown  # noqa: E402
-from program.posts import encode_cursor  # noqa: E402
-from views.accounts import hash_password  # noqa: E402
+from program.accounts.passwords import hash_password  # noqa: E402
+from program.courses import markdown
+from program.groups.posting import encode_cursor  # noqa: E402
 
 POSTS = 10_000
 MEMBERS = 300

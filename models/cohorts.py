@@ -53,7 +53,7 @@ class Cohort(db.Model):
         back_populates="cohort", cascade="all, delete-orphan"
     )
     #: read-only: participant pages load it with the participant, in the same query, to build
-    #: the calendar (``program.operations.cohort_calendar``); writes go through Meeting rows
+    #: the calendar (``program.courses.delivery.cohort_calendar``); writes go through Meeting rows
     meetings = relationship("Meeting", viewonly=True, lazy="raise_on_sql",
                             order_by="Meeting.session_number")
 

@@ -18,7 +18,7 @@ from models import (
     User,
     db,
 )
-from views.accounts import hash_password
+from program.accounts.passwords import hash_password
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from models import Group, Post, User, db, utcnow
-from program import markdown
+from program.courses import markdown
 from tests.factories import gen_cohort, gen_group, gen_participant, gen_staff, gen_study, gen_user
 
 

@@ -26,7 +26,9 @@ from models import (
     db,
     utcnow,
 )
-from program import assessments, markdown
+from program.assessments import questionnaires as assessments
+from program.core.tokens import token_hash
+from program.courses import markdown
 from tests.factories import (
     gen_cohort,
     gen_group,
@@ -36,7 +38,6 @@ from tests.factories import (
     gen_timepoint,
     gen_user,
 )
-from views import accounts
 
 #: tokens of the home member, stored hashed as the app stores them
 RESET_TOKEN = "reset-token-for-the-home-member-0001"
@@ -115,7 +116,7 @@ def gen_world() -> World:
         AssessmentInvitation(participant_id=home.participant.id, timepoint_id=home.timepoint.id,
                              token_hash=assessments.token_hash(LINK_TOKEN),
                              expires_at=now + timedelta(days=30)),
-        PasswordResetToken(user_id=home.member.id, token_hash=accounts._token_hash(RESET_TOKEN),
+        PasswordResetToken(user_id=home.member.id, token_hash=token_hash(RESET_TOKEN),
                            expires_at=now + timedelta(hours=2)),
     ])
     home.member.calendar_token = CALENDAR_TOKEN

@@ -17,8 +17,8 @@ from models import (
     db,
     write_transaction,
 )
-from program import posts
-from program.safety import raise_alert
+from program.groups import posting as posts
+from program.safety.alerts import raise_alert
 from tests.conftest import post_form
 from tests.factories_groups import gen_world
 from tests.test_groups import client_for
@@ -170,8 +170,8 @@ def test_a_practice_log_alert_shows_its_note_to_the_clinician_only(app):
 def test_practice_note_alert_reaches_the_participants_group_leaders(app):
     """A worrying practice-log note alerts the leaders of the participant's own group too."""
     from models import SafetyAlert
-    from program.operations import PracticeEntry, log_practice
-    from program.safety import alert_recipients
+    from program.courses.delivery import PracticeEntry, log_practice
+    from program.safety.alerts import alert_recipients
     from tests.factories import gen_cohort, gen_group, gen_participant, gen_study, gen_user
 
     study = gen_study()

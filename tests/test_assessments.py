@@ -20,8 +20,9 @@ from models import (
     Score,
     db,
 )
-from program import assessments, trial
-from program.assessments import AnswerError
+from program.assessments import questionnaires as assessments
+from program.assessments.questionnaires import AnswerError
+from program.trial import enrolment as trial
 from tests.factories import (
     gen_cohort,
     gen_participant,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from program.attendance_import import (
+from program.courses.attendance_import import (
     ReportError,
     ReportPerson,
     RosterEntry,

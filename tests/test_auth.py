@@ -10,9 +10,9 @@ import time_machine
 from sqlalchemy import func, select
 
 from models import AuditEntry, PasswordResetToken, User, db
+from program.core.mail import sent_mail
 from tests.conftest import PASSWORD, csrf_token, post_form, sign_in
 from tests.factories import gen_user
-from views.mail import sent_mail
 
 
 def _audit_count(action: str) -> int:

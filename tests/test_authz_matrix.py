@@ -36,7 +36,8 @@ OWNER = {
     "settings": "member", "groups": "member", "facilitator": "leader", "alerts": "leader",
     "rater": "home_rater", "researcher": "home_researcher", "reports": "home_researcher",
     "study_setup": "home_researcher",
-    "admin": "admin", "calendar": "member", "two_factor": "member", "": "member",
+    "admin": "admin", "calendar": "member", "two_factor": "member", "home": "member",
+    "": "member",
 }
 #: group routes only the group's leaders and assistants use
 MODERATOR_ENDPOINTS = {"groups.moderate", "groups.hide", "groups.flags", "groups.overview"}
@@ -46,8 +47,8 @@ S = 302  # a redirect: for the signed-out, to sign-in
 #: endpoint method -> status per column:
 #:        anon other ctrl ofac rater rsch admin owner
 EXPECTED: dict[str, tuple[int, ...]] = {
-    "index GET":                         (S, S, S, S, S, S, S, S),
-    "healthz GET":                       (200, 200, 200, 200, 200, 200, 200, 200),
+    "home.index GET":                    (S, S, S, S, S, S, S, S),
+    "home.healthz GET":                  (200, 200, 200, 200, 200, 200, 200, 200),
     "static GET":                        (200, 200, 200, 200, 200, 200, 200, 200),
     # signing in and out, password, language
     "auth.sign_in GET":                  (200, S, S, S, S, S, S, S),

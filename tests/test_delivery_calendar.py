@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from models import Meeting, db
-from program.operations import cohort_calendar
-from program.schedule import MeetingStatus, is_released
+from program.courses.calendar import MeetingStatus, is_released
+from program.courses.delivery import cohort_calendar
 from tests.factories_delivery import gen_course, utc
 
 

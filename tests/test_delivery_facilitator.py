@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Attendance, AuditEntry, Meeting, Participant, PracticeLog, db
-from program.operations import cohort_calendar
+from program.courses.delivery import cohort_calendar
 from tests.conftest import csrf_token, post_form
 from tests.factories import gen_participant, gen_user
 from tests.factories_delivery import gen_course, utc

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from models import Study, User, db
+from program import demo
 from tests.conftest import sign_in
-from views import demo
 
 
 def _row_counts() -> dict[str, int]:

@@ -105,7 +105,7 @@ def test_scheduler_killed_restarted_and_doubled_sends_each_notice_once(tmp_path)
                     stop(process)
             # What the killed scheduler had claimed goes out once its lease has run out.
             with app.app_context():
-                from program.jobs import LEASE, dispatch
+                from program.messaging.jobs import LEASE, dispatch
 
                 late = dispatch(utcnow() + LEASE + timedelta(minutes=1), limit=1000)
                 rows = db.session.execute(

@@ -13,7 +13,8 @@ import pytest
 
 from analysis.consort import flow_counts
 from models import AuditEntry, Participant, db
-from program import removal, trial
+from program.trial import enrolment as trial
+from program.trial import removal
 from tests.factories import gen_cohort, gen_staff, gen_study, gen_timepoint, gen_user
 from tests.factories_reports import gen_meeting, gen_practice, gen_scored_trial
 

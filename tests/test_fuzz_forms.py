@@ -23,12 +23,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from models import GroupMembership, Participant, db, utcnow
-from program.scoring import load_library
-from program.trial import CFT_ELIGIBILITY
+from program.accounts import two_factor
+from program.instruments.scoring import load_library
+from program.trial.enrolment import CFT_ELIGIBILITY
 from tests.conftest import sign_in
 from tests.factories import gen_cohort, gen_timepoint, gen_user
 from tests.factories_world import RESET_TOKEN, World, gen_world
-from views import two_factor
 
 ODD = [
     "", " ", "0", "-1", "-0", "1.5", "-2147483649", "9" * 40, "1e309", "NaN", "inf", "abc",

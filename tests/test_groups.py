@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import event, func, select
 
 from models import AuditEntry, OutboxMessage, Participant, Post, PostFlag, db, write_transaction
-from program import posts
+from program.groups import posting as posts
 from tests.conftest import post_form, sign_in
 from tests.factories import gen_cohort, gen_group, gen_participant, gen_study, gen_user
 from tests.factories_groups import gen_post, gen_world

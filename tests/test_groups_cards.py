@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from models import Post, PostFlag, User, db, utcnow
-from program import posts
+from program.groups import posting as posts
 from tests.conftest import post_form
 from tests.factories_groups import gen_post, gen_world
 from tests.test_groups import client_for

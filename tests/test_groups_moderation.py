@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AuditEntry, OutboxMessage, Post, PostFlag, db
-from program import posts
+from program.groups import posting as posts
 from tests.conftest import post_form
 from tests.factories_groups import gen_post, gen_world
 from tests.test_groups import client_for, snapshot

@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale, gettext
 
 ROOT = Path(__file__).resolve().parent.parent
-TRANSLATIONS = ROOT / "views" / "translations"
+TRANSLATIONS = ROOT / "translations"
 LOCALES = ("ja", "zh")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
             "lazy_pgettext": ((1, "c"), 2),  # labels of stored codes (views/labels.py)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from program.catalogue import (
+from program.courses.catalogue import (
     CONTENT_ROOT,
     TRANSLATED_LOCALES,
     content_locale,

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 
 from models import User, db
-from program.catalogue import get_catalogue
-from program.jobs import dispatch, tick
+from program.courses.catalogue import get_catalogue
+from program.messaging.jobs import dispatch, tick
 from tests.factories_delivery import gen_course, utc
 from tests.test_i18n_catalogues import ensure_compiled
 
@@ -53,7 +53,7 @@ def test_group_and_safety_notices_follow_each_recipients_language(app, locale):
     from sqlalchemy import select
 
     from models import OutboxMessage
-    from program import posts
+    from program.groups import posting as posts
     from tests.factories_groups import gen_world
 
     ensure_compiled()

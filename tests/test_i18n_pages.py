@@ -12,8 +12,8 @@ import time_machine
 from sqlalchemy import select
 
 from models import Meeting, User, db
-from program import catalogue
-from program.catalogue import get_catalogue
+from program.courses import catalogue
+from program.courses.catalogue import get_catalogue
 from tests.conftest import post_form
 from tests.factories_delivery import gen_course, utc
 

@@ -37,10 +37,10 @@ from models import (
     User,
     db,
 )
-from program.scoring import load_library
+from program import demo
+from program.instruments.scoring import load_library
 from tests.conftest import sign_in
 from tests.test_i18n_catalogues import ensure_compiled
-from views import demo
 
 LOCALES = ("ja", "zh")
 

@@ -11,8 +11,9 @@ import time_machine
 from sqlalchemy import func, select
 
 from models import OutboxMessage, Participant, PracticeLog, User, db
-from program.jobs import LEASE, _claim, dispatch, tick
-from program.outbox import enqueue
+from program.messaging import jobs
+from program.messaging.jobs import LEASE, _claim, dispatch, tick
+from program.messaging.outbox import enqueue
 from tests.conftest import make_app
 from tests.factories import gen_participant, gen_user
 from tests.factories_delivery import VIDEO, gen_course, utc
@@ -257,7 +258,7 @@ def test_people_who_stopped_contact_get_no_message_of_any_kind(app, course):
 def test_a_slow_dispatcher_hands_back_what_it_cannot_send_within_its_lease(app, monkeypatch):
     now = utc(2026, 10, 21, 12)
     _queue(app, 4, now)
-    import program.jobs as jobs
+    import program.messaging.jobs as jobs
 
     clock = iter([now, now, now + LEASE])  # deadline, first check, then the lease runs out
     monkeypatch.setattr(jobs, "utcnow", lambda: next(clock, now + LEASE))
@@ -274,12 +275,12 @@ def test_a_broken_cohort_or_part_does_not_stop_the_other_messages(app, course, m
     broken = gen_course("msc")
     broken.cohort.timezone = "Not/A_Zone"
     db.session.commit()
-    import program.posts
-
     def fail(_now):
         raise RuntimeError("digest bug")
 
-    monkeypatch.setattr(program.posts, "materialise_digests", fail, raising=False)
+    parts = tuple(fail if job.__name__ == "materialise_digests" else job for job in jobs.PART_JOBS)
+    assert parts != jobs.PART_JOBS
+    monkeypatch.setattr(jobs, "PART_JOBS", parts)
     queued, dispatched = run(app, utc(2026, 10, 21, 17, 30))
     assert queued.failed_cohorts == [broken.cohort.id]
     assert queued.queued == 4 and dispatched.sent == 4

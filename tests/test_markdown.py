@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from program.markdown import render
-from program.posts import create_post
+from program.courses.markdown import render
+from program.groups.posting import create_post
 from tests.factories_groups import gen_world
 from tests.test_groups import client_for
 

@@ -1,7 +1,7 @@
 """The outbox insert: one row per dedup key, whatever the backend."""
 
 from models import OutboxMessage, db, write_transaction
-from program.outbox import enqueue
+from program.messaging.outbox import enqueue
 from tests.factories import gen_user
 
 

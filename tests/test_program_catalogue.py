@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from program import catalogue
-from program.catalogue import (
+from program.courses import catalogue
+from program.courses.calendar import CohortPlan, build_calendar
+from program.courses.catalogue import (
     CONTENT_ROOT,
     CatalogueError,
     get_catalogue,
@@ -19,7 +20,6 @@ from program.catalogue import (
     parse_practice_file,
     parse_session_file,
 )
-from program.schedule import CohortPlan, build_calendar
 
 FIXTURES = Path(__file__).parent / "program_fixtures"
 VALID = FIXTURES / "valid"
@@ -38,8 +38,8 @@ def _shipped_cadence(session_file: Path) -> int:
 
 def test_content_is_present():
     # Guards the per-file tests below against passing vacuously on an empty folder.
-    assert SHIPPED_PRACTICES, "no practice files under program/content/practices"
-    assert SHIPPED_SESSIONS, "no session files under program/content/<program>/"
+    assert SHIPPED_PRACTICES, "no practice files under program/courses/content/practices"
+    assert SHIPPED_SESSIONS, "no session files under program/courses/content/<program>/"
 
 
 @pytest.mark.parametrize("path", SHIPPED_PRACTICES, ids=lambda p: p.stem)

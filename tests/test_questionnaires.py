@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from models import OutboxMessage, Response, SafetyAlert, Score, db
-from program import assessments
+from program.assessments import questionnaires as assessments
 from tests.conftest import post_form
 from tests.factories import gen_cohort, gen_participant, gen_study, gen_timepoint, gen_user
 
@@ -149,7 +149,7 @@ SELF_REPORT = sorted(k for k, i in assessments.library().items() if i.rater == "
 def test_every_self_report_instrument_is_scored_through_its_page(app, as_user, frozen, key):
     import random
 
-    from program.scoring import score
+    from program.instruments.scoring import score
 
     study = gen_study("single_arm", "msc")
     cohort = gen_cohort(study, start_date=START)

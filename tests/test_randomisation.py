@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from program.randomisation import (
+from program.trial.sequences import (
     RandomisationError,
     block_sequence,
     minimisation_imbalance,

@@ -19,9 +19,9 @@ from models import (
     User,
     db,
 )
-from program import trial
-from program.outbox import enqueue
-from program.removal import HANDLERS, KEPT, remove_participant_data
+from program.messaging.outbox import enqueue
+from program.trial import enrolment as trial
+from program.trial.removal import HANDLERS, KEPT, remove_participant_data
 from tests.conftest import post_form, sign_in
 from tests.factories import gen_cohort, gen_group, gen_timepoint, gen_user
 from tests.factories_trial import ELIGIBLE, gen_applicant, gen_trial

@@ -9,8 +9,9 @@ import pytest
 from analysis import data as study_data
 from analysis.consort import flow_counts as consort_counts
 from models import Post, SessionProgress, db
-from program import removal, trial
-from program.catalogue import get_catalogue
+from program.courses.catalogue import get_catalogue
+from program.trial import enrolment as trial
+from program.trial import removal
 from tests.factories import gen_cohort, gen_group, gen_participant, gen_study, gen_timepoint
 from tests.factories_reports import (
     gen_allocated,

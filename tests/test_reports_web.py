@@ -13,7 +13,8 @@ import pytest
 from analysis import data as study_data
 from analysis import efficacy_report
 from models import AuditEntry, db
-from program import removal, trial
+from program.trial import enrolment as trial
+from program.trial import removal
 from tests.factories import (
     gen_cohort,
     gen_participant,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from program.risk import read_phrases, screen_text, shipped_languages
+from program.safety.scanning import read_phrases, scan_for_risk, shipped_languages
 
 
 def test_at_least_english_japanese_and_chinese_ship():
@@ -15,7 +15,7 @@ def test_at_least_english_japanese_and_chinese_ship():
 def test_every_listed_phrase_is_found_in_a_sentence(language):
     for phrase in read_phrases(language):
         sentence = f"Today {phrase} again." if language == "en" else f"今日は{phrase}。"
-        assert screen_text(sentence, [language]) == f"risk-phrases:{language}", phrase
+        assert scan_for_risk(sentence, [language]) == f"risk-phrases:{language}", phrase
 
 
 @pytest.mark.parametrize("text, rule", [
@@ -31,7 +31,7 @@ def test_every_listed_phrase_is_found_in_a_sentence(language):
     ("有时候 想 死", "risk-phrases:zh"),
 ])
 def test_risk_language_is_found_whatever_the_case_width_or_spacing(text, rule):
-    assert screen_text(text) == rule
+    assert scan_for_risk(text) == rule
 
 
 @pytest.mark.parametrize("text", [
@@ -43,9 +43,9 @@ def test_risk_language_is_found_whatever_the_case_width_or_spacing(text, rule):
     None,
 ])
 def test_ordinary_text_raises_nothing(text):
-    assert screen_text(text) is None
+    assert scan_for_risk(text) is None
 
 
 def test_languages_limit_the_lists_used():
-    assert screen_text("死にたい", ["en"]) is None
-    assert screen_text("死にたい", ["en", "ja"]) == "risk-phrases:ja"
+    assert scan_for_risk("死にたい", ["en"]) is None
+    assert scan_for_risk("死にたい", ["en", "ja"]) == "risk-phrases:ja"

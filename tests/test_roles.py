@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import sign_in
 from tests.factories import gen_user
-from views.decorators import public  # noqa: F401  (the marker this test reads)
+from views.access import public  # noqa: F401  (the marker this test reads)
 
 AREAS = {
     "participant": "/me/",

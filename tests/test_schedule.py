@@ -12,8 +12,7 @@ import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 
-from program.catalogue import ExtraEvent
-from program.schedule import (
+from program.courses.calendar import (
     CohortPlan,
     MeetingOverride,
     MeetingStatus,
@@ -23,6 +22,7 @@ from program.schedule import (
     is_released,
     next_meeting,
 )
+from program.courses.catalogue import ExtraEvent
 
 LONDON = "Europe/London"
 SECOND = timedelta(seconds=1)

@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from program.scoring import (
+from program.instruments.scoring import (
     LIBRARY_ROOT,
     InstrumentError,
     RiskRule,

@@ -250,7 +250,7 @@ def test_the_signed_in_user_is_one_query_and_last_seen_is_written_every_few_minu
     from sqlalchemy import event
 
     from models import SignInSession, db
-    from views.accounts import LAST_SEEN_WRITE
+    from program.accounts.sessions import LAST_SEEN_WRITE
 
     user = gen_user("participant")
     start = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -303,7 +303,7 @@ def test_an_idle_timeout_ends_the_sign_in_session_for_good(app, client):
 
 def test_the_scheduler_purges_sign_in_sessions_that_can_no_longer_be_used(app):
     from models import SignInSession, db
-    from program.jobs import tick
+    from program.messaging.jobs import tick
 
     user = gen_user("participant")
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

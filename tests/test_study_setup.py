@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Arm, AuditEntry, Cohort, GroupMembership, Timepoint, db
-from program import trial
+from program.trial import enrolment as trial
 from tests.conftest import post_form
 from tests.factories import gen_cohort, gen_group, gen_staff, gen_study, gen_timepoint, gen_user
 

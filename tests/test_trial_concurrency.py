@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AllocationSlot, Participant, db
-from program import trial
+from program.trial import enrolment as trial
 from tests.factories_trial import ELIGIBLE, gen_applicant, gen_trial
 
 N = 50

@@ -19,9 +19,9 @@ from models import (
     Screening,
     db,
 )
-from program import trial
-from program.safety import raise_alert
-from program.trial import TrialError
+from program.safety.alerts import raise_alert
+from program.trial import enrolment as trial
+from program.trial.enrolment import TrialError
 from tests.factories import gen_cohort, gen_group, gen_staff, gen_study, gen_user
 from tests.factories_trial import ELIGIBLE, gen_applicant, gen_trial
 
@@ -222,7 +222,7 @@ def test_withdrawal_is_three_different_things(app):
         trial.randomise(p.id)
         db.session.add(GroupMembership(group_id=group.id, user_id=p.user_id))
     db.session.commit()
-    from program.outbox import enqueue
+    from program.messaging.outbox import enqueue
     for p in people:
         enqueue(f"test:{p.id}", p.user_id, "test", "Hello", "Hello")
     db.session.commit()
@@ -260,7 +260,7 @@ def test_flow_counts_add_up_like_the_cft_pilot(app):
     uc = [p for p in people if arms[p.id] == "UC"]
     trial.withdraw(cft[0].id, "leave_study", reason="relocation", on=TODAY)
     trial.request_data_removal(uc[0].id, on=TODAY)
-    from program.removal import remove_participant_data
+    from program.trial.removal import remove_participant_data
     remove_participant_data(uc[0].id)
 
     flow = trial.flow_counts(study.id)
@@ -282,7 +282,7 @@ def test_asking_for_removal_is_leaving_the_study_at_once(app):
     group = gen_group(cohort)
     person = enrol(study)
     db.session.add(GroupMembership(group_id=group.id, user_id=person.user_id))
-    from program.outbox import enqueue
+    from program.messaging.outbox import enqueue
     enqueue("test:removal", person.user_id, "test", "Hello", "Hello")
     db.session.commit()
     trial.request_data_removal(person.id, on=TODAY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from models import AdverseEvent, AllocationSlot, OutboxMessage, Participant, Screening, Study, db
-from program.safety import raise_alert
+from program.safety.alerts import raise_alert
 from tests.conftest import post_form
 from tests.factories import gen_staff, gen_user
 from tests.factories_trial import gen_applicant, gen_trial

@@ -14,10 +14,10 @@ import time_machine
 from sqlalchemy import func, select
 
 from models import AuditEntry, RecoveryCode, SignInSession, User, db
-from program.removal import remove_participant_data
+from program.accounts import two_factor
+from program.trial.removal import remove_participant_data
 from tests.conftest import PASSWORD, post_form, sign_in
 from tests.factories import gen_participant, gen_staff, gen_study, gen_user
-from views import two_factor
 
 NOW = datetime(2026, 11, 23, 9, 0, 10, tzinfo=UTC)  # 10 s into a 30 s time step
 _KEY = re.compile(r'<code id="two-factor-key">([A-Z2-7 ]+)</code>')

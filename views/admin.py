@@ -8,9 +8,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from models import AuditEntry, Participant, User, db, write_transaction
-from program.removal import pending_removals, remove_participant_data
-from views import accounts, audit, navigation, two_factor
-from views.decorators import role_required
+from program.accounts import sessions, two_factor
+from program.core import audit
+from program.trial.removal import pending_removals, remove_participant_data
+from views import navigation
+from views.access import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 navigation.add("admin", "admin.home", "Administration", order=10)
@@ -35,7 +37,7 @@ def set_user_active(user_id: int):
         flash(_("You cannot disable your own account."), "error")
         return redirect(url_for("admin.home"))
     active = request.form.get("active") == "1"
-    accounts.set_active(user, active)
+    sessions.set_active(user, active)
     flash(_("Account enabled.") if active else _("Account disabled and signed out."), "info")
     return redirect(url_for("admin.home"))
 
@@ -53,7 +55,7 @@ def reset_two_factor(user_id: int):
         user = db.session.get(User, user_id)
         had_it = user.two_factor_enabled
         two_factor.disable(user)
-        accounts.end_all_sessions(user, "two_factor_reset")
+        sessions.end_all_sessions(user, "two_factor_reset")
         audit.record("admin.two_factor_reset", user, was_enabled=had_it)
     flash(_("Two-factor sign-in of %(email)s is reset and their sessions are ended.",
             email=user.email), "info")

@@ -15,9 +15,10 @@ from wtforms import TextAreaField
 from wtforms.validators import Length
 
 from models import Group, Post, PracticeLog, db
-from program import posts, safety
+from program.groups import posting as posts
+from program.safety import alerts as safety
 from views import navigation
-from views.decorators import role_required
+from views.access import role_required
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 #: clinicians are staff of any of these roles; leaders and assistants are facilitators

@@ -21,7 +21,10 @@ from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from models import User, db, utcnow, write_transaction
-from views import accounts, audit, two_factor
+from program.accounts import passwords, reset, sessions, two_factor
+from program.core import audit
+from program.core.mail import send_email
+from views.access import public, role_required
 from views.auth_forms import (
     ChangePasswordForm,
     NewPasswordForm,
@@ -29,9 +32,7 @@ from views.auth_forms import (
     SignInForm,
     TwoFactorForm,
 )
-from views.decorators import public, role_required
 from views.extensions import limiter
-from views.mail import send_email
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -80,16 +81,16 @@ def sign_in():
         return redirect(home_url(current_user))
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = accounts.find_user(form.email.data)
-        if accounts.password_matches(user, form.password.data) and user.active:
+        user = passwords.find_user(form.email.data)
+        if passwords.password_matches(user, form.password.data) and user.active:
             session.clear()  # a new session at sign-in (no fixation)
             if user.two_factor_enabled:
                 # Nobody is signed in until the second step: only a short-lived note that the
                 # password was right is kept in this browser's session.
-                accounts.record_password_step(user, form.password.data)
+                passwords.record_password_step(user, form.password.data)
                 two_factor.begin_pending(user, safe_next(form.next.data))
                 return redirect(url_for("auth.two_factor_step"))
-            accounts.record_sign_in(user, form.password.data)  # opens a sign-in session
+            sessions.record_sign_in(user, form.password.data)  # opens a sign-in session
             _start_browser_session(user)
             return redirect(safe_next(form.next.data) or home_url(user))
         form.form_errors.append(_("That email and password do not match an active account."))
@@ -135,7 +136,7 @@ def two_factor_step():
                 audit.record("auth.second_factor_failed", user, actor=user)
         if method is not None:
             session.clear()  # the half-signed-in state ends; a new session starts
-            accounts.record_sign_in(user, None, second_factor=method)
+            sessions.record_sign_in(user, None, second_factor=method)
             _start_browser_session(user)
             if method == "recovery_code":
                 left = two_factor.recovery_codes_left(user)
@@ -154,7 +155,7 @@ def two_factor_step():
 def sign_out():
     """Sign out of this browser: its sign-in session ends, so no copy of the cookie works."""
     with write_transaction():
-        accounts.end_session(current_user.get_id())
+        sessions.end_session(current_user.get_id())
         audit.record("auth.sign_out", current_user)
     logout_user()
     session.clear()
@@ -167,7 +168,7 @@ def sign_out():
 def sign_out_everywhere():
     """End every session of this account, on every device."""
     with write_transaction():
-        accounts.end_all_sessions(db.session.get(User, current_user.id), "user_request")
+        sessions.end_all_sessions(db.session.get(User, current_user.id), "user_request")
     logout_user()
     session.clear()
     flash(_("You are signed out on every device."), "info")
@@ -181,7 +182,7 @@ def request_reset():
     """Ask for a password reset link by email."""
     form = ResetRequestForm()
     if form.validate_on_submit():
-        token = accounts.start_password_reset(form.email.data)
+        token = reset.start_password_reset(form.email.data)
         if token:
             link = current_app.config["BASE_URL"].rstrip("/") + url_for(
                 "auth.reset_password", token=token
@@ -204,11 +205,11 @@ def request_reset():
 @public
 def reset_password(token: str):
     """Choose a new password from an emailed link (single use, expiring)."""
-    if accounts.valid_reset_token(token) is None:
+    if reset.valid_reset_token(token) is None:
         return render_template("auth/reset_invalid.html"), 400
     form = NewPasswordForm()
     if form.validate_on_submit():
-        if accounts.complete_password_reset(token, form.password.data) is None:
+        if reset.complete_password_reset(token, form.password.data) is None:
             return render_template("auth/reset_invalid.html"), 400
         flash(_("Your password is changed. Please sign in."), "info")
         return redirect(url_for("auth.sign_in"))
@@ -221,10 +222,10 @@ def change_password():
     """Change one's password; every other session ends."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not accounts.password_matches(current_user, form.current.data):
+        if not passwords.password_matches(current_user, form.current.data):
             form.current.errors.append(_("That is not your current password."))
         else:
-            token = accounts.change_password(current_user, form.password.data)
+            token = reset.change_password(current_user, form.password.data)
             user = db.session.get(User, current_user.id)
             user.sign_in_token = token
             login_user(user)  # keep this browser signed in, in a new sign-in session
@@ -244,4 +245,4 @@ def set_language():
     if current_user.is_authenticated:
         with write_transaction():
             db.session.get(User, current_user.id).locale = locale
-    return redirect(safe_next(request.form.get("next")) or url_for("index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("home.index"))

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from views.accounts import MIN_PASSWORD_LENGTH
+from program.accounts.passwords import MIN_PASSWORD_LENGTH
 
 
 def _new_password_field(label):

@@ -7,24 +7,19 @@ reported as a ratio to this endpoint's throughput, measured on the same server i
 
 from __future__ import annotations
 
-import os
-
 from flask import Blueprint
 from sqlalchemy import select
 
 from models import User, db
-from views.decorators import public
+from views.access import public
 
-_floor_bp = Blueprint("bench", __name__, url_prefix="/bench")
+bp = Blueprint("bench", __name__, url_prefix="/bench")
 
 
-@_floor_bp.get("/floor")
+@bp.get("/floor")
 @public
 def floor():
     """One row read through SQLAlchemy and a tiny JSON answer (no template, no sign-in)."""
     user = db.session.scalar(select(User).order_by(User.id).limit(1))
     return {"id": user.id if user else None}
 
-
-#: registered by ``views.register_blueprints`` only when benchmarking
-bp = _floor_bp if os.environ.get("HEARTH_BENCH") == "1" else None

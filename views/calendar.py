@@ -8,8 +8,8 @@ from flask import Blueprint, Response, abort, current_app
 from sqlalchemy import select
 
 from models import User, db, utcnow
-from program import ical
-from views.decorators import public
+from program.courses import ical
+from views.access import public
 from views.extensions import limiter
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")

@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 from wtforms.i18n import messages_path
 
 from models import db
+from program.accounts.sessions import load_user
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -63,6 +64,7 @@ def _wtforms_translations(locale: str) -> support.Translations:
 def init_extensions(app: Flask) -> None:
     app.request_class = HearthRequest
     login_manager.init_app(app)
+    login_manager.user_loader(load_user)
     login_manager.login_view = "auth.sign_in"
     login_manager.session_protection = "basic"
     csrf.init_app(app)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -37,12 +36,12 @@ from models import (
     utcnow,
 )
 from models.meetings import ATTENDANCE_STATUSES
-from program import attendance_import, operations
-from program.catalogue import get_catalogue
-from program.schedule import current_session
+from program.courses import attendance_import
+from program.courses import delivery as operations
+from program.courses.calendar import current_session
+from program.courses.catalogue import get_catalogue
 from views import navigation
-from views.dates import pattern
-from views.decorators import role_required
+from views.access import role_required
 
 bp = Blueprint("facilitator", __name__, url_prefix="/facilitate")
 navigation.add("facilitator", "facilitator.home", "Cohorts", order=10)
@@ -72,13 +71,6 @@ class MeetingForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     report = FileField(_l("Participant report (CSV)"), validators=[FileRequired()])
-
-
-@bp.app_template_filter("cohort_time")
-def cohort_time(instant: datetime, zone: str, fmt: str | None = None) -> str:
-    """An instant on the cohort's wall clock, in the viewer's language."""
-    return format_datetime(instant, fmt or pattern("short_datetime"), tzinfo=ZoneInfo(zone),
-                           locale=str(get_locale() or "en"))
 
 
 def _cohort(cohort_id: int) -> Cohort:

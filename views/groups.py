@@ -11,7 +11,6 @@ import secrets
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-import click
 from flask import (
     Blueprint,
     abort,
@@ -22,7 +21,6 @@ from flask import (
     request,
     url_for,
 )
-from flask.cli import AppGroup
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -34,10 +32,10 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from models import Cohort, db, utcnow
-from program import markdown, posts
+from program.groups import posting as posts
 from views import navigation
+from views.access import role_required
 from views.auth import safe_next
-from views.decorators import role_required
 from views.post_cards import CSRF_SLOT, CardRenderer
 
 bp = Blueprint("groups", __name__, url_prefix="/groups")
@@ -47,27 +45,6 @@ PAGE_SIZES = (10, 20, 50, 100)
 
 navigation.add("participant", "groups.index", "Groups", order=30)
 navigation.add("facilitator", "groups.index", "Groups", order=30)
-
-cli_group = AppGroup("groups", help="Group jobs (the scheduler runs them on its tick).")
-
-
-@cli_group.command("weekly-threads")
-def weekly_threads_command():
-    """Create the "Week N" threads of every released session that lacks one."""
-    click.echo(f"{posts.ensure_weekly_threads()} weekly threads created")
-
-
-@cli_group.command("digests")
-def digests_command():
-    """Queue yesterday's daily digests (once per person and day)."""
-    click.echo(f"{posts.materialise_digests()} digests queued")
-
-
-@bp.app_template_filter("post_html")
-def post_html(html: str | None) -> Markup:
-    """A post's stored HTML, sanitised once more on the way out."""
-    return Markup(markdown.sanitise_stored(html or ""))
-
 
 class ThreadForm(FlaskForm):
     title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=200)])

@@ -10,11 +10,7 @@ it is.
 
 from __future__ import annotations
 
-from flask import Blueprint
 from flask_babel import lazy_pgettext
-
-bp = Blueprint("labels", __name__)
-
 
 # Each label is spelled out so `make messages` extracts it (the extractor reads literals).
 LABELS: dict[str, dict[str, object]] = {
@@ -112,13 +108,7 @@ def choices(kind: str, codes) -> list[tuple[str, object]]:
     return [(code, LABELS[kind].get(code, code)) for code in codes]
 
 
-@bp.app_template_filter("label")
-def label_filter(value: str | None, kind: str) -> str:
-    return label(value, kind)
-
-
-@bp.app_template_filter("measure_label")
-def measure_label_filter(key: str) -> str:
+def measure_label(key: str) -> str:
     """A measure key (``SCS.self_kindness``) with its subscale named in the reader's language."""
     from views.report_labels import measure
 

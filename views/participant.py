@@ -17,12 +17,12 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from models import Participant, PracticeLog, SessionProgress, db, utcnow
-from program import operations
-from program.catalogue import get_catalogue
-from program.schedule import current_session, next_meeting
+from program.core.dates import pattern
+from program.courses import delivery as operations
+from program.courses.calendar import current_session, next_meeting
+from program.courses.catalogue import get_catalogue
 from views import navigation
-from views.dates import pattern
-from views.decorators import role_required
+from views.access import role_required
 
 bp = Blueprint("participant", __name__, url_prefix="/me")
 navigation.add("participant", "participant.dashboard", "This week", order=10)

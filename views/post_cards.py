@@ -26,8 +26,9 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from models import GroupMembership, Post, User
-from program import markdown, posts
-from program.posts import FeedPage, Thread
+from program.courses import markdown
+from program.groups import posting as posts
+from program.groups.posting import FeedPage, Thread
 
 #: labels every card repeats: translated and escaped once per language
 POST_LABELS = {

@@ -24,11 +24,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Participant, Timepoint, db, utcnow
-from program import assessments, operations
-from program.assessments import AnswerError
-from program.scoring import localized
+from program.assessments import questionnaires as assessments
+from program.assessments.questionnaires import AnswerError
+from program.courses import delivery as operations
+from program.instruments.scoring import localized
 from views import navigation
-from views.decorators import public, role_required
+from views.access import public, role_required
 from views.extensions import login_manager
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/q")
@@ -81,7 +82,6 @@ def _instrument_or_404(participant: Participant, timepoint: Timepoint, key: str)
 _LOOK_UP = object()
 
 
-@bp.app_context_processor
 def questionnaire_helpers():
     """``open_questionnaires_now()`` for the dashboard partial ``participant/_questionnaires``.
     A page that already holds the participant passes it in, saving a second look-up."""

@@ -13,11 +13,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from models import Participant, Response, Study, StudyStaff, Timepoint, db
-from program import assessments
-from program.assessments import AnswerError
-from program.scoring import localized
+from program.assessments import questionnaires as assessments
+from program.assessments.questionnaires import AnswerError
+from program.instruments.scoring import localized
 from views import navigation
-from views.decorators import role_required
+from views.access import role_required
 
 bp = Blueprint("rater", __name__, url_prefix="/rate")
 navigation.add("rater", "rater.home", "Ratings", order=10)

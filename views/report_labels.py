@@ -290,7 +290,7 @@ def flow_reasons(rules) -> dict[str, str]:
     """The flow records' English reasons (``meeting exclusion: Psychosis``, as
     :func:`analysis.data.flow` writes them from a study's eligibility ``rules``) by their
     words in the reader's language."""
-    from program.trial import rule_label
+    from program.trial.enrolment import rule_label
 
     out = {text: str(FLOW_REASONS[text]) for text in
            ("eligible, not randomised", "asked for data removal", "not given")}
@@ -449,7 +449,7 @@ _MEASURE_NAMES: dict[str, dict[str, dict[str, str]]] = {}
 
 def _measure_names(locale: str) -> dict[str, dict[str, str]]:
     if locale not in _MEASURE_NAMES:
-        from program.scoring import load_library, localized
+        from program.instruments.scoring import load_library, localized
 
         _MEASURE_NAMES[locale] = {
             key: {s.key: s.name for s in localized(inst, locale).subscales}

@@ -36,9 +36,10 @@ from wtforms.validators import NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import Study, StudyStaff, db, write_transaction
-from views import audit, navigation
+from program.core import audit
+from views import navigation
 from views import report_labels as labels
-from views.decorators import role_required
+from views.access import role_required
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -445,7 +446,7 @@ def _flow_reasons(study: Study) -> dict[str, str] | None:
 
 def _rule_labels(study: Study) -> dict[str, str]:
     """Exclusion reasons (rule keys) of the flow table by their labels."""
-    from program.trial import rule_label
+    from program.trial.enrolment import rule_label
 
     return {rule["key"]: rule_label(rule) for rule in study.eligibility_rules or []
             if isinstance(rule, dict) and "key" in rule}

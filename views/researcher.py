@@ -7,13 +7,10 @@ Every page is scoped to the studies the researcher is staff of (another study's 
 
 from __future__ import annotations
 
-import json
 import secrets
 
-import click
 import yaml
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -39,11 +36,12 @@ from models import (
 )
 from models.safety import AE_OUTCOMES, AE_RELATEDNESS, AE_SEVERITIES
 from models.studies import RANDOMISATION_METHODS
-from program import trial
-from program.trial import TrialError
-from views import audit, navigation
-from views.dates import shortdate
-from views.decorators import role_required
+from program.core import audit
+from program.core.dates import shortdate
+from program.trial import enrolment as trial
+from program.trial.enrolment import TrialError
+from views import navigation
+from views.access import role_required
 from views.labels import choices
 
 bp = Blueprint("researcher", __name__, url_prefix="/research")
@@ -215,7 +213,7 @@ def setup(study_id: int):
 
 def _shown_rules(rules) -> list[dict]:
     """Eligibility rules as pages list them, each label in the reader's language where the
-    rule is a built-in one (:func:`program.trial.rule_label`)."""
+    rule is a built-in one (:func:`program.trial.enrolment.rule_label`)."""
     return [{**rule, "label": trial.rule_label(rule)} for rule in rules or []
             if isinstance(rule, dict)]
 
@@ -453,41 +451,3 @@ def add_adverse_event(participant_id: int):
     except TrialError as exc:
         return _refused(exc, p)
     return _done(_("Adverse event recorded."), p)
-
-
-# --------------------------------------------------------------------------- command line
-
-cli_group = AppGroup("trial", help="Trial operations: allocation list, flow counts, invitations.")
-
-
-def _study_by_key(key: str) -> Study:
-    study = db.session.scalar(select(Study).where(Study.key == key))
-    if study is None:
-        raise click.ClickException(f"no study with key {key!r}")
-    return study
-
-
-@cli_group.command("allocation-list")
-@click.argument("study_key")
-def allocation_list_command(study_key: str) -> None:
-    """Generate a study's concealed allocation list (once; the seed is not printed)."""
-    try:
-        n = trial.generate_allocation_list(_study_by_key(study_key).id)
-    except TrialError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"{n} allocation slots generated")
-
-
-@cli_group.command("flow")
-@click.argument("study_key")
-def flow_command(study_key: str) -> None:
-    """Print the CONSORT flow counts of a study as JSON."""
-    click.echo(json.dumps(trial.flow_counts(_study_by_key(study_key).id), indent=2))
-
-
-@cli_group.command("invite")
-def invite_command() -> None:
-    """Queue the questionnaire invitations and reminders due now (the scheduler does this)."""
-    from program.assessments import materialise_invitations
-
-    click.echo(f"{materialise_invitations()} messages queued")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from flask import (
     Flask,
@@ -25,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.routing import IntegerConverter
 
 from models import db, utcnow, write_transaction
+from program.accounts.sessions import end_session
 from views.extensions import login_manager
 
 log = logging.getLogger("hearth")
@@ -73,8 +73,6 @@ def init_security(app: Flask) -> None:
         started = session.get("signed_in_at", now)
         last_seen = session.get("last_seen", now)
         if now - last_seen > idle or now - started > absolute:
-            from views.accounts import end_session  # accounts imports the app's extensions
-
             with write_transaction():
                 end_session(getattr(current_user, "sign_in_token", None))
             logout_user()
@@ -154,9 +152,3 @@ def init_security(app: Flask) -> None:
     def server_error(_e):
         return error_page(500, _("Something went wrong"),
                           _("Something went wrong on our side. Please try again."))
-
-    @app.template_filter("localtime")
-    def localtime(value: datetime | None, fmt: str = "medium"):
-        from flask_babel import format_datetime
-
-        return "" if value is None else format_datetime(value, fmt)

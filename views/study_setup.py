@@ -33,12 +33,12 @@ from wtforms.validators import (
 )
 
 from models import Arm, Cohort, Group, GroupMembership, Timepoint, User, db
-from program import study_setup
-from program.assessments import library
-from views.dates import shortdate
-from views.decorators import role_required
+from program.assessments.questionnaires import library
+from program.core.dates import shortdate
+from program.core.zones import zonename
+from program.trial import setup as study_setup
+from views.access import role_required
 from views.researcher import _study
-from views.settings import zonename
 
 bp = Blueprint("study_setup", __name__, url_prefix="/research")
 

@@ -21,9 +21,10 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from models import User, db, write_transaction
-from views import accounts, audit, two_factor
+from program.accounts import passwords, two_factor
+from program.core import audit
+from views.access import role_required
 from views.auth import ALL_ROLES
-from views.decorators import role_required
 from views.extensions import limiter
 
 bp = Blueprint("two_factor", __name__, url_prefix="/settings/two-factor")
@@ -147,7 +148,7 @@ def _reauthenticated(form: ReauthenticateForm, user: User) -> bool:
             ok = two_factor.verify_totp(user, form.code.data)
         if ok:
             return True
-    elif form.password.data and accounts.password_matches(user, form.password.data):
+    elif form.password.data and passwords.password_matches(user, form.password.data):
         return True
     g.two_factor_failed = True
     form.form_errors.append(_("Enter a current code from your app, or your password."))

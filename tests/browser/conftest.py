@@ -47,7 +47,7 @@ def _free_port() -> int:
 @pytest.fixture
 def live_server(app):
     """The test's app (its own database) served on 127.0.0.1 in a thread, with demo data."""
-    from views import demo
+    from program import demo
 
     demo.seed(app.config["DEMO_PASSWORD"])
     db.session.remove()

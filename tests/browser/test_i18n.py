@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from program.catalogue import get_catalogue
+from program.courses.catalogue import get_catalogue
 from tests.browser.conftest import sign_in
 from tests.test_i18n_catalogues import TRANSLATIONS, ensure_compiled
 

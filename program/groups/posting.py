@@ -34,13 +34,13 @@ from models import (
     write_transaction,
 )
 from models.base import is_unique_violation
-from program import markdown
-from program.operations import cohort_calendar
-from program.outbox import enqueue, enqueue_for
-from program.risk import screen_text
-from program.safety import raise_alert
-from program.schedule import is_released
-from views import audit
+from program.core import audit
+from program.courses import markdown
+from program.courses.calendar import is_released
+from program.courses.delivery import cohort_calendar
+from program.messaging.outbox import enqueue, enqueue_for
+from program.safety.alerts import raise_alert
+from program.safety.scanning import scan_for_risk
 
 EDIT_WINDOW = timedelta(minutes=30)
 MAX_BODY = 10_000
@@ -160,9 +160,9 @@ def _clean_body(body: str) -> str:
     return body
 
 
-def _screen(post: Post, group: Group) -> None:
+def _scan_for_risk(post: Post, group: Group) -> None:
     """Raise one alert for the post if its text suggests risk (never more than one per post)."""
-    rule = screen_text(f"{post.title or ''}\n{post.body}")
+    rule = scan_for_risk(f"{post.title or ''}\n{post.body}")
     if rule is None or post.author_id is None:
         return
     cohort = db.session.get(Cohort, group.cohort_id)
@@ -249,7 +249,7 @@ def create_post(author: User, group_id: int, body: str, *, title: str | None = N
                         submission_token=submission_token)
             db.session.add(post)
             db.session.flush()
-            _screen(post, group)
+            _scan_for_risk(post, group)
             if thread is not None:
                 _notify_reply(post, thread, group)
             elif post.announcement:
@@ -288,7 +288,7 @@ def edit_post(user: User, group_id: int, post_id: int, body: str, *,
             post.title = title.strip()[:MAX_TITLE] or None
         post.edited_at = now
         db.session.flush()
-        _screen(post, db.session.get(Group, group_id))
+        _scan_for_risk(post, db.session.get(Group, group_id))
     return post
 
 

@@ -41,8 +41,8 @@ from models import (
     write_transaction,
 )
 from models.people import new_token
-from program import posts
-from views import audit
+from program.core import audit
+from program.groups import posting as posts
 
 
 @dataclass(frozen=True)

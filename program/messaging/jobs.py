@@ -22,8 +22,6 @@ before the meeting started is cancelled, not sent late.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,11 +41,14 @@ from models import (
     utcnow,
     write_transaction,
 )
-from program.catalogue import get_catalogue
-from program.operations import cohort_calendar, sees_material
-from program.outbox import enqueue
-from program.schedule import CohortCalendar, Meeting, MeetingStatus
-from views.dates import for_recipient
+from program.accounts.sessions import purge_sign_in_sessions
+from program.assessments.questionnaires import materialise_invitations
+from program.core.dates import for_recipient
+from program.courses.calendar import CohortCalendar, Meeting, MeetingStatus
+from program.courses.catalogue import get_catalogue
+from program.courses.delivery import cohort_calendar, sees_material
+from program.groups.posting import ensure_weekly_threads, materialise_digests
+from program.messaging.outbox import enqueue
 
 log = logging.getLogger("hearth.jobs")
 
@@ -66,6 +67,10 @@ class TickResult:
     queued: int = 0
     skipped_stale: int = 0
     failed_cohorts: list[int] = field(default_factory=list)
+
+#: the other parts' daily work, run after the cohorts' messages on every tick
+PART_JOBS = (materialise_invitations, ensure_weekly_threads, materialise_digests,
+             purge_sign_in_sessions)
 
 
 # --- tick --------------------------------------------------------------------------------------
@@ -223,15 +228,13 @@ def _queue(due: list[Due]) -> int:
     return len(rendered)
 
 
-def _call_optional(module: str, function: str, now: datetime) -> None:
-    """Run another part's job when that part is installed (its own transaction)."""
-    if importlib.util.find_spec(module) is None:
-        return
+def _run_part_job(job, now: datetime) -> None:
+    """Run another part's job in its own transaction; one failing must not stop the others."""
     try:
-        getattr(importlib.import_module(module), function)(now)
-    except Exception:  # one part failing must not stop the others' messages
+        job(now)
+    except Exception:
         db.session.rollback()
-        log.exception("scheduled job %s.%s failed", module, function)
+        log.exception("scheduled job %s.%s failed", job.__module__, job.__name__)
 
 
 def _tick_cohort(cohort_id: int, now: datetime, result: TickResult) -> int:
@@ -257,10 +260,8 @@ def tick(now: datetime) -> TickResult:
             result.failed_cohorts.append(cohort_id)
             log.exception("tick failed for cohort %s", cohort_id)
         db.session.commit()  # end the read transaction between cohorts
-    _call_optional("program.assessments", "materialise_invitations", now)
-    _call_optional("program.posts", "ensure_weekly_threads", now)
-    _call_optional("program.posts", "materialise_digests", now)
-    _call_optional("views.accounts", "purge_sign_in_sessions", now)
+    for job in PART_JOBS:
+        _run_part_job(job, now)
     return result
 
 
@@ -348,7 +349,7 @@ def _finish(message_id: int, **values) -> None:
 
 def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
     """Send due messages once: claim with a lease, send, mark sent; expired leases go back."""
-    from views.mail import send_email
+    from program.core.mail import send_email
 
     result = DispatchResult(released_leases=_release_expired(now))
     claimed = _claim(now, limit)

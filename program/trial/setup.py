@@ -18,7 +18,7 @@ from models import (
     db,
     write_transaction,
 )
-from views import audit
+from program.core import audit
 
 ARM_FIELDS = ("key", "name", "receives_program", "allocation_ratio")
 COHORT_FIELDS = ("name", "start_date", "timezone", "meeting_weekday", "meeting_time",

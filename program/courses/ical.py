@@ -12,9 +12,9 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from models import Cohort, CohortFacilitator, Participant, User, db
-from program.catalogue import get_catalogue
-from program.operations import cohort_calendar, sees_material
-from program.schedule import MeetingStatus
+from program.courses.calendar import MeetingStatus
+from program.courses.catalogue import get_catalogue
+from program.courses.delivery import cohort_calendar, sees_material
 
 PRODID = "-//Hearth//Program calendar//EN"
 

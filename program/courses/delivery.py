@@ -6,7 +6,6 @@ is visible is computed from the cohort's calendar at request time (``session_vis
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,9 +35,11 @@ from models import (
 )
 from models.base import is_unique_violation
 from models.people import LOCALES, NOTIFY_CHOICES
-from program.catalogue import get_catalogue
-from program.schedule import CohortCalendar, CohortPlan, MeetingOverride, build_calendar
-from views import audit
+from program.core import audit
+from program.courses.calendar import CohortCalendar, CohortPlan, MeetingOverride, build_calendar
+from program.courses.catalogue import get_catalogue
+from program.safety.alerts import raise_alert
+from program.safety.scanning import scan_for_risk
 
 log = logging.getLogger("hearth.delivery")
 
@@ -197,17 +198,11 @@ class PracticeEntry:
     note: str | None
 
 
-def _screen(log_row: PracticeLog, participant: Participant) -> None:
+def _scan_for_risk(log_row: PracticeLog, participant: Participant) -> None:
     """Screen the note for risk language and raise a safety alert in the same transaction."""
     if not log_row.note:
         return
-    if importlib.util.find_spec("program.risk") is None:
-        log.warning("program.risk is not installed; practice-log notes are not screened")
-        return
-    from program.risk import screen_text
-    from program.safety import raise_alert
-
-    rule = screen_text(log_row.note, languages=None)
+    rule = scan_for_risk(log_row.note, languages=None)
     if rule:
         raise_alert("practice_log", log_row.id, rule, study_id=participant.study_id,
                     participant_id=participant.id, group_id=_home_group_id(participant))
@@ -235,7 +230,7 @@ def log_practice(participant: Participant, entry: PracticeEntry, token: str
                               **entry.__dict__)
             db.session.add(row)
             db.session.flush()
-            _screen(row, participant)
+            _scan_for_risk(row, participant)
         return row, True
     except IntegrityError as exc:
         if not is_unique_violation(exc):
@@ -253,7 +248,7 @@ def update_practice(row: PracticeLog, participant: Participant, entry: PracticeE
             setattr(row, name, value)
         db.session.flush()
         if screen_again:
-            _screen(row, participant)
+            _scan_for_risk(row, participant)
 
 
 def delete_practice(row: PracticeLog) -> None:

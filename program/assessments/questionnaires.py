@@ -40,9 +40,9 @@ from models import (
     write_transaction,
 )
 from models.base import is_unique_violation
-from program.outbox import enqueue
-from program.safety import raise_alert
-from program.scoring import (
+from program.core import audit
+from program.core.dates import for_recipient
+from program.instruments.scoring import (
     Instrument,
     RiskRule,
     load_library,
@@ -51,8 +51,8 @@ from program.scoring import (
     with_overrides,
     with_wording,
 )
-from views import audit
-from views.dates import for_recipient
+from program.messaging.outbox import enqueue
+from program.safety.alerts import raise_alert
 
 REMINDER_EVERY_DAYS = 3
 #: statuses of people who are asked to fill in questionnaires

@@ -36,9 +36,9 @@ from models import (
     write_transaction,
 )
 from models.studies import WITHDRAWAL_KINDS
-from program import randomisation
-from program.outbox import enqueue_notice
-from views import audit
+from program.core import audit
+from program.messaging.outbox import enqueue_notice
+from program.trial import sequences as randomisation
 
 
 class TrialError(ValueError):

@@ -19,7 +19,7 @@ cli_group = AppGroup("scheduler", help="Reminders, notices and the outbox dispat
 def tick_command(limit: int) -> None:
     """Queue what is due now and send it, once (for cron and tests)."""
     from models import utcnow
-    from program.jobs import dispatch, tick
+    from program.messaging.jobs import dispatch, tick
 
     now = utcnow()
     queued = tick(now)
@@ -35,7 +35,7 @@ def run_command(tick_seconds: int, dispatch_seconds: int) -> None:
     """Run the scheduler in this process until stopped (Ctrl-C)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from program.jobs import run_in_app
+    from program.messaging.jobs import run_in_app
 
     app = current_app._get_current_object()
     scheduler = BlockingScheduler(timezone="UTC")

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from program.catalogue import TRANSLATED_LOCALES, CatalogueError, translation_problems
+from program.courses.catalogue import TRANSLATED_LOCALES, CatalogueError, translation_problems
 
 cli_group = AppGroup("content", help="Course material checks.")
 

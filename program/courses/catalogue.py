@@ -1,4 +1,4 @@
-"""The program catalogue: course content loaded from ``program/content`` and validated.
+"""The program catalogue: course content loaded from ``program/courses/content`` and validated.
 
 Content is data written by people, so every file is checked at start-up and a broken one stops
 start-up with a :class:`CatalogueError` naming the file and the field. Markdown is split into its

@@ -52,7 +52,7 @@ def _timepoints(text: str | None) -> list[str] | None:
 
 def _output(study: Study, report: dict, kind: str, fmt: str, out: str | None) -> None:
     from analysis.report import render_html, render_xlsx
-    from views import audit
+    from program.core import audit
     from views.reports import report_json
 
     if fmt == "json":

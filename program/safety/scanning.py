@@ -58,7 +58,7 @@ def _pattern(language: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
 
 
-def screen_text(text: str | None, languages: Iterable[str] | None = None) -> str | None:
+def scan_for_risk(text: str | None, languages: Iterable[str] | None = None) -> str | None:
     """The rule that fires on ``text`` (``risk-phrases:<language>``), or None.
 
     Parameters

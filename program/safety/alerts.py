@@ -12,8 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from models import GroupMembership, SafetyAlert, StudyStaff, db, utcnow, write_transaction
-from program.outbox import enqueue_notice
-from views import audit
+from program.core import audit
+from program.messaging.outbox import enqueue_notice
 
 
 def alert_recipients(study_id: int | None, group_id: int | None) -> list[int]:

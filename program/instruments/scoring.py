@@ -1,6 +1,6 @@
 """Questionnaire scoring: the instrument library loader and a pure scorer.
 
-Each instrument is a YAML file in ``program/instruments/`` (the format is described in the
+Each instrument is a YAML file in this package (the format is described in the
 README there). ``load_library`` validates every file and returns :class:`Instrument` objects;
 ``score`` turns one person's answers into a :class:`ScoreResult`; ``risk_flags`` checks the
 item rules that raise safety alerts. Nothing here touches Flask or the database.
@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-LIBRARY_ROOT = Path(__file__).with_name("instruments")
+LIBRARY_ROOT = Path(__file__).parent
 
 RATERS = ("self", "clinician")
 TOTAL_METHODS = ("sum", "mean", "mean_of_subscale_means", "none")

@@ -12,10 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel import dates as babel_dates
-from flask import Blueprint
 from flask_babel import format_date, format_datetime, get_locale
-
-bp = Blueprint("dates", __name__)
 
 ENGLISH = {
     "long_datetime": "EEEE d MMMM y, HH:mm",
@@ -43,25 +40,21 @@ def pattern(name: str, locale: Locale | str | None = None) -> str:
     return locale.datetime_formats["long"].replace("{1}", date_part).replace("{0}", "HH:mm")
 
 
-@bp.app_template_filter("longdatetime")
 def longdatetime(value: datetime | None) -> str:
     """Weekday, date and time in the viewer's time zone and language."""
     return "" if value is None else format_datetime(value, pattern("long_datetime"))
 
 
-@bp.app_template_filter("longdate")
 def longdate(value: date | None) -> str:
     """Weekday and date in the viewer's language."""
     return "" if value is None else format_date(value, pattern("long_date"))
 
 
-@bp.app_template_filter("shortdate")
 def shortdate(value: date | None) -> str:
     """Abbreviated weekday and date in the viewer's language."""
     return "" if value is None else format_date(value, pattern("short_date"))
 
 
-@bp.app_template_filter("daymonth")
 def daymonth(value: date | None) -> str:
     """Day and abbreviated month ("23 Nov", "11月23日")."""
     return "" if value is None else format_date(value, pattern("day_month"))
@@ -77,3 +70,14 @@ def for_recipient(instant: datetime, locale: str | None, timezone: str | None) -
     locale = locale or "en"
     return babel_dates.format_datetime(instant, f"{pattern('long_datetime', locale)} zzzz",
                                        tzinfo=zone, locale=locale)
+
+
+def cohort_time(instant: datetime, zone: str, fmt: str | None = None) -> str:
+    """An instant on the cohort's wall clock, in the viewer's language."""
+    return babel_dates.format_datetime(instant, fmt or pattern("short_datetime"),
+                                       tzinfo=ZoneInfo(zone), locale=str(get_locale() or "en"))
+
+
+def localtime(value: datetime | None, fmt: str = "medium") -> str:
+    """An instant in the viewer's time zone and language, in one of Babel's named formats."""
+    return "" if value is None else format_datetime(value, fmt)

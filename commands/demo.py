@@ -13,7 +13,7 @@ cli_group = AppGroup("demo", help="Demo data for trying Hearth out.")
 @click.option("--if-empty", is_flag=True, help="Only seed a database that has no accounts.")
 def seed_command(if_empty: bool) -> None:
     """Create the demo CFT trial and MSC course and print the demo logins."""
-    from views import demo
+    from program import demo
 
     if if_empty and not demo.is_empty():
         click.echo("Database already has accounts; demo seed skipped.")

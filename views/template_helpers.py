@@ -1,0 +1,46 @@
+"""Every template filter and context processor, registered in one place."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_login import current_user
+from markupsafe import Markup
+
+from program.core import dates
+from program.core.zones import zonename
+from program.courses import markdown
+from views import labels, navigation
+from views.questionnaires import questionnaire_helpers
+
+
+def post_html(html: str | None) -> Markup:
+    """A post's stored HTML, sanitised once more on the way out."""
+    return Markup(markdown.sanitise_stored(html or ""))
+
+
+FILTERS = {
+    "longdatetime": dates.longdatetime,
+    "longdate": dates.longdate,
+    "shortdate": dates.shortdate,
+    "daymonth": dates.daymonth,
+    "cohort_time": dates.cohort_time,
+    "localtime": dates.localtime,
+    "zonename": zonename,
+    "label": labels.label,
+    "measure_label": labels.measure_label,
+    "post_html": post_html,
+}
+
+
+def _navigation():
+    def nav_links():
+        return navigation.links(current_user.role) if current_user.is_authenticated else []
+
+    return {"nav_links": nav_links, "current_locale": lambda: str(get_locale() or "en")}
+
+
+def init_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters.update(FILTERS)
+    app.context_processor(_navigation)
+    app.context_processor(questionnaire_helpers)
