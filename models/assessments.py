@@ -7,10 +7,16 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models._types import one_of
+from models._types import Vocabulary, one_of
 from models.base import UTCDateTime, db, utcnow
 
-RESPONSE_STATUSES = ("in_progress", "submitted")
+
+class ResponseStatus(Vocabulary):
+    """A questionnaire response: being answered, or submitted for good."""
+
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+
 
 
 class Timepoint(db.Model):
@@ -51,7 +57,7 @@ class Response(db.Model):
     __tablename__ = "responses"
     __table_args__ = (
         UniqueConstraint("participant_id", "instrument_key", "timepoint_id"),
-        one_of("status", RESPONSE_STATUSES),
+        one_of("status", ResponseStatus),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+from flask_babel import lazy_pgettext
 from sqlalchemy import (
     Boolean,
     Date,
@@ -15,16 +16,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models._types import one_of
+from models._types import Vocabulary, one_of
 from models.base import UTCDateTime, db, utcnow
 
-COHORT_STATUSES = ("planned", "running", "finished", "cancelled")
+
+class CohortStatus(Vocabulary):
+    """Where a cohort is in its course."""
+
+    PLANNED = "planned", lazy_pgettext("cohort status", "planned")
+    RUNNING = "running", lazy_pgettext("cohort status", "running")
+    FINISHED = "finished", lazy_pgettext("cohort status", "finished")
+    CANCELLED = "cancelled", lazy_pgettext("cohort status", "cancelled")
+
 
 
 class Cohort(db.Model):
     __tablename__ = "cohorts"
     __table_args__ = (
-        one_of("status", COHORT_STATUSES),
+        one_of("status", CohortStatus),
         UniqueConstraint("study_id", "name"),
     )
 

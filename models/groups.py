@@ -4,19 +4,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_pgettext
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models._types import one_of
+from models._types import Vocabulary, one_of
 from models.base import UTCDateTime, db, utcnow
 
-GROUP_KINDS = ("therapy", "small", "large")
-MEMBERSHIP_ROLES = ("member", "leader", "assistant")
+
+class GroupKind(Vocabulary):
+    """A therapy group (CFT), a small peer group or the large group (MSC)."""
+
+    THERAPY = "therapy", lazy_pgettext("group kind", "therapy")
+    SMALL = "small", lazy_pgettext("group kind", "small")
+    LARGE = "large", lazy_pgettext("group kind", "large")
+
+
+class MembershipRole(Vocabulary):
+    """Someone's part in a group."""
+
+    MEMBER = "member", lazy_pgettext("group role", "member")
+    LEADER = "leader", lazy_pgettext("group role", "leader")
+    ASSISTANT = "assistant", lazy_pgettext("group role", "assistant")
+
 
 
 class Group(db.Model):
     __tablename__ = "groups"
-    __table_args__ = (one_of("kind", GROUP_KINDS), UniqueConstraint("cohort_id", "name"))
+    __table_args__ = (one_of("kind", GroupKind), UniqueConstraint("cohort_id", "name"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
@@ -32,7 +47,7 @@ class Group(db.Model):
 
 class GroupMembership(db.Model):
     __tablename__ = "group_memberships"
-    __table_args__ = (UniqueConstraint("group_id", "user_id"), one_of("role", MEMBERSHIP_ROLES))
+    __table_args__ = (UniqueConstraint("group_id", "user_id"), one_of("role", MembershipRole))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))

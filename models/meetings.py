@@ -4,15 +4,38 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_pgettext
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models._types import one_of
+from models._types import Vocabulary, one_of
 from models.base import UTCDateTime, db, utcnow
 
-MEETING_OUTCOMES = ("scheduled", "held", "cancelled", "truncated", "postponed")
-ATTENDANCE_STATUSES = ("present", "absent", "late")
-ATTENDANCE_SOURCES = ("register", "import")
+
+class MeetingOutcome(Vocabulary):
+    """How a meeting went, as its facilitator recorded it."""
+
+    SCHEDULED = "scheduled", lazy_pgettext("meeting outcome", "scheduled")
+    HELD = "held", lazy_pgettext("meeting outcome", "held")
+    CANCELLED = "cancelled", lazy_pgettext("meeting outcome", "cancelled")
+    TRUNCATED = "truncated", lazy_pgettext("meeting outcome", "truncated")
+    POSTPONED = "postponed", lazy_pgettext("meeting outcome", "postponed")
+
+
+class AttendanceStatus(Vocabulary):
+    """A participant's attendance at a meeting."""
+
+    PRESENT = "present"
+    ABSENT = "absent"
+    LATE = "late"
+
+
+class AttendanceSource(Vocabulary):
+    """Where an attendance mark came from."""
+
+    REGISTER = "register"
+    IMPORT = "import"
+
 
 
 class Meeting(db.Model):
@@ -25,7 +48,7 @@ class Meeting(db.Model):
     __tablename__ = "meetings"
     __table_args__ = (
         UniqueConstraint("cohort_id", "session_number"),
-        one_of("outcome", MEETING_OUTCOMES),
+        one_of("outcome", MeetingOutcome),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,8 +74,8 @@ class Attendance(db.Model):
     __tablename__ = "attendance"
     __table_args__ = (
         UniqueConstraint("meeting_id", "participant_id"),
-        one_of("status", ATTENDANCE_STATUSES),
-        one_of("source", ATTENDANCE_SOURCES, "source_valid"),
+        one_of("status", AttendanceStatus),
+        one_of("source", AttendanceSource, "source_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

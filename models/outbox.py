@@ -7,10 +7,19 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models._types import one_of
+from models._types import Vocabulary, one_of
 from models.base import UTCDateTime, db, utcnow
 
-OUTBOX_STATUSES = ("pending", "sending", "sent", "cancelled", "failed")
+
+class OutboxStatus(Vocabulary):
+    """Where a message is on its way out."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
 
 
 class OutboxMessage(db.Model):
@@ -23,7 +32,7 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        one_of("status", OUTBOX_STATUSES),
+        one_of("status", OutboxStatus),
         Index("ix_outbox_due", "status", "due_at"),
     )
 

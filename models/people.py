@@ -6,16 +6,40 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from flask_babel import lazy_pgettext
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models._types import one_of
+from models._types import Vocabulary, one_of
 from models.base import UTCDateTime, db, utcnow
 
-ROLES = ("participant", "facilitator", "rater", "researcher", "admin")
-NOTIFY_CHOICES = ("immediate", "daily", "none")
-LOCALES = ("en", "ja", "zh")
+
+class Role(Vocabulary):
+    """What an account may do: each person has exactly one role."""
+
+    PARTICIPANT = "participant", lazy_pgettext("account role", "participant")
+    FACILITATOR = "facilitator", lazy_pgettext("account role", "facilitator")
+    RATER = "rater", lazy_pgettext("account role", "rater")
+    RESEARCHER = "researcher", lazy_pgettext("account role", "researcher")
+    ADMIN = "admin", lazy_pgettext("account role", "admin")
+
+
+class NotifyChoice(Vocabulary):
+    """How often someone is told of replies and announcements."""
+
+    IMMEDIATE = "immediate"
+    DAILY = "daily"
+    NONE = "none"
+
+
+class Locale(Vocabulary):
+    """The interface languages."""
+
+    EN = "en"
+    JA = "ja"
+    ZH = "zh"
+
 
 
 def new_token() -> str:
@@ -25,9 +49,9 @@ def new_token() -> str:
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        one_of("role", ROLES),
-        one_of("notify_replies", NOTIFY_CHOICES, "notify_replies_valid"),
-        one_of("notify_announcements", NOTIFY_CHOICES, "notify_announcements_valid"),
+        one_of("role", Role),
+        one_of("notify_replies", NotifyChoice, "notify_replies_valid"),
+        one_of("notify_announcements", NotifyChoice, "notify_announcements_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,18 +4,59 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import lazy_pgettext
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models._types import one_of
+from models._types import Vocabulary, one_of
 from models.base import UTCDateTime, db, utcnow
 
-ALERT_SOURCES = ("post", "practice_log", "response")
-ALERT_STATUSES = ("open", "acknowledged", "closed")
-AE_SEVERITIES = ("mild", "moderate", "severe")
-AE_RELATEDNESS = ("unrelated", "unlikely", "possible", "probable", "definite")
-AE_OUTCOMES = ("recovered", "recovering", "not_recovered", "recovered_with_sequelae", "fatal",
-               "unknown")
+
+class AlertSource(Vocabulary):
+    """What raised a safety alert."""
+
+    POST = "post"
+    PRACTICE_LOG = "practice_log"
+    RESPONSE = "response"
+
+
+class AlertStatus(Vocabulary):
+    """Where a safety alert is in its handling."""
+
+    OPEN = "open", lazy_pgettext("alert status", "open")
+    ACKNOWLEDGED = "acknowledged", lazy_pgettext("alert status", "acknowledged")
+    CLOSED = "closed", lazy_pgettext("alert status", "closed")
+
+
+class AeSeverity(Vocabulary):
+    """Severity of an adverse event."""
+
+    MILD = "mild", lazy_pgettext("adverse event severity", "mild")
+    MODERATE = "moderate", lazy_pgettext("adverse event severity", "moderate")
+    SEVERE = "severe", lazy_pgettext("adverse event severity", "severe")
+
+
+class AeRelatedness(Vocabulary):
+    """How likely an adverse event is related to the intervention."""
+
+    UNRELATED = "unrelated", lazy_pgettext("adverse event relatedness", "unrelated")
+    UNLIKELY = "unlikely", lazy_pgettext("adverse event relatedness", "unlikely")
+    POSSIBLE = "possible", lazy_pgettext("adverse event relatedness", "possible")
+    PROBABLE = "probable", lazy_pgettext("adverse event relatedness", "probable")
+    DEFINITE = "definite", lazy_pgettext("adverse event relatedness", "definite")
+
+
+class AeOutcome(Vocabulary):
+    """Outcome of an adverse event."""
+
+    RECOVERED = "recovered", lazy_pgettext("adverse event outcome", "recovered")
+    RECOVERING = "recovering", lazy_pgettext("adverse event outcome", "recovering")
+    NOT_RECOVERED = "not_recovered", lazy_pgettext("adverse event outcome", "not recovered")
+    RECOVERED_WITH_SEQUELAE = ("recovered_with_sequelae",
+                               lazy_pgettext("adverse event outcome", "recovered with sequelae"))
+    FATAL = "fatal", lazy_pgettext("adverse event outcome", "fatal")
+    UNKNOWN = "unknown", lazy_pgettext("adverse event outcome", "unknown")
+
 
 
 class SafetyAlert(db.Model):
@@ -24,8 +65,8 @@ class SafetyAlert(db.Model):
     __tablename__ = "safety_alerts"
     __table_args__ = (
         UniqueConstraint("source_kind", "source_id"),
-        one_of("source_kind", ALERT_SOURCES, "source_kind_valid"),
-        one_of("status", ALERT_STATUSES),
+        one_of("source_kind", AlertSource, "source_kind_valid"),
+        one_of("status", AlertStatus),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,9 +96,9 @@ class SafetyAlert(db.Model):
 class AdverseEvent(db.Model):
     __tablename__ = "adverse_events"
     __table_args__ = (
-        one_of("severity", AE_SEVERITIES),
-        one_of("relatedness", AE_RELATEDNESS, "relatedness_valid"),
-        one_of("outcome", AE_OUTCOMES, "outcome_valid"),
+        one_of("severity", AeSeverity),
+        one_of("relatedness", AeRelatedness, "relatedness_valid"),
+        one_of("outcome", AeOutcome, "outcome_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import lazy_pgettext
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -16,32 +17,64 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models._types import one_of
+from models._types import Vocabulary, one_of
 from models.base import UTCDateTime, db, utcnow
 
-DESIGNS = ("rct", "single_arm")
-PROGRAMS = ("cft", "msc")
-RANDOMISATION_METHODS = ("none", "simple", "blocks", "stratified_blocks", "minimisation")
-PARTICIPANT_STATUSES = (
-    "applied",  # expressed interest, not yet screened
-    "screened",  # screening recorded, eligibility known
-    "ineligible",
-    "consented",
-    "randomised",  # allocated (or enrolled in a single-arm study)
-    "active",  # started the program
-    "completed",
-    "withdrawn",
-    "lost",
-)
-WITHDRAWAL_KINDS = ("stop_sessions", "stop_contact", "leave_study")
+
+class Design(Vocabulary):
+    """A randomised trial or a single-arm study."""
+
+    RCT = "rct", lazy_pgettext("study design", "rct")
+    SINGLE_ARM = "single_arm", lazy_pgettext("study design", "single arm")
+
+
+class ProgramKey(Vocabulary):
+    """The programs Hearth ships."""
+
+    CFT = "cft"
+    MSC = "msc"
+
+
+class RandomisationMethod(Vocabulary):
+    """How a study allocates its participants to arms."""
+
+    NONE = "none", lazy_pgettext("randomisation method", "none")
+    SIMPLE = "simple", lazy_pgettext("randomisation method", "simple")
+    BLOCKS = "blocks", lazy_pgettext("randomisation method", "blocks")
+    STRATIFIED_BLOCKS = ("stratified_blocks",
+                         lazy_pgettext("randomisation method", "stratified blocks"))
+    MINIMISATION = "minimisation", lazy_pgettext("randomisation method", "minimisation")
+
+
+class ParticipantStatus(Vocabulary):
+    """Where a participant is in the study (applied, screened, ... completed)."""
+
+    APPLIED = "applied", lazy_pgettext("participant status", "applied")
+    SCREENED = "screened", lazy_pgettext("participant status", "screened")
+    INELIGIBLE = "ineligible", lazy_pgettext("participant status", "ineligible")
+    CONSENTED = "consented", lazy_pgettext("participant status", "consented")
+    RANDOMISED = "randomised", lazy_pgettext("participant status", "randomised")
+    ACTIVE = "active", lazy_pgettext("participant status", "active")
+    COMPLETED = "completed", lazy_pgettext("participant status", "completed")
+    WITHDRAWN = "withdrawn", lazy_pgettext("participant status", "withdrawn")
+    LOST = "lost", lazy_pgettext("participant status", "lost")
+
+
+class WithdrawalKind(Vocabulary):
+    """Withdrawal is three things: stop sessions, stop contact, leave the study (in that order)."""
+
+    STOP_SESSIONS = "stop_sessions"
+    STOP_CONTACT = "stop_contact"
+    LEAVE_STUDY = "leave_study"
+
 
 
 class Study(db.Model):
     __tablename__ = "studies"
     __table_args__ = (
-        one_of("design", DESIGNS),
-        one_of("program", PROGRAMS),
-        one_of("randomisation_method", RANDOMISATION_METHODS, "randomisation_method_valid"),
+        one_of("design", Design),
+        one_of("program", ProgramKey),
+        one_of("randomisation_method", RandomisationMethod, "randomisation_method_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,8 +135,8 @@ class Participant(db.Model):
     __tablename__ = "participants"
     __table_args__ = (
         UniqueConstraint("study_id", "code"),
-        one_of("status", PARTICIPANT_STATUSES),
-        one_of("withdrawal_kind", WITHDRAWAL_KINDS, "withdrawal_kind_valid"),
+        one_of("status", ParticipantStatus),
+        one_of("withdrawal_kind", WithdrawalKind, "withdrawal_kind_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

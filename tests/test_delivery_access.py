@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from models.people import Role
 from tests.conftest import csrf_token
 from tests.factories import gen_user
 from tests.factories_delivery import gen_course
 
-ROLES = ("participant", "facilitator", "rater", "researcher", "admin")
+ROLES = tuple(Role)
 EXPECTED = {"participant": ("participant",), "facilitator": ("facilitator",),
             "settings": ROLES, "calendar": ("*",)}
 

@@ -21,6 +21,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from models import User, db, utcnow, write_transaction
+from models.people import Role
 from program.accounts import passwords, reset, sessions, two_factor
 from program.core import audit
 from program.core.mail import send_email
@@ -36,7 +37,6 @@ from views.extensions import limiter
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-ALL_ROLES = ("participant", "facilitator", "rater", "researcher", "admin")
 HOME = {
     "participant": "participant.dashboard",
     "facilitator": "facilitator.home",
@@ -151,7 +151,7 @@ def two_factor_step():
 
 
 @bp.post("/sign-out")
-@role_required(*ALL_ROLES)
+@role_required(*Role)
 def sign_out():
     """Sign out of this browser: its sign-in session ends, so no copy of the cookie works."""
     with write_transaction():
@@ -164,7 +164,7 @@ def sign_out():
 
 
 @bp.post("/sign-out-everywhere")
-@role_required(*ALL_ROLES)
+@role_required(*Role)
 def sign_out_everywhere():
     """End every session of this account, on every device."""
     with write_transaction():
@@ -217,7 +217,7 @@ def reset_password(token: str):
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@role_required(*ALL_ROLES)
+@role_required(*Role)
 def change_password():
     """Change one's password; every other session ends."""
     form = ChangePasswordForm()

@@ -35,7 +35,7 @@ from models import (
     db,
     utcnow,
 )
-from models.meetings import ATTENDANCE_STATUSES
+from models.meetings import AttendanceStatus
 from program.courses import attendance_import
 from program.courses import delivery as operations
 from program.courses.calendar import current_session
@@ -194,7 +194,7 @@ def register(cohort_id: int, number: int):
             status = request.form.get(f"status-{participant.id}", "") or fill
             if not status:
                 continue
-            if status not in ATTENDANCE_STATUSES:
+            if status not in AttendanceStatus:
                 errors.append(_("Choose present, absent or late for %(name)s.",
                                 name=user.display_name))
                 continue

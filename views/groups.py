@@ -32,6 +32,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from models import Cohort, db, utcnow
+from models.people import Role
 from program.groups import posting as posts
 from views import navigation
 from views.access import role_required
@@ -39,8 +40,8 @@ from views.auth import safe_next
 from views.post_cards import CSRF_SLOT, CardRenderer
 
 bp = Blueprint("groups", __name__, url_prefix="/groups")
-#: anyone can be a member of a group; membership, checked per request, decides the rest
-MEMBER_ROLES = ("participant", "facilitator", "rater", "researcher", "admin")
+#: anyone can be a member of a group (``role_required(*Role)``); membership, checked per
+#: request, decides the rest
 PAGE_SIZES = (10, 20, 50, 100)
 
 navigation.add("participant", "groups.index", "Groups", order=30)
@@ -132,14 +133,14 @@ def _feed_page(group, member, thread_form=None, status=200):
 
 
 @bp.get("/")
-@role_required(*MEMBER_ROLES)
+@role_required(*Role)
 def index():
     """The groups the user belongs to."""
     return render_template("groups/index.html", groups=posts.groups_of(current_user))
 
 
 @bp.get("/<int:group_id>")
-@role_required(*MEMBER_ROLES)
+@role_required(*Role)
 def feed(group_id: int):
     """A group's feed: pinned threads, then threads newest first with their replies."""
     group, member = _member(group_id)
@@ -147,7 +148,7 @@ def feed(group_id: int):
 
 
 @bp.post("/<int:group_id>/posts")
-@role_required(*MEMBER_ROLES)
+@role_required(*Role)
 def create(group_id: int):
     """Start a thread."""
     group, member = _member(group_id)
@@ -182,7 +183,7 @@ def _thread_page(group, member, post_id, reply_form=None, status=200):
 
 
 @bp.get("/<int:group_id>/posts/<int:post_id>")
-@role_required(*MEMBER_ROLES)
+@role_required(*Role)
 def thread(group_id: int, post_id: int):
     """One thread with its replies and a reply form."""
     group, member = _member(group_id)
@@ -190,7 +191,7 @@ def thread(group_id: int, post_id: int):
 
 
 @bp.post("/<int:group_id>/posts/<int:post_id>/reply")
-@role_required(*MEMBER_ROLES)
+@role_required(*Role)
 def reply(group_id: int, post_id: int):
     """Reply to a thread (replies are one level deep)."""
     group, member = _member(group_id)
@@ -210,7 +211,7 @@ def reply(group_id: int, post_id: int):
 
 
 @bp.route("/<int:group_id>/posts/<int:post_id>/edit", methods=["GET", "POST"])
-@role_required(*MEMBER_ROLES)
+@role_required(*Role)
 def edit(group_id: int, post_id: int):
     """Edit one's own post within the edit window."""
     group, _member_row = _member(group_id)
@@ -239,7 +240,7 @@ def edit(group_id: int, post_id: int):
 
 
 @bp.post("/<int:group_id>/posts/<int:post_id>/delete")
-@role_required(*MEMBER_ROLES)
+@role_required(*Role)
 def delete(group_id: int, post_id: int):
     """Delete one's own post."""
     _member(group_id)
@@ -256,7 +257,7 @@ def delete(group_id: int, post_id: int):
 
 
 @bp.post("/<int:group_id>/posts/<int:post_id>/flag")
-@role_required(*MEMBER_ROLES)
+@role_required(*Role)
 def flag(group_id: int, post_id: int):
     """Ask the group's leaders to look at a post."""
     _member(group_id)
@@ -299,7 +300,7 @@ DONE = {
 
 
 @bp.post("/<int:group_id>/posts/<int:post_id>/<any(" + ", ".join(MODERATION) + "):action>")
-@role_required(*MEMBER_ROLES)
+@role_required(*Role)
 def moderate(group_id: int, post_id: int, action: str):
     """Pin, lock, restore or resolve flags (the group's leaders and assistants only)."""
     _member(group_id, moderator=True)
@@ -317,7 +318,7 @@ def moderate(group_id: int, post_id: int, action: str):
 
 
 @bp.post("/<int:group_id>/posts/<int:post_id>/hide")
-@role_required(*MEMBER_ROLES)
+@role_required(*Role)
 def hide(group_id: int, post_id: int):
     """Hide a post with a reason the author is told (leaders and assistants only)."""
     _member(group_id, moderator=True)
@@ -341,7 +342,7 @@ def _back(group_id: int):
 
 
 @bp.get("/<int:group_id>/flags")
-@role_required(*MEMBER_ROLES)
+@role_required(*Role)
 def flags(group_id: int):
     """The group's queue of posts flagged by members (leaders and assistants only)."""
     group, member = _member(group_id, moderator=True)
@@ -350,7 +351,7 @@ def flags(group_id: int):
 
 
 @bp.get("/<int:group_id>/overview")
-@role_required(*MEMBER_ROLES)
+@role_required(*Role)
 def overview(group_id: int):
     """Activity per week, silent members, unanswered posts (leaders and assistants only)."""
     group, member = _member(group_id, moderator=True)

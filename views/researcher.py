@@ -34,15 +34,14 @@ from models import (
     utcnow,
     write_transaction,
 )
-from models.safety import AE_OUTCOMES, AE_RELATEDNESS, AE_SEVERITIES
-from models.studies import RANDOMISATION_METHODS
+from models.safety import AeOutcome, AeRelatedness, AeSeverity
+from models.studies import RandomisationMethod
 from program.core import audit
 from program.core.dates import shortdate
 from program.trial import enrolment as trial
 from program.trial.enrolment import TrialError
 from views import navigation
 from views.access import role_required
-from views.labels import choices
 
 bp = Blueprint("researcher", __name__, url_prefix="/research")
 navigation.add("researcher", "researcher.home", "Studies", order=10)
@@ -74,18 +73,17 @@ class AdverseEventForm(FlaskForm):
     description = TextAreaField(_l("What happened"), validators=[DataRequired(),
                                                                   Length(max=4000)])
     onset_on = DateField(_l("Onset"), validators=[DataRequired()])
-    severity = SelectField(_l("Severity"), choices=choices("ae_severity", AE_SEVERITIES))
+    severity = SelectField(_l("Severity"), choices=AeSeverity.choices())
     serious = BooleanField(_l("Serious (hospitalisation, life-threatening, death, disability)"))
     relatedness = SelectField(_l("Related to the intervention"),
-                              choices=choices("ae_relatedness", AE_RELATEDNESS))
+                              choices=AeRelatedness.choices())
     action_taken = TextAreaField(_l("Action taken"), validators=[Optional(), Length(max=2000)])
-    outcome = SelectField(_l("Outcome"), choices=choices("ae_outcome", AE_OUTCOMES))
+    outcome = SelectField(_l("Outcome"), choices=AeOutcome.choices())
 
 
 class SetupForm(FlaskForm):
     randomisation_method = SelectField(_l("Randomisation method"),
-                                       choices=choices("randomisation_method",
-                                                       RANDOMISATION_METHODS))
+                                       choices=RandomisationMethod.choices())
     consent_version = StringField(_l("Current information sheet version"),
                                   validators=[Optional(), Length(max=40)])
     block_sizes = StringField(_l("Block sizes (comma-separated)"), validators=[Optional()])

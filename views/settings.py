@@ -9,14 +9,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 
+from models.people import Role
 from program.core.zones import timezone_choices
 from program.courses import delivery as operations
 from views import navigation
 from views.access import role_required
-from views.auth import ALL_ROLES
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
-for _role in ALL_ROLES:
+for _role in Role:
     navigation.add(_role, "settings.edit", "Settings", order=90)
 
 NOTIFY = [("immediate", _l("Straight away")), ("daily", _l("Once a day")),
@@ -34,7 +34,7 @@ class SettingsForm(FlaskForm):
 
 
 @bp.route("/", methods=["GET", "POST"])
-@role_required(*ALL_ROLES)
+@role_required(*Role)
 def edit():
     """Change your own time zone, language, reminders and notification choices."""
     form = SettingsForm(obj=current_user)

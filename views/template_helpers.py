@@ -7,11 +7,17 @@ from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
+from models.vocabularies import label
 from program.core import dates
 from program.core.zones import zonename
 from program.courses import markdown
-from views import labels, navigation
+from views import navigation, report_labels
 from views.questionnaires import questionnaire_helpers
+
+
+def measure_label(key: str) -> str:
+    """A measure key (``SCS.self_kindness``) with its subscale named in the reader's language."""
+    return report_labels.measure(key)
 
 
 def post_html(html: str | None) -> Markup:
@@ -27,8 +33,8 @@ FILTERS = {
     "cohort_time": dates.cohort_time,
     "localtime": dates.localtime,
     "zonename": zonename,
-    "label": labels.label,
-    "measure_label": labels.measure_label,
+    "label": label,
+    "measure_label": measure_label,
     "post_html": post_html,
 }
 

@@ -21,10 +21,10 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from models import User, db, write_transaction
+from models.people import Role
 from program.accounts import passwords, two_factor
 from program.core import audit
 from views.access import role_required
-from views.auth import ALL_ROLES
 from views.extensions import limiter
 
 bp = Blueprint("two_factor", __name__, url_prefix="/settings/two-factor")
@@ -101,14 +101,14 @@ def _page(**context):
 
 
 @bp.get("")
-@role_required(*ALL_ROLES)
+@role_required(*Role)
 def manage():
     """Two-factor sign-in: on or off, and the steps to set it up."""
     return _page()
 
 
 @bp.post("/start")
-@role_required(*ALL_ROLES)
+@role_required(*Role)
 def start():
     """Make a new secret to enrol (replacing an unfinished one) and show its QR code (a button:
     no field but the CSRF token, which CSRFProtect checks)."""
@@ -120,7 +120,7 @@ def start():
 
 
 @bp.post("/confirm")
-@role_required(*ALL_ROLES)
+@role_required(*Role)
 @_limited
 def confirm():
     """Turn two-factor sign-in on with a current code; the recovery codes are shown once."""
@@ -156,7 +156,7 @@ def _reauthenticated(form: ReauthenticateForm, user: User) -> bool:
 
 
 @bp.post("/disable")
-@role_required(*ALL_ROLES)
+@role_required(*Role)
 @_limited
 def disable():
     """Turn two-factor sign-in off (with a current code or the password)."""
@@ -175,7 +175,7 @@ def disable():
 
 
 @bp.post("/recovery-codes")
-@role_required(*ALL_ROLES)
+@role_required(*Role)
 @_limited
 def regenerate():
     """New recovery codes (the old ones stop working), shown once."""

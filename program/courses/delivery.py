@@ -34,7 +34,7 @@ from models import (
     write_transaction,
 )
 from models.base import is_unique_violation
-from models.people import LOCALES, NOTIFY_CHOICES
+from models.people import Locale, NotifyChoice
 from program.core import audit
 from program.courses.calendar import CohortCalendar, CohortPlan, MeetingOverride, build_calendar
 from program.courses.catalogue import get_catalogue
@@ -396,9 +396,9 @@ class Preferences:
 
 
 def update_preferences(user: User, prefs: Preferences) -> None:
-    if prefs.locale is not None and prefs.locale not in LOCALES:
+    if prefs.locale is not None and prefs.locale not in Locale.codes():
         raise ValueError(f"unsupported locale {prefs.locale!r}")
-    if {prefs.notify_replies, prefs.notify_announcements} - set(NOTIFY_CHOICES):
+    if {prefs.notify_replies, prefs.notify_announcements} - set(NotifyChoice.codes()):
         raise ValueError("unknown notification choice")
     with write_transaction():
         row = db.session.get(User, user.id)

@@ -35,7 +35,7 @@ from models import (
     utcnow,
     write_transaction,
 )
-from models.studies import WITHDRAWAL_KINDS
+from models.studies import WithdrawalKind
 from program.core import audit
 from program.messaging.outbox import enqueue_notice
 from program.trial import sequences as randomisation
@@ -450,7 +450,7 @@ def adverse_event_from_alert(alert_id: int, **fields) -> AdverseEvent:
 # --------------------------------------------------------------------------- withdrawal
 
 #: the three kinds of withdrawal, each including the ones before it
-WITHDRAWAL_ORDER = {kind: i for i, kind in enumerate(WITHDRAWAL_KINDS)}
+WITHDRAWAL_ORDER = {kind: i for i, kind in enumerate(WithdrawalKind)}
 
 
 def withdraw(participant_id: int, kind: str, *, reason: str, on: date, actor=None) -> None:

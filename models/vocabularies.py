@@ -1,0 +1,31 @@
+"""Every stored vocabulary by the name pages use: ``{{ code|label("participant_status") }}``."""
+
+from __future__ import annotations
+
+from models._types import Vocabulary
+from models.cohorts import CohortStatus
+from models.groups import GroupKind, MembershipRole
+from models.meetings import MeetingOutcome
+from models.people import Role
+from models.safety import AeOutcome, AeRelatedness, AeSeverity, AlertStatus
+from models.studies import Design, ParticipantStatus, RandomisationMethod
+
+VOCABULARIES: dict[str, type[Vocabulary]] = {
+    "participant_status": ParticipantStatus,
+    "design": Design,
+    "randomisation_method": RandomisationMethod,
+    "cohort_status": CohortStatus,
+    "meeting_outcome": MeetingOutcome,
+    "group_kind": GroupKind,
+    "membership_role": MembershipRole,
+    "role": Role,
+    "alert_status": AlertStatus,
+    "ae_severity": AeSeverity,
+    "ae_relatedness": AeRelatedness,
+    "ae_outcome": AeOutcome,
+}
+
+
+def label(code: str | None, vocabulary: str) -> str:
+    """The translated label of a stored code (the code itself when it is not known)."""
+    return VOCABULARIES[vocabulary].label_of(code)
