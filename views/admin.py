@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import AuditEntry, Participant, User, db, write_transaction
+from models import Participant, User, db, write_transaction
 from program.accounts import sessions, two_factor
 from program.core import audit
+from program.core.audit import AuditAction
 from program.trial.removal import pending_removals, remove_participant_data
 from views import navigation
 from views.access import role_required
@@ -21,11 +22,13 @@ navigation.add("admin", "admin.home", "Administration", order=10)
 @bp.get("/")
 @role_required("admin")
 def home():
-    """Accounts, pending data removal requests and the latest audit entries."""
+    """Accounts, pending data removal requests and the latest audit entries (of one action
+    when ``?action=`` names one)."""
     users = db.session.scalars(select(User).order_by(User.role, User.email)).all()
-    removals = pending_removals()
-    audit = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)).all()
-    return render_template("admin/home.html", users=users, removals=removals, audit=audit)
+    action = request.args.get("action") or None
+    return render_template("admin/home.html", users=users, removals=pending_removals(),
+                           audit=audit.latest(action), actions=audit.AuditAction,
+                           action=action if action in audit.AuditAction else None)
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -56,7 +59,7 @@ def reset_two_factor(user_id: int):
         had_it = user.two_factor_enabled
         two_factor.disable(user)
         sessions.end_all_sessions(user, "two_factor_reset")
-        audit.record("admin.two_factor_reset", user, was_enabled=had_it)
+        audit.record(AuditAction.TWO_FACTOR_RESET, user, was_enabled=had_it)
     flash(_("Two-factor sign-in of %(email)s is reset and their sessions are ended.",
             email=user.email), "info")
     return redirect(url_for("admin.home"))

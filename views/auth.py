@@ -24,6 +24,7 @@ from models import User, db, utcnow, write_transaction
 from models.people import Role
 from program.accounts import passwords, reset, sessions, two_factor
 from program.core import audit
+from program.core.audit import AuditAction
 from program.core.mail import send_email
 from views.access import public, role_required
 from views.auth_forms import (
@@ -133,7 +134,7 @@ def two_factor_step():
         with write_transaction():
             method = two_factor.verify_second_factor(user, form.code.data)
             if method is None:
-                audit.record("auth.second_factor_failed", user, actor=user)
+                audit.record(AuditAction.SECOND_FACTOR_FAILED, user, actor=user)
         if method is not None:
             session.clear()  # the half-signed-in state ends; a new session starts
             sessions.record_sign_in(user, None, second_factor=method)
@@ -156,7 +157,7 @@ def sign_out():
     """Sign out of this browser: its sign-in session ends, so no copy of the cookie works."""
     with write_transaction():
         sessions.end_session(current_user.get_id())
-        audit.record("auth.sign_out", current_user)
+        audit.record(AuditAction.SIGN_OUT, current_user)
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")

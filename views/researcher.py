@@ -37,6 +37,7 @@ from models import (
 from models.safety import AeOutcome, AeRelatedness, AeSeverity
 from models.studies import RandomisationMethod
 from program.core import audit
+from program.core.audit import AuditAction
 from program.core.dates import shortdate
 from program.trial import enrolment as trial
 from program.trial.enrolment import TrialError
@@ -200,7 +201,7 @@ def setup(study_id: int):
                     s.randomisation_method = form.randomisation_method.data
                     s.consent_version = form.consent_version.data or None
                     s.eligibility_rules = rules
-                    audit.record("study.setup_changed", s)
+                    audit.record(AuditAction.STUDY_SETUP_CHANGED, s)
                 flash(_("Study setup saved."), "success")
                 return redirect(url_for("researcher.study", study_id=s.id))
     return render_template("researcher/setup.html", study=s, form=form,
@@ -280,7 +281,7 @@ def add_applicant(study_id: int):
                                   status="applied", applied_on=utcnow().date())
         db.session.add(participant)
         db.session.flush()
-        audit.record("participant.applied", participant)
+        audit.record(AuditAction.PARTICIPANT_APPLIED, participant)
     return _done(_("Applicant %(code)s added.", code=participant.code), participant)
 
 

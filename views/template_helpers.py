@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from models.vocabularies import label
 from program.core import dates
+from program.core.audit import AuditAction
 from program.core.zones import zonename
 from program.courses import markdown
 from views import navigation, report_labels
@@ -34,6 +35,7 @@ FILTERS = {
     "localtime": dates.localtime,
     "zonename": zonename,
     "label": label,
+    "audit_action": AuditAction.label_of,
     "measure_label": measure_label,
     "post_html": post_html,
 }

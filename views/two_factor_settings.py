@@ -24,6 +24,7 @@ from models import User, db, write_transaction
 from models.people import Role
 from program.accounts import passwords, two_factor
 from program.core import audit
+from program.core.audit import AuditAction
 from views.access import role_required
 from views.extensions import limiter
 
@@ -132,7 +133,7 @@ def confirm():
         with write_transaction():
             codes = two_factor.confirm_enrolment(user, form.code.data)
             if codes is not None:
-                audit.record("auth.two_factor_enabled", user)
+                audit.record(AuditAction.TWO_FACTOR_ENABLED, user)
         if codes is not None:
             return render_template("two_factor/recovery_codes.html", codes=codes, enabled=True)
         g.two_factor_failed = True
@@ -168,7 +169,7 @@ def disable():
         with write_transaction():
             user = _user()
             two_factor.disable(user)
-            audit.record("auth.two_factor_disabled", user)
+            audit.record(AuditAction.TWO_FACTOR_DISABLED, user)
         flash(_("Two-factor sign-in is off."), "info")
         return redirect(url_for("two_factor.manage"))
     return _page(reauth_form=form)
@@ -187,6 +188,6 @@ def regenerate():
         with write_transaction():
             user = _user()
             codes = two_factor.replace_recovery_codes(user)
-            audit.record("auth.recovery_codes_replaced", user)
+            audit.record(AuditAction.RECOVERY_CODES_REPLACED, user)
         return render_template("two_factor/recovery_codes.html", codes=codes, enabled=False)
     return _page(reauth_form=form)

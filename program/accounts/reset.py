@@ -12,6 +12,7 @@ from models import PasswordResetToken, User, db, utcnow, write_transaction
 from program.accounts.passwords import find_user, hash_password
 from program.accounts.sessions import end_all_sessions, start_session
 from program.core import audit
+from program.core.audit import AuditAction
 from program.core.tokens import token_hash
 
 
@@ -42,7 +43,7 @@ def start_password_reset(email: str) -> str | None:
                 expires_at=utcnow() + timedelta(hours=hours),
             )
         )
-        audit.record("auth.reset_requested", user, actor=user)
+        audit.record(AuditAction.RESET_REQUESTED, user, actor=user)
     return token
 
 
@@ -65,7 +66,7 @@ def complete_password_reset(token: str, new_password: str) -> User | None:
         user = db.session.get(User, row.user_id)
         user.password_hash = hash_password(new_password)
         end_all_sessions(user, "password_reset")
-        audit.record("auth.password_reset", user, actor=user)
+        audit.record(AuditAction.PASSWORD_RESET, user, actor=user)
     return user
 
 

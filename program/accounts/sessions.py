@@ -11,6 +11,7 @@ from sqlalchemy import delete, or_, select, update
 from models import SignInSession, User, db, utcnow, write_transaction
 from program.accounts.passwords import rehash_if_needed
 from program.core import audit
+from program.core.audit import AuditAction
 from program.core.tokens import token_hash
 
 #: how stale a sign-in session's last-seen time may get before it is written again
@@ -95,7 +96,7 @@ def record_sign_in(user: User, password: str | None, **details) -> str:
         if password is not None:
             rehash_if_needed(row, password)
         token = start_session(row)
-        audit.record("auth.sign_in", row, actor=row, **details)
+        audit.record(AuditAction.SIGN_IN, row, actor=row, **details)
     user.sign_in_token = token
     return token
 
@@ -106,7 +107,7 @@ def end_all_sessions(user: User, reason: str) -> None:
     db.session.execute(update(SignInSession)
                        .where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
                        .values(ended_at=utcnow()))
-    audit.record("auth.sessions_ended", user, reason=reason)
+    audit.record(AuditAction.SESSIONS_ENDED, user, reason=reason)
 
 
 def set_active(user: User, active: bool) -> None:
@@ -116,4 +117,4 @@ def set_active(user: User, active: bool) -> None:
         user.active = active
         if not active:
             end_all_sessions(user, "account_disabled")
-        audit.record("admin.account_enabled" if active else "admin.account_disabled", user)
+        audit.record(AuditAction.ACCOUNT_ENABLED if active else AuditAction.ACCOUNT_DISABLED, user)

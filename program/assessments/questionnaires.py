@@ -41,6 +41,7 @@ from models import (
 )
 from models.base import is_unique_violation
 from program.core import audit
+from program.core.audit import AuditAction
 from program.core.dates import for_recipient
 from program.instruments.scoring import (
     Instrument,
@@ -428,7 +429,7 @@ def submit(participant_id: int, timepoint_id: int, key: str, *, now: datetime | 
         response.submitted_at = now
         if entered_by_id is not None:
             response.entered_by_id = entered_by_id
-            audit.record("response.rated", response, instrument=key)
+            audit.record(AuditAction.RESPONSE_RATED, response, instrument=key)
         db.session.execute(delete(Score).where(Score.response_id == response.id))
         for measure, value in result.measures.items():
             db.session.add(Score(response_id=response.id, participant_id=participant_id,

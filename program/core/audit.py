@@ -1,23 +1,103 @@
-"""Recording audit entries for sign-ins and privileged actions."""
+"""The audit log: every action it records is named in ``AuditAction`` (with the label the
+admin's audit page shows), and ``record`` writes an entry inside the caller's transaction."""
 
 from __future__ import annotations
 
 from flask import has_request_context, request
+from flask_babel import lazy_pgettext
 from flask_login import current_user
+from sqlalchemy import select
 
-from models import AuditEntry, db
+from models import AuditEntry, User, db
+from models._types import Vocabulary
 
 
-def record(action: str, obj=None, *, actor=None, **details) -> AuditEntry:
+class AuditAction(Vocabulary):
+    """Every action the audit log records; the stored code is the value."""
+
+    SIGN_IN = "auth.sign_in", lazy_pgettext("audit action", "signed in")
+    SIGN_OUT = "auth.sign_out", lazy_pgettext("audit action", "signed out")
+    SESSIONS_ENDED = "auth.sessions_ended", lazy_pgettext("audit action", "signed out everywhere")
+    RESET_REQUESTED = ("auth.reset_requested",
+                       lazy_pgettext("audit action", "asked for a password reset"))
+    PASSWORD_RESET = "auth.password_reset", lazy_pgettext("audit action", "reset the password")
+    SECOND_FACTOR_FAILED = ("auth.second_factor_failed",
+                            lazy_pgettext("audit action", "wrong two-factor code"))
+    TWO_FACTOR_ENABLED = ("auth.two_factor_enabled",
+                          lazy_pgettext("audit action", "turned two-factor sign-in on"))
+    TWO_FACTOR_DISABLED = ("auth.two_factor_disabled",
+                           lazy_pgettext("audit action", "turned two-factor sign-in off"))
+    RECOVERY_CODES_REPLACED = ("auth.recovery_codes_replaced",
+                               lazy_pgettext("audit action", "made new recovery codes"))
+    ACCOUNT_ENABLED = "admin.account_enabled", lazy_pgettext("audit action", "enabled an account")
+    ACCOUNT_DISABLED = ("admin.account_disabled",
+                        lazy_pgettext("audit action", "disabled an account"))
+    TWO_FACTOR_RESET = ("admin.two_factor_reset",
+                        lazy_pgettext("audit action", "reset someone's two-factor sign-in"))
+    STUDY_SETUP_CHANGED = ("study.setup_changed",
+                           lazy_pgettext("audit action", "changed a study's set-up"))
+    ARM_CREATED = "arm.created", lazy_pgettext("audit action", "added an arm")
+    ARM_SAVED = "arm.saved", lazy_pgettext("audit action", "changed an arm")
+    COHORT_CREATED = "cohort.created", lazy_pgettext("audit action", "added a cohort")
+    COHORT_SAVED = "cohort.saved", lazy_pgettext("audit action", "changed a cohort")
+    TIMEPOINT_CREATED = "timepoint.created", lazy_pgettext("audit action", "added a timepoint")
+    TIMEPOINT_SAVED = "timepoint.saved", lazy_pgettext("audit action", "changed a timepoint")
+    GROUP_STAFF_SET = ("group.staff_set",
+                       lazy_pgettext("audit action", "set a group's leaders and assistants"))
+    ALLOCATION_LIST_GENERATED = ("allocation_list.generated",
+                                 lazy_pgettext("audit action", "generated the allocation list"))
+    PARTICIPANT_APPLIED = "participant.applied", lazy_pgettext("audit action", "added an applicant")
+    PARTICIPANT_SCREENED = ("participant.screened",
+                            lazy_pgettext("audit action", "recorded screening"))
+    PARTICIPANT_CONSENTED = ("participant.consented",
+                             lazy_pgettext("audit action", "recorded consent"))
+    PARTICIPANT_RANDOMISED = ("participant.randomised",
+                              lazy_pgettext("audit action", "randomised a participant"))
+    COHORT_ASSIGNED = ("participant.cohort_assigned",
+                       lazy_pgettext("audit action", "assigned a participant to a cohort"))
+    GROUPS_ASSIGNED = ("cohort.groups_assigned",
+                       lazy_pgettext("audit action", "assigned a cohort's groups"))
+    PARTICIPANT_WITHDRAWN = ("participant.withdrawn",
+                             lazy_pgettext("audit action", "recorded a withdrawal"))
+    PARTICIPANT_LOST = ("participant.lost",
+                        lazy_pgettext("audit action", "recorded loss to follow-up"))
+    REMOVAL_REQUESTED = ("participant.removal_requested",
+                         lazy_pgettext("audit action", "recorded a data removal request"))
+    DATA_REMOVED = ("participant.data_removed",
+                    lazy_pgettext("audit action", "removed a participant's data"))
+    ADVERSE_EVENT_RECORDED = ("adverse_event.recorded",
+                              lazy_pgettext("audit action", "recorded an adverse event"))
+    MEETING_RECORDED = "meeting.record", lazy_pgettext("audit action", "recorded a meeting")
+    ATTENDANCE_RECORDED = "attendance.record", lazy_pgettext("audit action", "recorded attendance")
+    RESPONSE_RATED = "response.rated", lazy_pgettext("audit action", "entered a clinician rating")
+    ALERT_OWNED = "alert.own", lazy_pgettext("audit action", "took on a safety alert")
+    ALERT_ACKNOWLEDGED = ("alert.acknowledge",
+                          lazy_pgettext("audit action", "acknowledged a safety alert"))
+    ALERT_NOTE = "alert.note", lazy_pgettext("audit action", "wrote a note on a safety alert")
+    ALERT_CLOSED = "alert.close", lazy_pgettext("audit action", "closed a safety alert")
+    POST_PINNED = "post.pin", lazy_pgettext("audit action", "pinned a post")
+    POST_UNPINNED = "post.unpin", lazy_pgettext("audit action", "unpinned a post")
+    POST_LOCKED = "post.lock", lazy_pgettext("audit action", "locked a thread")
+    POST_UNLOCKED = "post.unlock", lazy_pgettext("audit action", "unlocked a thread")
+    POST_HIDDEN = "post.hide", lazy_pgettext("audit action", "hid a post")
+    POST_RESTORED = "post.restore", lazy_pgettext("audit action", "restored a post")
+    FLAGS_RESOLVED = "post.resolve_flags", lazy_pgettext("audit action", "resolved a post's flags")
+    REPORT_DOWNLOADED = "report.downloaded", lazy_pgettext("audit action", "downloaded a report")
+    DATA_EXPORTED = "report.exported", lazy_pgettext("audit action", "exported study data")
+
+
+def record(action: AuditAction | str, obj=None, *, actor=None, **details) -> AuditEntry:
     """Add an audit entry to the current transaction (committed with the change it records).
 
+    ``action`` must be an ``AuditAction`` (an unknown name is a programming error);
     ``details`` must never carry health data or free text written by participants.
     """
+    action = AuditAction(action)
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user
     entry = AuditEntry(
         actor_id=getattr(actor, "id", None),
-        action=action,
+        action=action.value,
         object_type=type(obj).__name__ if obj is not None else None,
         object_id=getattr(obj, "id", None),
         details=details,
@@ -25,3 +105,13 @@ def record(action: str, obj=None, *, actor=None, **details) -> AuditEntry:
     )
     db.session.add(entry)
     return entry
+
+
+def latest(action: str | None = None, limit: int = 50) -> list[tuple[AuditEntry, str | None]]:
+    """The newest entries (of one action when given), each with its actor's display name."""
+    query = (select(AuditEntry, User.display_name)
+             .outerjoin(User, User.id == AuditEntry.actor_id)
+             .order_by(AuditEntry.id.desc()).limit(limit))
+    if action in AuditAction:
+        query = query.where(AuditEntry.action == action)
+    return [(entry, name) for entry, name in db.session.execute(query)]

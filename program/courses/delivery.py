@@ -36,6 +36,7 @@ from models import (
 from models.base import is_unique_violation
 from models.people import Locale, NotifyChoice
 from program.core import audit
+from program.core.audit import AuditAction
 from program.courses.calendar import CohortCalendar, CohortPlan, MeetingOverride, build_calendar
 from program.courses.catalogue import get_catalogue
 from program.safety.alerts import raise_alert
@@ -308,8 +309,8 @@ def record_meeting(cohort: Cohort, number: int, record: MeetingRecord, by: User)
         row.notes = record.notes
         row.checklist_done = [item for item in checklist if item in record.checklist_done]
         row.recorded_by_id = by.id
-        audit.record("meeting.record", row, actor=by, cohort_id=cohort.id, session=number,
-                     outcome=record.outcome)
+        audit.record(AuditAction.MEETING_RECORDED, row, actor=by, cohort_id=cohort.id,
+                     session=number, outcome=record.outcome)
     _forget_calendar(cohort.id)
     return row
 
@@ -378,7 +379,8 @@ def record_attendance(meeting: Meeting, marks: list[AttendanceMark], by: User,
         db.session.execute(statement, list(rows.values()))
         if started is not None:
             db.session.execute(started)  # expired below with everything else
-        audit.record("attendance.record", meeting, actor=by, source=source, rows=len(marks))
+        audit.record(AuditAction.ATTENDANCE_RECORDED, meeting, actor=by, source=source,
+                     rows=len(marks))
     db.session.expire_all()
     return len(marks)
 

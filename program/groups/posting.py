@@ -35,6 +35,7 @@ from models import (
 )
 from models.base import is_unique_violation
 from program.core import audit
+from program.core.audit import AuditAction
 from program.courses import markdown
 from program.courses.calendar import is_released
 from program.courses.delivery import cohort_calendar
@@ -320,12 +321,12 @@ def mark_author_removed(user_id: int) -> int:
 # --- moderation ------------------------------------------------------------------------------
 
 
-def _moderate(user: User, group_id: int, post_id: int, action: str, change) -> Post:
+def _moderate(user: User, group_id: int, post_id: int, action: AuditAction, change) -> Post:
     with write_transaction():
         require_moderator(user, group_id)
         post = post_in_group(group_id, post_id, lock=True)
         change(post)
-        audit.record(f"post.{action}", post, actor=user, group_id=group_id)
+        audit.record(action, post, actor=user, group_id=group_id)
     return post
 
 
@@ -339,7 +340,8 @@ def set_pinned(user: User, group_id: int, post_id: int, pinned: bool) -> Post:
     def change(post):
         _top_level(post)
         post.pinned = pinned
-    return _moderate(user, group_id, post_id, "pin" if pinned else "unpin", change)
+    action = AuditAction.POST_PINNED if pinned else AuditAction.POST_UNPINNED
+    return _moderate(user, group_id, post_id, action, change)
 
 
 def set_locked(user: User, group_id: int, post_id: int, locked: bool) -> Post:
@@ -347,7 +349,8 @@ def set_locked(user: User, group_id: int, post_id: int, locked: bool) -> Post:
     def change(post):
         _top_level(post)
         post.locked = locked
-    return _moderate(user, group_id, post_id, "lock" if locked else "unlock", change)
+    action = AuditAction.POST_LOCKED if locked else AuditAction.POST_UNLOCKED
+    return _moderate(user, group_id, post_id, action, change)
 
 
 def hide_post(user: User, group_id: int, post_id: int, reason: str,
@@ -374,14 +377,14 @@ def hide_post(user: User, group_id: int, post_id: int, reason: str,
                 PostFlag.post_id == post.id, PostFlag.resolved_at.is_(None))):
             flag.resolved_at, flag.resolved_by_id = now, user.id
 
-    return _moderate(user, group_id, post_id, "hide", change)
+    return _moderate(user, group_id, post_id, AuditAction.POST_HIDDEN, change)
 
 
 def restore_post(user: User, group_id: int, post_id: int) -> Post:
     """Show a hidden post again."""
     def change(post):
         post.hidden_at = post.hidden_by_id = post.hidden_reason = None
-    return _moderate(user, group_id, post_id, "restore", change)
+    return _moderate(user, group_id, post_id, AuditAction.POST_RESTORED, change)
 
 
 def flag_post(user: User, group_id: int, post_id: int, reason: str | None = None) -> bool:
@@ -416,7 +419,7 @@ def resolve_flags(user: User, group_id: int, post_id: int, now: datetime | None 
             PostFlag.post_id == post.id, PostFlag.resolved_at.is_(None))).all()
         for flag in flags:
             flag.resolved_at, flag.resolved_by_id = now, user.id
-        audit.record("post.resolve_flags", post, actor=user, group_id=group_id,
+        audit.record(AuditAction.FLAGS_RESOLVED, post, actor=user, group_id=group_id,
                      flags=len(flags))
     return len(flags)
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from models import GroupMembership, SafetyAlert, StudyStaff, db, utcnow, write_transaction
 from program.core import audit
+from program.core.audit import AuditAction
 from program.messaging.outbox import enqueue_notice
 
 
@@ -117,7 +118,7 @@ def take_ownership(user, alert_id: int) -> SafetyAlert:
     with write_transaction():
         alert = alert_for(user, alert_id, lock=True)
         alert.owner_id = user.id
-        audit.record("alert.own", alert, actor=user)
+        audit.record(AuditAction.ALERT_OWNED, alert, actor=user)
     return alert
 
 
@@ -130,7 +131,7 @@ def acknowledge(user, alert_id: int) -> SafetyAlert:
             alert.acknowledged_at, alert.acknowledged_by_id = utcnow(), user.id
             if alert.owner_id is None:
                 alert.owner_id = user.id
-            audit.record("alert.acknowledge", alert, actor=user)
+            audit.record(AuditAction.ALERT_ACKNOWLEDGED, alert, actor=user)
     return alert
 
 
@@ -139,7 +140,7 @@ def set_note(user, alert_id: int, note: str) -> SafetyAlert:
     with write_transaction():
         alert = alert_for(user, alert_id, lock=True)
         alert.note = (note or "").strip() or None
-        audit.record("alert.note", alert, actor=user)
+        audit.record(AuditAction.ALERT_NOTE, alert, actor=user)
     return alert
 
 
@@ -153,5 +154,5 @@ def close_alert(user, alert_id: int) -> SafetyAlert:
                 alert.acknowledged_at, alert.acknowledged_by_id = now, user.id
             alert.owner_id = alert.owner_id or user.id
             alert.status, alert.closed_at, alert.closed_by_id = "closed", now, user.id
-            audit.record("alert.close", alert, actor=user)
+            audit.record(AuditAction.ALERT_CLOSED, alert, actor=user)
     return alert

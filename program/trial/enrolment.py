@@ -37,6 +37,7 @@ from models import (
 )
 from models.studies import WithdrawalKind
 from program.core import audit
+from program.core.audit import AuditAction
 from program.messaging.outbox import enqueue_notice
 from program.trial import sequences as randomisation
 
@@ -163,7 +164,7 @@ def screen(participant_id: int, answers: Mapping[str, object], *, on: date, acto
         participant.eligible = not failed
         participant.exclusion_reasons = failed
         participant.status = "screened" if not failed else "ineligible"
-        audit.record("participant.screened", participant, actor=actor)
+        audit.record(AuditAction.PARTICIPANT_SCREENED, participant, actor=actor)
     return screening
 
 
@@ -180,7 +181,7 @@ def record_consent(participant_id: int, version: str, *, on: date, actor=None) -
         participant.consent_version = version
         if participant.status == "screened":
             participant.status = "consented"
-        audit.record("participant.consented", participant, actor=actor, version=version)
+        audit.record(AuditAction.PARTICIPANT_CONSENTED, participant, actor=actor, version=version)
 
 
 # --------------------------------------------------------------------------- randomisation
@@ -237,7 +238,7 @@ def generate_allocation_list(study_id: int, *, actor=None) -> int:
                                               position=a.position, arm_id=arm_ids[a.arm],
                                               block=a.block))
                 count += 1
-        audit.record("allocation_list.generated", study, actor=actor, slots=count,
+        audit.record(AuditAction.ALLOCATION_LIST_GENERATED, study, actor=actor, slots=count,
                      method=method)
     return count
 
@@ -274,7 +275,7 @@ def randomise(participant_id: int, *, actor=None, now: datetime | None = None) -
         participant.arm_id = arm.id
         participant.randomised_at = now
         participant.status = "randomised"
-        audit.record("participant.randomised", participant, actor=actor,
+        audit.record(AuditAction.PARTICIPANT_RANDOMISED, participant, actor=actor,
                      method=method if study.design == "rct" else "single_arm")
     return arm
 
@@ -338,7 +339,7 @@ def assign_cohort(participant_id: int, cohort_id: int, *, actor=None) -> None:
         if participant.arm_id is None:
             raise TrialError("allocate the person before assigning a cohort")
         participant.cohort_id = cohort.id
-        audit.record("participant.cohort_assigned", participant, actor=actor,
+        audit.record(AuditAction.COHORT_ASSIGNED, participant, actor=actor,
                      cohort_id=cohort.id)
 
 
@@ -381,7 +382,7 @@ def assign_groups(cohort_id: int, *, actor=None) -> int:
                     db.session.add(GroupMembership(group_id=g.id, user_id=person.user_id))
                     members[g.id].add(person.user_id)
                     added += 1
-        audit.record("cohort.groups_assigned", None, actor=actor, cohort_id=cohort_id,
+        audit.record(AuditAction.GROUPS_ASSIGNED, None, actor=actor, cohort_id=cohort_id,
                      added=added)
     return added
 
@@ -435,7 +436,7 @@ def record_adverse_event(
                 _l("Hearth: a serious adverse event was reported"),
                 _l("A serious adverse event was recorded in Hearth. Please sign in and open the "
                    "adverse events register; details are shown there only."))
-        audit.record("adverse_event.recorded", event, actor=actor, serious=bool(serious))
+        audit.record(AuditAction.ADVERSE_EVENT_RECORDED, event, actor=actor, serious=bool(serious))
     return event
 
 
@@ -469,7 +470,7 @@ def withdraw(participant_id: int, kind: str, *, reason: str, on: date, actor=Non
             raise TrialError("a withdrawal can be widened but not narrowed")
         _apply_withdrawal(participant, kind, on)
         participant.withdrawal_reason = (reason or "").strip()[:200] or None
-        audit.record("participant.withdrawn", participant, actor=actor, kind=kind)
+        audit.record(AuditAction.PARTICIPANT_WITHDRAWN, participant, actor=actor, kind=kind)
 
 
 def _apply_withdrawal(participant: Participant, kind: str, on: date) -> None:
@@ -496,7 +497,7 @@ def mark_lost(participant_id: int, *, reason: str, on: date, actor=None) -> None
         participant.status = "lost"
         participant.withdrawal_reason = (reason or "").strip()[:200] or None
         participant.withdrawn_on = on
-        audit.record("participant.lost", participant, actor=actor)
+        audit.record(AuditAction.PARTICIPANT_LOST, participant, actor=actor)
 
 
 def request_data_removal(participant_id: int, *, on: date, actor=None) -> None:
@@ -510,7 +511,7 @@ def request_data_removal(participant_id: int, *, on: date, actor=None) -> None:
             participant.data_removal_requested_at = utcnow()
         if participant.withdrawal_kind != "leave_study":
             _apply_withdrawal(participant, "leave_study", participant.withdrawn_on or on)
-        audit.record("participant.removal_requested", participant, actor=actor)
+        audit.record(AuditAction.REMOVAL_REQUESTED, participant, actor=actor)
 
 
 # --------------------------------------------------------------------------- flow counts

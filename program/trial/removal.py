@@ -42,6 +42,7 @@ from models import (
 )
 from models.people import new_token
 from program.core import audit
+from program.core.audit import AuditAction
 from program.groups import posting as posts
 
 
@@ -199,7 +200,7 @@ def remove_participant_data(participant_id: int, *, actor=None, now: datetime | 
         removal = Removal(participant=participant, user_id=participant.user_id, now=now)
         for handler in HANDLERS.values():
             handler(removal)
-        audit.record("participant.data_removed", participant, actor=actor)
+        audit.record(AuditAction.DATA_REMOVED, participant, actor=actor)
     return True
 
 

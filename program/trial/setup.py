@@ -19,6 +19,7 @@ from models import (
     write_transaction,
 )
 from program.core import audit
+from program.core.audit import AuditAction
 
 ARM_FIELDS = ("key", "name", "receives_program", "allocation_ratio")
 COHORT_FIELDS = ("name", "start_date", "timezone", "meeting_weekday", "meeting_time",
@@ -39,7 +40,7 @@ def save_arm(study_id: int, arm_id: int | None, values: dict) -> Arm:
             setattr(arm, name, values[name])
         db.session.add(arm)
         db.session.flush()
-        audit.record("arm.saved" if arm_id else "arm.created", arm, key=arm.key)
+        audit.record(AuditAction.ARM_SAVED if arm_id else AuditAction.ARM_CREATED, arm, key=arm.key)
     return arm
 
 
@@ -51,7 +52,8 @@ def save_cohort(study_id: int, cohort_id: int | None, values: dict, program: str
             setattr(cohort, name, values[name])
         db.session.add(cohort)
         db.session.flush()
-        audit.record("cohort.saved" if cohort_id else "cohort.created", cohort)
+        audit.record(AuditAction.COHORT_SAVED if cohort_id else AuditAction.COHORT_CREATED,
+                     cohort)
     return cohort
 
 
@@ -63,7 +65,8 @@ def save_timepoint(study_id: int, timepoint_id: int | None, values: dict) -> Tim
             setattr(tp, name, list(values[name]) if name == "instruments" else values[name])
         db.session.add(tp)
         db.session.flush()
-        audit.record("timepoint.saved" if timepoint_id else "timepoint.created", tp, key=tp.key)
+        audit.record(AuditAction.TIMEPOINT_SAVED if timepoint_id else AuditAction.TIMEPOINT_CREATED,
+                     tp, key=tp.key)
     return tp
 
 
@@ -82,5 +85,5 @@ def set_group_staff(group_id: int, leaders: list[int], assistants: list[int]) ->
                 existing[user_id].role = role
             else:
                 db.session.add(GroupMembership(group_id=group_id, user_id=user_id, role=role))
-        audit.record("group.staff_set", group, leaders=sorted(leaders),
+        audit.record(AuditAction.GROUP_STAFF_SET, group, leaders=sorted(leaders),
                      assistants=sorted(assistants))
