@@ -45,6 +45,8 @@ class OutboxMessage(db.Model):
     channel: Mapped[str] = mapped_column(String(10), default="email")
     subject: Mapped[str] = mapped_column(String(200))
     body_text: Mapped[str] = mapped_column(Text)
+    #: the same message laid out as HTML (messages queued before it existed have none)
+    body_html: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -26,6 +26,7 @@ from program.accounts import passwords, reset, sessions, two_factor
 from program.core import audit
 from program.core.audit import AuditAction
 from program.core.mail import send_email
+from program.messaging import emails
 from views.access import public, role_required
 from views.auth_forms import (
     ChangePasswordForm,
@@ -188,14 +189,9 @@ def request_reset():
             link = current_app.config["BASE_URL"].rstrip("/") + url_for(
                 "auth.reset_password", token=token
             )
-            hours = current_app.config["PASSWORD_RESET_HOURS"]
-            send_email(
-                form.email.data.strip().lower(),
-                _("Reset your Hearth password"),
-                _("Someone asked to reset the password of your Hearth account. If it was you, "
-                  "open this link within %(hours)d hours to choose a new password:\n\n%(link)s\n\n"
-                  "If it was not you, you can ignore this message.", hours=hours, link=link),
-            )
+            email = emails.render("password_reset", passwords.find_user(form.email.data),
+                                  hours=current_app.config["PASSWORD_RESET_HOURS"], link=link)
+            send_email(form.email.data.strip().lower(), email.subject, email.text, email.html)
         # The same answer whether or not the account exists.
         flash(_("If an account uses that address, a reset link is on its way."), "info")
         return redirect(url_for("auth.sign_in"))

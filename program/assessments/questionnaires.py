@@ -18,8 +18,6 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -52,7 +50,7 @@ from program.instruments.scoring import (
     with_overrides,
     with_wording,
 )
-from program.messaging.outbox import enqueue
+from program.messaging.outbox import enqueue_email
 from program.safety.alerts import raise_alert
 
 REMINDER_EVERY_DAYS = 3
@@ -224,17 +222,10 @@ def _invite_or_remind(invitation, participant, timepoint, user, now, closes) -> 
     # enqueue's own return value is unreliable on PostgreSQL (rowcount), so look first.
     if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == key)):
         return 0
-    with force_locale(user.locale or "en"):
-        subject = (_("Hearth: your questionnaires are ready") if kind == "assessment_invitation"
-                   else _("Hearth: a reminder about your questionnaires"))
-        body = _(
-            "Hello %(name)s,\n\nYour study questionnaires (%(label)s) are open until %(closes)s. "
-            "This personal link opens them without a password; please do not forward "
-            "it:\n\n%(link)s\n\nYou can stop halfway and come back: your answers are saved.",
-            name=user.display_name, label=timepoint.label,
-            closes=for_recipient(closes, user.locale, user.timezone),
-            link=invitation_link(invitation))
-    enqueue(key, user.id, kind, subject, body)
+    enqueue_email(user, key, kind, "questionnaire_invitation",
+                  reminder=kind == "assessment_reminder", label=timepoint.label,
+                  closes=for_recipient(closes, user.locale, user.timezone),
+                  link=invitation_link(invitation))
     return 1
 
 

@@ -11,12 +11,13 @@ from flask import current_app
 log = logging.getLogger("hearth.mail")
 
 
-def send_email(to: str, subject: str, body: str) -> None:
+def send_email(to: str, subject: str, body: str, html: str | None = None) -> None:
+    """Send one email; with ``html`` it is multipart/alternative (plain text first)."""
     config = current_app.config
     backend = config["MAIL_BACKEND"]
     if backend == "memory":
         current_app.extensions.setdefault("sent_mail", []).append(
-            {"to": to, "subject": subject, "body": body}
+            {"to": to, "subject": subject, "body": body, "html": html}
         )
         return
     if backend == "console":
@@ -28,6 +29,8 @@ def send_email(to: str, subject: str, body: str) -> None:
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
     with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20) as smtp:
         if config["MAIL_USE_TLS"]:
             smtp.starttls()

@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
-from flask_babel import force_locale, format_date, ngettext
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,7 +37,7 @@ from program.core.audit import AuditAction
 from program.courses import markdown
 from program.courses.calendar import is_released
 from program.courses.delivery import cohort_calendar
-from program.messaging.outbox import enqueue, enqueue_for
+from program.messaging.outbox import enqueue_email
 from program.safety.alerts import raise_alert
 from program.safety.scanning import scan_for_risk
 
@@ -187,11 +185,8 @@ def _notify_reply(reply: Post, thread: Post, group: Group) -> None:
         return
     for user in _active_recipients({thread.author_id}):
         if user.notify_replies == "immediate":
-            enqueue_for(user, f"reply:{reply.id}:{user.id}", "post_reply",
-                        _l("Hearth: a new reply in %(group)s", group=group.name),
-                        _l("Someone replied to your post in %(group)s. Sign in to Hearth to "
-                           "read it: %(link)s", group=group.name,
-                           link=_thread_url(group.id, thread.id)))
+            enqueue_email(user, f"reply:{reply.id}:{user.id}", "post_reply", "post_reply",
+                          group=group.name, link=_thread_url(group.id, thread.id))
 
 
 def _notify_announcement(post: Post, group: Group) -> None:
@@ -200,11 +195,8 @@ def _notify_announcement(post: Post, group: Group) -> None:
     member_ids.discard(post.author_id)
     for user in _active_recipients(member_ids):
         if user.notify_announcements == "immediate":
-            enqueue_for(user, f"announcement:{post.id}:{user.id}", "announcement",
-                        _l("Hearth: a new announcement in %(group)s", group=group.name),
-                        _l("There is a new announcement in %(group)s. Sign in to Hearth to "
-                           "read it: %(link)s", group=group.name,
-                           link=_thread_url(group.id, post.id)))
+            enqueue_email(user, f"announcement:{post.id}:{user.id}", "announcement",
+                          "announcement", group=group.name, link=_thread_url(group.id, post.id))
 
 
 def _thread_url(group_id: int, post_id: int) -> str:
@@ -367,12 +359,9 @@ def hide_post(user: User, group_id: int, post_id: int, reason: str,
         post.hidden_at, post.hidden_by_id, post.hidden_reason = now, user.id, reason[:1000]
         if post.author_id is not None and post.author_id != user.id:
             group = db.session.get(Group, group_id)
-            enqueue_for(db.session.get(User, post.author_id),
-                        f"post-hidden:{post.id}:{int(now.timestamp())}", "post_hidden",
-                        _l("Hearth: a moderator hid your post in %(group)s", group=group.name),
-                        _l("A leader of %(group)s hid one of your posts.\n\nReason: "
-                           "%(reason)s\n\nIf you have questions, ask them in the group or at "
-                           "the next session.", group=group.name, reason=reason))
+            enqueue_email(db.session.get(User, post.author_id),
+                          f"post-hidden:{post.id}:{int(now.timestamp())}", "post_hidden",
+                          "post_hidden", group=group.name, reason=reason)
         for flag in db.session.scalars(select(PostFlag).where(
                 PostFlag.post_id == post.id, PostFlag.resolved_at.is_(None))):
             flag.resolved_at, flag.resolved_by_id = now, user.id
@@ -736,30 +725,20 @@ def materialise_digests(now: datetime | None = None) -> int:
         for user in _active_recipients(set(news)):
             if key.format(user.id) in done:
                 continue
-            with force_locale(user.locale or "en"):
-                queued += _queue_digest(user, key.format(user.id), day, news[user.id], names)
+            queued += _queue_digest(user, key.format(user.id), day, news[user.id], names)
     return queued
 
 
 def _queue_digest(user: User, key: str, day, news: dict[int, list[int]],
                   names: dict[int, str]) -> int:
-    """One user's daily digest, in the language in force; 0 when their settings leave it empty."""
-    lines = []
+    """One user's daily digest; 0 when their settings leave it empty."""
+    groups = []
     for group_id, (replies, announcements) in sorted(news.items()):
-        parts = []
-        if user.notify_replies == "daily" and replies:
-            parts.append(ngettext("%(num)d new reply to you", "%(num)d new replies to you",
-                                  replies))
-        if user.notify_announcements == "daily" and announcements:
-            parts.append(ngettext("%(num)d new announcement", "%(num)d new announcements",
-                                  announcements))
-        if parts:
-            lines.append(f"- {names[group_id]}: {', '.join(parts)}")
-    if not lines:
+        replies = replies if user.notify_replies == "daily" else 0
+        announcements = announcements if user.notify_announcements == "daily" else 0
+        if replies or announcements:
+            groups.append((names[group_id], replies, announcements))
+    if not groups:
         return 0
-    base = current_app.config.get("BASE_URL", "").rstrip("/")
-    enqueue(key, user.id, "daily_digest",
-            _("Hearth: your groups on %(day)s", day=format_date(day, "long")),
-            _("Here is what happened in your groups:") + "\n\n" + "\n".join(lines)
-            + "\n\n" + _("Sign in to read: %(link)s", link=f"{base}/groups/"))
+    enqueue_email(user, key, "daily_digest", "daily_digest", day=day, groups=groups)
     return 1

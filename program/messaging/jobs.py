@@ -26,8 +26,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app, render_template
-from flask_babel import force_locale
 from sqlalchemy import select, update
 
 from models import (
@@ -48,6 +46,7 @@ from program.courses.calendar import CohortCalendar, Meeting, MeetingStatus
 from program.courses.catalogue import get_catalogue
 from program.courses.delivery import cohort_calendar, sees_material
 from program.groups.posting import ensure_weekly_threads, materialise_digests
+from program.messaging import emails
 from program.messaging.outbox import enqueue
 
 log = logging.getLogger("hearth.jobs")
@@ -76,10 +75,6 @@ PART_JOBS = (materialise_invitations, ensure_weekly_threads, materialise_digests
 # --- tick --------------------------------------------------------------------------------------
 
 
-def _base_url() -> str:
-    return (current_app.config.get("BASE_URL") or "").rstrip("/")
-
-
 def _local(instant: datetime, user: User) -> str:
     return for_recipient(instant, user.locale, user.timezone)
 
@@ -87,15 +82,6 @@ def _local(instant: datetime, user: User) -> str:
 def _in_language(session, user: User):
     """The session as the recipient reads it (their language, else English)."""
     return get_catalogue(user.locale).session(session.program_key, session.number)
-
-
-def _render(template: str, user: User, **context) -> tuple[str, str]:
-    """Subject (first line) and body of a plain-text email, in the recipient's language."""
-    with force_locale(user.locale or "en"):
-        text = render_template(f"email/{template}.txt", user=user, base_url=_base_url(),
-                               **context)
-    subject, _, body = text.strip().partition("\n")
-    return subject.strip(), body.strip() + "\n"
 
 
 def _participants(cohort: Cohort) -> list[tuple[Participant, User]]:
@@ -143,7 +129,7 @@ def _release_notices(cohort, calendar, people, now, result) -> list[Due]:
             result.skipped_stale += 1
             continue
         session = program.session(meeting.session_number)
-        link = f"{_base_url()}/me/sessions/{session.number}"
+        link = f"{emails.base_url()}/me/sessions/{session.number}"
         due += [Due(f"release:{user.id}:{cohort.id}:{meeting.session_number}", user,
                     "release_notice", "release_notice", meeting.release_at,
                     {"session": _in_language(session, user), "link": link})
@@ -196,7 +182,7 @@ def _practice_reminders(cohort, calendar, people, now, result) -> list[Due]:
     logged = set(db.session.scalars(select(PracticeLog.participant_id).where(
         PracticeLog.participant_id.in_([p.id for p, _u in people]),
         PracticeLog.practised_on >= since_day)))
-    link = f"{_base_url()}/me/practice/new"
+    link = f"{emails.base_url()}/me/practice/new"
     return [Due(f"practice:{user.id}:{cohort.id}:{last.session_number}", user,
                 "practice_reminder", "practice_reminder", due_at, {"link": link})
             for participant, user in people if participant.id not in logged]
@@ -219,12 +205,12 @@ def _queue(due: list[Due]) -> int:
         context = dict(item.context)
         if "start" in context:
             context["when"] = _local(context.pop("start"), item.user)
-        subject, body = _render(item.template, item.user, **context)
-        rendered.append((item, subject, body))
+        rendered.append((item, emails.render(item.template, item.user, **context)))
     if rendered:
         with write_transaction():
-            for item, subject, body in rendered:
-                enqueue(item.key, item.user.id, item.kind, subject, body, due_at=item.due_at)
+            for item, email in rendered:
+                enqueue(item.key, item.user.id, item.kind, email.subject, email.text,
+                        due_at=item.due_at, body_html=email.html)
     return len(rendered)
 
 
@@ -368,7 +354,7 @@ def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
             result.cancelled += 1
             continue
         try:
-            send_email(user.email, message.subject, message.body_text)
+            send_email(user.email, message.subject, message.body_text, message.body_html)
         except Exception as exc:  # noqa: BLE001 - any transport error: retry later
             log.warning("sending outbox message %s failed: %s", message_id, type(exc).__name__)
             final = message.attempts >= MAX_ATTEMPTS

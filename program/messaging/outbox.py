@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import OutboxMessage, User, db, utcnow
+from program.messaging import emails
 
 
 def enqueue(
@@ -23,6 +23,7 @@ def enqueue(
     subject: str,
     body_text: str,
     due_at: datetime | None = None,
+    body_html: str | None = None,
 ) -> bool:
     """Insert a message unless one with ``dedup_key`` exists; True when it was inserted.
 
@@ -34,6 +35,7 @@ def enqueue(
         "kind": kind,
         "subject": subject[:200],
         "body_text": body_text,
+        "body_html": body_html,
         "status": "pending",
         "due_at": due_at or utcnow(),
         "attempts": 0,
@@ -51,18 +53,20 @@ def enqueue(
     return db.session.execute(statement).scalar() is not None
 
 
-def enqueue_for(user: User, dedup_key: str, kind: str, subject, body) -> bool:
-    """Queue one message to ``user`` written in their language: ``subject`` and ``body`` are
-    lazy strings (``lazy_gettext``, with their values) rendered in the user's locale."""
-    with force_locale(user.locale or "en"):
-        return enqueue(dedup_key, user.id, kind, str(subject), str(body))
+def enqueue_email(user: User, dedup_key: str, kind: str, template: str, *,
+                  due_at: datetime | None = None, **context) -> bool:
+    """Queue email ``template`` (``templates/email/<template>.txt``) to ``user``, written in
+    their language (see :mod:`program.messaging.emails`)."""
+    email = emails.render(template, user, **context)
+    return enqueue(dedup_key, user.id, kind, email.subject, email.text, due_at=due_at,
+                   body_html=email.html)
 
 
-def enqueue_notice(key_prefix: str, user_ids, kind: str, subject, body) -> None:
-    """Queue one message per user (dedup key ``{key_prefix}:{user id}``), each in that user's
-    language (see :func:`enqueue_for`)."""
+def enqueue_notice(key_prefix: str, user_ids, kind: str, template: str, **context) -> None:
+    """Queue email ``template`` to each user (dedup key ``{key_prefix}:{user id}``), each in
+    that user's language."""
     ids = sorted(set(user_ids))
     if not ids:
         return
     for user in db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)):
-        enqueue_for(user, f"{key_prefix}:{user.id}", kind, subject, body)
+        enqueue_email(user, f"{key_prefix}:{user.id}", kind, template, **context)

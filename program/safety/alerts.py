@@ -6,7 +6,6 @@ an alert needs attention (no health data leaves the application by email).
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
@@ -67,9 +66,7 @@ def raise_alert(
     if alert_id is None:
         return None
     enqueue_notice(f"safety-alert:{alert_id}", alert_recipients(study_id, group_id),
-                   "safety_alert", _l("Hearth: a safety alert needs your attention"),
-                   _l("A safety alert was raised in Hearth and needs your attention. Please "
-                      "sign in and open the safety alerts page; details are shown there only."))
+                   "safety_alert", "safety_alert")
     return db.session.get(SafetyAlert, alert_id)
 
 

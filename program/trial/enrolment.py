@@ -431,11 +431,8 @@ def record_adverse_event(
             clinicians = db.session.scalars(
                 select(StudyStaff.user_id).where(StudyStaff.study_id == participant.study_id,
                                                  StudyStaff.is_clinician.is_(True)))
-            enqueue_notice(
-                f"serious-adverse-event:{event.id}", clinicians, "serious_adverse_event",
-                _l("Hearth: a serious adverse event was reported"),
-                _l("A serious adverse event was recorded in Hearth. Please sign in and open the "
-                   "adverse events register; details are shown there only."))
+            enqueue_notice(f"serious-adverse-event:{event.id}", clinicians,
+                           "serious_adverse_event", "serious_adverse_event")
         audit.record(AuditAction.ADVERSE_EVENT_RECORDED, event, actor=actor, serious=bool(serious))
     return event
 
