@@ -17,11 +17,9 @@ from wtforms import (
     DateTimeLocalField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     TextAreaField,
 )
 from wtforms.validators import NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import (
     Attendance,
@@ -42,6 +40,7 @@ from program.courses.calendar import current_session
 from program.courses.catalogue import get_catalogue
 from views import navigation
 from views.access import role_required
+from views.forms import MultiCheckboxField, options
 
 bp = Blueprint("facilitator", __name__, url_prefix="/facilitate")
 navigation.add("facilitator", "facilitator.home", "Cohorts", order=10)
@@ -52,13 +51,8 @@ OUTCOMES = [("held", _l("Held as planned")), ("truncated", _l("Held but cut shor
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
 class MeetingForm(FlaskForm):
-    outcome = SelectField(_l("How did it go?"), choices=OUTCOMES)
+    outcome = SelectField(_l("How did it go?"), choices=options(OUTCOMES))
     postponed_to = DateTimeLocalField(_l("Postponed to (cohort's local time)"),
                                       validators=[Optional()])
     actual_start = DateTimeLocalField(_l("Actual start (cohort's local time)"),
@@ -152,7 +146,7 @@ def meeting(cohort_id: int, number: int):
     form = MeetingForm()
     # Ticked items are stored in English (the adherence analysis counts them); shown translated.
     english = get_catalogue().session(cohort.program, number).checklist
-    form.checklist.choices = list(zip(english, session.checklist, strict=True))
+    form.checklist.choices = options(zip(english, session.checklist, strict=True))
     if request.method == "GET" and row is not None:
         form.outcome.data = row.outcome
         form.postponed_to.data = _local_naive(row.postponed_to, zone)

@@ -23,6 +23,7 @@ from program.courses.calendar import current_session, next_meeting
 from program.courses.catalogue import get_catalogue
 from views import navigation
 from views.access import role_required
+from views.forms import options, values
 
 bp = Blueprint("participant", __name__, url_prefix="/me")
 navigation.add("participant", "participant.dashboard", "This week", order=10)
@@ -183,9 +184,9 @@ def session_done(number: int):
 def _practice_form(participant: Participant, obj=None) -> PracticeLogForm:
     form = PracticeLogForm(obj=obj)
     practices = _released_practices(participant, utcnow())
-    form.practice_key.choices = [(p.key, p.title) for p in practices]
+    form.practice_key.choices = options((p.key, p.title) for p in practices)
     if obj is not None and obj.practice_key not in {p.key for p in practices}:
-        form.practice_key.choices.append((obj.practice_key, obj.practice_key))
+        form.practice_key.choices += options([(obj.practice_key, obj.practice_key)])
     return form
 
 
@@ -216,7 +217,7 @@ def practice_new():
         form.token.data = secrets.token_urlsafe(24)
         form.practised_on.data = _today()
         wanted = request.args.get("practice")
-        if wanted in dict(form.practice_key.choices):
+        if wanted in values(form.practice_key):
             form.practice_key.data = wanted
     elif form.validate_on_submit() and _date_ok(form):
         _row, created = operations.log_practice(participant, _entry(form), form.token.data)

@@ -43,6 +43,7 @@ from program.trial import enrolment as trial
 from program.trial.enrolment import TrialError
 from views import navigation
 from views.access import role_required
+from views.forms import options
 
 bp = Blueprint("researcher", __name__, url_prefix="/research")
 navigation.add("researcher", "researcher.home", "Studies", order=10)
@@ -64,7 +65,7 @@ class ConsentForm(FlaskForm):
 
 
 class WithdrawalForm(FlaskForm):
-    kind = SelectField(_l("What the person stops"), choices=list(WITHDRAWAL_LABELS.items()))
+    kind = SelectField(_l("What the person stops"), choices=options(WITHDRAWAL_LABELS.items()))
     reason = StringField(_l("Reason (short, no names)"), validators=[Optional(), Length(max=200)])
     on = DateField(_l("Date"), validators=[DataRequired()])
 
@@ -74,17 +75,17 @@ class AdverseEventForm(FlaskForm):
     description = TextAreaField(_l("What happened"), validators=[DataRequired(),
                                                                   Length(max=4000)])
     onset_on = DateField(_l("Onset"), validators=[DataRequired()])
-    severity = SelectField(_l("Severity"), choices=AeSeverity.choices())
+    severity = SelectField(_l("Severity"), choices=options(AeSeverity.choices()))
     serious = BooleanField(_l("Serious (hospitalisation, life-threatening, death, disability)"))
     relatedness = SelectField(_l("Related to the intervention"),
-                              choices=AeRelatedness.choices())
+                              choices=options(AeRelatedness.choices()))
     action_taken = TextAreaField(_l("Action taken"), validators=[Optional(), Length(max=2000)])
-    outcome = SelectField(_l("Outcome"), choices=AeOutcome.choices())
+    outcome = SelectField(_l("Outcome"), choices=options(AeOutcome.choices()))
 
 
 class SetupForm(FlaskForm):
     randomisation_method = SelectField(_l("Randomisation method"),
-                                       choices=RandomisationMethod.choices())
+                                       choices=options(RandomisationMethod.choices()))
     consent_version = StringField(_l("Current information sheet version"),
                                   validators=[Optional(), Length(max=40)])
     block_sizes = StringField(_l("Block sizes (comma-separated)"), validators=[Optional()])
@@ -331,10 +332,10 @@ def _participant_page(p: Participant, *, consent=None, withdrawal=None, event=No
                                            "on": utcnow().date()})
     withdrawal = withdrawal or WithdrawalForm(data={"on": utcnow().date()})
     event = event or AdverseEventForm(data={"onset_on": utcnow().date()})
-    event.alert_id.choices = [(0, _("— none —"))] + [
+    event.alert_id.choices = options([(0, _("— none —"))] + [
         (a.id, f"#{a.id} {a.rule} ({shortdate(a.created_at)})")
         for a in db.session.scalars(select(SafetyAlert).where(SafetyAlert.participant_id == p.id))
-    ]
+    ])
     screening = db.session.scalar(select(Screening).where(Screening.participant_id == p.id))
     cohorts = db.session.scalars(select(Cohort).where(Cohort.study_id == study.id)).all()
     return render_template(
@@ -436,9 +437,9 @@ def add_adverse_event(participant_id: int):
     """Add an adverse event, optionally turning one of the person's safety alerts into it."""
     p = _participant(participant_id)
     form = AdverseEventForm()
-    form.alert_id.choices = [(0, "")] + [
+    form.alert_id.choices = options([(0, "")] + [
         (a, str(a)) for a in db.session.scalars(
-            select(SafetyAlert.id).where(SafetyAlert.participant_id == p.id))]
+            select(SafetyAlert.id).where(SafetyAlert.participant_id == p.id))])
     if not form.validate_on_submit():
         return _participant_page(p, event=form, status=400)
     try:

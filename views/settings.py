@@ -14,6 +14,7 @@ from program.core.zones import timezone_choices
 from program.courses import delivery as operations
 from views import navigation
 from views.access import role_required
+from views.forms import options
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 for _role in Role:
@@ -27,10 +28,10 @@ LANGUAGES = [("", _l("Same as my browser")), ("en", "English"), ("ja", "日本�
 
 class SettingsForm(FlaskForm):
     timezone = SelectField(_l("Time zone"))
-    locale = SelectField(_l("Language"), choices=LANGUAGES)
+    locale = SelectField(_l("Language"), choices=options(LANGUAGES))
     reminders_enabled = BooleanField(_l("Send me reminders (meetings, practice, new sessions)"))
-    notify_replies = SelectField(_l("Replies to my posts"), choices=NOTIFY)
-    notify_announcements = SelectField(_l("Announcements"), choices=NOTIFY)
+    notify_replies = SelectField(_l("Replies to my posts"), choices=options(NOTIFY))
+    notify_announcements = SelectField(_l("Announcements"), choices=options(NOTIFY))
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -38,7 +39,7 @@ class SettingsForm(FlaskForm):
 def edit():
     """Change your own time zone, language, reminders and notification choices."""
     form = SettingsForm(obj=current_user)
-    form.timezone.choices = timezone_choices()
+    form.timezone.choices = options(timezone_choices())
     if not form.is_submitted():
         form.locale.data = current_user.locale or ""
     if form.validate_on_submit():

@@ -38,6 +38,7 @@ from program.core.dates import shortdate
 from program.core.zones import zonename
 from program.trial import setup as study_setup
 from views.access import role_required
+from views.forms import options
 from views.researcher import _study
 
 bp = Blueprint("study_setup", __name__, url_prefix="/research")
@@ -64,7 +65,7 @@ class CohortForm(FlaskForm):
     start_date = DateField(_l("Start date (first meeting)"), validators=[DataRequired()])
     timezone = StringField(_l("Time zone (IANA name, e.g. Asia/Tokyo)"),
                            validators=[DataRequired(), Length(max=64)])
-    meeting_weekday = SelectField(_l("Meeting weekday"), coerce=int, choices=WEEKDAYS)
+    meeting_weekday = SelectField(_l("Meeting weekday"), coerce=int, choices=options(WEEKDAYS))
     meeting_time = TimeField(_l("Local meeting time"), validators=[DataRequired()])
     cadence_days = IntegerField(_l("Days between meetings"), default=7,
                                 validators=[InputRequired(), NumberRange(min=1, max=60)])
@@ -77,7 +78,7 @@ class CohortForm(FlaskForm):
                              validators=[Optional(), URL(require_tld=False), Length(max=500)])
     min_minutes_present = IntegerField(_l("Minimum minutes present"), default=60,
                                        validators=[InputRequired(), NumberRange(min=0, max=600)])
-    status = SelectField(_l("Status"), choices=list(STATUS_LABELS.items()))
+    status = SelectField(_l("Status"), choices=options(STATUS_LABELS.items()))
 
     def validate_timezone(self, field):
         if field.data not in available_timezones():
@@ -211,7 +212,7 @@ def _timepoints(study_id: int):
 
 def _timepoint_form(study, timepoint):
     form = TimepointForm(obj=timepoint) if request.method == "GET" else TimepointForm()
-    form.instruments.choices = [(k, k) for k in sorted(library())]
+    form.instruments.choices = options((k, k) for k in sorted(library()))
     if form.validate_on_submit():
         own = timepoint and timepoint.id
         if _taken(Timepoint, study.id, own, key=form.key.data):
@@ -262,7 +263,7 @@ def group_staff(group_id: int):
     people = db.session.scalars(select(User).where(User.role == "facilitator", User.active)
                                 .order_by(User.display_name)).all()
     choices = [(u.id, u.display_name) for u in people]
-    form.leaders.choices = form.assistants.choices = choices
+    form.leaders.choices = form.assistants.choices = options(choices)
     if form.validate_on_submit():
         clash = set(form.leaders.data) | set(form.assistants.data)
         if any(roles.get(u) == "member" for u in clash):
