@@ -129,7 +129,7 @@ class CohortPlan:
 
 
 @dataclass(frozen=True)
-class Meeting:
+class PlannedMeeting:
     """Session ``session_number``'s live meeting; all instants are aware UTC datetimes."""
 
     session_number: int
@@ -165,10 +165,10 @@ class CohortCalendar:
     """Every meeting of a cohort in session order, plus its extra events."""
 
     zone: ZoneInfo
-    meetings: tuple[Meeting, ...]
+    meetings: tuple[PlannedMeeting, ...]
     events: tuple[CalendarEvent, ...] = ()
 
-    def meeting(self, session_number: int) -> Meeting:
+    def meeting(self, session_number: int) -> PlannedMeeting:
         if not 1 <= session_number <= len(self.meetings):
             raise KeyError(f"no session {session_number} in this calendar")
         return self.meetings[session_number - 1]
@@ -214,7 +214,7 @@ def build_calendar(
             assert override.postponed_to is not None
             status, actual = MeetingStatus.POSTPONED, _to_utc(override.postponed_to, zone)
         meetings.append(
-            Meeting(
+            PlannedMeeting(
                 session_number=number,
                 planned_start=planned,
                 actual_start=actual,
@@ -252,7 +252,7 @@ def is_released(session_number: int, calendar: CohortCalendar, now: datetime) ->
     return _aware(now) >= calendar.meeting(session_number).release_at
 
 
-def current_session(calendar: CohortCalendar, now: datetime) -> Meeting | None:
+def current_session(calendar: CohortCalendar, now: datetime) -> PlannedMeeting | None:
     """The most recently released session ("this week's"), or None before the first release.
 
     Most recent by release time, so a meeting postponed past the next one does not hide the
@@ -265,7 +265,7 @@ def current_session(calendar: CohortCalendar, now: datetime) -> Meeting | None:
     return max(released, key=lambda m: (m.release_at, m.session_number))
 
 
-def next_meeting(calendar: CohortCalendar, now: datetime) -> Meeting | None:
+def next_meeting(calendar: CohortCalendar, now: datetime) -> PlannedMeeting | None:
     """The next live meeting that has not yet ended (so one in progress counts), if any.
 
     Cancelled meetings are skipped; None once the last meeting is over.

@@ -42,7 +42,7 @@ from models import (
 from program.accounts.sessions import purge_sign_in_sessions
 from program.assessments.questionnaires import materialise_invitations
 from program.core.dates import for_recipient
-from program.courses.calendar import CohortCalendar, Meeting, MeetingStatus
+from program.courses.calendar import CohortCalendar, MeetingStatus, PlannedMeeting
 from program.courses.catalogue import get_catalogue
 from program.courses.delivery import cohort_calendar, sees_material
 from program.groups.posting import ensure_weekly_threads, materialise_digests
@@ -100,7 +100,7 @@ def _facilitators(cohort: Cohort) -> list[User]:
                User.reminders_enabled.is_(True))))
 
 
-def _next_release(calendar: CohortCalendar, meeting: Meeting) -> datetime | None:
+def _next_release(calendar: CohortCalendar, meeting: PlannedMeeting) -> datetime | None:
     later = [m.release_at for m in calendar.meetings if m.release_at > meeting.release_at]
     return min(later, default=None)
 
