@@ -17,7 +17,7 @@ from models import (
     db,
     write_transaction,
 )
-from program.groups import posting as posts
+from program.groups import posting
 from program.safety.alerts import raise_alert
 from tests.conftest import post_form
 from tests.factories_groups import gen_world
@@ -37,10 +37,10 @@ def alerts():
 @pytest.mark.parametrize("language", sorted(RISKY))
 def test_a_risky_post_raises_exactly_one_alert_however_often_it_is_edited(app, language):
     world = gen_world()
-    post = posts.create_post(world.member, world.group.id, RISKY[language])
-    posts.edit_post(world.member, world.group.id, post.id, RISKY[language] + " " + RISKY["en"])
-    posts.edit_post(world.member, world.group.id, post.id, "Sorry, I am fine now.")
-    posts.edit_post(world.member, world.group.id, post.id, RISKY[language])
+    post = posting.create_post(world.member, world.group.id, RISKY[language])
+    posting.edit_post(world.member, world.group.id, post.id, RISKY[language] + " " + RISKY["en"])
+    posting.edit_post(world.member, world.group.id, post.id, "Sorry, I am fine now.")
+    posting.edit_post(world.member, world.group.id, post.id, RISKY[language])
     (alert,) = alerts()
     participant = db.session.scalar(select(Participant).where(
         Participant.user_id == world.member.id))
@@ -52,16 +52,16 @@ def test_a_risky_post_raises_exactly_one_alert_however_often_it_is_edited(app, l
 
 def test_several_phrases_and_replies_give_one_alert_per_post(app):
     world = gen_world()
-    thread = posts.create_post(world.member, world.group.id,
+    thread = posting.create_post(world.member, world.group.id,
                                " ".join(RISKY.values()) + " suicide, self harm")
-    reply = posts.create_post(world.member2, world.group.id, RISKY["zh"], parent_id=thread.id)
-    posts.create_post(world.member2, world.group.id, "A calm reply", parent_id=thread.id)
+    reply = posting.create_post(world.member2, world.group.id, RISKY["zh"], parent_id=thread.id)
+    posting.create_post(world.member2, world.group.id, "A calm reply", parent_id=thread.id)
     assert sorted(a.source_id for a in alerts()) == sorted([thread.id, reply.id])
 
 
 def test_an_alert_reaches_leaders_and_clinicians_only_and_never_hides_the_post(app):
     world = gen_world()
-    post = posts.create_post(world.member, world.group.id, RISKY["en"])
+    post = posting.create_post(world.member, world.group.id, RISKY["en"])
     recipients = set(db.session.scalars(select(OutboxMessage.recipient_id).where(
         OutboxMessage.kind == "safety_alert")))
     assert recipients == {world.leader.id, world.assistant.id, world.clinician.id}
@@ -74,14 +74,14 @@ def test_an_alert_reaches_leaders_and_clinicians_only_and_never_hides_the_post(a
 
 def test_an_ordinary_post_raises_no_alert(app):
     world = gen_world()
-    posts.create_post(world.member, world.group.id, "Practised soothing breathing twice.")
+    posting.create_post(world.member, world.group.id, "Practised soothing breathing twice.")
     assert alerts() == []
 
 
 @pytest.mark.parametrize("recipient", ["leader", "assistant", "clinician"])
 def test_recipients_see_the_alert_and_the_post_text(app, recipient):
     world = gen_world()
-    post = posts.create_post(world.member, world.group.id, RISKY["ja"])
+    post = posting.create_post(world.member, world.group.id, RISKY["ja"])
     (alert,) = alerts()
     client = client_for(app, getattr(world, recipient))
     assert f"/alerts/{alert.id}" in client.get("/alerts/").get_data(as_text=True)
@@ -94,7 +94,7 @@ def test_recipients_see_the_alert_and_the_post_text(app, recipient):
                                       "other_member"])
 def test_nobody_else_sees_or_touches_an_alert(app, outsider):
     world = gen_world()
-    posts.create_post(world.member, world.group.id, RISKY["en"])
+    posting.create_post(world.member, world.group.id, RISKY["en"])
     (alert,) = alerts()
     client = client_for(app, getattr(world, outsider))
     listing = client.get("/alerts/")
@@ -112,7 +112,7 @@ def test_nobody_else_sees_or_touches_an_alert(app, outsider):
 
 def test_working_an_alert_owner_acknowledgement_note_and_closing(app):
     world = gen_world()
-    posts.create_post(world.member, world.group.id, RISKY["en"])
+    posting.create_post(world.member, world.group.id, RISKY["en"])
     (alert,) = alerts()
     clinician = client_for(app, world.clinician)
     leader = client_for(app, world.leader)
@@ -143,7 +143,7 @@ def test_working_an_alert_owner_acknowledgement_note_and_closing(app):
 def test_screening_counts_one_alert_per_post_across_many_posts(app):
     world = gen_world()
     for i in range(6):
-        posts.create_post(world.member if i % 2 else world.member2, world.group.id,
+        posting.create_post(world.member if i % 2 else world.member2, world.group.id,
                           RISKY[sorted(RISKY)[i % 3]])
     assert db.session.scalar(select(func.count(SafetyAlert.id))) == 6
     assert db.session.scalar(select(func.count(Post.id))) == 6

@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import event, func, select
 
 from models import AuditEntry, OutboxMessage, Participant, Post, PostFlag, db, write_transaction
-from program.groups import posting as posts
+from program.groups import access, digests, feed, posting
 from tests.conftest import post_form, sign_in
 from tests.factories import gen_cohort, gen_group, gen_participant, gen_study, gen_user
 from tests.factories_groups import gen_post, gen_world
@@ -148,9 +148,9 @@ def test_members_post_reply_and_see_each_other(app):
 
 def test_a_reply_to_a_reply_joins_the_thread_one_level_deep(app):
     world = gen_world()
-    thread = posts.create_post(world.member, world.group.id, "Thread")
-    first = posts.create_post(world.member2, world.group.id, "Reply", parent_id=thread.id)
-    second = posts.create_post(world.member, world.group.id, "Reply to reply", parent_id=first.id)
+    thread = posting.create_post(world.member, world.group.id, "Thread")
+    first = posting.create_post(world.member2, world.group.id, "Reply", parent_id=thread.id)
+    second = posting.create_post(world.member, world.group.id, "Reply to reply", parent_id=first.id)
     assert second.parent_id == thread.id
 
 
@@ -217,7 +217,7 @@ def test_posts_of_people_who_asked_for_removal_show_as_from_a_former_member(app)
     gen_post(world.group, world.member, "An old post")
     gen_post(world.group, world.member2, "A second post")
     with write_transaction():
-        assert posts.mark_author_removed(world.member.id) == 1
+        assert posting.mark_author_removed(world.member.id) == 1
     assert db.session.scalar(select(func.count()).select_from(Post)
                              .where(Post.author_id == world.member.id)) == 0
     page = client_for(app, world.leader).get(f"/groups/{world.group.id}").get_data(as_text=True)
@@ -246,10 +246,10 @@ def test_paging_visits_every_thread_once_in_order(app):
     start = datetime(2026, 1, 1, tzinfo=UTC)
     made = [gen_post(world.group, world.member, f"post {i}",
                      created_at=start + timedelta(minutes=i // 2)) for i in range(45)]
-    member = posts.membership(world.member, world.group.id)
+    member = access.membership(world.member, world.group.id)
     seen, cursor = [], None
     while True:
-        page = posts.feed(world.member, member, cursor=cursor, per_page=10)
+        page = feed.feed(world.member, member, cursor=cursor, per_page=10)
         seen += [t.post.id for t in page.threads]
         cursor = page.next_cursor
         if cursor is None:
@@ -292,7 +292,7 @@ def test_the_number_of_queries_per_page_does_not_grow_with_page_size(app):
 def test_authors_edit_within_the_window_and_not_after(app):
     world = gen_world()
     with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False) as clock:
-        thread = posts.create_post(world.member, world.group.id, "Frist post", title="Typo")
+        thread = posting.create_post(world.member, world.group.id, "Frist post", title="Typo")
         client = client_for(app, world.member)
         url = f"/groups/{world.group.id}/posts/{thread.id}/edit"
         assert client.get(url).status_code == 200
@@ -300,7 +300,7 @@ def test_authors_edit_within_the_window_and_not_after(app):
         db.session.expire_all()
         assert (thread.body, thread.title, thread.edited_at is not None) == (
             "First post", "Fixed", True)
-        clock.shift(posts.EDIT_WINDOW + timedelta(minutes=1))
+        clock.shift(posting.EDIT_WINDOW + timedelta(minutes=1))
         assert client.get(url).status_code == 302
         response = post_form(client, url, {"body": "Too late"}, token_from="/groups/")
         assert response.status_code == 302
@@ -310,7 +310,7 @@ def test_authors_edit_within_the_window_and_not_after(app):
 
 def test_only_the_author_edits_or_deletes_a_post(app):
     world = gen_world()
-    thread = posts.create_post(world.member, world.group.id, "Mine")
+    thread = posting.create_post(world.member, world.group.id, "Mine")
     other = client_for(app, world.member2)
     assert other.get(f"/groups/{world.group.id}/posts/{thread.id}/edit").status_code == 403
     assert post_form(other, f"/groups/{world.group.id}/posts/{thread.id}/delete",
@@ -332,11 +332,11 @@ def test_replies_notify_the_thread_author_by_their_choice(app):
     world = gen_world()
     world.member2.notify_replies = "none"
     db.session.commit()
-    mine = posts.create_post(world.member, world.group.id, "Mine")
-    theirs = posts.create_post(world.member2, world.group.id, "Theirs")
-    posts.create_post(world.leader, world.group.id, "Reply", parent_id=mine.id)
-    posts.create_post(world.leader, world.group.id, "Reply", parent_id=theirs.id)
-    posts.create_post(world.member, world.group.id, "Replying to myself", parent_id=mine.id)
+    mine = posting.create_post(world.member, world.group.id, "Mine")
+    theirs = posting.create_post(world.member2, world.group.id, "Theirs")
+    posting.create_post(world.leader, world.group.id, "Reply", parent_id=mine.id)
+    posting.create_post(world.leader, world.group.id, "Reply", parent_id=theirs.id)
+    posting.create_post(world.member, world.group.id, "Replying to myself", parent_id=mine.id)
     messages = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.kind == "post_reply")).all()
     assert [m.recipient_id for m in messages] == [world.member.id]
@@ -348,7 +348,7 @@ def test_announcements_notify_members_who_chose_immediate(app):
     world.member.notify_announcements = "immediate"
     world.member2.notify_announcements = "daily"
     db.session.commit()
-    posts.create_post(world.leader, world.group.id, "Class moves to Thursday")
+    posting.create_post(world.leader, world.group.id, "Class moves to Thursday")
     recipients = db.session.scalars(select(OutboxMessage.recipient_id).where(
         OutboxMessage.kind == "announcement")).all()
     assert recipients == [world.member.id]
@@ -362,20 +362,20 @@ def test_daily_digests_collect_yesterday_once(app):
     world.assistant.notify_announcements = "none"
     db.session.commit()
     with time_machine.travel(datetime(2026, 3, 2, 10, 0, tzinfo=UTC), tick=False):
-        thread = posts.create_post(world.member, world.group.id, "How do I start?")
-        posts.create_post(world.leader, world.group.id, "Like this", parent_id=thread.id)
-        posts.create_post(world.assistant, world.group.id, "Or this", parent_id=thread.id)
-        posts.create_post(world.leader, world.group.id, "Retreat on Saturday")
+        thread = posting.create_post(world.member, world.group.id, "How do I start?")
+        posting.create_post(world.leader, world.group.id, "Like this", parent_id=thread.id)
+        posting.create_post(world.assistant, world.group.id, "Or this", parent_id=thread.id)
+        posting.create_post(world.leader, world.group.id, "Retreat on Saturday")
     with time_machine.travel(datetime(2026, 3, 3, 0, 5, tzinfo=UTC), tick=False):
-        assert posts.materialise_digests() == 2
-        assert posts.materialise_digests() == 0
-    digests = {m.recipient_id: m for m in db.session.scalars(
+        assert digests.materialise_digests() == 2
+        assert digests.materialise_digests() == 0
+    sent_digests = {m.recipient_id: m for m in db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "daily_digest"))}
-    assert set(digests) == {world.member.id, world.member2.id}
-    assert "2 new replies to you" in digests[world.member.id].body_text
-    assert "1 new announcement" in digests[world.member2.id].body_text
-    assert "replies" not in digests[world.member2.id].body_text
-    assert "Like this" not in digests[world.member.id].body_text
+    assert set(sent_digests) == {world.member.id, world.member2.id}
+    assert "2 new replies to you" in sent_digests[world.member.id].body_text
+    assert "1 new announcement" in sent_digests[world.member2.id].body_text
+    assert "replies" not in sent_digests[world.member2.id].body_text
+    assert "Like this" not in sent_digests[world.member.id].body_text
 
 
 def test_weekly_threads_appear_when_each_session_is_released_once(app):
@@ -385,10 +385,10 @@ def test_weekly_threads_appear_when_each_session_is_released_once(app):
     groups = [gen_group(cohort, kind="small"), gen_group(cohort, kind="large")]
     gen_group(gen_cohort(study, start_date=date(2026, 6, 1)))  # not started: no threads
     with time_machine.travel(datetime(2026, 3, 2, 17, 59, tzinfo=UTC), tick=False):
-        assert posts.ensure_weekly_threads() == 0
+        assert digests.ensure_weekly_threads() == 0
     with time_machine.travel(datetime(2026, 3, 9, 18, 0, tzinfo=UTC), tick=False):
-        assert posts.ensure_weekly_threads() == 4
-        assert posts.ensure_weekly_threads() == 0
+        assert digests.ensure_weekly_threads() == 4
+        assert digests.ensure_weekly_threads() == 0
     titles = db.session.scalars(select(Post.title).where(Post.group_id == groups[0].id)
                                 .order_by(Post.weekly_session)).all()
     assert titles == ["Week 1: share how the practice went",
@@ -406,7 +406,7 @@ def test_the_jobs_run_from_the_command_line(app, runner):
 
 def test_weekly_threads_are_in_the_feed_newest_week_first(app):
     world = gen_world()  # the cohort started 30 days ago: five sessions released
-    posts.ensure_weekly_threads()
+    digests.ensure_weekly_threads()
     page = client_for(app, world.member2).get(f"/groups/{world.group.id}").get_data(as_text=True)
     weeks = [page.index(f"Week {n}: share how the practice went") for n in (5, 4, 3, 2, 1)]
     assert weeks == sorted(weeks)

@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from models import Post, PostFlag, User, db, utcnow
-from program.groups import posting as posts
+from program.groups import moderation, posting
 from tests.conftest import post_form
 from tests.factories_groups import gen_post, gen_world
 from tests.test_groups import client_for
@@ -66,14 +66,14 @@ def test_members_who_saw_a_post_see_each_change_to_it_at_once(app):
     bob = client_for(app, world.member2)
     assert "First version" in feed(bob, world.group.id)
 
-    posts.edit_post(world.member, world.group.id, post.id, "Second version")
+    posting.edit_post(world.member, world.group.id, post.id, "Second version")
     page = feed(bob, world.group.id)
     assert "Second version" in page and "First version" not in page and "edited" in page
 
-    posts.set_pinned(world.leader, world.group.id, post.id, True)
+    moderation.set_pinned(world.leader, world.group.id, post.id, True)
     assert '<span class="badge">pinned</span>' in feed(bob, world.group.id)
 
-    posts.hide_post(world.leader, world.group.id, post.id, "Off topic")
+    moderation.hide_post(world.leader, world.group.id, post.id, "Off topic")
     assert "Second version" not in feed(bob, world.group.id)
     own = feed(client_for(app, world.member), world.group.id)
     assert "A leader hid this post from the group. Reason: Off topic" in own
@@ -104,7 +104,7 @@ def test_the_edit_link_goes_when_the_edit_window_closes(app):
     edit = f'href="/groups/{world.group.id}/posts/{post.id}/edit"'
     alice = client_for(app, world.member)
     assert edit in feed(alice, world.group.id)
-    with time_machine.travel(utcnow() + posts.EDIT_WINDOW + timedelta(minutes=1), tick=False):
+    with time_machine.travel(utcnow() + posting.EDIT_WINDOW + timedelta(minutes=1), tick=False):
         assert edit not in feed(alice, world.group.id)
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AuditEntry, OutboxMessage, Post, PostFlag, db
-from program.groups import posting as posts
+from program.groups import moderation
 from tests.conftest import post_form
 from tests.factories_groups import gen_post, gen_world
 from tests.test_groups import client_for, snapshot
@@ -78,7 +78,7 @@ def test_pinned_threads_lead_the_feed(app):
     world = gen_world()
     older = gen_post(world.group, world.member, "Older thread", minutes_ago=100)
     gen_post(world.group, world.member2, "Newer thread", minutes_ago=1)
-    posts.set_pinned(world.leader, world.group.id, older.id, True)
+    moderation.set_pinned(world.leader, world.group.id, older.id, True)
     page = client_for(app, world.member).get(f"/groups/{world.group.id}").get_data(as_text=True)
     assert page.index("Older thread") < page.index("Newer thread")
 
@@ -104,7 +104,7 @@ def test_hiding_tells_the_author_the_reason_and_hides_it_from_other_members(app)
 def test_the_hiding_reason_is_shown_as_text(app):
     world = gen_world()
     post = gen_post(world.group, world.member, "Hmm")
-    posts.hide_post(world.leader, world.group.id, post.id, "<script>alert(1)</script>")
+    moderation.hide_post(world.leader, world.group.id, post.id, "<script>alert(1)</script>")
     page = client_for(app, world.member).get(f"/groups/{world.group.id}").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
 
@@ -142,7 +142,7 @@ def test_members_flag_once_and_leaders_work_the_queue(app):
 def test_hidden_posts_cannot_be_flagged_or_replied_to(app):
     world = gen_world()
     post = gen_post(world.group, world.member, "Hidden soon")
-    posts.hide_post(world.leader, world.group.id, post.id, "Off topic")
+    moderation.hide_post(world.leader, world.group.id, post.id, "Off topic")
     client = client_for(app, world.member2)
     post_form(client, f"/groups/{world.group.id}/posts/{post.id}/flag", token_from="/groups/")
     response = post_form(client, f"/groups/{world.group.id}/posts/{post.id}/reply",

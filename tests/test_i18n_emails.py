@@ -53,7 +53,7 @@ def test_group_and_safety_notices_follow_each_recipients_language(app, locale):
     from sqlalchemy import select
 
     from models import OutboxMessage
-    from program.groups import posting as posts
+    from program.groups import digests, moderation, posting
     from tests.factories_groups import gen_world
 
     ensure_compiled()
@@ -65,14 +65,14 @@ def test_group_and_safety_notices_follow_each_recipients_language(app, locale):
     world.assistant.locale = "en"
     db.session.commit()
     with time_machine.travel(datetime(2026, 3, 2, 10, 0, tzinfo=UTC), tick=False):
-        thread = posts.create_post(world.member, world.group.id, "How do I start?")
-        posts.create_post(world.assistant, world.group.id, "Like this", parent_id=thread.id)
-        posts.create_post(world.leader, world.group.id, "Retreat on Saturday")
-        advert = posts.create_post(world.member2, world.group.id, "Buy my course")
-        posts.hide_post(world.leader, world.group.id, advert.id, "No advertising, please")
-        posts.create_post(world.member2, world.group.id, "I want to kill myself")
+        thread = posting.create_post(world.member, world.group.id, "How do I start?")
+        posting.create_post(world.assistant, world.group.id, "Like this", parent_id=thread.id)
+        posting.create_post(world.leader, world.group.id, "Retreat on Saturday")
+        advert = posting.create_post(world.member2, world.group.id, "Buy my course")
+        moderation.hide_post(world.leader, world.group.id, advert.id, "No advertising, please")
+        posting.create_post(world.member2, world.group.id, "I want to kill myself")
     with time_machine.travel(datetime(2026, 3, 3, 0, 5, tzinfo=UTC), tick=False):
-        posts.materialise_digests()
+        digests.materialise_digests()
     db.session.expire_all()
     messages = db.session.scalars(select(OutboxMessage)).all()
     by_kind = {}

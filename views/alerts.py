@@ -15,7 +15,7 @@ from wtforms import TextAreaField
 from wtforms.validators import Length
 
 from models import Group, Post, PracticeLog, db
-from program.groups import posting as posts
+from program.groups import access
 from program.safety import alerts as safety
 from views import navigation
 from views.access import role_required
@@ -68,7 +68,7 @@ def show(alert_id: int):
     elif alert.source_kind == "practice_log":
         log = db.session.get(PracticeLog, alert.source_id)
     group = db.session.get(Group, alert.group_id) if alert.group_id else None
-    in_group = group is not None and posts.membership(current_user, group.id) is not None
+    in_group = group is not None and access.membership(current_user, group.id) is not None
     return render_template("alerts/show.html", alert=alert, post=post, log=log, group=group,
                            in_group=in_group, note_form=NoteForm(note=alert.note))
 

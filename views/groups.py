@@ -33,7 +33,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from models import Cohort, db, utcnow
 from models.people import Role
-from program.groups import posting as posts
+from program.groups import access, moderation, posting
+from program.groups import feed as group_feed
 from views import navigation
 from views.access import role_required
 from views.auth import safe_next
@@ -49,18 +50,19 @@ navigation.add("facilitator", "groups.index", "Groups", order=30)
 
 class ThreadForm(FlaskForm):
     title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=200)])
-    body = TextAreaField(_l("Your post"), validators=[DataRequired(), Length(max=posts.MAX_BODY)])
+    body = TextAreaField(_l("Your post"), validators=[DataRequired(), Length(max=posting.MAX_BODY)])
     submission_token = HiddenField(validators=[Length(max=64)])  # the column holds 64
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField(_l("Your reply"), validators=[DataRequired(), Length(max=posts.MAX_BODY)])
+    body = TextAreaField(_l("Your reply"),
+                         validators=[DataRequired(), Length(max=posting.MAX_BODY)])
     submission_token = HiddenField(validators=[Length(max=64)])  # the column holds 64
 
 
 class EditForm(FlaskForm):
     title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=200)])
-    body = TextAreaField(_l("Your post"), validators=[DataRequired(), Length(max=posts.MAX_BODY)])
+    body = TextAreaField(_l("Your post"), validators=[DataRequired(), Length(max=posting.MAX_BODY)])
 
 
 class HideForm(FlaskForm):
@@ -78,7 +80,7 @@ class ActionForm(FlaskForm):
 
 
 def _member(group_id: int, *, moderator: bool = False):
-    found = posts.group_membership(current_user, group_id)
+    found = access.group_membership(current_user, group_id)
     if found is None:
         abort(404)
     group, member = found
@@ -120,8 +122,9 @@ def _blank_post_form(form_class: type[FlaskForm], macro: str, locale: str, actio
 def _feed_page(group, member, thread_form=None, status=200):
     per_page = request.args.get("per", 20, type=int)
     per_page = per_page if per_page in PAGE_SIZES else 20
-    page = posts.feed(current_user, member, cursor=request.args.get("before"), per_page=per_page)
-    can_start = posts.can_start_thread(group, member)
+    page = group_feed.feed(current_user, member, cursor=request.args.get("before"),
+                           per_page=per_page)
+    can_start = access.can_start_thread(group, member)
     return render_template(
         "groups/feed.html", group=group, member=member, page=page, per_page=per_page,
         first_page=not request.args.get("before"), can_start=can_start,
@@ -136,7 +139,7 @@ def _feed_page(group, member, thread_form=None, status=200):
 @role_required(*Role)
 def index():
     """The groups the user belongs to."""
-    return render_template("groups/index.html", groups=posts.groups_of(current_user))
+    return render_template("groups/index.html", groups=access.groups_of(current_user))
 
 
 @bp.get("/<int:group_id>")
@@ -156,11 +159,11 @@ def create(group_id: int):
     if not form.validate_on_submit():
         return _feed_page(group, member, form, status=400)
     try:
-        post = posts.create_post(current_user, group_id, form.body.data, title=form.title.data,
+        post = posting.create_post(current_user, group_id, form.body.data, title=form.title.data,
                                  submission_token=form.submission_token.data or None)
-    except posts.NoAccess:
+    except access.NoAccess:
         abort(404)
-    except posts.PostError as exc:
+    except access.PostError as exc:
         form.body.errors = [str(exc)]
         return _feed_page(group, member, form, status=400)
     flash(_("Your post is in the group."), "success")
@@ -169,8 +172,8 @@ def create(group_id: int):
 
 def _thread_page(group, member, post_id, reply_form=None, status=200):
     try:
-        page = posts.thread(current_user, member, post_id)
-    except posts.NoAccess:
+        page = group_feed.thread(current_user, member, post_id)
+    except access.NoAccess:
         abort(404)
     head = page.threads[0].post
     can_reply = not head.locked and head.hidden_at is None
@@ -199,11 +202,11 @@ def reply(group_id: int, post_id: int):
     if not form.validate_on_submit():
         return _thread_page(group, member, post_id, form, status=400)
     try:
-        post = posts.create_post(current_user, group_id, form.body.data, parent_id=post_id,
+        post = posting.create_post(current_user, group_id, form.body.data, parent_id=post_id,
                                  submission_token=form.submission_token.data or None)
-    except posts.NoAccess:
+    except access.NoAccess:
         abort(404)
-    except posts.PostError as exc:
+    except access.PostError as exc:
         form.body.errors = [str(exc)]
         return _thread_page(group, member, post_id, form, status=400)
     return redirect(url_for(".thread", group_id=group_id, post_id=post.parent_id)
@@ -216,20 +219,20 @@ def edit(group_id: int, post_id: int):
     """Edit one's own post within the edit window."""
     group, _member_row = _member(group_id)
     try:
-        post = posts.post_in_group(group_id, post_id)
-    except posts.NoAccess:
+        post = access.post_in_group(group_id, post_id)
+    except access.NoAccess:
         abort(404)
     if post.author_id != current_user.id:
         abort(403)
-    if not posts.can_edit(current_user, post):
+    if not posting.can_edit(current_user, post):
         flash(_("This post can no longer be edited."), "error")
         return redirect(url_for(".thread", group_id=group_id, post_id=post.parent_id or post.id))
     form = EditForm(obj=post) if request.method == "GET" else EditForm()
     if form.validate_on_submit():
         try:
-            posts.edit_post(current_user, group_id, post_id, form.body.data,
+            posting.edit_post(current_user, group_id, post_id, form.body.data,
                             title=form.title.data)
-        except posts.PostError as exc:
+        except access.PostError as exc:
             form.body.errors = [str(exc)]
         else:
             flash(_("Your post was changed."), "success")
@@ -247,8 +250,8 @@ def delete(group_id: int, post_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        post = posts.delete_post(current_user, group_id, post_id)
-    except posts.NoAccess:
+        post = posting.delete_post(current_user, group_id, post_id)
+    except access.NoAccess:
         abort(404)
     flash(_("Your post was deleted."), "success")
     if post.parent_id:
@@ -265,10 +268,10 @@ def flag(group_id: int, post_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        posts.flag_post(current_user, group_id, post_id, form.reason.data)
-    except posts.NoAccess:
+        moderation.flag_post(current_user, group_id, post_id, form.reason.data)
+    except access.NoAccess:
         abort(404)
-    except posts.PostError as exc:
+    except access.PostError as exc:
         flash(str(exc), "error")
     else:
         flash(_("Thank you. The group's leaders will look at this post."), "success")
@@ -285,12 +288,12 @@ def _same_group(url: str | None, group_id: int) -> bool:
 
 
 MODERATION = {
-    "pin": lambda u, g, p: posts.set_pinned(u, g, p, True),
-    "unpin": lambda u, g, p: posts.set_pinned(u, g, p, False),
-    "lock": lambda u, g, p: posts.set_locked(u, g, p, True),
-    "unlock": lambda u, g, p: posts.set_locked(u, g, p, False),
-    "restore": posts.restore_post,
-    "resolve": posts.resolve_flags,
+    "pin": lambda u, g, p: moderation.set_pinned(u, g, p, True),
+    "unpin": lambda u, g, p: moderation.set_pinned(u, g, p, False),
+    "lock": lambda u, g, p: moderation.set_locked(u, g, p, True),
+    "unlock": lambda u, g, p: moderation.set_locked(u, g, p, False),
+    "restore": moderation.restore_post,
+    "resolve": moderation.resolve_flags,
 }
 DONE = {
     "pin": _l("Pinned."), "unpin": _l("Unpinned."), "lock": _l("Thread locked."),
@@ -308,9 +311,9 @@ def moderate(group_id: int, post_id: int, action: str):
         abort(400)
     try:
         MODERATION[action](current_user, group_id, post_id)
-    except posts.NoAccess:
+    except access.NoAccess:
         abort(404)
-    except posts.PostError as exc:
+    except access.PostError as exc:
         flash(str(exc), "error")
     else:
         flash(str(DONE[action]), "success")
@@ -327,8 +330,8 @@ def hide(group_id: int, post_id: int):
         flash(_("Give a reason; the author will see it."), "error")
         return _back(group_id)
     try:
-        posts.hide_post(current_user, group_id, post_id, form.reason.data)
-    except posts.NoAccess:
+        moderation.hide_post(current_user, group_id, post_id, form.reason.data)
+    except access.NoAccess:
         abort(404)
     flash(str(DONE["hide"]), "success")
     return _back(group_id)
@@ -347,7 +350,7 @@ def flags(group_id: int):
     """The group's queue of posts flagged by members (leaders and assistants only)."""
     group, member = _member(group_id, moderator=True)
     return render_template("groups/flags.html", group=group, member=member,
-                           queue=posts.flag_queue(group_id))
+                           queue=moderation.flag_queue(group_id))
 
 
 @bp.get("/<int:group_id>/overview")
@@ -357,4 +360,4 @@ def overview(group_id: int):
     group, member = _member(group_id, moderator=True)
     cohort = db.session.get(Cohort, group.cohort_id)
     return render_template("facilitator/group_overview.html", group=group, cohort=cohort,
-                           member=member, overview=posts.overview(group))
+                           member=member, overview=group_feed.overview(group))

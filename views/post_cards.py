@@ -27,8 +27,8 @@ from markupsafe import Markup, escape
 
 from models import GroupMembership, Post, User
 from program.courses import markdown
-from program.groups import posting as posts
-from program.groups.posting import FeedPage, Thread
+from program.groups import posting
+from program.groups.feed import FeedPage, Thread
 
 #: labels every card repeats: translated and escaped once per language
 POST_LABELS = {
@@ -125,7 +125,7 @@ def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer: User,
         locked=bool(post.locked), hidden=hidden,
         hidden_reason=post.hidden_reason if hidden else None,
         body_html=None if weekly_by_hearth else (post.body_html or ""),
-        mine=mine, can_edit=mine and posts.can_edit(viewer, post, now),
+        mine=mine, can_edit=mine and posting.can_edit(viewer, post, now),
         flagging=flagging, moderator=moderator,
         can_hide=moderator and not mine and not hidden and post.author_id is not None,
         open_flags=page.open_flags.get(post.id, 0) if moderator else 0,

@@ -45,7 +45,7 @@ from program.core.dates import for_recipient
 from program.courses.calendar import CohortCalendar, MeetingStatus, PlannedMeeting
 from program.courses.catalogue import get_catalogue
 from program.courses.delivery import cohort_calendar, sees_material
-from program.groups.posting import ensure_weekly_threads, materialise_digests
+from program.groups.digests import ensure_weekly_threads, materialise_digests
 from program.messaging import emails
 from program.messaging.outbox import enqueue
 

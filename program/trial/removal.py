@@ -43,7 +43,7 @@ from models import (
 from models.people import new_token
 from program.core import audit
 from program.core.audit import AuditAction
-from program.groups import posting as posts
+from program.groups import posting
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def _memberships(r: Removal) -> None:
 @handles("posts")
 def _posts(r: Removal) -> None:
     if r.user_id is not None:
-        posts.mark_author_removed(r.user_id)
+        posting.mark_author_removed(r.user_id)
 
 
 @handles("post_flags")
