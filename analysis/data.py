@@ -221,7 +221,7 @@ def attendance(session: Session, study_id: int) -> pd.DataFrame:
             if m.cohort_id != p.cohort_id:
                 continue
             entry = register.get((m.id, p.id))
-            present = entry is not None and entry.status in ("present", "late")
+            present = entry is not None and entry.attended
             rows.append({"participant_id": p.code, "arm": arm.key, "cohort": m.name,
                          "meeting": m.session_number, "present": int(present),
                          "minutes": entry.minutes_attended if entry is not None else None})

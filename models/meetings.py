@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask_babel import lazy_pgettext
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models._types import Vocabulary, one_of
@@ -70,6 +71,10 @@ class Meeting(db.Model):
     )
 
 
+#: the statuses that count as having been at a meeting (attendance rates, "started", roster)
+ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
+
+
 class Attendance(db.Model):
     __tablename__ = "attendance"
     __table_args__ = (
@@ -90,3 +95,13 @@ class Attendance(db.Model):
 
     meeting: Mapped[Meeting] = relationship(back_populates="attendance")
     participant = relationship("Participant")
+
+    @hybrid_property
+    def attended(self) -> bool:
+        """Whether the participant was at the meeting (see :data:`ATTENDED`)."""
+        return self.status in ATTENDED
+
+    @attended.inplace.expression
+    @classmethod
+    def _attended_expression(cls):
+        return cls.status.in_(ATTENDED)

@@ -116,7 +116,7 @@ def cohort(cohort_id: int):
         select(Meeting).where(Meeting.cohort_id == cohort.id))}
     counts = dict(db.session.execute(
         select(Attendance.meeting_id, func.count()).join(Meeting)
-        .where(Meeting.cohort_id == cohort.id, Attendance.status.in_(("present", "late")))
+        .where(Meeting.cohort_id == cohort.id, Attendance.attended)
         .group_by(Attendance.meeting_id)).all())
     rows = [(m, program.session(m.session_number), records.get(m.session_number),
              counts.get(getattr(records.get(m.session_number), "id", None), 0))
@@ -311,8 +311,8 @@ def roster(cohort_id: int):
     rows = []
     for participant, user in roster:
         attended = [n for n in registered
-                    if getattr(marks.get((rows_by_number[n].id, participant.id)), "status",
-                               "absent") in ("present", "late")]
+                    if getattr(marks.get((rows_by_number[n].id, participant.id)), "attended",
+                               False)]
         missed_two = len(registered) >= 2 and not set(registered[-2:]) & set(attended)
         last = last_practice.get(participant.id)
         no_practice = week_start is not None and (last is None or last < week_start)

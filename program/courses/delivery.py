@@ -34,6 +34,7 @@ from models import (
     write_transaction,
 )
 from models.base import is_unique_violation
+from models.meetings import ATTENDED
 from models.people import Locale, NotifyChoice
 from program.core import audit
 from program.core.audit import AuditAction
@@ -322,8 +323,6 @@ class AttendanceMark:
     minutes: int | None = None
 
 
-#: attendance statuses that count as having been at the meeting
-ATTENDED_STATUSES = ("present", "late")
 
 
 def meeting_day(meeting: Meeting) -> date:
@@ -366,7 +365,7 @@ def record_attendance(meeting: Meeting, marks: list[AttendanceMark], by: User,
               "source": statement.excluded.source,
               "recorded_at": statement.excluded.recorded_at},
     )
-    attended = sorted(pid for pid, row in rows.items() if row["status"] in ATTENDED_STATUSES)
+    attended = sorted(pid for pid, row in rows.items() if row["status"] in ATTENDED)
     started = (
         update(Participant)
         .where(Participant.id.in_(attended), Participant.cohort_id == meeting.cohort_id,

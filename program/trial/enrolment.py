@@ -526,7 +526,7 @@ def flow_counts(study_id: int) -> dict:
         select(Participant).where(Participant.study_id == study_id)).all()
     attended = set(db.session.scalars(
         select(Attendance.participant_id).join(Participant)
-        .where(Participant.study_id == study_id, Attendance.status.in_(("present", "late")))))
+        .where(Participant.study_id == study_id, Attendance.attended)))
     arm_keys = {arm.id: arm.key for arm in study.arms}
     receives = {arm.id: arm.receives_program for arm in study.arms}
 
