@@ -28,16 +28,14 @@ from models import (
     Group,
     GroupMembership,
     Meeting,
-    PracticeLog,
-    SessionProgress,
     db,
     utcnow,
 )
 from models.meetings import AttendanceStatus
 from program.courses import attendance_import
 from program.courses import delivery as operations
-from program.courses.calendar import current_session
 from program.courses.catalogue import get_catalogue
+from program.courses.roster import cohort_progress
 from views import navigation
 from views.access import role_required
 from views.forms import MultiCheckboxField, options
@@ -133,6 +131,33 @@ def _aware(local: datetime | None, zone: ZoneInfo) -> datetime | None:
     return local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")) if local else None
 
 
+def _meeting_form(cohort: Cohort, number: int, session, zone: ZoneInfo) -> MeetingForm:
+    """The meeting form, filled from the meeting's record on first view."""
+    form = MeetingForm()
+    # Ticked items are stored in English (the adherence analysis counts them); shown translated.
+    english = get_catalogue().session(cohort.program, number).checklist
+    form.checklist.choices = options(zip(english, session.checklist, strict=True))
+    row = _meeting_row(cohort, number)
+    if request.method == "GET" and row is not None:
+        form.outcome.data = row.outcome
+        form.postponed_to.data = _local_naive(row.postponed_to, zone)
+        form.actual_start.data = _local_naive(row.actual_start, zone)
+        form.actual_minutes.data = row.actual_minutes
+        form.notes.data = row.notes
+        form.checklist.data = list(row.checklist_done or [])
+    return form
+
+
+def _meeting_record(form: MeetingForm, zone: ZoneInfo) -> operations.MeetingRecord:
+    return operations.MeetingRecord(
+        outcome=form.outcome.data,
+        postponed_to=_aware(form.postponed_to.data, zone),
+        actual_start=_aware(form.actual_start.data, zone),
+        actual_minutes=form.actual_minutes.data,
+        notes=(form.notes.data or "").strip() or None,
+        checklist_done=tuple(form.checklist.data or ()))
+
+
 @bp.route("/cohorts/<int:cohort_id>/meetings/<int:number>", methods=["GET", "POST"])
 @role_required("facilitator")
 def meeting(cohort_id: int, number: int):
@@ -142,34 +167,38 @@ def meeting(cohort_id: int, number: int):
     zone = ZoneInfo(cohort.timezone)
     session = get_catalogue(get_locale()).session(cohort.program, number)
     planned = operations.cohort_calendar(cohort).meeting(number)
-    row = _meeting_row(cohort, number)
-    form = MeetingForm()
-    # Ticked items are stored in English (the adherence analysis counts them); shown translated.
-    english = get_catalogue().session(cohort.program, number).checklist
-    form.checklist.choices = options(zip(english, session.checklist, strict=True))
-    if request.method == "GET" and row is not None:
-        form.outcome.data = row.outcome
-        form.postponed_to.data = _local_naive(row.postponed_to, zone)
-        form.actual_start.data = _local_naive(row.actual_start, zone)
-        form.actual_minutes.data = row.actual_minutes
-        form.notes.data = row.notes
-        form.checklist.data = list(row.checklist_done or [])
+    form = _meeting_form(cohort, number, session, zone)
     if form.validate_on_submit():
         if form.outcome.data == "postponed" and form.postponed_to.data is None:
             form.postponed_to.errors.append(_("Give the new date and time."))
         else:
-            record = operations.MeetingRecord(
-                outcome=form.outcome.data,
-                postponed_to=_aware(form.postponed_to.data, zone),
-                actual_start=_aware(form.actual_start.data, zone),
-                actual_minutes=form.actual_minutes.data,
-                notes=(form.notes.data or "").strip() or None,
-                checklist_done=tuple(form.checklist.data or ()))
-            operations.record_meeting(cohort, number, record, current_user)
+            operations.record_meeting(cohort, number, _meeting_record(form, zone), current_user)
             flash(_("Meeting record saved."), "success")
             return redirect(url_for("facilitator.cohort", cohort_id=cohort.id))
     return render_template("facilitator/meeting.html", cohort=cohort, session=session,
                            planned=planned, form=form, zone=zone)
+
+
+def _register_marks(roster) -> tuple[list[operations.AttendanceMark], list[str]]:
+    """The register's marks as submitted, and a message for each row that cannot be saved."""
+    marks, errors = [], []
+    # "Everyone else present": on a phone, mark the few exceptions and tap once.
+    fill = "present" if request.form.get("fill") == "present" else ""
+    for participant, user in roster:
+        status = request.form.get(f"status-{participant.id}", "") or fill
+        if not status:
+            continue
+        if status not in AttendanceStatus:
+            errors.append(_("Choose present, absent or late for %(name)s.",
+                            name=user.display_name))
+            continue
+        raw = request.form.get(f"minutes-{participant.id}", "").strip()
+        if raw and (not raw.isdigit() or int(raw) > 600):
+            errors.append(_("Minutes for %(name)s must be a whole number up to 600.",
+                            name=user.display_name))
+            continue
+        marks.append(operations.AttendanceMark(participant.id, status, int(raw) if raw else None))
+    return marks, errors
 
 
 @bp.route("/cohorts/<int:cohort_id>/meetings/<int:number>/register", methods=["GET", "POST"])
@@ -181,26 +210,7 @@ def register(cohort_id: int, number: int):
     roster = operations.cohort_roster(cohort)
     errors: list[str] = []
     if request.method == "POST":
-        marks = []
-        # "Everyone else present": on a phone, mark the few exceptions and tap once.
-        fill = "present" if request.form.get("fill") == "present" else ""
-        for participant, user in roster:
-            status = request.form.get(f"status-{participant.id}", "") or fill
-            if not status:
-                continue
-            if status not in AttendanceStatus:
-                errors.append(_("Choose present, absent or late for %(name)s.",
-                                name=user.display_name))
-                continue
-            raw = request.form.get(f"minutes-{participant.id}", "").strip()
-            minutes = None
-            if raw:
-                if not raw.isdigit() or int(raw) > 600:
-                    errors.append(_("Minutes for %(name)s must be a whole number up to 600.",
-                                    name=user.display_name))
-                    continue
-                minutes = int(raw)
-            marks.append(operations.AttendanceMark(participant.id, status, minutes))
+        marks, errors = _register_marks(roster)
         if not errors:
             meeting_row = operations.ensure_meeting(cohort, number)
             operations.record_attendance(meeting_row, marks, current_user)
@@ -242,13 +252,8 @@ def attendance_import_upload(cohort_id: int, number: int):
                            form=form)
 
 
-@bp.post("/cohorts/<int:cohort_id>/meetings/<int:number>/import/confirm")
-@role_required("facilitator")
-def attendance_import_confirm(cohort_id: int, number: int):
-    """Save the confirmed matches: minutes kept as dose, status from the cohort's rule."""
-    cohort = _cohort(cohort_id)
-    number = _session_number(cohort, number)
-    roster_ids = {p.id for p, _u in operations.cohort_roster(cohort)}
+def _confirmed_minutes(roster_ids: set[int]) -> dict[int, int]:
+    """Minutes per participant from the ticked rows of the review page (400 on a forged row)."""
     minutes_by_participant: dict[int, int] = {}
     try:
         rows = min(int(request.form.get("rows", "0")), attendance_import.MAX_ROWS)
@@ -266,6 +271,17 @@ def attendance_import_confirm(cohort_id: int, number: int):
             abort(400)
         minutes_by_participant[participant_id] = (
             minutes_by_participant.get(participant_id, 0) + minutes)
+    return minutes_by_participant
+
+
+@bp.post("/cohorts/<int:cohort_id>/meetings/<int:number>/import/confirm")
+@role_required("facilitator")
+def attendance_import_confirm(cohort_id: int, number: int):
+    """Save the confirmed matches: minutes kept as dose, status from the cohort's rule."""
+    cohort = _cohort(cohort_id)
+    number = _session_number(cohort, number)
+    roster_ids = {p.id for p, _u in operations.cohort_roster(cohort)}
+    minutes_by_participant = _confirmed_minutes(roster_ids)
     meeting_row = operations.ensure_meeting(cohort, number)
     recorded = {a.participant_id for a in db.session.scalars(
         select(Attendance).where(Attendance.meeting_id == meeting_row.id))}
@@ -286,39 +302,7 @@ def attendance_import_confirm(cohort_id: int, number: int):
 def roster(cohort_id: int):
     """Each participant's attendance, last practice and material opened; who is falling behind."""
     cohort = _cohort(cohort_id)
-    now = utcnow()
-    calendar = operations.cohort_calendar(cohort)
-    roster = operations.cohort_roster(cohort)
-    ids = [p.id for p, _u in roster]
-    past = [m.session_number for m in calendar.meetings
-            if m.actual_start is not None and m.actual_start <= now]
-    rows_by_number = {m.session_number: m for m in db.session.scalars(
-        select(Meeting).where(Meeting.cohort_id == cohort.id))}
-    registered = [n for n in past if n in rows_by_number and rows_by_number[n].attendance]
-    marks = {(a.meeting_id, a.participant_id): a for n in registered
-             for a in rows_by_number[n].attendance}
-    last_practice = dict(db.session.execute(
-        select(PracticeLog.participant_id, func.max(PracticeLog.practised_on))
-        .where(PracticeLog.participant_id.in_(ids)).group_by(PracticeLog.participant_id)).all())
-    opened = dict(db.session.execute(
-        select(SessionProgress.participant_id, func.count())
-        .where(SessionProgress.participant_id.in_(ids), SessionProgress.opened_at.is_not(None))
-        .group_by(SessionProgress.participant_id)).all())
-    released = sum(1 for m in calendar.meetings if m.release_at <= now)
-    this_week = current_session(calendar, now)
-    week_start = (calendar.local(this_week.actual_start or this_week.planned_start).date()
-                  if this_week else None)
-    rows = []
-    for participant, user in roster:
-        attended = [n for n in registered
-                    if getattr(marks.get((rows_by_number[n].id, participant.id)), "attended",
-                               False)]
-        missed_two = len(registered) >= 2 and not set(registered[-2:]) & set(attended)
-        last = last_practice.get(participant.id)
-        no_practice = week_start is not None and (last is None or last < week_start)
-        rows.append({"participant": participant, "user": user, "attended": len(attended),
-                     "of": len(registered), "last_practice": last,
-                     "opened": opened.get(participant.id, 0), "missed_two": missed_two,
-                     "no_practice": no_practice})
-    return render_template("facilitator/roster.html", cohort=cohort, rows=rows,
-                           released=released, week_start=week_start)
+    progress = cohort_progress(cohort, utcnow())
+    return render_template("facilitator/roster.html", cohort=cohort,
+                           rows=progress.rows, released=progress.released,
+                           week_start=progress.week_start)

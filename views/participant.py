@@ -19,8 +19,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from models import Participant, PracticeLog, SessionProgress, db, utcnow
 from program.core.dates import pattern
 from program.courses import delivery as operations
-from program.courses.calendar import current_session, next_meeting
 from program.courses.catalogue import get_catalogue
+from program.courses.week import participant_week
 from views import navigation
 from views.access import role_required
 from views.forms import options, values
@@ -31,7 +31,6 @@ navigation.add("participant", "participant.dashboard", "This week", order=10)
 # for every participant, and usual-care participants have no sessions to open.
 
 #: the join link appears this long before a live meeting starts (and until it ends)
-JOIN_LINK_LEAD = timedelta(minutes=15)
 CHART_WEEKS = 8
 
 
@@ -89,16 +88,6 @@ def _released_practices(participant: Participant, now: datetime) -> list:
     return practices
 
 
-def practice_streak(days: set[date], today: date) -> int:
-    """Consecutive days with practice ending today (or yesterday, if today has none yet)."""
-    day = today if today in days else today - timedelta(days=1)
-    streak = 0
-    while day in days:
-        streak += 1
-        day -= timedelta(days=1)
-    return streak
-
-
 @bp.get("/")
 @role_required("participant")
 def dashboard():
@@ -106,35 +95,8 @@ def dashboard():
     participant = current_participant()
     context = {"participant": participant, "material": operations.sees_material(participant)}
     if context["material"]:
-        now = utcnow()
-        calendar = operations.cohort_calendar(participant.cohort)
-        this_week = current_session(calendar, now)
-        upcoming = next_meeting(calendar, now)
-        session = (get_catalogue(get_locale()).session(participant.cohort.program,
-                                                       this_week.session_number)
-                   if this_week else None)
-        since = (this_week.actual_start or this_week.planned_start) if this_week else None
-        today = _today()
-        since_day = calendar.local(since).date() if since is not None else None
-        logged, days = set(), set()
-        # One read of the recent log serves both this week's checklist and the streak.
-        earliest = min(filter(None, (since_day, today - timedelta(days=400))))
-        for key, day in db.session.execute(
-                select(PracticeLog.practice_key, PracticeLog.practised_on).where(
-                    PracticeLog.participant_id == participant.id,
-                    PracticeLog.practised_on >= earliest)):
-            days.add(day)
-            if since_day is not None and day >= since_day:
-                logged.add(key)
-        join_open = bool(
-            upcoming and participant.cohort.video_link
-            and upcoming.actual_start - JOIN_LINK_LEAD <= now < upcoming.actual_end)
-        context.update(
-            this_week=this_week, session=session, upcoming=upcoming, join_open=join_open,
-            homework=[(p, p.key in logged) for p in (session.practices if session else ())],
-            streak=practice_streak(days, today),
-            retreat=[e for e in calendar.events if e.date >= calendar.local(now).date()],
-        )
+        week = participant_week(participant, utcnow(), _today(), get_locale())
+        context.update(vars(week))
     return render_template("participant/dashboard.html", **context)
 
 

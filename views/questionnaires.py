@@ -25,7 +25,6 @@ from flask_login import current_user
 
 from models import Participant, Timepoint, db, utcnow
 from program.assessments import questionnaires as assessments
-from program.assessments.questionnaires import AnswerError
 from program.courses import delivery as operations
 from program.instruments.scoring import localized
 from views import navigation
@@ -140,26 +139,21 @@ def instrument(timepoint_id: int, key: str):
     if response is not None and response.status == "submitted":
         flash(_("You have already sent this questionnaire. Thank you."), "info")
         return redirect(url_for("questionnaires.timepoint", timepoint_id=tp.id))
-    missing: list[int] = []
-    error = None
-    answers = {int(n): v for n, v in ((response.answers if response else None) or {}).items()}
+    answers, missing, error = assessments.stored_answers(response), [], None
     if request.method == "POST":
-        try:
-            given = assessments.parse_answers(inst, request.form)
-        except AnswerError:
-            given = None
+        done = assessments.answer(participant.id, tp.id, key, inst, request.form,
+                                  submit_now=request.form.get("action") == "submit")
+        answers, result = done.answers, done.submission
+        if done.invalid:
             error = _("One of the answers was not one of the choices. Please choose again.")
-        if given is not None:
-            answers.update(given)
-            assessments.save_answers(participant.id, tp.id, key, given)
-            if request.form.get("action") != "submit":
-                flash(_("Your answers are saved. You can come back and finish later."), "success")
-                return redirect(url_for("questionnaires.timepoint", timepoint_id=tp.id))
-            result = assessments.submit(participant.id, tp.id, key)
-            if result.risks:
-                return render_template("questionnaires/help_now.html", timepoint=tp)
-            if result.submitted:
-                return redirect(_next_step(participant, tp))
+        elif result is None:
+            flash(_("Your answers are saved. You can come back and finish later."), "success")
+            return redirect(url_for("questionnaires.timepoint", timepoint_id=tp.id))
+        elif result.risks:
+            return render_template("questionnaires/help_now.html", timepoint=tp)
+        elif result.submitted:
+            return redirect(_next_step(participant, tp))
+        else:
             missing = result.missing
     status = 400 if error else 200
     return render_template("questionnaires/instrument.html", timepoint=tp,

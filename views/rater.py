@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from models import Participant, Response, Study, StudyStaff, Timepoint, db
 from program.assessments import questionnaires as assessments
-from program.assessments.questionnaires import AnswerError
 from program.instruments.scoring import localized
 from views import navigation
 from views.access import role_required
@@ -41,6 +40,18 @@ def _my_study(study_id: int) -> Study:
     return study or abort(404)
 
 
+def _sheet(study_id: int, participant_id: int, timepoint_id: int, key: str):
+    """The study, participant and timepoint of a rating this rater may enter, else 404."""
+    study = _my_study(study_id)
+    participant = db.session.get(Participant, participant_id)
+    timepoint = db.session.get(Timepoint, timepoint_id)
+    if (participant is None or timepoint is None or participant not in _rated(study)
+            or timepoint.study_id != study.id
+            or key not in assessments.clinician_rated(study, timepoint)):
+        abort(404)
+    return study, participant, timepoint
+
+
 @bp.get("/")
 @role_required("rater")
 def home():
@@ -65,39 +76,28 @@ def home():
 @role_required("rater")
 def rate(study_id: int, participant_id: int, timepoint_id: int, key: str):
     """Enter one clinician-rated instrument for one participant at one timepoint."""
-    study = _my_study(study_id)
-    participant = db.session.get(Participant, participant_id)
-    timepoint = db.session.get(Timepoint, timepoint_id)
-    if (participant is None or timepoint is None or participant not in _rated(study)
-            or timepoint.study_id != study.id
-            or key not in assessments.clinician_rated(study, timepoint)):
-        abort(404)
+    study, participant, timepoint = _sheet(study_id, participant_id, timepoint_id, key)
     instrument = assessments.study_instrument(study, key)
     response = assessments.find_response(participant.id, timepoint.id, key)
     if response is not None and response.status == "submitted":
         return render_template("rater/done.html", study=study, participant=participant,
                                timepoint=timepoint, instrument=localized(instrument, get_locale()),
                                response=response)
-    answers = {int(n): v for n, v in ((response.answers if response else None) or {}).items()}
-    missing: list[int] = []
-    error = None
+    answers, missing, error = assessments.stored_answers(response), [], None
     if request.method == "POST":
-        try:
-            given = assessments.parse_answers(instrument, request.form)
-        except AnswerError:
-            given, error = None, _("One of the scores is not allowed for its item.")
-        if given is not None:
-            answers.update(given)
-            assessments.save_answers(participant.id, timepoint.id, key, given,
-                                     entered_by_id=current_user.id)
-            if request.form.get("action") != "submit":
-                flash(_("Rating saved as a draft."), "success")
-                return redirect(url_for("rater.home"))
-            result = assessments.submit(participant.id, timepoint.id, key,
-                                        entered_by_id=current_user.id)
-            if result.submitted:
-                flash(_("Rating of %(code)s submitted.", code=participant.code), "success")
-                return redirect(url_for("rater.home"))
+        done = assessments.answer(participant.id, timepoint.id, key, instrument, request.form,
+                                  submit_now=request.form.get("action") == "submit",
+                                  entered_by_id=current_user.id)
+        answers, result = done.answers, done.submission
+        if done.invalid:
+            error = _("One of the scores is not allowed for its item.")
+        elif result is None:
+            flash(_("Rating saved as a draft."), "success")
+            return redirect(url_for("rater.home"))
+        elif result.submitted:
+            flash(_("Rating of %(code)s submitted.", code=participant.code), "success")
+            return redirect(url_for("rater.home"))
+        else:
             missing = result.missing
     return render_template("rater/rate.html", study=study, participant=participant,
                            timepoint=timepoint, instrument=localized(instrument, get_locale()),

@@ -7,8 +7,6 @@ Every page is scoped to the studies the researcher is staff of (another study's 
 
 from __future__ import annotations
 
-import secrets
-
 import yaml
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -40,6 +38,7 @@ from program.core import audit
 from program.core.audit import AuditAction
 from program.core.dates import shortdate
 from program.trial import enrolment as trial
+from program.trial import setup as study_setup
 from program.trial.enrolment import TrialError
 from views import navigation
 from views.access import role_required
@@ -169,46 +168,37 @@ def study(study_id: int):
 def setup(study_id: int):
     """Randomisation method and settings, consent version and eligibility rules."""
     s = _study(study_id)
-    settings = dict(s.randomisation_settings or {})
-    form = SetupForm(data={
-        "randomisation_method": s.randomisation_method,
-        "consent_version": s.consent_version,
+    form = SetupForm(data=_setup_data(s) if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            study_setup.save_study_setup(
+                s.id, form.randomisation_method.data, form.consent_version.data,
+                _parsed_settings(form), yaml.safe_load(form.eligibility_rules.data or "[]") or [])
+        except (ValueError, yaml.YAMLError) as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(_("Study setup saved."), "success")
+            return redirect(url_for("researcher.study", study_id=s.id))
+    return render_template("researcher/setup.html", study=s, form=form,
+                           cft_rules=yaml.safe_dump(trial.CFT_ELIGIBILITY, sort_keys=False),
+                           rules=_shown_rules(s.eligibility_rules),
+                           cft_shown=_shown_rules(trial.CFT_ELIGIBILITY))
+
+
+def _setup_data(study: Study) -> dict:
+    """The setup form's fields as the study has them now."""
+    settings = dict(study.randomisation_settings or {})
+    return {
+        "randomisation_method": study.randomisation_method,
+        "consent_version": study.consent_version,
         "block_sizes": ", ".join(str(n) for n in settings.get("block_sizes", [4, 6])),
         "list_length": str(settings.get("list_length", 100)),
         "strata": ", ".join(settings.get("strata", [])),
         "strata_levels": "\n".join(f"{k}: {', '.join(v)}"
                                    for k, v in settings.get("strata_levels", {}).items()),
-        "eligibility_rules": yaml.safe_dump(s.eligibility_rules or [], sort_keys=False,
+        "eligibility_rules": yaml.safe_dump(study.eligibility_rules or [], sort_keys=False,
                                             allow_unicode=True),
-    } if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            new = _parsed_settings(form)
-            rules = yaml.safe_load(form.eligibility_rules.data or "[]") or []
-            _check_rules(rules)
-        except (ValueError, yaml.YAMLError) as exc:
-            form.form_errors.append(str(exc))
-        else:
-            locked = db.session.scalar(select(func.count()).select_from(AllocationSlot)
-                                       .where(AllocationSlot.study_id == s.id))
-            if locked and form.randomisation_method.data != s.randomisation_method:
-                form.form_errors.append(_("The allocation list exists; the method is fixed."))
-            else:
-                with write_transaction():
-                    s = db.session.get(Study, s.id)
-                    # the seed is made once, kept, and never shown
-                    new["seed"] = settings.get("seed") or secrets.randbelow(2**31)
-                    s.randomisation_settings = {k: v for k, v in new.items() if v is not None}
-                    s.randomisation_method = form.randomisation_method.data
-                    s.consent_version = form.consent_version.data or None
-                    s.eligibility_rules = rules
-                    audit.record(AuditAction.STUDY_SETUP_CHANGED, s)
-                flash(_("Study setup saved."), "success")
-                return redirect(url_for("researcher.study", study_id=s.id))
-    return render_template("researcher/setup.html", study=s, form=form,
-                           cft_rules=yaml.safe_dump(trial.CFT_ELIGIBILITY, sort_keys=False),
-                           rules=_shown_rules(s.eligibility_rules),
-                           cft_shown=_shown_rules(trial.CFT_ELIGIBILITY))
+    }
 
 
 def _shown_rules(rules) -> list[dict]:
@@ -238,19 +228,6 @@ def _parsed_settings(form: SetupForm) -> dict:
             levels[factor.strip()] = [v.strip() for v in values.split(",") if v.strip()]
     return {"block_sizes": block_sizes, "list_length": list_length, "strata": strata,
             "strata_levels": levels, "factors": {f: 1 for f in strata} or None}
-
-
-def _check_rules(rules) -> None:
-    if not isinstance(rules, list):
-        raise ValueError(_("Eligibility rules must be a list."))
-    for rule in rules:
-        if not isinstance(rule, dict) or not rule.get("key") or not rule.get("label"):
-            raise ValueError(_("Every rule needs a key and a label."))
-        if rule.get("type") not in ("inclusion", "exclusion"):
-            raise ValueError(_("Rule %(key)s: type must be inclusion or exclusion.",
-                               key=rule["key"]))
-        if rule.get("kind") not in ("number", "yes_no"):
-            raise ValueError(_("Rule %(key)s: kind must be number or yes_no.", key=rule["key"]))
 
 
 @bp.post("/studies/<int:study_id>/allocation-list")

@@ -442,6 +442,37 @@ def submit(participant_id: int, timepoint_id: int, key: str, *, now: datetime | 
     return Submission(response, risks=risks)
 
 
+@dataclass
+class Answering:
+    """What a page of answers came to: every answer so far and, when asked, the submission."""
+
+    answers: dict[int, int | None]
+    #: an answer was not one of the item's choices: nothing was saved
+    invalid: bool = False
+    submission: Submission | None = None
+
+
+def stored_answers(response: Response | None) -> dict[int, int | None]:
+    return {int(n): v for n, v in ((response.answers if response else None) or {}).items()}
+
+
+def answer(participant_id: int, timepoint_id: int, key: str, instrument: Instrument,
+           form: Mapping[str, str], *, submit_now: bool, entered_by_id: int | None = None
+           ) -> Answering:
+    """Save the answers of a submitted page, then submit the response when asked."""
+    answers = stored_answers(find_response(participant_id, timepoint_id, key))
+    try:
+        given = parse_answers(instrument, form)
+    except AnswerError:
+        return Answering(answers, invalid=True)
+    answers.update(given)
+    save_answers(participant_id, timepoint_id, key, given, entered_by_id=entered_by_id)
+    if not submit_now:
+        return Answering(answers)
+    return Answering(answers, submission=submit(participant_id, timepoint_id, key,
+                                                entered_by_id=entered_by_id))
+
+
 def _care_group(participant: Participant) -> int | None:
     """The therapy or small group whose leaders look after this person, if any."""
     if participant.user_id is None or participant.cohort_id is None:

@@ -1,4 +1,5 @@
-"""Writes of the study setup pages: arms, cohorts, timepoints and a group's leaders.
+"""Writes of the study setup pages: randomisation and eligibility, arms, cohorts, timepoints
+and a group's leaders.
 
 Each function runs one write transaction and records it in the audit log; the views check the
 input first, so nothing here is written from a form that did not validate.
@@ -6,6 +7,9 @@ input first, so nothing here is written from a form that did not validate.
 
 from __future__ import annotations
 
+import secrets
+
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from models import (
@@ -14,6 +18,7 @@ from models import (
     Cohort,
     Group,
     GroupMembership,
+    Study,
     Timepoint,
     db,
     write_transaction,
@@ -31,6 +36,47 @@ TIMEPOINT_FIELDS = ("key", "label", "position", "opens_day", "closes_day", "inst
 def allocation_list_exists(study_id: int) -> bool:
     return bool(db.session.scalar(select(func.count()).select_from(AllocationSlot)
                                   .where(AllocationSlot.study_id == study_id)))
+
+
+class SetupError(ValueError):
+    """Set-up input that cannot be saved; ``str(exc)`` is a message for the researcher."""
+
+
+def check_rules(rules) -> None:
+    """Eligibility rules must be a list of inclusion/exclusion rules of a known kind."""
+    if not isinstance(rules, list):
+        raise SetupError(_l("Eligibility rules must be a list."))
+    for rule in rules:
+        if not isinstance(rule, dict) or not rule.get("key") or not rule.get("label"):
+            raise SetupError(_l("Every rule needs a key and a label."))
+        if rule.get("type") not in ("inclusion", "exclusion"):
+            raise SetupError(_l("Rule %(key)s: type must be inclusion or exclusion.",
+                                key=rule["key"]))
+        if rule.get("kind") not in ("number", "yes_no"):
+            raise SetupError(_l("Rule %(key)s: kind must be number or yes_no.",
+                                key=rule["key"]))
+
+
+def save_study_setup(study_id: int, method: str, consent_version: str | None,
+                     settings: dict, rules: list) -> Study:
+    """Save randomisation method and settings, consent version and eligibility rules.
+
+    The method is fixed once the allocation list exists; the list's seed is made once, kept
+    and never shown.
+    """
+    check_rules(rules)
+    with write_transaction():
+        study = db.session.get(Study, study_id)
+        if allocation_list_exists(study_id) and method != study.randomisation_method:
+            raise SetupError(_l("The allocation list exists; the method is fixed."))
+        seed = (study.randomisation_settings or {}).get("seed") or secrets.randbelow(2**31)
+        study.randomisation_settings = {k: v for k, v in {**settings, "seed": seed}.items()
+                                        if v is not None}
+        study.randomisation_method = method
+        study.consent_version = consent_version or None
+        study.eligibility_rules = rules
+        audit.record(AuditAction.STUDY_SETUP_CHANGED, study)
+    return study
 
 
 def save_arm(study_id: int, arm_id: int | None, values: dict) -> Arm:

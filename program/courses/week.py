@@ -1,0 +1,72 @@
+"""A participant's week at a glance: this week's session and homework, the next meeting and
+whether its join link is open, days practised, and the retreat ahead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from models import Participant, PracticeLog, db
+from program.courses.calendar import PlannedMeeting, current_session, next_meeting
+from program.courses.catalogue import get_catalogue
+from program.courses.delivery import cohort_calendar
+
+#: the join link shows this long before a meeting starts, and until it ends
+JOIN_LINK_LEAD = timedelta(minutes=15)
+
+
+@dataclass
+class Week:
+    this_week: PlannedMeeting | None = None
+    session: object | None = None
+    upcoming: PlannedMeeting | None = None
+    join_open: bool = False
+    #: this week's practices, each with whether it was logged since the week's meeting
+    homework: list[tuple[object, bool]] = field(default_factory=list)
+    streak: int = 0
+    retreat: list = field(default_factory=list)
+
+
+def join_open(meeting: PlannedMeeting | None, video_link: str | None, now: datetime) -> bool:
+    """Whether the meeting's join link is shown: from ``JOIN_LINK_LEAD`` before until its end."""
+    return bool(meeting and video_link
+                and meeting.actual_start - JOIN_LINK_LEAD <= now < meeting.actual_end)
+
+
+def practice_streak(days: set[date], today: date) -> int:
+    """Consecutive days with practice ending today (or yesterday, if today has none yet)."""
+    day = today if today in days else today - timedelta(days=1)
+    streak = 0
+    while day in days:
+        streak += 1
+        day -= timedelta(days=1)
+    return streak
+
+
+def participant_week(participant: Participant, now: datetime, today: date, locale) -> Week:
+    """The dashboard's week for a participant who sees the course material."""
+    calendar = cohort_calendar(participant.cohort)
+    this_week = current_session(calendar, now)
+    upcoming = next_meeting(calendar, now)
+    session = (get_catalogue(locale).session(participant.cohort.program, this_week.session_number)
+               if this_week else None)
+    since = (this_week.actual_start or this_week.planned_start) if this_week else None
+    since_day = calendar.local(since).date() if since is not None else None
+    logged, days = set(), set()
+    # One read of the recent log serves both this week's checklist and the streak.
+    earliest = min(filter(None, (since_day, today - timedelta(days=400))))
+    for key, day in db.session.execute(
+            select(PracticeLog.practice_key, PracticeLog.practised_on).where(
+                PracticeLog.participant_id == participant.id,
+                PracticeLog.practised_on >= earliest)):
+        days.add(day)
+        if since_day is not None and day >= since_day:
+            logged.add(key)
+    return Week(
+        this_week=this_week, session=session, upcoming=upcoming,
+        join_open=join_open(upcoming, participant.cohort.video_link, now),
+        homework=[(p, p.key in logged) for p in (session.practices if session else ())],
+        streak=practice_streak(days, today),
+        retreat=[e for e in calendar.events if e.date >= calendar.local(now).date()])
