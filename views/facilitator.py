@@ -37,7 +37,7 @@ from program.courses import delivery as operations
 from program.courses.catalogue import get_catalogue
 from program.courses.roster import cohort_progress
 from views import navigation
-from views.access import role_required
+from views.access import facilitator_cohort, role_required
 from views.forms import MultiCheckboxField, options
 
 bp = Blueprint("facilitator", __name__, url_prefix="/facilitate")
@@ -63,14 +63,6 @@ class MeetingForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     report = FileField(_l("Participant report (CSV)"), validators=[FileRequired()])
-
-
-def _cohort(cohort_id: int) -> Cohort:
-    """The cohort if the signed-in user facilitates it; 404 otherwise (no IDOR)."""
-    cohort = db.session.get(Cohort, cohort_id)
-    if cohort is None or not operations.facilitates(current_user, cohort.id):
-        abort(404)
-    return cohort
 
 
 def _session_number(cohort: Cohort, number: int) -> int:
@@ -107,7 +99,7 @@ def home():
 @role_required("facilitator")
 def cohort(cohort_id: int):
     """The cohort's calendar: planned and actual dates and each meeting's record."""
-    cohort = _cohort(cohort_id)
+    cohort = facilitator_cohort(cohort_id)
     calendar = operations.cohort_calendar(cohort)
     program = get_catalogue(get_locale()).program(cohort.program)
     records = {m.session_number: m for m in db.session.scalars(
@@ -162,7 +154,7 @@ def _meeting_record(form: MeetingForm, zone: ZoneInfo) -> operations.MeetingReco
 @role_required("facilitator")
 def meeting(cohort_id: int, number: int):
     """Record a meeting: outcome, actual start and length, notes, adherence checklist."""
-    cohort = _cohort(cohort_id)
+    cohort = facilitator_cohort(cohort_id)
     number = _session_number(cohort, number)
     zone = ZoneInfo(cohort.timezone)
     session = get_catalogue(get_locale()).session(cohort.program, number)
@@ -205,7 +197,7 @@ def _register_marks(roster) -> tuple[list[operations.AttendanceMark], list[str]]
 @role_required("facilitator")
 def register(cohort_id: int, number: int):
     """The attendance register: one row per participant, present / absent / late."""
-    cohort = _cohort(cohort_id)
+    cohort = facilitator_cohort(cohort_id)
     number = _session_number(cohort, number)
     roster = operations.cohort_roster(cohort)
     errors: list[str] = []
@@ -230,7 +222,7 @@ def register(cohort_id: int, number: int):
 @role_required("facilitator")
 def attendance_import_upload(cohort_id: int, number: int):
     """Upload the video platform's participant report and review the matches."""
-    cohort = _cohort(cohort_id)
+    cohort = facilitator_cohort(cohort_id)
     number = _session_number(cohort, number)
     form = ImportForm()
     if form.validate_on_submit():
@@ -278,7 +270,7 @@ def _confirmed_minutes(roster_ids: set[int]) -> dict[int, int]:
 @role_required("facilitator")
 def attendance_import_confirm(cohort_id: int, number: int):
     """Save the confirmed matches: minutes kept as dose, status from the cohort's rule."""
-    cohort = _cohort(cohort_id)
+    cohort = facilitator_cohort(cohort_id)
     number = _session_number(cohort, number)
     roster_ids = {p.id for p, _u in operations.cohort_roster(cohort)}
     minutes_by_participant = _confirmed_minutes(roster_ids)
@@ -301,7 +293,7 @@ def attendance_import_confirm(cohort_id: int, number: int):
 @role_required("facilitator")
 def roster(cohort_id: int):
     """Each participant's attendance, last practice and material opened; who is falling behind."""
-    cohort = _cohort(cohort_id)
+    cohort = facilitator_cohort(cohort_id)
     progress = cohort_progress(cohort, utcnow())
     return render_template("facilitator/roster.html", cohort=cohort,
                            rows=progress.rows, released=progress.released,

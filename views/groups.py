@@ -36,7 +36,7 @@ from models.people import Role
 from program.groups import access, moderation, posting
 from program.groups import feed as group_feed
 from views import navigation
-from views.access import role_required
+from views.access import member_group, role_required
 from views.auth import safe_next
 from views.post_cards import CSRF_SLOT, CardRenderer
 
@@ -77,16 +77,6 @@ class FlagForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
-
-
-def _member(group_id: int, *, moderator: bool = False):
-    found = access.group_membership(current_user, group_id)
-    if found is None:
-        abort(404)
-    group, member = found
-    if moderator and not member.moderates:
-        abort(403)
-    return group, member
 
 
 #: stands in for a blank form's submission token (random per process, like CSRF_SLOT)
@@ -146,7 +136,7 @@ def index():
 @role_required(*Role)
 def feed(group_id: int):
     """A group's feed: pinned threads, then threads newest first with their replies."""
-    group, member = _member(group_id)
+    group, member = member_group(group_id)
     return _feed_page(group, member)
 
 
@@ -154,7 +144,7 @@ def feed(group_id: int):
 @role_required(*Role)
 def create(group_id: int):
     """Start a thread."""
-    group, member = _member(group_id)
+    group, member = member_group(group_id)
     form = ThreadForm()
     if not form.validate_on_submit():
         return _feed_page(group, member, form, status=400)
@@ -189,7 +179,7 @@ def _thread_page(group, member, post_id, reply_form=None, status=200):
 @role_required(*Role)
 def thread(group_id: int, post_id: int):
     """One thread with its replies and a reply form."""
-    group, member = _member(group_id)
+    group, member = member_group(group_id)
     return _thread_page(group, member, post_id)
 
 
@@ -197,7 +187,7 @@ def thread(group_id: int, post_id: int):
 @role_required(*Role)
 def reply(group_id: int, post_id: int):
     """Reply to a thread (replies are one level deep)."""
-    group, member = _member(group_id)
+    group, member = member_group(group_id)
     form = ReplyForm()
     if not form.validate_on_submit():
         return _thread_page(group, member, post_id, form, status=400)
@@ -217,7 +207,7 @@ def reply(group_id: int, post_id: int):
 @role_required(*Role)
 def edit(group_id: int, post_id: int):
     """Edit one's own post within the edit window."""
-    group, _member_row = _member(group_id)
+    group, _member_row = member_group(group_id)
     try:
         post = access.post_in_group(group_id, post_id)
     except access.NoAccess:
@@ -246,7 +236,7 @@ def edit(group_id: int, post_id: int):
 @role_required(*Role)
 def delete(group_id: int, post_id: int):
     """Delete one's own post."""
-    _member(group_id)
+    member_group(group_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -263,7 +253,7 @@ def delete(group_id: int, post_id: int):
 @role_required(*Role)
 def flag(group_id: int, post_id: int):
     """Ask the group's leaders to look at a post."""
-    _member(group_id)
+    member_group(group_id)
     form = FlagForm()
     if not form.validate_on_submit():
         abort(400)
@@ -306,7 +296,7 @@ DONE = {
 @role_required(*Role)
 def moderate(group_id: int, post_id: int, action: str):
     """Pin, lock, restore or resolve flags (the group's leaders and assistants only)."""
-    _member(group_id, moderator=True)
+    member_group(group_id, moderator=True)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -324,7 +314,7 @@ def moderate(group_id: int, post_id: int, action: str):
 @role_required(*Role)
 def hide(group_id: int, post_id: int):
     """Hide a post with a reason the author is told (leaders and assistants only)."""
-    _member(group_id, moderator=True)
+    member_group(group_id, moderator=True)
     form = HideForm()
     if not form.validate_on_submit():
         flash(_("Give a reason; the author will see it."), "error")
@@ -348,7 +338,7 @@ def _back(group_id: int):
 @role_required(*Role)
 def flags(group_id: int):
     """The group's queue of posts flagged by members (leaders and assistants only)."""
-    group, member = _member(group_id, moderator=True)
+    group, member = member_group(group_id, moderator=True)
     return render_template("groups/flags.html", group=group, member=member,
                            queue=moderation.flag_queue(group_id))
 
@@ -357,7 +347,7 @@ def flags(group_id: int):
 @role_required(*Role)
 def overview(group_id: int):
     """Activity per week, silent members, unanswered posts (leaders and assistants only)."""
-    group, member = _member(group_id, moderator=True)
+    group, member = member_group(group_id, moderator=True)
     cohort = db.session.get(Cohort, group.cohort_id)
     return render_template("facilitator/group_overview.html", group=group, cohort=cohort,
                            member=member, overview=group_feed.overview(group))

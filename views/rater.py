@@ -16,7 +16,7 @@ from models import Participant, Response, Study, StudyStaff, Timepoint, db
 from program.assessments import questionnaires as assessments
 from program.instruments.scoring import localized
 from views import navigation
-from views.access import role_required
+from views.access import role_required, staff_study
 
 bp = Blueprint("rater", __name__, url_prefix="/rate")
 navigation.add("rater", "rater.home", "Ratings", order=10)
@@ -33,16 +33,9 @@ def _rated(study: Study) -> list[Participant]:
         .order_by(Participant.code)))
 
 
-def _my_study(study_id: int) -> Study:
-    study = db.session.scalar(
-        select(Study).join(StudyStaff, StudyStaff.study_id == Study.id)
-        .where(Study.id == study_id, StudyStaff.user_id == current_user.id))
-    return study or abort(404)
-
-
 def _sheet(study_id: int, participant_id: int, timepoint_id: int, key: str):
     """The study, participant and timepoint of a rating this rater may enter, else 404."""
-    study = _my_study(study_id)
+    study = staff_study(study_id)
     participant = db.session.get(Participant, participant_id)
     timepoint = db.session.get(Timepoint, timepoint_id)
     if (participant is None or timepoint is None or participant not in _rated(study)

@@ -41,7 +41,7 @@ from program.trial import enrolment as trial
 from program.trial import setup as study_setup
 from program.trial.enrolment import TrialError
 from views import navigation
-from views.access import role_required
+from views.access import researcher_participant, researcher_study, role_required
 from views.forms import options
 
 bp = Blueprint("researcher", __name__, url_prefix="/research")
@@ -106,16 +106,6 @@ def _my_studies():
         StudyStaff.user_id == current_user.id)
 
 
-def _study(study_id: int) -> Study:
-    return db.session.scalar(_my_studies().where(Study.id == study_id)) or abort(404)
-
-
-def _participant(participant_id: int) -> Participant:
-    participant = db.session.get(Participant, participant_id) or abort(404)
-    _study(participant.study_id)
-    return participant
-
-
 def _done(message: str, participant: Participant):
     flash(message, "success")
     return redirect(url_for("researcher.participant", participant_id=participant.id))
@@ -150,7 +140,7 @@ def home():
 @role_required("researcher")
 def study(study_id: int):
     """A study: setup summary, CONSORT flow and participants by code."""
-    s = _study(study_id)
+    s = researcher_study(study_id)
     slots = db.session.execute(
         select(func.count(), func.count(AllocationSlot.participant_id))
         .where(AllocationSlot.study_id == s.id)).one()
@@ -167,7 +157,7 @@ def study(study_id: int):
 @role_required("researcher")
 def setup(study_id: int):
     """Randomisation method and settings, consent version and eligibility rules."""
-    s = _study(study_id)
+    s = researcher_study(study_id)
     form = SetupForm(data=_setup_data(s) if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
@@ -234,7 +224,7 @@ def _parsed_settings(form: SetupForm) -> dict:
 @role_required("researcher")
 def generate_list(study_id: int):
     """Generate the concealed allocation list from the study's seed (once)."""
-    s = _study(study_id)
+    s = researcher_study(study_id)
     try:
         n = trial.generate_allocation_list(s.id, actor=current_user)
         flash(_("Allocation list generated: %(n)d concealed slots.", n=n), "success")
@@ -247,7 +237,7 @@ def generate_list(study_id: int):
 @role_required("researcher")
 def add_applicant(study_id: int):
     """Add a person who applied, under the next pseudonymous code."""
-    s = _study(study_id)
+    s = researcher_study(study_id)
     with write_transaction():
         number = db.session.scalar(select(func.count()).select_from(Participant)
                                    .where(Participant.study_id == s.id)) + 1
@@ -268,7 +258,7 @@ def add_applicant(study_id: int):
 def assign_groups(cohort_id: int):
     """Fill the cohort's groups by size with its program participants."""
     cohort = db.session.get(Cohort, cohort_id) or abort(404)
-    _study(cohort.study_id)
+    researcher_study(cohort.study_id)
     added = trial.assign_groups(cohort.id, actor=current_user)
     flash(_("%(n)d group places filled.", n=added), "success")
     return redirect(url_for("researcher.study", study_id=cohort.study_id))
@@ -278,7 +268,7 @@ def assign_groups(cohort_id: int):
 @role_required("researcher")
 def adverse_events(study_id: int):
     """The adverse events register and the safety alerts not yet turned into events."""
-    s = _study(study_id)
+    s = researcher_study(study_id)
     events = db.session.execute(
         select(AdverseEvent, Participant.code).join(Participant)
         .where(AdverseEvent.study_id == s.id).order_by(AdverseEvent.onset_on.desc())).all()
@@ -298,7 +288,7 @@ def adverse_events(study_id: int):
 @role_required("researcher")
 def participant(participant_id: int):
     """One participant by code: screening, consent, allocation, cohort, withdrawal, events."""
-    p = _participant(participant_id)
+    p = researcher_participant(participant_id)
     return _participant_page(p)
 
 
@@ -326,7 +316,7 @@ def _participant_page(p: Participant, *, consent=None, withdrawal=None, event=No
 @role_required("researcher")
 def screen(participant_id: int):
     """Record the screening against the study's rules."""
-    p = _participant(participant_id)
+    p = researcher_participant(participant_id)
     answers, errors = trial.parse_screening_answers(p.study.eligibility_rules or [],
                                                     request.form)
     if errors:
@@ -344,7 +334,7 @@ def screen(participant_id: int):
 @role_required("researcher")
 def consent(participant_id: int):
     """Record consent with the information sheet version and date."""
-    p = _participant(participant_id)
+    p = researcher_participant(participant_id)
     form = ConsentForm()
     if not form.validate_on_submit():
         return _participant_page(p, consent=form, status=400)
@@ -360,7 +350,7 @@ def consent(participant_id: int):
 @role_required("researcher")
 def randomise(participant_id: int):
     """Allocate the person (concealed until this moment)."""
-    p = _participant(participant_id)
+    p = researcher_participant(participant_id)
     try:
         arm = trial.randomise(p.id, actor=current_user)
     except TrialError as exc:
@@ -372,7 +362,7 @@ def randomise(participant_id: int):
 @role_required("researcher")
 def cohort(participant_id: int):
     """Place the person in a cohort of the study."""
-    p = _participant(participant_id)
+    p = researcher_participant(participant_id)
     try:
         cohort_id = int(request.form.get("cohort_id", "0"))
         # an id no database holds is simply not a cohort of this study
@@ -387,7 +377,7 @@ def cohort(participant_id: int):
 @role_required("researcher")
 def withdraw(participant_id: int):
     """Record a withdrawal of one of the three kinds."""
-    p = _participant(participant_id)
+    p = researcher_participant(participant_id)
     form = WithdrawalForm()
     if not form.validate_on_submit():
         return _participant_page(p, withdrawal=form, status=400)
@@ -403,7 +393,7 @@ def withdraw(participant_id: int):
 @role_required("researcher")
 def request_removal(participant_id: int):
     """Record the person's request that their data be removed (an admin carries it out)."""
-    p = _participant(participant_id)
+    p = researcher_participant(participant_id)
     trial.request_data_removal(p.id, on=utcnow().date(), actor=current_user)
     return _done(_("Removal request recorded; an administrator will process it."), p)
 
@@ -412,7 +402,7 @@ def request_removal(participant_id: int):
 @role_required("researcher")
 def add_adverse_event(participant_id: int):
     """Add an adverse event, optionally turning one of the person's safety alerts into it."""
-    p = _participant(participant_id)
+    p = researcher_participant(participant_id)
     form = AdverseEventForm()
     form.alert_id.choices = options([(0, "")] + [
         (a, str(a)) for a in db.session.scalars(

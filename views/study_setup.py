@@ -37,9 +37,8 @@ from program.assessments.questionnaires import library
 from program.core.dates import shortdate
 from program.core.zones import zonename
 from program.trial import setup as study_setup
-from views.access import role_required
+from views.access import researcher_study, role_required
 from views.forms import options
-from views.researcher import _study
 
 bp = Blueprint("study_setup", __name__, url_prefix="/research")
 
@@ -136,7 +135,7 @@ def _page(title: str, study, form, items, *, edit_endpoint=None, action=None, gr
 @role_required("researcher")
 def arms(study_id: int):
     """The study's arms; ``?arm=<id>`` edits one. Fixed once the allocation list exists."""
-    s = _study(study_id)
+    s = researcher_study(study_id)
     arm = None
     if request.args.get("arm"):
         arm_id = request.args.get("arm", type=int) or 0
@@ -190,14 +189,14 @@ def _cohort_form(study, cohort):
 @role_required("researcher")
 def new_cohort(study_id: int):
     """The study's cohorts and a form for a new one."""
-    return _cohort_form(_study(study_id), None)
+    return _cohort_form(researcher_study(study_id), None)
 
 
 @bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
 @role_required("researcher")
 def edit_cohort(cohort_id: int):
     cohort = db.session.get(Cohort, cohort_id) or abort(404)
-    return _cohort_form(_study(cohort.study_id), cohort)
+    return _cohort_form(researcher_study(cohort.study_id), cohort)
 
 
 # --------------------------------------------------------------------------- timepoints
@@ -233,14 +232,14 @@ def _timepoint_form(study, timepoint):
 @role_required("researcher")
 def new_timepoint(study_id: int):
     """The study's assessment schedule and a form for a new timepoint."""
-    return _timepoint_form(_study(study_id), None)
+    return _timepoint_form(researcher_study(study_id), None)
 
 
 @bp.route("/timepoints/<int:timepoint_id>/edit", methods=["GET", "POST"])
 @role_required("researcher")
 def edit_timepoint(timepoint_id: int):
     timepoint = db.session.get(Timepoint, timepoint_id) or abort(404)
-    return _timepoint_form(_study(timepoint.study_id), timepoint)
+    return _timepoint_form(researcher_study(timepoint.study_id), timepoint)
 
 
 # --------------------------------------------------------------------------- group staff
@@ -251,7 +250,7 @@ def edit_timepoint(timepoint_id: int):
 def group_staff(group_id: int):
     """Set a group's leaders and assistants by hand from the facilitator accounts."""
     group = db.session.get(Group, group_id) or abort(404)
-    s = _study(group.cohort.study_id)
+    s = researcher_study(group.cohort.study_id)
     roles = {m.user_id: m.role for m in db.session.scalars(
         select(GroupMembership).where(GroupMembership.group_id == group.id))}
     if request.method == "GET":
