@@ -62,6 +62,7 @@ test: install-dev browser
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 scheduler: install
 	$(FLASK) scheduler run

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 os.environ.setdefault("HEARTH_FAST_PASSWORD_HASHES", "1")
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 from hypothesis import settings
 from sqlalchemy import create_engine, text
@@ -24,6 +27,26 @@ PASSWORD = "correct horse battery"
 settings.register_profile("ci", derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues():
+    """Compile the interface catalogues when missing or older than their .po (what
+    ``make translations`` does), so a plain ``pytest`` runs without ``make``."""
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parent.parent.name)
+        # Written aside and renamed: pytest-xdist workers may compile at the same time.
+        partial = mo.with_name(f"messages.{os.getpid()}.mo")
+        with partial.open("wb") as target:
+            write_mo(target, catalog)
+        os.replace(partial, mo)
 
 
 def _postgres_url() -> str | None:
