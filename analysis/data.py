@@ -18,7 +18,7 @@ Who is in the analysis tables
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -230,15 +230,15 @@ def attendance(session: Session, study_id: int) -> pd.DataFrame:
     return frame
 
 
-def sessions(session: Session, study_id: int) -> pd.DataFrame:
+def sessions(session: Session, study_id: int,
+             checklists: Mapping[tuple[str, int], Sequence[str]]) -> pd.DataFrame:
     """sessions.csv: one row per recorded meeting with its outcome and adherence (0-1).
 
     Adherence is the share of the session's facilitator checklist marked done; empty for
-    meetings that did not take place or whose session has no checklist.
+    meetings that did not take place or whose session has no checklist. ``checklists`` gives
+    the checklist's item keys per program key and session number (the course catalogue's:
+    the caller passes them in, as nothing here reads the course files).
     """
-    from program.courses.catalogue import get_catalogue
-
-    catalogue = get_catalogue()
     rows = []
     for meeting, cohort in session.execute(
         select(Meeting, Cohort).join(Cohort, Meeting.cohort_id == Cohort.id)
@@ -246,10 +246,7 @@ def sessions(session: Session, study_id: int) -> pd.DataFrame:
         .order_by(Cohort.name, Meeting.session_number)).tuples():
         adherence = None
         if meeting.outcome in ("held", "truncated"):
-            try:
-                checklist = catalogue.session(cohort.program, meeting.session_number).checklist
-            except KeyError:
-                checklist = ()
+            checklist = checklists.get((cohort.program, meeting.session_number), ())
             if checklist:
                 done = set(meeting.checklist_done or ())
                 adherence = sum(1 for item in checklist if item in done) / len(checklist)
@@ -455,10 +452,12 @@ class StudyTables:
     """Every table of one study, each read on first use and then kept (a page or download
     uses several, an efficacy report only the scores and participants)."""
 
-    def __init__(self, session: Session, study_id: int, now: datetime | None = None):
+    def __init__(self, session: Session, study_id: int, now: datetime | None = None, *,
+                 checklists: Mapping[tuple[str, int], Sequence[str]]):
         self.session = session
         self.study_id = study_id
         self.now = now
+        self.checklists = checklists
 
     @cached_property
     def timepoints(self) -> list[str]:
@@ -478,7 +477,7 @@ class StudyTables:
 
     @cached_property
     def sessions(self) -> pd.DataFrame:
-        return sessions(self.session, self.study_id)
+        return sessions(self.session, self.study_id, self.checklists)
 
     @cached_property
     def practice_logs(self) -> pd.DataFrame:
@@ -519,6 +518,8 @@ class StudyTables:
         return self.participants.merge(wide, on="participant_id", how="left")
 
 
-def load(session: Session, study_id: int, now: datetime | None = None) -> StudyTables:
-    """Read every table of a study (see :class:`StudyTables`)."""
-    return StudyTables(session, study_id, now)
+def load(session: Session, study_id: int, now: datetime | None = None, *,
+         checklists: Mapping[tuple[str, int], Sequence[str]]) -> StudyTables:
+    """Read every table of a study (see :class:`StudyTables`; ``checklists`` as for
+    :func:`sessions`)."""
+    return StudyTables(session, study_id, now, checklists=checklists)

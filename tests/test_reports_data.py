@@ -10,6 +10,7 @@ from analysis import data as study_data
 from analysis.consort import flow_counts as consort_counts
 from models import Post, SessionProgress, db
 from program.courses.catalogue import get_catalogue
+from program.reports import load_tables
 from program.trial import enrolment as trial
 from program.trial import removal
 from tests.factories import gen_cohort, gen_group, gen_participant, gen_study, gen_timepoint
@@ -96,7 +97,7 @@ def test_sessions_report_outcomes_and_checklist_share(app):
     gen_meeting(cohort, 2, "postponed")
     gen_meeting(cohort, 3, "scheduled")
 
-    table = study_data.sessions(db.session, study.id)
+    table = load_tables(study.id).sessions
 
     assert list(table["status"]) == ["held", "postponed"]
     assert table.loc[0, "adherence"] == pytest.approx(1 / len(checklist))
@@ -207,7 +208,7 @@ def test_a_removed_participant_contributes_only_a_flow_record(app):
     trial.request_data_removal(gone.id, on=date(2026, 4, 3))
     removal.remove_participant_data(gone.id)
 
-    tables = study_data.load(db.session, study.id)
+    tables = load_tables(study.id)
 
     for name in ("scores", "participants", "attendance", "practice_logs", "engagement",
                  "satisfaction"):

@@ -110,6 +110,6 @@ def choices(kind: str, codes) -> list[tuple[str, object]]:
 
 def measure_label(key: str) -> str:
     """A measure key (``SCS.self_kindness``) with its subscale named in the reader's language."""
-    from views.report_labels import measure
+    from views.reports.labels import measure
 
     return measure(key)
