@@ -1,5 +1,5 @@
-"""The report service: a study's research reports and data files, for the web pages and the
-``flask`` commands alike.
+"""The report service: a study's research reports, data files and CONSORT flow, for the web
+pages and the ``flask`` commands alike.
 
 The database is read only through :mod:`analysis.data`; the statistics and the checks of the
 report options are :mod:`analysis`'s (:mod:`analysis.options`). Here the options are checked
@@ -81,6 +81,16 @@ def load_tables(study_id: int) -> study_data.StudyTables:
 
     return study_data.load(db.session, study_id, checklists=adherence_checklists())
 
+
+def study_flow(study_id: int) -> dict:
+    """The study's CONSORT flow with the trial's own records (applied, consented, started,
+    data removed...) and every arm: the numbers of the study page and ``flask trial flow``."""
+    from analysis import data as study_data
+    from analysis.consort import flow_counts
+
+    study = db.session.get(Study, study_id)
+    return flow_counts(study_data.flow(db.session, study_id, trial_records=True),
+                       arms=[arm.key for arm in study.arms], trial_records=True)
 
 
 # --------------------------------------------------------------------------- building reports

@@ -38,6 +38,7 @@ from models.safety import AE_OUTCOMES, AE_RELATEDNESS, AE_SEVERITIES
 from models.studies import RANDOMISATION_METHODS
 from program.core import audit
 from program.core.dates import shortdate
+from program.reports import study_flow
 from program.trial import enrolment as trial
 from program.trial.enrolment import TrialError
 from views import navigation
@@ -159,7 +160,7 @@ def study(study_id: int):
                                  .order_by(Cohort.start_date)).all()
     timepoints = db.session.scalars(select(Timepoint).where(Timepoint.study_id == s.id)
                                     .order_by(Timepoint.position)).all()
-    return render_template("researcher/study.html", study=s, flow=trial.flow_counts(s.id),
+    return render_template("researcher/study.html", study=s, flow=study_flow(s.id),
                            participants=trial.study_participants(s.id), slots=slots,
                            cohorts=cohorts, timepoints=timepoints)
 
