@@ -23,7 +23,7 @@ import argparse
 import json
 import sys
 
-from analysis import io
+from analysis import io, options
 from analysis.efficacy import efficacy_report
 from analysis.feasibility import feasibility_report
 from analysis.reliable_change import reliable_change
@@ -103,9 +103,16 @@ def _efficacy(args) -> dict:
     scores = io.read_scores(args.scores)
     participants = io.read_participants(args.participants)
     io.check_against_participants(scores, participants, args.scores)
-    for cov in args.covariate:
-        if cov not in participants.columns:
-            raise io.InputError(args.participants, "missing covariate column", row=1, column=cov)
+    try:
+        options.covariates(participants, args.covariate)
+    except options.OptionError as exc:
+        cov = exc.values["covariate"]
+        if exc.problem == "empty_covariate":
+            raise io.InputError(args.participants, "no values", column=cov) from None
+        if cov in participants.columns:
+            raise io.InputError(args.participants, "not a covariate", column=cov) from None
+        raise io.InputError(args.participants, "missing covariate column", row=1,
+                            column=cov) from None
     scores = scores[scores["timepoint"].isin(args.timepoints)]
     io.check_timepoints(scores, args.timepoints, args.scores)
     if args.reference_arm is not None:
@@ -126,14 +133,14 @@ def _reliable_change(args) -> dict:
     if not (scores["measure"] == args.measure).any():
         raise io.InputError(args.scores, f"no rows for measure {args.measure!r}", column="measure")
     io.check_timepoints(scores[scores["measure"] == args.measure], args.timepoints, args.scores)
-    if not 0 < args.reliability < 1:
-        raise io.InputError("--reliability", "must lie strictly between 0 and 1")
-    cutoff = args.cutoff
-    if cutoff not in ("a", "b", "c"):
-        try:
-            cutoff = float(cutoff)
-        except ValueError:
-            raise io.InputError("--cutoff", "expected a, b, c or a number") from None
+    try:
+        options.reliability(args.reliability)
+    except options.OptionError:
+        raise io.InputError("--reliability", "must lie strictly between 0 and 1") from None
+    try:
+        cutoff = options.cutoff(args.cutoff)
+    except options.OptionError as exc:
+        raise io.InputError("--cutoff", str(exc)) from None
     return reliable_change(
         scores,
         args.measure,

@@ -15,17 +15,28 @@ reason``. Stages:
     included in the analysis of ``arm``.
 
 A person with no ``screened`` row but another row still counts as screened.
+
+The trial's own records (:data:`TRIAL_STAGES`, from ``analysis.data.flow(...,
+trial_records=True)``) may follow; they are not CONSORT stages and are counted only when asked
+for (the study page and ``flask trial flow`` show them).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from html import escape
 
 import pandas as pd
 
-__all__ = ["FLOW_PHRASES", "flow_counts", "flow_svg", "flow_png"]
+__all__ = ["FLOW_PHRASES", "TRIAL_STAGES", "flow_counts", "flow_svg", "flow_png"]
+
+#: the trial's own records: everyone on record, the eligible, the consented, each failed rule
+#: of the ineligible (reason: the rule's key) and who met an exclusion rule; per arm who started,
+#: how each withdrawal ended (reason: its kind) and whose data were removed
+TRIAL_STAGES = ["applied", "eligible", "consented", "ineligible", "meeting_exclusion",
+                "started", "withdrawal_kind", "data_removed"]
 
 #: key -> English text of the diagram (``str.format`` fields); a caller drawing the diagram in
 #: another language passes its own texts for some or all keys as ``phrases``
@@ -49,33 +60,44 @@ def _reasons(rows: pd.DataFrame) -> list[dict]:
     return [{"reason": str(r), "n": int(n)} for r, n in sorted(reasons.items())]
 
 
-def flow_counts(flow: pd.DataFrame) -> dict:
+def flow_counts(flow: pd.DataFrame, arms: Sequence[str] = (), trial_records: bool = False
+                ) -> dict:
     """Count people at each CONSORT stage, with reasons for every exclusion or loss.
 
     Parameters
     ----------
     flow : DataFrame
         ``participant_id, stage, arm, reason`` as described in the module docstring.
+    arms : sequence of str, optional
+        Arms to count even when nobody has been allocated to them yet.
+    trial_records : bool
+        Count the trial's own records (:data:`TRIAL_STAGES`) too.
 
     Returns
     -------
     dict
         ``assessed``, ``excluded`` (n, reasons), ``randomised`` and ``arms``: per arm
         ``allocated``, ``withdrawn`` and ``lost`` (n, reasons), ``analysed`` and
-        ``not_analysed``.
+        ``not_analysed``. With ``trial_records`` also ``applied``, ``eligible``,
+        ``consented``, ``eligible_not_allocated`` and ``analysed``; under ``excluded`` the
+        ``ineligible``, of whom ``not_meeting_inclusion`` and ``meeting_exclusion``, and the
+        failed ``rules`` (key: n); per arm ``started``, ``withdrawal_kinds`` (kind: n) and
+        ``data_removed``.
 
     References
     ----------
     Schulz, K. F., Altman, D. G., & Moher, D. (2010). CONSORT 2010 Statement. BMJ, 340, c332.
     """
-    flow = flow.copy()
+    trial = flow[flow["stage"].isin(TRIAL_STAGES)].fillna({"arm": "", "reason": ""})
+    flow = flow[~flow["stage"].isin(TRIAL_STAGES)].copy()
     flow["arm"] = flow["arm"].fillna("")
     by_stage = {stage: flow[flow["stage"] == stage] for stage in flow["stage"].unique()}
     empty = flow.iloc[0:0]
     excluded = by_stage.get("excluded", empty)
     randomised = by_stage.get("randomised", empty)
+    listed = sorted({*randomised["arm"].unique(), *arms})
     arms = {}
-    for arm in sorted(randomised["arm"].unique()):
+    for arm in listed:
         allocated = int(randomised.loc[randomised["arm"] == arm, "participant_id"].nunique())
         analysed = by_stage.get("analysed", empty)
         n_analysed = int(analysed.loc[analysed["arm"] == arm, "participant_id"].nunique())
@@ -91,13 +113,43 @@ def flow_counts(flow: pd.DataFrame) -> dict:
             "analysed": n_analysed,
             "not_analysed": allocated - n_analysed,
         }
-    return {
+    counts = {
         "assessed": int(flow["participant_id"].nunique()),
         "excluded": {"n": int(excluded["participant_id"].nunique()),
                      "reasons": _reasons(excluded)},
         "randomised": int(randomised["participant_id"].nunique()),
         "arms": arms,
     }
+    if trial_records:
+        _count_trial_records(counts, trial, set(randomised["participant_id"]))
+    return counts
+
+
+def _count_trial_records(counts: dict, records: pd.DataFrame, randomised: set) -> None:
+    """Add the counts of the trial's own records to ``counts`` (see :func:`flow_counts`)."""
+
+    def rows(stage: str, arm: str | None = None) -> pd.DataFrame:
+        found = records[records["stage"] == stage]
+        return found if arm is None else found[found["arm"] == arm]
+
+    def people(stage: str, arm: str | None = None) -> set:
+        return set(rows(stage, arm)["participant_id"])
+
+    def reasons(stage: str, arm: str | None = None) -> dict[str, int]:
+        return dict(Counter(reason for reason in rows(stage, arm)["reason"] if reason))
+
+    ineligible, by_exclusion = people("ineligible"), people("meeting_exclusion")
+    counts["excluded"].update(ineligible=len(ineligible),
+                              not_meeting_inclusion=len(ineligible - by_exclusion),
+                              meeting_exclusion=len(by_exclusion), rules=reasons("ineligible"))
+    for arm, entry in counts["arms"].items():
+        entry.update(started=len(people("started", arm)),
+                     withdrawal_kinds=reasons("withdrawal_kind", arm),
+                     data_removed=len(people("data_removed", arm)))
+    counts.update(applied=len(people("applied")), eligible=len(people("eligible")),
+                  consented=len(people("consented")),
+                  eligible_not_allocated=len(people("eligible") - randomised),
+                  analysed=sum(entry["analysed"] for entry in counts["arms"].values()))
 
 
 Box = tuple[float, float, float, list[str]]

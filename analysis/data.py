@@ -18,7 +18,7 @@ Who is in the analysis tables
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -230,15 +230,15 @@ def attendance(session: Session, study_id: int) -> pd.DataFrame:
     return frame
 
 
-def sessions(session: Session, study_id: int) -> pd.DataFrame:
+def sessions(session: Session, study_id: int,
+             checklists: Mapping[tuple[str, int], Sequence[str]]) -> pd.DataFrame:
     """sessions.csv: one row per recorded meeting with its outcome and adherence (0-1).
 
     Adherence is the share of the session's facilitator checklist marked done; empty for
-    meetings that did not take place or whose session has no checklist.
+    meetings that did not take place or whose session has no checklist. ``checklists`` gives
+    the checklist's item keys per program key and session number (the course catalogue's:
+    the caller passes them in, as nothing here reads the course files).
     """
-    from program.courses.catalogue import get_catalogue
-
-    catalogue = get_catalogue()
     rows = []
     for meeting, cohort in session.execute(
         select(Meeting, Cohort).join(Cohort, Meeting.cohort_id == Cohort.id)
@@ -246,10 +246,7 @@ def sessions(session: Session, study_id: int) -> pd.DataFrame:
         .order_by(Cohort.name, Meeting.session_number)).tuples():
         adherence = None
         if meeting.outcome in ("held", "truncated"):
-            try:
-                checklist = catalogue.session(cohort.program, meeting.session_number).checklist
-            except KeyError:
-                checklist = ()
+            checklist = checklists.get((cohort.program, meeting.session_number), ())
             if checklist:
                 done = set(meeting.checklist_done or ())
                 adherence = sum(1 for item in checklist if item in done) / len(checklist)
@@ -393,7 +390,7 @@ def _rule_reasons(p: Participant, rules: dict[str, dict]) -> list[str]:
     return reasons
 
 
-def flow(session: Session, study_id: int) -> pd.DataFrame:
+def flow(session: Session, study_id: int, *, trial_records: bool = False) -> pd.DataFrame:
     """flow.csv: the CONSORT records (``participant_id, stage, arm, reason``).
 
     Stages follow :mod:`analysis.consort`: everyone screened (or allocated) is ``screened``;
@@ -402,8 +399,9 @@ def flow(session: Session, study_id: int) -> pd.DataFrame:
     ``randomised`` to their arm, then ``withdrawn`` or ``lost`` with the recorded reason, and
     ``analysed`` unless their data were removed (or removal was asked for).
 
-    The counts agree with :func:`program.trial.enrolment.flow_counts`; this is the per-person
-    form that the diagram and ``flow.csv`` need.
+    With ``trial_records`` the rows of the trial's own stages follow (see
+    :data:`analysis.consort.TRIAL_STAGES`): what the study page and ``flask trial flow`` count
+    besides the diagram. They are not part of ``flow.csv``.
     """
     study = session.get(Study, study_id)
     rules = {r["key"]: r for r in (study.eligibility_rules or []) if "key" in r}
@@ -432,7 +430,45 @@ def flow(session: Session, study_id: int) -> pd.DataFrame:
             rows.append((p.code, "withdrawn", arm, reason))
         if not removed:
             rows.append((p.code, "analysed", arm, ""))
+    if trial_records:
+        rows += _trial_records(session, study, rules, arm_keys)
     return pd.DataFrame(rows, columns=FLOW_COLUMNS)
+
+
+def _trial_records(session: Session, study: Study, rules: dict[str, dict],
+                   arm_keys: dict[int, str]) -> list[tuple[str, str, str, str]]:
+    """Everyone on the study's records (``applied``), ``eligible``, ``consented``; each failed
+    rule of the ``ineligible`` (its key as the reason) and ``meeting_exclusion`` for those who
+    met an exclusion rule; per arm, who ``started`` (a first meeting attended or started on
+    record; everyone in an arm without meetings), each ``withdrawal_kind`` of those who
+    withdrew, and whose data were removed (``data_removed``)."""
+    attended = set(session.scalars(
+        select(Attendance.participant_id).join(Participant)
+        .where(Participant.study_id == study.id, Attendance.status.in_(("present", "late")))))
+    receives = {arm.id: arm.receives_program for arm in study.arms}
+    rows = []
+    for p in session.scalars(select(Participant).where(Participant.study_id == study.id)
+                             .order_by(Participant.code)):
+        rows.append((p.code, "applied", "", ""))
+        if p.eligible is True:
+            rows.append((p.code, "eligible", "", ""))
+        if p.consented_on is not None:
+            rows.append((p.code, "consented", "", ""))
+        if p.eligible is False:
+            failed = p.exclusion_reasons or []
+            rows += [(p.code, "ineligible", "", key) for key in failed or [""]]
+            if any(rules.get(key, {}).get("type") == "exclusion" for key in failed):
+                rows.append((p.code, "meeting_exclusion", "", ""))
+        if p.arm_id is None or p.randomised_at is None:
+            continue
+        arm = arm_keys.get(p.arm_id, "")
+        if not receives[p.arm_id] or p.started_on or p.id in attended:
+            rows.append((p.code, "started", arm, ""))
+        if p.withdrawal_kind is not None and p.status != "lost":
+            rows.append((p.code, "withdrawal_kind", arm, p.withdrawal_kind))
+        if p.data_removed_at is not None:
+            rows.append((p.code, "data_removed", arm, ""))
+    return rows
 
 
 def recruitment_per_month(session: Session, study_id: int) -> float | None:
@@ -455,10 +491,12 @@ class StudyTables:
     """Every table of one study, each read on first use and then kept (a page or download
     uses several, an efficacy report only the scores and participants)."""
 
-    def __init__(self, session: Session, study_id: int, now: datetime | None = None):
+    def __init__(self, session: Session, study_id: int, now: datetime | None = None, *,
+                 checklists: Mapping[tuple[str, int], Sequence[str]]):
         self.session = session
         self.study_id = study_id
         self.now = now
+        self.checklists = checklists
 
     @cached_property
     def timepoints(self) -> list[str]:
@@ -478,7 +516,7 @@ class StudyTables:
 
     @cached_property
     def sessions(self) -> pd.DataFrame:
-        return sessions(self.session, self.study_id)
+        return sessions(self.session, self.study_id, self.checklists)
 
     @cached_property
     def practice_logs(self) -> pd.DataFrame:
@@ -519,6 +557,8 @@ class StudyTables:
         return self.participants.merge(wide, on="participant_id", how="left")
 
 
-def load(session: Session, study_id: int, now: datetime | None = None) -> StudyTables:
-    """Read every table of a study (see :class:`StudyTables`)."""
-    return StudyTables(session, study_id, now)
+def load(session: Session, study_id: int, now: datetime | None = None, *,
+         checklists: Mapping[tuple[str, int], Sequence[str]]) -> StudyTables:
+    """Read every table of a study (see :class:`StudyTables`; ``checklists`` as for
+    :func:`sessions`)."""
+    return StudyTables(session, study_id, now, checklists=checklists)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import options
+
 __all__ = [
     "InputError",
     "read_scores",
@@ -193,27 +195,25 @@ def check_timepoints(
     scores: pd.DataFrame, timepoints: Sequence[str], scores_name: str = "scores.csv"
 ) -> None:
     """Every measure needs at least one score at every requested timepoint."""
-    present = scores.dropna(subset=["score"])
     for measure in dict.fromkeys(scores["measure"]):
-        seen = set(present.loc[present["measure"] == measure, "timepoint"])
-        for tp in timepoints:
-            if tp not in seen:
-                rows = scores.index[scores["measure"] == measure]
-                raise InputError(
-                    scores_name,
-                    f"measure {measure!r} has no scores at timepoint {tp!r}",
-                    row=_row(rows[0]),
-                    column="timepoint",
-                )
+        missing = options.missing_timepoint(scores, measure, timepoints)
+        if missing is not None:
+            rows = scores.index[scores["measure"] == measure]
+            raise InputError(
+                scores_name,
+                str(options.OptionError("incomplete_measure", measure=measure,
+                                        timepoint=missing)),
+                row=_row(rows[0]),
+                column="timepoint",
+            )
 
 
 def check_arm(scores: pd.DataFrame, arm: str, scores_name: str = "scores.csv") -> None:
     """A reference arm named on the command line must exist (unless there is only one arm)."""
-    arms = sorted(scores["arm"].unique())
-    if len(arms) > 1 and arm not in arms:
-        raise InputError(
-            scores_name, f"unknown arm {arm!r} (arms: {', '.join(arms)})", column="arm"
-        )
+    try:
+        options.reference_arm(scores, arm)
+    except options.OptionError as exc:
+        raise InputError(scores_name, str(exc), column="arm") from None
 
 
 def read_attendance(path, name: str = "attendance.csv") -> pd.DataFrame:

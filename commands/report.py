@@ -53,7 +53,7 @@ def _timepoints(text: str | None) -> list[str] | None:
 def _output(study: Study, report: dict, kind: str, fmt: str, out: str | None) -> None:
     from analysis.report import render_html, render_xlsx
     from program.core import audit
-    from views.reports import report_json
+    from program.reports import report_json
 
     if fmt == "json":
         payload = report_json(report).encode()
@@ -95,11 +95,10 @@ def _common(fn):
 def efficacy_command(study, fmt, out, timepoints, reference_arm, covariate, measure,
                      completers_only, model):
     """Descriptives and mixed-model effects per measure (the data contract's JSON)."""
-    from analysis import data as study_data
-    from views.reports import ReportInputError, build_efficacy
+    from program.reports import ReportInputError, build_efficacy, load_tables
 
     row = _study(study)
-    tables = study_data.load(db.session, row.id)
+    tables = load_tables(row.id)
     try:
         report = build_efficacy(tables, _timepoints(timepoints), list(measure) or None,
                                 reference_arm, covariate, completers_only, model)
@@ -114,25 +113,26 @@ def efficacy_command(study, fmt, out, timepoints, reference_arm, covariate, meas
               help="k for 'attended at least k meetings'.")
 def feasibility_command(study, fmt, out, timepoints, min_attended):
     """Flow, attendance, retention, delivery, satisfaction, engagement and progression."""
-    from analysis import data as study_data
-    from views.reports import build_feasibility
+    from analysis import options
+    from program.reports import build_feasibility, load_tables
 
     row = _study(study)
-    tables = study_data.load(db.session, row.id)
+    tables = load_tables(row.id)
     wanted = _timepoints(timepoints)
-    unknown = [t for t in wanted or () if t not in tables.timepoints]
-    if unknown:
-        raise BadInput(f"--timepoints: unknown timepoint {unknown[0]!r}")
+    try:
+        options.timepoints(wanted or [], tables.timepoints, at_least=0)
+    except options.OptionError as exc:
+        raise BadInput(f"--timepoints: {exc}") from None
     _output(row, build_feasibility(tables, wanted, min_attended), "feasibility", fmt, out)
 
 
 def _cutoff(text: str) -> str | float:
-    if text in ("a", "b", "c"):
-        return text
+    from analysis import options
+
     try:
-        return float(text)
-    except ValueError:
-        raise BadInput("--cutoff: expected a, b, c or a number") from None
+        return options.cutoff(text)
+    except options.OptionError as exc:
+        raise BadInput(f"--cutoff: {exc}") from None
 
 
 @cli_group.command("reliable-change", cls=OneLineCommand)
@@ -146,11 +146,10 @@ def _cutoff(text: str) -> str | float:
 def reliable_change_command(study, fmt, out, timepoints, measure, reliability, norm_mean,
                             norm_sd, cutoff, lower_is_better):
     """Jacobson–Truax reliable and clinically significant change of one measure."""
-    from analysis import data as study_data
-    from views.reports import ReportInputError, build_reliable_change
+    from program.reports import ReportInputError, build_reliable_change, load_tables
 
     row = _study(study)
-    tables = study_data.load(db.session, row.id)
+    tables = load_tables(row.id)
     try:
         report = build_reliable_change(tables, measure, _timepoints(timepoints), reliability,
                                        norm_mean, norm_sd, _cutoff(cutoff), lower_is_better)

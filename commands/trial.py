@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from models import Study, db
 from program.assessments.questionnaires import materialise_invitations
+from program.reports import study_flow
 from program.trial import enrolment
 from program.trial.enrolment import TrialError
 
@@ -38,7 +39,9 @@ def allocation_list_command(study_key: str) -> None:
 @click.argument("study_key")
 def flow_command(study_key: str) -> None:
     """Print the CONSORT flow counts of a study as JSON."""
-    click.echo(json.dumps(enrolment.flow_counts(_study_by_key(study_key).id), indent=2))
+    study = _study_by_key(study_key)
+    counts = {"study": study.key, "design": study.design, **study_flow(study.id)}
+    click.echo(json.dumps(counts, indent=2))
 
 
 @cli_group.command("invite")

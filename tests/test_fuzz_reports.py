@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from models import AuditEntry, db
+from program.reports import criteria
 from tests.conftest import sign_in
 from tests.factories import gen_user
 from tests.factories_reports import gen_scored_trial
-from views.reports import CRITERIA
 
 ODD = ["", "pre", "post", "BDI-II", "CFT", "UC", "gender", "age", "lmm", "mmrm", "y", "a", "b",
        "c", "0", "1", "-1", "0.5", "0.99", "1.5", "NaN", "nan", "inf", "-inf", "1e309", "x" * 5000,
@@ -28,7 +28,7 @@ EFFICACY = {"timepoints": LISTED, "measures": LISTED, "covariates": LISTED,
             "rc_measure": VALUE, "rc_reliability": VALUE, "rc_norm_mean": VALUE,
             "rc_norm_sd": VALUE, "rc_cutoff": VALUE, "rc_lower_is_better": VALUE}
 FEASIBILITY = {"timepoints": LISTED, "min_attended": VALUE,
-               **{f"{c['metric']}_{band}": VALUE for c in CRITERIA for band in ("green",
+               **{f"{c['metric']}_{band}": VALUE for c in criteria() for band in ("green",
                                                                                  "amber")}}
 FUZZ = settings(max_examples=25, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -41,7 +41,7 @@ def test_report_pages_show_numbers_and_words_the_locale_s_way(app):
     from flask_babel import force_locale
 
     from tests.test_i18n_catalogues import ensure_compiled
-    from views import report_labels as labels
+    from views.reports import labels
 
     ensure_compiled()
     with app.test_request_context(), force_locale("zh"):

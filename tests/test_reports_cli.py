@@ -8,12 +8,11 @@ from datetime import date
 
 import openpyxl
 
-from analysis import data as study_data
 from analysis.__main__ import main as analysis_main
 from models import AuditEntry, Participant, db
+from program.reports import data_file, load_tables
 from tests.factories import gen_cohort
 from tests.factories_reports import gen_meeting, gen_practice, gen_scored_trial
-from views.reports import data_file
 
 
 def _study(app):
@@ -22,7 +21,7 @@ def _study(app):
 
 def test_efficacy_json_equals_python_m_analysis_on_the_exports(app, runner, tmp_path, capsys):
     study = _study(app)
-    tables = study_data.load(db.session, study.id)
+    tables = load_tables(study.id)
     for name in ("scores.csv", "participants.csv"):
         (tmp_path / name).write_bytes(data_file(tables, study, name))
 
@@ -112,7 +111,7 @@ def test_feasibility_json_equals_python_m_analysis_on_the_exports(app, runner, t
     for number in (1, 2, 3):
         gen_meeting(cohort, number, register=[(p, "present", 90) for p in cft[:number + 1]])
     gen_practice(cft[0], date(2026, 3, 10), 20)
-    tables = study_data.load(db.session, study.id)
+    tables = load_tables(study.id)
     files = {"attendance": "attendance.csv", "participants": "participants.csv",
              "flow": "flow.csv", "sessions": "sessions.csv", "engagement": "engagement.csv",
              "scores": "scores.csv"}
@@ -135,7 +134,7 @@ def test_feasibility_json_equals_python_m_analysis_on_the_exports(app, runner, t
 
 def test_reliable_change_json_equals_python_m_analysis_on_the_export(app, runner, tmp_path):
     study = _study(app)
-    tables = study_data.load(db.session, study.id)
+    tables = load_tables(study.id)
     (tmp_path / "scores.csv").write_bytes(data_file(tables, study, "scores.csv"))
     options = ["--measure", "BDI-II", "--timepoints", "pre,post", "--reliability", "0.87",
                "--norm-mean", "8.9", "--norm-sd", "6.5", "--lower-is-better"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -10,9 +11,18 @@ from analysis import data as study_data
 from analysis.consort import flow_counts as consort_counts
 from models import Post, SessionProgress, db
 from program.courses.catalogue import get_catalogue
+from program.reports import load_tables, study_flow
 from program.trial import enrolment as trial
 from program.trial import removal
-from tests.factories import gen_cohort, gen_group, gen_participant, gen_study, gen_timepoint
+from tests.factories import (
+    gen_cohort,
+    gen_group,
+    gen_participant,
+    gen_staff,
+    gen_study,
+    gen_timepoint,
+    gen_user,
+)
 from tests.factories_reports import (
     gen_allocated,
     gen_meeting,
@@ -96,7 +106,7 @@ def test_sessions_report_outcomes_and_checklist_share(app):
     gen_meeting(cohort, 2, "postponed")
     gen_meeting(cohort, 3, "scheduled")
 
-    table = study_data.sessions(db.session, study.id)
+    table = load_tables(study.id).sessions
 
     assert list(table["status"]) == ["held", "postponed"]
     assert table.loc[0, "adherence"] == pytest.approx(1 / len(checklist))
@@ -171,27 +181,66 @@ def _mixed_flow_study():
 
 
 def test_flow_counts_agree_with_the_trial_records(app):
+    """The study page's flow (with the trial's own records) adds to the diagram's counts of
+    flow.csv and changes none of them."""
     study, _people, _others = _mixed_flow_study()
 
     counts = consort_counts(study_data.flow(db.session, study.id))
-    reference = trial.flow_counts(study.id)
+    reference = study_flow(study.id)
 
-    assert counts["assessed"] == reference["screened"] == 10
-    assert counts["excluded"]["n"] == (reference["excluded"]["total"]
+    assert counts["assessed"] == reference["assessed"] == 10
+    assert counts["excluded"]["n"] == (reference["excluded"]["ineligible"]
                                        + reference["eligible_not_allocated"]) == 3
     assert counts["randomised"] == reference["randomised"] == 7
-    for arm, ref in reference["arms"].items():
-        mine = counts["arms"][arm]
-        assert mine["allocated"] == ref["randomised"]
-        assert mine["withdrawn"]["n"] == ref["withdrew"]
-        assert mine["lost"]["n"] == ref["lost"]
-        assert mine["analysed"] == ref["analysed"]
+    assert counts["excluded"] == {k: reference["excluded"][k] for k in counts["excluded"]}
+    assert counts["arms"].keys() == reference["arms"].keys()
+    for arm, mine in counts["arms"].items():
+        assert mine == {k: reference["arms"][arm][k] for k in mine}
+    assert reference["arms"]["CFT"]["withdrawal_kinds"] == {"leave_study": 1}
+    assert reference["arms"]["UC"]["data_removed"] == 1
+    assert reference["excluded"]["rules"] == {"bdi_ii": 1, "psychosis": 1, "substance": 1}
     assert counts["arms"]["UC"]["analysed"] == 2
     reasons = {r["reason"]: r["n"] for r in counts["excluded"]["reasons"]}
     assert reasons["meeting exclusion: Psychosis"] == 1
     assert reasons["not meeting inclusion: BDI-II total at screening (20 or more)"] == 1
     uc_reasons = {r["reason"] for r in counts["arms"]["UC"]["withdrawn"]["reasons"]}
     assert uc_reasons == {"asked for data removal"}
+
+
+def test_the_study_page_shows_the_flow_of_the_trial_records(app, as_user):
+    study, people, _others = _mixed_flow_study()
+    people[1].started_on = date(2026, 3, 9)
+    db.session.commit()
+    researcher = gen_user("researcher")
+    gen_staff(study, researcher)
+
+    page = as_user(researcher).get(f"/research/studies/{study.id}").get_data(as_text=True)
+
+    facts = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", page))
+    assert facts["Applied"] == facts["Screened"] == "10"
+    assert facts["Excluded"].startswith("2 (not meeting inclusion 1, meeting exclusion 1)")
+    assert "bdi_ii 1, psychosis 1, substance 1" in page
+    assert facts["Consented"] == "7" and facts["Eligible, not allocated"] == "1"
+    assert facts["Allocated"] == "7" and facts["Analysed"] == "6"
+    rows = {row[0]: row[1:] for row in re.findall(
+        r'<th scope="row">(\w+)</th><td>(\d+)</td><td>(\d+)</td>\s*<td>(\d+)', page)}
+    assert rows == {"CFT": ("4", "1", "1"), "UC": ("3", "3", "1")}  # allocated, started, withdrew
+    assert "moved away: 1" in page and "asked for data removal: 1" in page and "no reply: 1" in page
+
+
+def test_a_pending_removal_is_not_analysed_on_the_study_page_as_in_the_reports(app):
+    """From the request on, not only once an admin has removed the data (the reports have
+    always left the person out from then)."""
+    study, people, _others = _mixed_flow_study()
+    trial.request_data_removal(people[6].id, on=date(2026, 4, 5))
+
+    flow = study_flow(study.id)
+    diagram = consort_counts(load_tables(study.id).flow)
+
+    assert flow["arms"]["UC"]["analysed"] == diagram["arms"]["UC"]["analysed"] == 1
+    assert flow["arms"]["UC"]["data_removed"] == 1  # removed by an admin: only the first
+    assert flow["arms"]["UC"]["withdrawn"]["reasons"] == [
+        {"reason": "asked for data removal", "n": 2}]
 
 
 def test_a_removed_participant_contributes_only_a_flow_record(app):
@@ -207,7 +256,7 @@ def test_a_removed_participant_contributes_only_a_flow_record(app):
     trial.request_data_removal(gone.id, on=date(2026, 4, 3))
     removal.remove_participant_data(gone.id)
 
-    tables = study_data.load(db.session, study.id)
+    tables = load_tables(study.id)
 
     for name in ("scores", "participants", "attendance", "practice_logs", "engagement",
                  "satisfaction"):

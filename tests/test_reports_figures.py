@@ -89,9 +89,9 @@ def test_the_flow_diagram_speaks_the_page_s_language(study, researcher, as_user,
 
 
 def test_the_png_figures_are_drawn_with_the_glyphs(study, researcher, as_user):
-    from views.reports import _CJK_FAMILIES, _installed_families
+    from views.reports.figures import CJK_FAMILIES, installed_families
 
-    if not set(_CJK_FAMILIES["ja"]) & _installed_families():
+    if not set(CJK_FAMILIES["ja"]) & installed_families():
         pytest.skip("no CJK font installed (fonts-noto-cjk)")
     _speaks(researcher, "ja")
     client = as_user(researcher)

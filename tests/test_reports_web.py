@@ -10,9 +10,9 @@ import numpy as np
 import openpyxl
 import pytest
 
-from analysis import data as study_data
 from analysis import efficacy_report
 from models import AuditEntry, db
+from program.reports import load_tables
 from program.trial import enrolment as trial
 from program.trial import removal
 from tests.factories import (
@@ -52,7 +52,7 @@ def test_efficacy_page_shows_the_published_table_layout(study, researcher, as_us
     page = response.get_data(as_text=True)
 
     assert response.status_code == 200
-    tables = study_data.load(db.session, study.id)
+    tables = load_tables(study.id)
     expected = efficacy_report(tables.scores, tables.participants, ["pre", "post"])
     bdi = expected["measures"]["BDI-II"]
     cft_pre = next(d for d in bdi["descriptives"] if (d["arm"], d["timepoint"]) == ("CFT", "pre"))

@@ -19,6 +19,7 @@ from models import (
     Screening,
     db,
 )
+from program.reports import study_flow
 from program.safety.alerts import raise_alert
 from program.trial import enrolment as trial
 from program.trial.enrolment import TrialError
@@ -51,9 +52,10 @@ def test_screening_records_which_rule_excluded_whom(app):
         select(Screening).where(Screening.participant_id == psychotic.id))
     assert screening.failed_rules == ["psychosis"] and screening.eligible is False
     assert db.session.get(Participant, ok.id).eligible is True
-    flow = trial.flow_counts(study.id)
-    assert flow["excluded"] == {"total": 2, "not_meeting_inclusion": 1, "meeting_exclusion": 1,
-                                "reasons": {"age": 1, "bdi_ii": 1, "psychosis": 1}}
+    excluded = study_flow(study.id)["excluded"]
+    assert excluded["ineligible"] == 2
+    assert excluded["not_meeting_inclusion"] == 1 and excluded["meeting_exclusion"] == 1
+    assert excluded["rules"] == {"age": 1, "bdi_ii": 1, "psychosis": 1}
 
 
 def test_boundaries_of_the_cft_rules_are_inclusive():
@@ -263,15 +265,16 @@ def test_flow_counts_add_up_like_the_cft_pilot(app):
     from program.trial.removal import remove_participant_data
     remove_participant_data(uc[0].id)
 
-    flow = trial.flow_counts(study.id)
-    assert flow["applied"] == 24 and flow["screened"] == 24
+    flow = study_flow(study.id)
+    assert flow["applied"] == 24 and flow["assessed"] == 24
     assert flow["excluded"]["not_meeting_inclusion"] == 3
     assert flow["excluded"]["meeting_exclusion"] == 2
     assert flow["eligible_not_allocated"] == 1
     assert flow["randomised"] == 18
-    assert flow["arms"]["CFT"]["randomised"] + flow["arms"]["UC"]["randomised"] == 18
-    assert flow["arms"]["CFT"]["withdrawal_reasons"] == {"relocation": 1}
-    assert flow["arms"]["UC"]["withdrawal_reasons"] == {"asked for data removal": 1}
+    assert flow["arms"]["CFT"]["allocated"] + flow["arms"]["UC"]["allocated"] == 18
+    assert flow["arms"]["CFT"]["withdrawn"]["reasons"] == [{"reason": "relocation", "n": 1}]
+    assert flow["arms"]["UC"]["withdrawn"]["reasons"] == [
+        {"reason": "asked for data removal", "n": 1}]
     assert flow["arms"]["UC"]["data_removed"] == 1
     assert flow["analysed"] == 17
 

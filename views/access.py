@@ -42,6 +42,13 @@ def public(view):
 # --- scoping: each object through the signed-in user's link to it, else 404 (no IDOR) --------
 
 
+def staff_studies() -> list[Study]:
+    """The studies the signed-in user is on the staff of, oldest first."""
+    return list(db.session.scalars(
+        select(Study).join(StudyStaff, StudyStaff.study_id == Study.id)
+        .where(StudyStaff.user_id == current_user.id).order_by(Study.id)))
+
+
 def staff_study(study_id: int) -> Study:
     """A study the signed-in user is on the staff of (researchers, raters); 404 otherwise."""
     study = db.session.scalar(

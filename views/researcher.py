@@ -26,7 +26,6 @@ from models import (
     SafetyAlert,
     Screening,
     Study,
-    StudyStaff,
     Timepoint,
     db,
     utcnow,
@@ -37,11 +36,12 @@ from models.studies import RandomisationMethod
 from program.core import audit
 from program.core.audit import AuditAction
 from program.core.dates import shortdate
+from program.reports import study_flow
 from program.trial import enrolment as trial
 from program.trial import setup as study_setup
 from program.trial.enrolment import TrialError
 from views import navigation
-from views.access import researcher_participant, researcher_study, role_required
+from views.access import researcher_participant, researcher_study, role_required, staff_studies
 from views.forms import options
 
 bp = Blueprint("researcher", __name__, url_prefix="/research")
@@ -101,11 +101,6 @@ class SetupForm(FlaskForm):
 # --------------------------------------------------------------------------- scope
 
 
-def _my_studies():
-    return select(Study).join(StudyStaff, StudyStaff.study_id == Study.id).where(
-        StudyStaff.user_id == current_user.id)
-
-
 def _done(message: str, participant: Participant):
     flash(message, "success")
     return redirect(url_for("researcher.participant", participant_id=participant.id))
@@ -123,7 +118,7 @@ def _refused(exc: Exception, participant: Participant):
 @role_required("researcher")
 def home():
     """The researcher's studies with their participants per arm and status."""
-    studies = db.session.scalars(_my_studies().order_by(Study.id)).all()
+    studies = staff_studies()
     counts = db.session.execute(
         select(Participant.study_id, Arm.key, Participant.status, func.count())
         .outerjoin(Arm, Participant.arm_id == Arm.id)
@@ -148,7 +143,7 @@ def study(study_id: int):
                                  .order_by(Cohort.start_date)).all()
     timepoints = db.session.scalars(select(Timepoint).where(Timepoint.study_id == s.id)
                                     .order_by(Timepoint.position)).all()
-    return render_template("researcher/study.html", study=s, flow=trial.flow_counts(s.id),
+    return render_template("researcher/study.html", study=s, flow=study_flow(s.id),
                            participants=trial.study_participants(s.id), slots=slots,
                            cohorts=cohorts, timepoints=timepoints)
 

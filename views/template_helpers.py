@@ -12,8 +12,9 @@ from program.core import dates
 from program.core.audit import AuditAction
 from program.core.zones import zonename
 from program.courses import markdown
-from views import navigation, report_labels
+from views import navigation
 from views.questionnaires import questionnaire_helpers
+from views.reports import labels as report_labels
 
 
 def measure_label(key: str) -> str:

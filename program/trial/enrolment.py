@@ -1,5 +1,5 @@
-"""Trial operations: screening, consent, randomisation, cohorts and groups, adverse events,
-withdrawal, and the CONSORT flow counts.
+"""Trial operations: screening, consent, randomisation, cohorts and groups, adverse events and
+withdrawal (the CONSORT flow counts are :func:`program.reports.study_flow`'s).
 
 Every write runs in its own ``write_transaction`` and records an audit entry; audit details
 never carry health data or anything a participant wrote. Functions take ids or rows and are
@@ -21,7 +21,6 @@ from models import (
     AdverseEvent,
     AllocationSlot,
     Arm,
-    Attendance,
     Cohort,
     Group,
     GroupMembership,
@@ -509,77 +508,6 @@ def request_data_removal(participant_id: int, *, on: date, actor=None) -> None:
         if participant.withdrawal_kind != "leave_study":
             _apply_withdrawal(participant, "leave_study", participant.withdrawn_on or on)
         audit.record(AuditAction.REMOVAL_REQUESTED, participant, actor=actor)
-
-
-# --------------------------------------------------------------------------- flow counts
-
-
-def flow_counts(study_id: int) -> dict:
-    """Every number of a CONSORT-style flow diagram, derived from the participant records.
-
-    People whose data were removed still count where they were (their status, arm and
-    withdrawal remain); they are not analysed.
-    """
-    study = db.session.get(Study, study_id)
-    rules = {r["key"]: r for r in (study.eligibility_rules or [])}
-    people = db.session.scalars(
-        select(Participant).where(Participant.study_id == study_id)).all()
-    attended = set(db.session.scalars(
-        select(Attendance.participant_id).join(Participant)
-        .where(Participant.study_id == study_id, Attendance.attended)))
-    arm_keys = {arm.id: arm.key for arm in study.arms}
-    receives = {arm.id: arm.receives_program for arm in study.arms}
-
-    excluded = [p for p in people if p.eligible is False]
-    reasons = Counter(r for p in excluded for r in (p.exclusion_reasons or []))
-    by_exclusion = sum(
-        1 for p in excluded
-        if any(rules.get(r, {}).get("type") == "exclusion" for r in p.exclusion_reasons or []))
-    allocated = [p for p in people if p.arm_id is not None and p.randomised_at is not None]
-    arms: dict[str, dict] = {}
-    for arm_id, key in arm_keys.items():
-        group = [p for p in allocated if p.arm_id == arm_id]
-        withdrew = [p for p in group if p.withdrawal_kind is not None and p.status != "lost"]
-        lost = [p for p in group if p.status == "lost"]
-        arms[key] = {
-            "randomised": len(group),
-            "started": sum(1 for p in group
-                           if not receives[arm_id] or p.started_on or p.id in attended),
-            "discontinued_sessions": sum(1 for p in withdrew
-                                         if p.withdrawal_kind == "stop_sessions"),
-            "withdrew": len(withdrew),
-            "withdrawal_kinds": dict(Counter(p.withdrawal_kind for p in withdrew)),
-            "withdrawal_reasons": dict(Counter(_reason(p) for p in withdrew)),
-            "lost": len(lost),
-            "lost_reasons": dict(Counter(_reason(p) for p in lost)),
-            "data_removed": sum(1 for p in group if p.data_removed_at is not None),
-            "analysed": sum(1 for p in group if p.data_removed_at is None),
-        }
-    return {
-        "study": study.key,
-        "design": study.design,
-        "applied": len(people),
-        "screened": sum(1 for p in people if p.eligible is not None),
-        "excluded": {
-            "total": len(excluded),
-            "not_meeting_inclusion": len(excluded) - by_exclusion,
-            "meeting_exclusion": by_exclusion,
-            "reasons": dict(reasons),
-        },
-        "eligible": sum(1 for p in people if p.eligible is True),
-        "consented": sum(1 for p in people if p.consented_on is not None),
-        "eligible_not_allocated": sum(1 for p in people
-                                      if p.eligible is True and p.arm_id is None),
-        "randomised": len(allocated),
-        "arms": arms,
-        "analysed": sum(a["analysed"] for a in arms.values()),
-    }
-
-
-def _reason(participant: Participant) -> str:
-    if participant.data_removed_at is not None:
-        return "asked for data removal"
-    return participant.withdrawal_reason or "not given"
 
 
 # --------------------------------------------------------------------------- data access

@@ -139,6 +139,24 @@ def test_missing_file_and_bad_option(run, files, tmp_path):
     _one_line_error(out, "--reliability", "invalid float value")
 
 
+def test_options_the_report_pages_refuse_are_refused_here_too(run, files):
+    """One set of option checks (analysis.options) for the pages, flask report and this."""
+    scores, participants = files
+    out = run("efficacy", "--scores", scores, "--participants", participants,
+              "--timepoints", "pre,post", "--covariate", "participant_id")
+    _one_line_error(out, "participants.csv", "column 'participant_id'", "not a covariate")
+    out = run("efficacy", "--scores", scores, "--participants", participants,
+              "--timepoints", "pre,post", "--covariate", "baseline_severity")
+    _one_line_error(out, "participants.csv", "row 1", "missing covariate column")
+    for cutoff in ("nan", "inf", "q"):
+        out = run("reliable-change", "--scores", scores, "--measure", "BDI-II",
+                  "--timepoints", "pre,post", "--reliability", "0.87", "--cutoff", cutoff)
+        _one_line_error(out, "--cutoff", "expected a, b, c or a number")
+    out = run("reliable-change", "--scores", scores, "--measure", "BDI-II",
+              "--timepoints", "pre,post", "--reliability", "1")
+    _one_line_error(out, "--reliability", "must lie strictly between 0 and 1")
+
+
 def test_single_arm_with_reference_arm_warns_in_json(run, data_dir):
     out = run("efficacy", "--scores", data_dir / "msc_scores.csv", "--participants",
               data_dir / "msc_participants.csv", "--timepoints", "baseline,week8",

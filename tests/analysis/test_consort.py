@@ -74,3 +74,41 @@ def test_phrases_and_reason_labels_replace_the_english_text():
     with warnings.catch_warnings():  # glyphs missing from the default font: the caller's font
         warnings.simplefilter("ignore", UserWarning)
         assert flow_png(counts, phrases=phrases)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _trial_record(pid, stage, arm="", reason=""):
+    return {"participant_id": pid, "stage": stage, "arm": arm, "reason": reason}
+
+
+def test_the_trial_records_add_counts_and_change_none_of_the_diagrams():
+    flow = cft_flow()
+    records = [_trial_record(f"S{i:02d}", "applied") for i in range(1, 27)]  # 2 not screened
+    records += [_trial_record("S01", "ineligible", reason="age"),
+                _trial_record("S01", "ineligible", reason="psychosis"),
+                _trial_record("S01", "meeting_exclusion"),
+                _trial_record("S02", "ineligible", reason="age"),
+                _trial_record("S07", "withdrawal_kind", "CFT", "leave_study"),
+                _trial_record("S08", "started", "CFT"),
+                _trial_record("S17", "data_removed", "UC")]
+    records += [_trial_record(f"S{i:02d}", "eligible") for i in range(6, 25)]
+    with_records = pd.concat([flow, pd.DataFrame(records)], ignore_index=True)
+
+    plain = flow_counts(flow)
+    counts = flow_counts(with_records, arms=["CFT", "UC", "WL"], trial_records=True)
+
+    assert flow_counts(with_records) == plain  # the records are counted only when asked for
+    for key in ("assessed", "randomised"):
+        assert counts[key] == plain[key]
+    for arm in ("CFT", "UC"):
+        assert {k: counts["arms"][arm][k] for k in plain["arms"][arm]} == plain["arms"][arm]
+    assert counts["arms"]["WL"]["allocated"] == 0 and counts["arms"]["WL"]["started"] == 0
+    assert counts["applied"] == 26 and counts["eligible"] == 19
+    assert counts["eligible_not_allocated"] == 1  # S06
+    assert counts["excluded"]["ineligible"] == 2
+    assert counts["excluded"]["meeting_exclusion"] == 1
+    assert counts["excluded"]["not_meeting_inclusion"] == 1
+    assert counts["excluded"]["rules"] == {"age": 2, "psychosis": 1}
+    assert counts["arms"]["CFT"]["withdrawal_kinds"] == {"leave_study": 1}
+    assert counts["arms"]["CFT"]["started"] == 1
+    assert counts["arms"]["UC"]["data_removed"] == 1
+    assert counts["analysed"] == 17

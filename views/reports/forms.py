@@ -1,0 +1,127 @@
+"""The report option forms: GET forms filled from the query string, their choices from the
+study's data."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import (
+    BooleanField,
+    FloatField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from models import Study
+from program.reports import complete_measures, covariate_choices, criteria
+from views.reports import labels
+
+if TYPE_CHECKING:
+    from analysis import data as study_data
+
+MODELS = [("lmm", _l("Random-intercept mixed model (the papers' model)")),
+          ("mmrm", _l("Mixed model for repeated measures, unstructured covariance"))]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class EfficacyForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form: it changes nothing
+
+    timepoints = MultiCheckboxField(_l("Timepoints (the first is the baseline)"), choices=[])
+    measures = MultiCheckboxField(_l("Measures"), choices=[])
+    reference_arm = SelectField(_l("Reference arm"), choices=[])
+    covariates = MultiCheckboxField(_l("Covariates"), choices=[])
+    completers_only = BooleanField(_l("Completers only (a score at every timepoint)"))
+    model = SelectField(_l("Model"), choices=MODELS, default="lmm")
+    rc_measure = SelectField(_l("Reliable change of"), choices=[], default="")
+    rc_reliability = FloatField(_l("Reliability of the measure (0-1)"),
+                                validators=[Optional(), NumberRange(min=0.01, max=0.99)])
+    rc_norm_mean = FloatField(_l("Normative mean"), validators=[Optional()])
+    rc_norm_sd = FloatField(_l("Normative SD"), validators=[Optional()])
+    rc_cutoff = StringField(_l("Cutoff: a, b, c or a number"), default="c")
+    rc_lower_is_better = BooleanField(_l("Lower scores are better (e.g. BDI-II)"))
+
+
+class _FeasibilityForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    timepoints = MultiCheckboxField(_l("Timepoints for questionnaire completion"), choices=[])
+    min_attended = IntegerField(_l("Attended at least k meetings: k"),
+                                validators=[Optional(), NumberRange(min=1, max=100)])
+
+
+@cache
+def feasibility_form_class() -> type[FlaskForm]:
+    """The feasibility form with a green and an amber field per progression criterion."""
+    fields = {}
+    for crit in criteria():
+        for band in ("green", "amber"):
+            fields[f"{crit['metric']}_{band}"] = FloatField(
+                _l("%(label)s: %(band)s at or above (%(unit)s)",
+                   label=labels.CRITERIA.get(crit["metric"], crit["label"]),
+                   band=labels.VALUES[band], unit=labels.UNITS.get(crit["unit"], crit["unit"])),
+                default=crit[band],
+                validators=[Optional(), NumberRange(min=0, max=crit["max"])])
+    return type("FeasibilityForm", (_FeasibilityForm,), fields)
+
+
+def _formdata() -> MultiDict | None:
+    """The query string, or None on first load (so the fields show their defaults)."""
+    args = MultiDict(request.args)
+    args.pop("format", None)
+    args.pop("labels", None)
+    return args if args else None
+
+
+def efficacy_form(study: Study, tables: study_data.StudyTables) -> EfficacyForm:
+    arms = [a.key for a in study.arms]
+    form = EfficacyForm(formdata=_formdata(), data={
+        "timepoints": tables.timepoints,
+        "measures": complete_measures(tables, tables.timepoints),
+        "reference_arm": sorted(arms)[0] if arms else "",
+        "model": "lmm",
+    })
+    form.timepoints.choices = [(t, t) for t in tables.timepoints]
+    form.measures.choices = [(m, labels.measure(m)) for m in tables.measures]
+    form.reference_arm.choices = [(a, a) for a in sorted(arms)]
+    form.covariates.choices = [(c, labels.column(c)) for c in covariate_choices(tables)]
+    form.rc_measure.choices = [("", _("(none)"))] + [(m, labels.measure(m))
+                                                      for m in tables.measures]
+    return form
+
+
+def feasibility_form(tables: study_data.StudyTables) -> FlaskForm:
+    form = feasibility_form_class()(formdata=_formdata(), data={"timepoints": tables.timepoints})
+    form.timepoints.choices = [(t, t) for t in tables.timepoints]
+    return form
+
+
+def chosen_criteria(form: FlaskForm) -> list[dict] | None:
+    """Progression criteria from the form; None (with field errors) when they do not fit."""
+    chosen = []
+    for crit in criteria():
+        green = getattr(form, f"{crit['metric']}_green")
+        amber = getattr(form, f"{crit['metric']}_amber")
+        g = crit["green"] if green.data is None else green.data
+        a = crit["amber"] if amber.data is None else amber.data
+        if a > g:
+            amber.errors = [*amber.errors, _("The amber threshold must not be above green.")]
+            return None
+        chosen.append({**crit, "green": g, "amber": a})
+    return chosen
