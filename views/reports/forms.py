@@ -16,14 +16,13 @@ from wtforms import (
     FloatField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
 )
 from wtforms.validators import NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import Study
 from program.reports import complete_measures, covariate_choices, criteria
+from views.forms import MultiCheckboxField, options
 from views.reports import labels
 
 if TYPE_CHECKING:
@@ -31,11 +30,6 @@ if TYPE_CHECKING:
 
 MODELS = [("lmm", _l("Random-intercept mixed model (the papers' model)")),
           ("mmrm", _l("Mixed model for repeated measures, unstructured covariance"))]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class EfficacyForm(FlaskForm):
@@ -47,7 +41,7 @@ class EfficacyForm(FlaskForm):
     reference_arm = SelectField(_l("Reference arm"), choices=[])
     covariates = MultiCheckboxField(_l("Covariates"), choices=[])
     completers_only = BooleanField(_l("Completers only (a score at every timepoint)"))
-    model = SelectField(_l("Model"), choices=MODELS, default="lmm")
+    model = SelectField(_l("Model"), choices=options(MODELS), default="lmm")
     rc_measure = SelectField(_l("Reliable change of"), choices=[], default="")
     rc_reliability = FloatField(_l("Reliability of the measure (0-1)"),
                                 validators=[Optional(), NumberRange(min=0.01, max=0.99)])
@@ -97,18 +91,18 @@ def efficacy_form(study: Study, tables: study_data.StudyTables) -> EfficacyForm:
         "reference_arm": sorted(arms)[0] if arms else "",
         "model": "lmm",
     })
-    form.timepoints.choices = [(t, t) for t in tables.timepoints]
-    form.measures.choices = [(m, labels.measure(m)) for m in tables.measures]
-    form.reference_arm.choices = [(a, a) for a in sorted(arms)]
-    form.covariates.choices = [(c, labels.column(c)) for c in covariate_choices(tables)]
-    form.rc_measure.choices = [("", _("(none)"))] + [(m, labels.measure(m))
-                                                      for m in tables.measures]
+    form.timepoints.choices = options((t, t) for t in tables.timepoints)
+    form.measures.choices = options((m, labels.measure(m)) for m in tables.measures)
+    form.reference_arm.choices = options((a, a) for a in sorted(arms))
+    form.covariates.choices = options((c, labels.column(c)) for c in covariate_choices(tables))
+    form.rc_measure.choices = options([("", _("(none)"))]
+                                      + [(m, labels.measure(m)) for m in tables.measures])
     return form
 
 
 def feasibility_form(tables: study_data.StudyTables) -> FlaskForm:
     form = feasibility_form_class()(formdata=_formdata(), data={"timepoints": tables.timepoints})
-    form.timepoints.choices = [(t, t) for t in tables.timepoints]
+    form.timepoints.choices = options((t, t) for t in tables.timepoints)
     return form
 
 
