@@ -1,9 +1,4 @@
-"""The typed reader for fields of a parsed YAML mapping, naming the file and field in each problem.
-
-The course catalogue and the instrument library both read YAML written by people and report
-every problem as ``<file>: <field>: <problem>``. Each keeps the wording its authors already
-know (and its tests assert), given as a :class:`Wording`; the checks are the same.
-"""
+"""The one typed reader for fields of parsed YAML, naming the field in every problem it finds."""
 
 from __future__ import annotations
 
@@ -41,7 +36,12 @@ def is_number(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class Wording:
-    """How a reader words its problems."""
+    """How a reader words its problems.
+
+    The course catalogue and the instrument library both read YAML written by people and report
+    each problem as ``<file>: <field>: <problem>``; each keeps the wording its authors know (and
+    its tests assert), while the checks are the same.
+    """
 
     #: The problem of a required field that is absent or empty.
     missing: str

@@ -17,8 +17,8 @@ Layout::
     content/practices/i18n/<lang>/     practices in another language (key, title, summary)
 
 How translations are matched to the English, and what happens when one is missing or broken,
-is in :mod:`program.courses.translation`; :func:`translation_problems` (``flask content check``)
-lists every such problem.
+is described at :func:`program.courses.translation.localize`; :func:`translation_problems`
+(``flask content check``) lists every such problem.
 """
 
 from __future__ import annotations

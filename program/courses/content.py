@@ -1,8 +1,4 @@
-"""The course content model: programs, sessions, practices and their sections, as loaded.
-
-The values are immutable; :mod:`program.courses.catalogue` builds them from the content files
-and :mod:`program.courses.translation` gives them in another language.
-"""
+"""The course content model: immutable programs, sessions, practices and their sections."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""Reading content files: UTF-8 text, YAML front matter and mappings, and typed fields by name.
-
-Every problem is a :class:`CatalogueError` naming the file and the field.
-"""
+"""Reading content files: UTF-8 text, YAML front matter and mappings, typed fields by name."""
 
 from __future__ import annotations
 

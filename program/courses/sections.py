@@ -1,7 +1,4 @@
-"""Markdown in content files: the ``##`` sections rendered to HTML, their subheadings and lists.
-
-Rendering is CommonMark without raw HTML, done once at load time.
-"""
+"""Markdown in content files: the ``##`` sections rendered to HTML, their subheadings, lists."""
 
 from __future__ import annotations
 

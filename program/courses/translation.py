@@ -1,14 +1,4 @@
-"""Course content in another language: translated files matched to the English, with fallback.
-
-Translations live beside each English file, in ``i18n/<lang>/``: the program's ``program.yaml``
-(name, description, extra_events keyed by event key), session files named as in English (front
-matter: number, title, checklist) and practice files (key, title, summary). A translation keeps
-the English file's structure: its sections are matched to the English ones by position
-(headings are translated), and everything that is not words (session numbers, minutes, practice
-keys) comes from the English file. A translation that is missing or does not match the English
-structure is never fatal: that session or practice is shown in English, and the problem is
-reported (``flask content check``).
-"""
+"""Course content in another language: translated files matched to the English, with fallback."""
 
 from __future__ import annotations
 
@@ -55,8 +45,15 @@ class TranslationProblem:
 def localize(catalogue: Catalogue, locale: str) -> tuple[Catalogue, list[TranslationProblem]]:
     """``catalogue`` in ``locale``, falling back to English per session and per practice.
 
-    Translations are looked up beside each English file, in ``i18n/<locale>/``. Returns the
-    localized catalogue and the problems that made it fall back.
+    Translations are looked up beside each English file, in ``i18n/<locale>/``: the program's
+    ``program.yaml`` (name, description, extra_events keyed by event key), session files named
+    as in English (front matter: number, title, checklist) and practice files (key, title,
+    summary). A translation keeps the English file's structure: its sections are matched to the
+    English ones by position (headings are translated), and everything that is not words
+    (session numbers, minutes, practice keys) comes from the English file. A translation that
+    is missing or does not match the English structure is never fatal: that session or practice
+    is shown in English. Returns the localized catalogue and the problems that made it fall
+    back (``flask content check`` lists them).
     """
     problems: list[TranslationProblem] = []
     practices: dict[str, Practice] = {}
