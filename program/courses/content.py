@@ -30,7 +30,6 @@ class CatalogueError(Exception):
         super().__init__(f"{path}: {field}: {problem}")
 
 
-
 @dataclass(frozen=True)
 class Section:
     """One ``##`` section of a content file: its heading, raw Markdown body and rendered HTML."""
@@ -165,7 +164,6 @@ class Catalogue:
             return self.practices[key]
         except KeyError:
             raise KeyError(f"no practice {key!r}") from None
-
 
 
 def normalise_heading(text: str) -> str:

@@ -107,7 +107,6 @@ def with_overrides(instrument: Instrument, overrides: Mapping[str, Any]) -> Inst
     return build_instrument(merged, source=f"{instrument.source} + overrides")
 
 
-
 def build_instrument(raw: Any, source: str = "<dict>") -> Instrument:
     """Validate a parsed instrument definition and build the :class:`Instrument`."""
     return _Builder(raw, source).build()
