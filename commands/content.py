@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from program.courses.catalogue import TRANSLATED_LOCALES, CatalogueError, translation_problems
+from program.courses.catalogue import TRANSLATED_LOCALES, translation_problems
+from program.courses.content import CatalogueError
 
 cli_group = AppGroup("content", help="Course material checks.")
 

@@ -134,7 +134,8 @@ def _history(cohort, participants, practices, held, rng, today):
 
 def _baseline(study, timepoint, participants, instrument_keys, rng):
     """Submitted baseline questionnaires, scored with the instrument library."""
-    from program.instruments.scoring import load_library, score
+    from program.instruments.library import load_library
+    from program.instruments.scoring import score
 
     library = load_library()
     for p in participants:
@@ -334,7 +335,8 @@ def _follow_up(study_key: str, timepoint_key: str, instruments: list[str], skip:
     Improvement is drawn, not imposed: of several random answer sets the one with the best
     primary score is kept for program arms (one set for usual care).
     """
-    from program.instruments.scoring import load_library, score
+    from program.instruments.library import load_library
+    from program.instruments.scoring import score
 
     study = db.session.scalar(select(Study).where(Study.key == study_key))
     timepoint = study and db.session.scalar(select(Timepoint).where(

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from models import GroupMembership, Participant, db, utcnow
 from program.accounts import two_factor
-from program.instruments.scoring import load_library
+from program.instruments.library import load_library
 from program.trial.enrolment import CFT_ELIGIBILITY
 from tests.conftest import sign_in
 from tests.factories import gen_cohort, gen_timepoint, gen_user

@@ -13,9 +13,9 @@ from program.courses.catalogue import (
     content_locale,
     get_catalogue,
     load_catalogue,
-    localize,
     translation_problems,
 )
+from program.courses.translation import localize
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from models import (
     db,
 )
 from program import demo
-from program.instruments.scoring import load_library
+from program.instruments.library import load_library
 from tests.conftest import sign_in
 from tests.test_i18n_catalogues import ensure_compiled
 

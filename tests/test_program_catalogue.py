@@ -13,13 +13,13 @@ from program.courses import catalogue
 from program.courses.calendar import CohortPlan, build_calendar
 from program.courses.catalogue import (
     CONTENT_ROOT,
-    CatalogueError,
     get_catalogue,
     load_catalogue,
     load_practices,
     parse_practice_file,
     parse_session_file,
 )
+from program.courses.content import CatalogueError
 
 FIXTURES = Path(__file__).parent / "program_fixtures"
 VALID = FIXTURES / "valid"

@@ -22,7 +22,7 @@ from program.courses.calendar import (
     is_released,
     next_meeting,
 )
-from program.courses.catalogue import ExtraEvent
+from program.courses.content import ExtraEvent
 
 LONDON = "Europe/London"
 SECOND = timedelta(seconds=1)

@@ -13,19 +13,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from program.instruments.scoring import (
-    LIBRARY_ROOT,
-    InstrumentError,
-    RiskRule,
-    ScoringError,
-    build_instrument,
-    load_library,
-    measure_keys,
-    risk_flags,
-    score,
-    with_overrides,
-    with_wording,
-)
+from program.instruments.library import LIBRARY_ROOT, build_instrument, load_library, with_overrides
+from program.instruments.model import InstrumentError, RiskRule, ScoringError
+from program.instruments.scoring import measure_keys, risk_flags, score
+from program.instruments.wording import with_wording
 
 LIBRARY = load_library()
 

@@ -26,7 +26,7 @@ from flask_login import current_user
 from models import Participant, Timepoint, db, utcnow
 from program.assessments import questionnaires as assessments
 from program.courses import delivery as operations
-from program.instruments.scoring import localized
+from program.instruments.wording import localized
 from views import navigation
 from views.access import public, role_required
 from views.extensions import login_manager

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from models import Participant, Response, Study, StudyStaff, Timepoint, db
 from program.assessments import questionnaires as assessments
-from program.instruments.scoring import localized
+from program.instruments.wording import localized
 from views import navigation
 from views.access import role_required, staff_study
 

@@ -41,15 +41,10 @@ from models.base import is_unique_violation
 from program.core import audit
 from program.core.audit import AuditAction
 from program.core.dates import for_recipient
-from program.instruments.scoring import (
-    Instrument,
-    RiskRule,
-    load_library,
-    risk_flags,
-    score,
-    with_overrides,
-    with_wording,
-)
+from program.instruments.library import load_library, with_overrides
+from program.instruments.model import Instrument, RiskRule
+from program.instruments.scoring import risk_flags, score
+from program.instruments.wording import with_wording
 from program.messaging.outbox import enqueue_email
 from program.safety.alerts import raise_alert
 

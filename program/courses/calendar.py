@@ -53,7 +53,7 @@ class OverrideLike(Protocol):
 
 
 class ExtraEventLike(Protocol):
-    """An event outside the weekly meetings; :class:`program.courses.catalogue.ExtraEvent` fits."""
+    """An event outside the weekly meetings; :class:`program.courses.content.ExtraEvent` fits."""
 
     @property
     def key(self) -> str: ...

@@ -449,7 +449,8 @@ _MEASURE_NAMES: dict[str, dict[str, dict[str, str]]] = {}
 
 def _measure_names(locale: str) -> dict[str, dict[str, str]]:
     if locale not in _MEASURE_NAMES:
-        from program.instruments.scoring import load_library, localized
+        from program.instruments.library import load_library
+        from program.instruments.wording import localized
 
         _MEASURE_NAMES[locale] = {
             key: {s.key: s.name for s in localized(inst, locale).subscales}
