@@ -11,8 +11,8 @@ from sqlalchemy import select
 from models import Study, db
 from program.assessments.questionnaires import materialise_invitations
 from program.reports import study_flow
-from program.trial import enrolment
-from program.trial.enrolment import TrialError
+from program.trial import allocation
+from program.trial.records import TrialError
 
 cli_group = AppGroup("trial", help="Trial operations: allocation list, flow counts, invitations.")
 
@@ -29,7 +29,7 @@ def _study_by_key(key: str) -> Study:
 def allocation_list_command(study_key: str) -> None:
     """Generate a study's concealed allocation list (once; the seed is not printed)."""
     try:
-        n = enrolment.generate_allocation_list(_study_by_key(study_key).id)
+        n = allocation.generate_allocation_list(_study_by_key(study_key).id)
     except TrialError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{n} allocation slots generated")

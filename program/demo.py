@@ -33,7 +33,7 @@ from models import (
     write_transaction,
 )
 from program.accounts.passwords import create_user
-from program.trial.enrolment import CFT_ELIGIBILITY
+from program.trial.eligibility import CFT_ELIGIBILITY
 
 DOMAIN = "hearth.example"
 

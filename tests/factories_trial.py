@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from models import Participant, Study, db
-from program.trial.enrolment import CFT_ELIGIBILITY
+from program.trial.eligibility import CFT_ELIGIBILITY
 from tests.factories import gen_study, gen_user
 
 _seq = itertools.count(1)

@@ -18,11 +18,12 @@ from models import (
     Response,
     SafetyAlert,
     Score,
+    Study,
     db,
 )
 from program.assessments import questionnaires as assessments
 from program.assessments.questionnaires import AnswerError
-from program.trial import enrolment as trial
+from program.trial import withdrawal
 from tests.factories import (
     gen_cohort,
     gen_participant,
@@ -97,7 +98,7 @@ def test_no_reminder_once_the_questionnaires_are_done(setup):
 
 def test_people_who_stopped_contact_are_not_invited(setup):
     _study, _cohort, _pre, _post, person = setup
-    trial.withdraw(person.id, "stop_contact", reason="", on=START)
+    withdrawal.withdraw(person.id, "stop_contact", reason="", on=START)
     assert assessments.materialise_invitations(NOW) == 0
     assert assessments.open_questionnaires(person, NOW) == []
 
@@ -192,7 +193,7 @@ def answer_sets(draw):
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_no_answer_set_crashes_scoring_through_submit_or_leaves_the_valid_range(app, drawn):
     key, answers = drawn
-    study = db.session.scalar(select(trial.Study).where(trial.Study.key == "property"))
+    study = db.session.scalar(select(Study).where(Study.key == "property"))
     if study is None:
         study = gen_study(key="property")
         gen_timepoint(study, "pre", 1, sorted(assessments.library()))

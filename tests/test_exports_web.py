@@ -13,8 +13,7 @@ import pytest
 
 from analysis.consort import flow_counts
 from models import AuditEntry, Participant, db
-from program.trial import enrolment as trial
-from program.trial import removal
+from program.trial import removal, withdrawal
 from tests.factories import gen_cohort, gen_staff, gen_study, gen_timepoint, gen_user
 from tests.factories_reports import gen_meeting, gen_practice, gen_scored_trial
 
@@ -128,7 +127,7 @@ def test_removed_participant_appears_in_no_export_but_flow_adds_up(study, resear
                                                                      as_user, tmp_path):
     gone = db.session.scalars(db.select(Participant).filter_by(study_id=study.id)
                               .order_by(Participant.code)).first()
-    trial.request_data_removal(gone.id, on=date(2026, 4, 3))
+    withdrawal.request_data_removal(gone.id, on=date(2026, 4, 3))
     removal.remove_participant_data(gone.id)
     client = as_user(researcher)
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from models import GroupMembership, Participant, db, utcnow
 from program.accounts import two_factor
 from program.instruments.library import load_library
-from program.trial.enrolment import CFT_ELIGIBILITY
+from program.trial.eligibility import CFT_ELIGIBILITY
 from tests.conftest import sign_in
 from tests.factories import gen_cohort, gen_timepoint, gen_user
 from tests.factories_world import RESET_TOKEN, World, gen_world

@@ -21,7 +21,7 @@ from models import (
 )
 from program.messaging.outbox import enqueue
 from program.reports import study_flow
-from program.trial import enrolment as trial
+from program.trial import allocation, enrolment, withdrawal
 from program.trial.removal import HANDLERS, KEPT, remove_participant_data
 from tests.conftest import post_form, sign_in
 from tests.factories import gen_cohort, gen_group, gen_timepoint, gen_user
@@ -47,10 +47,10 @@ def test_every_table_referring_to_a_person_declares_how_it_is_erased(app):
 def _person_with_history(study, cohort, group, timepoint):
     person = gen_applicant(study, gender="female", birth_year=1980,
                            baseline={"gender": "female"})
-    trial.screen(person.id, ELIGIBLE, on=TODAY)
-    trial.record_consent(person.id, "v1.0", on=TODAY)
-    trial.randomise(person.id)
-    trial.assign_cohort(person.id, cohort.id)
+    enrolment.screen(person.id, ELIGIBLE, on=TODAY)
+    enrolment.record_consent(person.id, "v1.0", on=TODAY)
+    allocation.randomise(person.id)
+    enrolment.assign_cohort(person.id, cohort.id)
     db.session.add(GroupMembership(group_id=group.id, user_id=person.user_id))
     response = Response(participant_id=person.id, timepoint_id=timepoint.id,
                         instrument_key="BDI-II", answers={"1": 2}, status="submitted",
@@ -71,7 +71,7 @@ def _person_with_history(study, cohort, group, timepoint):
 
 def test_removal_erases_answers_and_identity_and_keeps_the_flow(app):
     study = gen_trial("blocks", block_sizes=[2])
-    trial.generate_allocation_list(study.id)
+    allocation.generate_allocation_list(study.id)
     cohort = gen_cohort(study)
     group = gen_group(cohort)
     timepoint = gen_timepoint(study)
@@ -82,7 +82,7 @@ def test_removal_erases_answers_and_identity_and_keeps_the_flow(app):
     before = study_flow(study.id)
     admin = gen_user("admin")
 
-    trial.request_data_removal(leaving.id, on=TODAY)
+    withdrawal.request_data_removal(leaving.id, on=TODAY)
     assert remove_participant_data(leaving.id, actor=admin) is True
     assert remove_participant_data(leaving.id, actor=admin) is False
     db.session.expire_all()
@@ -154,7 +154,7 @@ def test_after_removal_no_post_points_at_the_removed_user(app):
     ])
     db.session.commit()
     user_id = person.user_id
-    trial.request_data_removal(person.id, on=TODAY)
+    withdrawal.request_data_removal(person.id, on=TODAY)
     assert remove_participant_data(person.id) is True
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Post)
@@ -173,7 +173,7 @@ def test_removal_deletes_the_persons_sign_in_sessions_and_signs_them_out(app, cl
     sign_in(client, db.session.get(User, person.user_id))
     sign_in(app.test_client(), db.session.get(User, other.user_id))
     assert client.get("/me/").status_code == 200
-    trial.request_data_removal(person.id, on=TODAY)
+    withdrawal.request_data_removal(person.id, on=TODAY)
     assert remove_participant_data(person.id) is True
     assert db.session.scalars(select(SignInSession.user_id)).all() == [other.user_id]
     assert client.get("/me/").status_code == 302
@@ -182,7 +182,7 @@ def test_removal_deletes_the_persons_sign_in_sessions_and_signs_them_out(app, cl
 def test_an_admin_processes_a_removal_request_from_the_admin_page(app, as_user):
     study = gen_trial()
     person = gen_applicant(study)
-    trial.request_data_removal(person.id, on=TODAY)
+    withdrawal.request_data_removal(person.id, on=TODAY)
     user_id, code = person.user_id, person.code
     client = as_user(gen_user("admin"))
     assert code in client.get("/admin/").get_data(as_text=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analysis.notes import NOTES, note, parse
-from program.trial.enrolment import CFT_ELIGIBILITY, rule_label
+from program.trial.eligibility import CFT_ELIGIBILITY, rule_label
 
 
 def test_every_warning_template_parses_back_to_its_code_and_values():

@@ -12,8 +12,7 @@ from analysis.consort import flow_counts as consort_counts
 from models import Post, SessionProgress, db
 from program.courses.catalogue import get_catalogue
 from program.reports import load_tables, study_flow
-from program.trial import enrolment as trial
-from program.trial import removal
+from program.trial import eligibility, removal, withdrawal
 from tests.factories import (
     gen_cohort,
     gen_group,
@@ -164,7 +163,7 @@ def test_satisfaction_takes_csq_item_ratings(app):
 
 
 def _mixed_flow_study():
-    study = gen_study(eligibility_rules=trial.CFT_ELIGIBILITY)
+    study = gen_study(eligibility_rules=eligibility.CFT_ELIGIBILITY)
     ineligible = gen_participant(study, arm=None, status="ineligible", eligible=False,
                                  exclusion_reasons=["bdi_ii"])
     excluded = gen_participant(study, arm=None, status="ineligible", eligible=False,
@@ -173,9 +172,9 @@ def _mixed_flow_study():
     waiting.arm_id = None  # eligible and consented, waiting for randomisation
     db.session.commit()
     people = [gen_allocated(study, arm) for arm in ["CFT"] * 4 + ["UC"] * 3]
-    trial.withdraw(people[0].id, "leave_study", reason="moved away", on=date(2026, 4, 1))
-    trial.mark_lost(people[4].id, reason="no reply", on=date(2026, 4, 2))
-    trial.request_data_removal(people[5].id, on=date(2026, 4, 3))
+    withdrawal.withdraw(people[0].id, "leave_study", reason="moved away", on=date(2026, 4, 1))
+    withdrawal.mark_lost(people[4].id, reason="no reply", on=date(2026, 4, 2))
+    withdrawal.request_data_removal(people[5].id, on=date(2026, 4, 3))
     removal.remove_participant_data(people[5].id)
     return study, people, (ineligible, excluded, waiting)
 
@@ -232,7 +231,7 @@ def test_a_pending_removal_is_not_analysed_on_the_study_page_as_in_the_reports(a
     """From the request on, not only once an admin has removed the data (the reports have
     always left the person out from then)."""
     study, people, _others = _mixed_flow_study()
-    trial.request_data_removal(people[6].id, on=date(2026, 4, 5))
+    withdrawal.request_data_removal(people[6].id, on=date(2026, 4, 5))
 
     flow = study_flow(study.id)
     diagram = consort_counts(load_tables(study.id).flow)
@@ -253,7 +252,7 @@ def test_a_removed_participant_contributes_only_a_flow_record(app):
     db.session.commit()
     gen_meeting(cohort, 1, register=[(gone, "present", 90)])
     gen_practice(gone, date(2026, 3, 10))
-    trial.request_data_removal(gone.id, on=date(2026, 4, 3))
+    withdrawal.request_data_removal(gone.id, on=date(2026, 4, 3))
     removal.remove_participant_data(gone.id)
 
     tables = load_tables(study.id)
@@ -270,7 +269,7 @@ def test_a_pending_removal_request_already_keeps_data_out(app):
     study = gen_scored_trial()
     first = db.session.scalars(db.select(study_data.Participant).filter_by(
         study_id=study.id).order_by(study_data.Participant.code)).first()
-    trial.request_data_removal(first.id, on=date(2026, 4, 3))
+    withdrawal.request_data_removal(first.id, on=date(2026, 4, 3))
 
     assert first.code not in set(study_data.scores(db.session, study.id)["participant_id"])
 

@@ -13,7 +13,7 @@ import pytest
 from analysis import flow_svg
 from analysis.consort import FLOW_PHRASES
 from models import db
-from program.trial.enrolment import CFT_ELIGIBILITY
+from program.trial.eligibility import CFT_ELIGIBILITY
 from tests.factories import gen_participant, gen_user
 from tests.factories_reports import gen_scored_trial
 from tests.test_i18n_catalogues import ensure_compiled

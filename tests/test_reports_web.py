@@ -13,8 +13,7 @@ import pytest
 from analysis import efficacy_report
 from models import AuditEntry, db
 from program.reports import load_tables
-from program.trial import enrolment as trial
-from program.trial import removal
+from program.trial import removal, withdrawal
 from tests.factories import (
     gen_cohort,
     gen_participant,
@@ -289,7 +288,7 @@ def test_table_3_means_and_sds_come_back_exactly_through_the_database(app, resea
             gen_response(person, timepoints[tp], "BDI-II", {"BDI-II": value})
 
     # the eighth UC participant withdrew and asked for their data to be removed
-    trial.request_data_removal(people["UC"][7].id, on=date(2026, 4, 1))
+    withdrawal.request_data_removal(people["UC"][7].id, on=date(2026, 4, 1))
     removal.remove_participant_data(people["UC"][7].id)
 
     report = as_user(researcher).get(f"/research/reports/{study.id}/efficacy.json").get_json()

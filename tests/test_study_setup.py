@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Arm, AuditEntry, Cohort, GroupMembership, Timepoint, db
-from program.trial import enrolment as trial
+from program.trial import allocation
 from tests.conftest import post_form
 from tests.factories import gen_cohort, gen_group, gen_staff, gen_study, gen_timepoint, gen_user
 
@@ -58,7 +58,7 @@ def test_arms_are_created_edited_and_fixed_once_the_list_exists(app, as_user):
         assert 'class="error' in response.get_data(as_text=True)
     assert (_count(Arm), _count(AuditEntry)) == (arms, audits)
 
-    trial.generate_allocation_list(study.id, actor=None)
+    allocation.generate_allocation_list(study.id, actor=None)
     response = post_form(client, edit, {"key": "WL", "name": "Changed", "allocation_ratio": "1"},
                          token_from=page)
     assert response.status_code == 200

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AllocationSlot, Participant, db
-from program.trial import enrolment as trial
+from program.trial import allocation, enrolment
 from tests.factories_trial import ELIGIBLE, gen_applicant, gen_trial
 
 N = 50
@@ -24,12 +24,12 @@ def app_config(database_url, tmp_path):
 
 def test_fifty_concurrent_randomisations_take_fifty_distinct_slots(app):
     study = gen_trial("blocks", list_length=N + 10)
-    trial.generate_allocation_list(study.id)
+    allocation.generate_allocation_list(study.id)
     ids = []
     for _ in range(N):
         person = gen_applicant(study)
-        trial.screen(person.id, ELIGIBLE, on=person.created_at.date())
-        trial.record_consent(person.id, "v1.0", on=person.created_at.date())
+        enrolment.screen(person.id, ELIGIBLE, on=person.created_at.date())
+        enrolment.record_consent(person.id, "v1.0", on=person.created_at.date())
         ids.append(person.id)
     db.session.remove()
 
@@ -40,7 +40,7 @@ def test_fifty_concurrent_randomisations_take_fifty_distinct_slots(app):
         with app.app_context():
             try:
                 start.wait()
-                trial.randomise(participant_id)
+                allocation.randomise(participant_id)
             except BaseException as exc:  # reported below with the test's failure
                 errors.append(exc)
             finally:

@@ -21,8 +21,8 @@ from models import (
 )
 from program.reports import study_flow
 from program.safety.alerts import raise_alert
-from program.trial import enrolment as trial
-from program.trial.enrolment import TrialError
+from program.trial import adverse_events, allocation, eligibility, enrolment, withdrawal
+from program.trial.records import TrialError
 from tests.factories import gen_cohort, gen_group, gen_staff, gen_study, gen_user
 from tests.factories_trial import ELIGIBLE, gen_applicant, gen_trial
 
@@ -31,19 +31,19 @@ TODAY = date(2026, 3, 2)
 
 def enrol(study, **baseline):
     person = gen_applicant(study, baseline=baseline)
-    trial.screen(person.id, ELIGIBLE, on=TODAY)
-    trial.record_consent(person.id, study.consent_version, on=TODAY)
+    enrolment.screen(person.id, ELIGIBLE, on=TODAY)
+    enrolment.record_consent(person.id, study.consent_version, on=TODAY)
     return person
 
 
 def test_screening_records_which_rule_excluded_whom(app):
     study = gen_trial()
     young = gen_applicant(study)
-    trial.screen(young.id, {**ELIGIBLE, "age": 17, "bdi_ii": 12}, on=TODAY)
+    enrolment.screen(young.id, {**ELIGIBLE, "age": 17, "bdi_ii": 12}, on=TODAY)
     psychotic = gen_applicant(study)
-    trial.screen(psychotic.id, {**ELIGIBLE, "psychosis": True}, on=TODAY)
+    enrolment.screen(psychotic.id, {**ELIGIBLE, "psychosis": True}, on=TODAY)
     ok = gen_applicant(study)
-    trial.screen(ok.id, ELIGIBLE, on=TODAY)
+    enrolment.screen(ok.id, ELIGIBLE, on=TODAY)
 
     db.session.expire_all()
     assert db.session.get(Participant, young.id).exclusion_reasons == ["age", "bdi_ii"]
@@ -59,17 +59,17 @@ def test_screening_records_which_rule_excluded_whom(app):
 
 
 def test_boundaries_of_the_cft_rules_are_inclusive():
-    rules = trial.CFT_ELIGIBILITY
-    assert trial.failed_rules(rules, {**ELIGIBLE, "age": 18, "bdi_ii": 20}) == []
-    assert trial.failed_rules(rules, {**ELIGIBLE, "age": 60}) == []
-    assert trial.failed_rules(rules, {**ELIGIBLE, "age": 61, "ssri_failures": 1}) == [
+    rules = eligibility.CFT_ELIGIBILITY
+    assert eligibility.failed_rules(rules, {**ELIGIBLE, "age": 18, "bdi_ii": 20}) == []
+    assert eligibility.failed_rules(rules, {**ELIGIBLE, "age": 60}) == []
+    assert eligibility.failed_rules(rules, {**ELIGIBLE, "age": 61, "ssri_failures": 1}) == [
         "age", "ssri_failures"]
-    assert trial.failed_rules(rules, {**ELIGIBLE, "diagnosis": False}) == ["diagnosis"]
+    assert eligibility.failed_rules(rules, {**ELIGIBLE, "diagnosis": False}) == ["diagnosis"]
 
 
 def test_screening_form_answers_are_checked():
-    answers, errors = trial.parse_screening_answers(
-        trial.CFT_ELIGIBILITY, {"age": "41", "bdi_ii": "many", "diagnosis": "yes",
+    answers, errors = eligibility.parse_screening_answers(
+        eligibility.CFT_ELIGIBILITY, {"age": "41", "bdi_ii": "many", "diagnosis": "yes",
                                 "psychosis": "maybe"})
     assert answers["age"] == 41 and answers["diagnosis"] is True
     assert errors["bdi_ii"] == "number" and errors["psychosis"] == "yes_no"
@@ -78,40 +78,40 @@ def test_screening_form_answers_are_checked():
 
 def test_randomisation_needs_consent_to_the_current_sheet(app):
     study = gen_trial()
-    trial.generate_allocation_list(study.id)
+    allocation.generate_allocation_list(study.id)
     person = gen_applicant(study)
-    trial.screen(person.id, ELIGIBLE, on=TODAY)
+    enrolment.screen(person.id, ELIGIBLE, on=TODAY)
     with pytest.raises(TrialError, match="consent"):
-        trial.randomise(person.id)
+        allocation.randomise(person.id)
     with pytest.raises(TrialError, match="v1.0"):
-        trial.record_consent(person.id, "v0.9", on=TODAY)
-    trial.record_consent(person.id, "v1.0", on=TODAY)
-    arm = trial.randomise(person.id)
+        enrolment.record_consent(person.id, "v0.9", on=TODAY)
+    enrolment.record_consent(person.id, "v1.0", on=TODAY)
+    arm = allocation.randomise(person.id)
     db.session.expire_all()
     stored = db.session.get(Participant, person.id)
     assert stored.arm_id == arm.id and stored.status == "randomised"
     assert stored.consent_version == "v1.0" and stored.consented_on == TODAY
     with pytest.raises(TrialError, match="already"):
-        trial.randomise(person.id)
+        allocation.randomise(person.id)
 
 
 def test_ineligible_people_cannot_consent_or_be_randomised(app):
     study = gen_trial()
     person = gen_applicant(study)
-    trial.screen(person.id, {**ELIGIBLE, "age": 70}, on=TODAY)
+    enrolment.screen(person.id, {**ELIGIBLE, "age": 70}, on=TODAY)
     with pytest.raises(TrialError, match="eligible"):
-        trial.record_consent(person.id, "v1.0", on=TODAY)
+        enrolment.record_consent(person.id, "v1.0", on=TODAY)
     with pytest.raises(TrialError, match="eligible"):
-        trial.randomise(person.id)
+        allocation.randomise(person.id)
 
 
 def test_allocations_follow_the_pregenerated_list_in_order(app):
     study = gen_trial("blocks", block_sizes=[4])
-    assert trial.generate_allocation_list(study.id) == 60
+    assert allocation.generate_allocation_list(study.id) == 60
     with pytest.raises(TrialError, match="already"):
-        trial.generate_allocation_list(study.id)
+        allocation.generate_allocation_list(study.id)
     people = [enrol(study) for _ in range(8)]
-    arms = [trial.randomise(p.id).key for p in people]
+    arms = [allocation.randomise(p.id).key for p in people]
     listed = db.session.execute(
         select(AllocationSlot.position, AllocationSlot.arm_id).order_by(AllocationSlot.position)
     ).all()[:8]
@@ -123,38 +123,38 @@ def test_allocations_follow_the_pregenerated_list_in_order(app):
 def test_stratified_lists_allocate_within_the_persons_stratum(app):
     study = gen_trial("stratified_blocks", strata=["gender"],
                       strata_levels={"gender": ["female", "male"]}, block_sizes=[2])
-    trial.generate_allocation_list(study.id)
+    allocation.generate_allocation_list(study.id)
     women = [enrol(study, gender="female") for _ in range(4)]
     for p in women:
-        trial.randomise(p.id)
+        allocation.randomise(p.id)
     used = db.session.scalars(select(AllocationSlot.stratum)
                               .where(AllocationSlot.participant_id.is_not(None))).all()
     assert used == ["gender=female"] * 4
     unknown = enrol(study)
     with pytest.raises(TrialError, match="gender"):
-        trial.randomise(unknown.id)
+        allocation.randomise(unknown.id)
 
 
 def test_minimisation_allocates_under_the_study_lock_and_balances(app):
     study = gen_trial("minimisation", factors={"gender": 1}, p_best=1.0)
     people = [enrol(study, gender="female" if i % 2 else "male") for i in range(12)]
-    arms = [trial.randomise(p.id).key for p in people]
+    arms = [allocation.randomise(p.id).key for p in people]
     assert Counter(arms) == {"CFT": 6, "UC": 6}
 
 
 def test_a_single_arm_study_enrols_straight_into_its_arm(app):
     study = gen_study("single_arm", "msc", eligibility_rules=[], consent_version="v2.1")
     person = gen_applicant(study)
-    trial.screen(person.id, {}, on=TODAY)
-    trial.record_consent(person.id, "v2.1", on=TODAY)
-    assert trial.randomise(person.id).key == "MSC"
+    enrolment.screen(person.id, {}, on=TODAY)
+    enrolment.record_consent(person.id, "v2.1", on=TODAY)
+    assert allocation.randomise(person.id).key == "MSC"
 
 
 def test_randomisation_is_audited_without_revealing_the_seed(app):
     study = gen_trial()
-    trial.generate_allocation_list(study.id)
+    allocation.generate_allocation_list(study.id)
     person = enrol(study)
-    trial.randomise(person.id)
+    allocation.randomise(person.id)
     entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [e.action for e in entries][-1] == "participant.randomised"
     assert all("seed" not in e.details and "4242" not in str(e.details) for e in entries)
@@ -173,11 +173,11 @@ def test_groups_are_filled_by_size_and_everyone_joins_the_large_group(app):
         person.arm_id, person.cohort_id = study.arms[0].id, cohort.id
         person.status = "randomised"
     db.session.commit()
-    assert trial.assign_groups(cohort.id) == 16
+    assert enrolment.assign_groups(cohort.id) == 16
     sizes = Counter(db.session.scalars(
         select(GroupMembership.group_id).where(GroupMembership.group_id != large.id)))
     assert sorted(sizes.values()) == [3, 3, 3]
-    assert trial.assign_groups(cohort.id) == 0
+    assert enrolment.assign_groups(cohort.id) == 0
 
 
 def test_a_safety_alert_becomes_a_serious_event_and_clinicians_are_told(app):
@@ -190,7 +190,7 @@ def test_a_safety_alert_becomes_a_serious_event_and_clinicians_are_told(app):
     alert = raise_alert("response", 999, "bdi-ii-item-9", study_id=study.id,
                         participant_id=person.id)
     db.session.commit()
-    event = trial.adverse_event_from_alert(
+    event = adverse_events.adverse_event_from_alert(
         alert.id, description="Admitted to hospital", onset_on=TODAY, severity="severe",
         serious=True, relatedness="unlikely", actor=researcher)
     db.session.expire_all()
@@ -208,7 +208,7 @@ def test_a_non_serious_event_notifies_nobody(app):
     study = gen_trial()
     gen_staff(study, gen_user("facilitator"), clinician=True)
     person = enrol(study)
-    trial.record_adverse_event(person.id, description="Headache", onset_on=TODAY,
+    adverse_events.record_adverse_event(person.id, description="Headache", onset_on=TODAY,
                                severity="mild", serious=False, relatedness="unrelated")
     assert db.session.scalar(select(OutboxMessage.id)
                              .where(OutboxMessage.kind == "serious_adverse_event")) is None
@@ -216,12 +216,12 @@ def test_a_non_serious_event_notifies_nobody(app):
 
 def test_withdrawal_is_three_different_things(app):
     study = gen_trial()
-    trial.generate_allocation_list(study.id)
+    allocation.generate_allocation_list(study.id)
     cohort = gen_cohort(study)
     group = gen_group(cohort)
     people = [enrol(study) for _ in range(3)]
     for p in people:
-        trial.randomise(p.id)
+        allocation.randomise(p.id)
         db.session.add(GroupMembership(group_id=group.id, user_id=p.user_id))
     db.session.commit()
     from program.messaging.outbox import enqueue
@@ -229,9 +229,9 @@ def test_withdrawal_is_three_different_things(app):
         enqueue(f"test:{p.id}", p.user_id, "test", "Hello", "Hello")
     db.session.commit()
 
-    trial.withdraw(people[0].id, "stop_sessions", reason="too busy", on=TODAY)
-    trial.withdraw(people[1].id, "stop_contact", reason="", on=TODAY)
-    trial.withdraw(people[2].id, "leave_study", reason="relocation", on=TODAY)
+    withdrawal.withdraw(people[0].id, "stop_sessions", reason="too busy", on=TODAY)
+    withdrawal.withdraw(people[1].id, "stop_contact", reason="", on=TODAY)
+    withdrawal.withdraw(people[2].id, "leave_study", reason="relocation", on=TODAY)
     db.session.expire_all()
     stopped, silent, left = (db.session.get(Participant, p.id) for p in people)
     assert stopped.status == "randomised" and not stopped.sees_program
@@ -243,25 +243,25 @@ def test_withdrawal_is_three_different_things(app):
     assert statuses == {stopped.user_id: "pending", silent.user_id: "cancelled",
                         left.user_id: "cancelled"}
     with pytest.raises(TrialError, match="narrowed"):
-        trial.withdraw(left.id, "stop_sessions", reason="", on=TODAY)
-    trial.withdraw(stopped.id, "leave_study", reason="too busy", on=TODAY)
+        withdrawal.withdraw(left.id, "stop_sessions", reason="", on=TODAY)
+    withdrawal.withdraw(stopped.id, "leave_study", reason="too busy", on=TODAY)
 
 
 def test_flow_counts_add_up_like_the_cft_pilot(app):
     """The brief's flow: 24 consented -> 3 + 2 excluded -> 18 randomised (10/8) -> 17 analysed."""
     study = gen_trial("blocks")
-    trial.generate_allocation_list(study.id)
+    allocation.generate_allocation_list(study.id)
     for answers in [{"age": 70}, {"bdi_ii": 15}, {"ssri_failures": 1}, {"psychosis": True},
                     {"substance": True}]:
-        trial.screen(gen_applicant(study).id, {**ELIGIBLE, **answers}, on=TODAY)
+        enrolment.screen(gen_applicant(study).id, {**ELIGIBLE, **answers}, on=TODAY)
     eligible_only = gen_applicant(study)
-    trial.screen(eligible_only.id, ELIGIBLE, on=TODAY)
+    enrolment.screen(eligible_only.id, ELIGIBLE, on=TODAY)
     people = [enrol(study) for _ in range(18)]
-    arms = {p.id: trial.randomise(p.id).key for p in people}
+    arms = {p.id: allocation.randomise(p.id).key for p in people}
     cft = [p for p in people if arms[p.id] == "CFT"]
     uc = [p for p in people if arms[p.id] == "UC"]
-    trial.withdraw(cft[0].id, "leave_study", reason="relocation", on=TODAY)
-    trial.request_data_removal(uc[0].id, on=TODAY)
+    withdrawal.withdraw(cft[0].id, "leave_study", reason="relocation", on=TODAY)
+    withdrawal.request_data_removal(uc[0].id, on=TODAY)
     from program.trial.removal import remove_participant_data
     remove_participant_data(uc[0].id)
 
@@ -288,7 +288,7 @@ def test_asking_for_removal_is_leaving_the_study_at_once(app):
     from program.messaging.outbox import enqueue
     enqueue("test:removal", person.user_id, "test", "Hello", "Hello")
     db.session.commit()
-    trial.request_data_removal(person.id, on=TODAY)
+    withdrawal.request_data_removal(person.id, on=TODAY)
     db.session.expire_all()
     stored = db.session.get(Participant, person.id)
     assert (stored.withdrawal_kind, stored.status) == ("leave_study", "withdrawn")

@@ -37,9 +37,10 @@ from program.core import audit
 from program.core.audit import AuditAction
 from program.core.dates import shortdate
 from program.reports import study_flow
-from program.trial import enrolment as trial
+from program.trial import adverse_events as ae_register
+from program.trial import allocation, eligibility, enrolment, records, withdrawal
 from program.trial import setup as study_setup
-from program.trial.enrolment import TrialError
+from program.trial.records import TrialError
 from views import navigation
 from views.access import researcher_participant, researcher_study, role_required, staff_studies
 from views.forms import options
@@ -144,7 +145,7 @@ def study(study_id: int):
     timepoints = db.session.scalars(select(Timepoint).where(Timepoint.study_id == s.id)
                                     .order_by(Timepoint.position)).all()
     return render_template("researcher/study.html", study=s, flow=study_flow(s.id),
-                           participants=trial.study_participants(s.id), slots=slots,
+                           participants=records.study_participants(s.id), slots=slots,
                            cohorts=cohorts, timepoints=timepoints)
 
 
@@ -165,9 +166,9 @@ def setup(study_id: int):
             flash(_("Study setup saved."), "success")
             return redirect(url_for("researcher.study", study_id=s.id))
     return render_template("researcher/setup.html", study=s, form=form,
-                           cft_rules=yaml.safe_dump(trial.CFT_ELIGIBILITY, sort_keys=False),
+                           cft_rules=yaml.safe_dump(eligibility.CFT_ELIGIBILITY, sort_keys=False),
                            rules=_shown_rules(s.eligibility_rules),
-                           cft_shown=_shown_rules(trial.CFT_ELIGIBILITY))
+                           cft_shown=_shown_rules(eligibility.CFT_ELIGIBILITY))
 
 
 def _setup_data(study: Study) -> dict:
@@ -189,7 +190,7 @@ def _setup_data(study: Study) -> dict:
 def _shown_rules(rules) -> list[dict]:
     """Eligibility rules as pages list them, each label in the reader's language where the
     rule is a built-in one (:func:`program.trial.enrolment.rule_label`)."""
-    return [{**rule, "label": trial.rule_label(rule)} for rule in rules or []
+    return [{**rule, "label": eligibility.rule_label(rule)} for rule in rules or []
             if isinstance(rule, dict)]
 
 
@@ -221,7 +222,7 @@ def generate_list(study_id: int):
     """Generate the concealed allocation list from the study's seed (once)."""
     s = researcher_study(study_id)
     try:
-        n = trial.generate_allocation_list(s.id, actor=current_user)
+        n = allocation.generate_allocation_list(s.id, actor=current_user)
         flash(_("Allocation list generated: %(n)d concealed slots.", n=n), "success")
     except TrialError as exc:
         flash(str(exc), "error")
@@ -254,7 +255,7 @@ def assign_groups(cohort_id: int):
     """Fill the cohort's groups by size with its program participants."""
     cohort = db.session.get(Cohort, cohort_id) or abort(404)
     researcher_study(cohort.study_id)
-    added = trial.assign_groups(cohort.id, actor=current_user)
+    added = enrolment.assign_groups(cohort.id, actor=current_user)
     flash(_("%(n)d group places filled.", n=added), "success")
     return redirect(url_for("researcher.study", study_id=cohort.study_id))
 
@@ -312,12 +313,12 @@ def _participant_page(p: Participant, *, consent=None, withdrawal=None, event=No
 def screen(participant_id: int):
     """Record the screening against the study's rules."""
     p = researcher_participant(participant_id)
-    answers, errors = trial.parse_screening_answers(p.study.eligibility_rules or [],
+    answers, errors = eligibility.parse_screening_answers(p.study.eligibility_rules or [],
                                                     request.form)
     if errors:
         return _participant_page(p, screening_errors=errors, status=400)
     try:
-        trial.screen(p.id, answers, on=utcnow().date(), actor=current_user)
+        enrolment.screen(p.id, answers, on=utcnow().date(), actor=current_user)
     except TrialError as exc:
         return _refused(exc, p)
     db.session.refresh(p)
@@ -334,7 +335,7 @@ def consent(participant_id: int):
     if not form.validate_on_submit():
         return _participant_page(p, consent=form, status=400)
     try:
-        trial.record_consent(p.id, form.version.data.strip(), on=form.on.data,
+        enrolment.record_consent(p.id, form.version.data.strip(), on=form.on.data,
                              actor=current_user)
     except TrialError as exc:
         return _refused(exc, p)
@@ -347,7 +348,7 @@ def randomise(participant_id: int):
     """Allocate the person (concealed until this moment)."""
     p = researcher_participant(participant_id)
     try:
-        arm = trial.randomise(p.id, actor=current_user)
+        arm = allocation.randomise(p.id, actor=current_user)
     except TrialError as exc:
         return _refused(exc, p)
     return _done(_("Allocated to %(arm)s.", arm=arm.name), p)
@@ -361,7 +362,7 @@ def cohort(participant_id: int):
     try:
         cohort_id = int(request.form.get("cohort_id", "0"))
         # an id no database holds is simply not a cohort of this study
-        trial.assign_cohort(p.id, cohort_id if 0 < cohort_id < 2**31 else 0,
+        enrolment.assign_cohort(p.id, cohort_id if 0 < cohort_id < 2**31 else 0,
                             actor=current_user)
     except (TrialError, ValueError) as exc:
         return _refused(exc, p)
@@ -377,7 +378,7 @@ def withdraw(participant_id: int):
     if not form.validate_on_submit():
         return _participant_page(p, withdrawal=form, status=400)
     try:
-        trial.withdraw(p.id, form.kind.data, reason=form.reason.data or "", on=form.on.data,
+        withdrawal.withdraw(p.id, form.kind.data, reason=form.reason.data or "", on=form.on.data,
                        actor=current_user)
     except TrialError as exc:
         return _refused(exc, p)
@@ -389,7 +390,7 @@ def withdraw(participant_id: int):
 def request_removal(participant_id: int):
     """Record the person's request that their data be removed (an admin carries it out)."""
     p = researcher_participant(participant_id)
-    trial.request_data_removal(p.id, on=utcnow().date(), actor=current_user)
+    withdrawal.request_data_removal(p.id, on=utcnow().date(), actor=current_user)
     return _done(_("Removal request recorded; an administrator will process it."), p)
 
 
@@ -405,7 +406,7 @@ def add_adverse_event(participant_id: int):
     if not form.validate_on_submit():
         return _participant_page(p, event=form, status=400)
     try:
-        trial.record_adverse_event(
+        ae_register.record_adverse_event(
             p.id, description=form.description.data, onset_on=form.onset_on.data,
             severity=form.severity.data, serious=form.serious.data,
             relatedness=form.relatedness.data, action_taken=form.action_taken.data or None,

@@ -290,7 +290,7 @@ def flow_reasons(rules) -> dict[str, str]:
     """The flow records' English reasons (``meeting exclusion: Psychosis``, as
     :func:`analysis.data.flow` writes them from a study's eligibility ``rules``) by their
     words in the reader's language."""
-    from program.trial.enrolment import rule_label
+    from program.trial.eligibility import rule_label
 
     out = {text: str(FLOW_REASONS[text]) for text in
            ("eligible, not randomised", "asked for data removal", "not given")}

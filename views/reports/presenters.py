@@ -7,7 +7,7 @@ from flask_babel import get_locale
 
 from models import Study
 from program.reports import criteria
-from program.trial.enrolment import rule_label
+from program.trial.eligibility import rule_label
 from views.reports import labels
 
 

@@ -1,0 +1,104 @@
+"""Eligibility rules: the CFT pilot's, their labels, and checking screening answers
+against a study's rules (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from flask_babel import lazy_gettext as _l
+
+from program.trial.records import TrialError
+
+#: The CFT pilot's rules (brief: age 18-60, BDI-II >= 20, refractory to two SSRIs, exclusions).
+CFT_ELIGIBILITY: list[dict] = [
+    {"key": "age", "label": "Age in years (18-60)", "type": "inclusion", "kind": "number",
+     "min": 18, "max": 60},
+    {"key": "bdi_ii", "label": "BDI-II total at screening (20 or more)", "type": "inclusion",
+     "kind": "number", "min": 20, "max": 63},
+    {"key": "diagnosis", "label": "Primary diagnosis of major depressive disorder or dysthymia",
+     "type": "inclusion", "kind": "yes_no"},
+    {"key": "ssri_failures", "label": "Adequate SSRI trials without response (2 or more)",
+     "type": "inclusion", "kind": "number", "min": 2, "max": 20},
+    {"key": "psychosis", "label": "Psychosis", "type": "exclusion", "kind": "yes_no"},
+    {"key": "suicidality", "label": "Active suicidality", "type": "exclusion", "kind": "yes_no"},
+    {"key": "organic", "label": "Organic brain disorder", "type": "exclusion", "kind": "yes_no"},
+    {"key": "substance", "label": "Substance abuse or dependence", "type": "exclusion",
+     "kind": "yes_no"},
+    {"key": "antisocial", "label": "Antisocial personality disorder", "type": "exclusion",
+     "kind": "yes_no"},
+    {"key": "other_severe", "label": "Other severe condition", "type": "exclusion",
+     "kind": "yes_no"},
+]
+
+
+#: The built-in rules' labels in the reader's language, by key. The English label is copied
+#: into a study's data with the rule; it is shown translated while it is still that label.
+CFT_RULE_LABELS = {
+    "age": _l("Age in years (18-60)"),
+    "bdi_ii": _l("BDI-II total at screening (20 or more)"),
+    "diagnosis": _l("Primary diagnosis of major depressive disorder or dysthymia"),
+    "ssri_failures": _l("Adequate SSRI trials without response (2 or more)"),
+    "psychosis": _l("Psychosis"),
+    "suicidality": _l("Active suicidality"),
+    "organic": _l("Organic brain disorder"),
+    "substance": _l("Substance abuse or dependence"),
+    "antisocial": _l("Antisocial personality disorder"),
+    "other_severe": _l("Other severe condition"),
+}
+
+
+_CFT_ENGLISH = {rule["key"]: rule["label"] for rule in CFT_ELIGIBILITY}
+
+
+def rule_label(rule: Mapping) -> str:
+    """A screening rule's label to show: the translation of a built-in rule whose label the
+    study kept as it came; the study's own label (or key) for any rule it wrote or reworded."""
+    key, label = rule.get("key"), rule.get("label")
+    if key in CFT_RULE_LABELS and label in (None, _CFT_ENGLISH[key]):
+        return str(CFT_RULE_LABELS[key])
+    return str(label or key or "")
+
+
+def parse_screening_answers(
+    rules: Sequence[Mapping], form: Mapping[str, str]
+) -> tuple[dict[str, object], dict[str, str]]:
+    """Convert form text to typed answers; returns (answers, errors by rule key)."""
+    answers: dict[str, object] = {}
+    errors: dict[str, str] = {}
+    for rule in rules:
+        raw = (form.get(rule["key"]) or "").strip()
+        if raw == "":
+            errors[rule["key"]] = "required"
+        elif rule.get("kind") == "yes_no":
+            if raw not in ("yes", "no"):
+                errors[rule["key"]] = "yes_no"
+            else:
+                answers[rule["key"]] = raw == "yes"
+        else:
+            try:
+                answers[rule["key"]] = float(raw) if "." in raw else int(raw)
+            except ValueError:
+                errors[rule["key"]] = "number"
+    return answers, errors
+
+
+def failed_rules(rules: Sequence[Mapping], answers: Mapping[str, object]) -> list[str]:
+    """Keys of the rules that exclude a person with these answers.
+
+    An inclusion rule fails when a number falls outside [min, max] or a yes/no is "no"; an
+    exclusion rule fails (excludes) when a number falls inside it or a yes/no is "yes".
+    """
+    failed = []
+    for rule in rules:
+        value = answers.get(rule["key"])
+        if value is None:
+            raise TrialError(f"no answer for screening rule {rule['key']!r}")
+        if rule.get("kind") == "yes_no":
+            matches = bool(value)
+        else:
+            lo, hi = rule.get("min"), rule.get("max")
+            matches = (lo is None or value >= lo) and (hi is None or value <= hi)
+        is_exclusion = rule.get("type") == "exclusion"
+        if matches == is_exclusion:
+            failed.append(rule["key"])
+    return failed
