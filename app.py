@@ -28,7 +28,7 @@ from views import (
     researcher,
     settings,
     study_setup,
-    two_factor_settings,
+    two_factor,
 )
 from views import groups as group_views
 from views.extensions import init_extensions
@@ -38,7 +38,7 @@ from views.template_helpers import init_template_helpers
 SUPPORTED_LOCALES = ("en", "ja", "zh")
 
 #: every blueprint of the web app, one per audience (each view behind ``role_required``)
-BLUEPRINTS = (home.bp, auth.bp, two_factor_settings.bp, settings.bp, participant.bp,
+BLUEPRINTS = (home.bp, auth.bp, two_factor.bp, settings.bp, participant.bp,
               questionnaires.bp, group_views.bp, facilitator.bp, alerts.bp, rater.bp,
               researcher.bp, study_setup.bp, reports.bp, admin.bp, calendar.bp)
 #: every ``flask`` command group

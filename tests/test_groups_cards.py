@@ -1,4 +1,4 @@
-"""Post cards are rendered once and reused (views.post_cards): what each member sees must still
+"""Post cards are rendered once and reused (views.groups.cards): what each member sees must still
 be their own, current, and in their language."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tests.conftest import post_form
 from tests.factories_groups import gen_post, gen_world
 from tests.test_groups import client_for
 from views.groups import TOKEN_SLOT
-from views.post_cards import CACHED_BODY_LIMIT, CSRF_SLOT
+from views.groups.cards import CACHED_BODY_LIMIT, CSRF_SLOT
 
 CSRF_VALUES = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 SUBMISSION = re.compile(r'name="submission_token" type="hidden" value="([^"]*)"')

@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, url_for
 from flask_login import current_user
 
 from views.access import public
-from views.auth import home_url
+from views.navigation import home_url
 
 bp = Blueprint("home", __name__)
 

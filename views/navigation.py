@@ -1,7 +1,9 @@
-"""The navigation of each role's area; blueprint modules add their pages with ``add``."""
+"""The navigation of each role's area (blueprint modules add their pages with ``add``) and
+each role's home page."""
 
 from __future__ import annotations
 
+from flask import url_for
 from flask_babel import lazy_gettext
 
 _LINKS: dict[str, list[tuple[int, str, object]]] = {}
@@ -17,3 +19,17 @@ def add(role: str, endpoint: str, label: str, order: int = 50) -> None:
 
 def links(role: str) -> list[tuple[str, object]]:
     return [(endpoint, label) for _order, endpoint, label in _LINKS.get(role, [])]
+
+
+#: where each role lands after signing in
+HOME = {
+    "participant": "participant.dashboard",
+    "facilitator": "facilitator.home",
+    "rater": "rater.home",
+    "researcher": "researcher.home",
+    "admin": "admin.home",
+}
+
+
+def home_url(user) -> str:
+    return url_for(HOME[user.role])

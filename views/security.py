@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import (
     Flask,
@@ -36,6 +37,16 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after sign-in (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):  # CR/LF would break the header
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 def _wants_json() -> bool:

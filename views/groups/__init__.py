@@ -37,8 +37,8 @@ from program.groups import access, moderation, posting
 from program.groups import feed as group_feed
 from views import navigation
 from views.access import member_group, role_required
-from views.auth import safe_next
-from views.post_cards import CSRF_SLOT, CardRenderer
+from views.groups.cards import CSRF_SLOT, CardRenderer
+from views.security import safe_next
 
 bp = Blueprint("groups", __name__, url_prefix="/groups")
 #: anyone can be a member of a group (``role_required(*Role)``); membership, checked per

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
@@ -28,7 +26,7 @@ from program.core.audit import AuditAction
 from program.core.mail import send_email
 from program.messaging import emails
 from views.access import public, role_required
-from views.auth_forms import (
+from views.auth.forms import (
     ChangePasswordForm,
     NewPasswordForm,
     ResetRequestForm,
@@ -36,31 +34,10 @@ from views.auth_forms import (
     TwoFactorForm,
 )
 from views.extensions import limiter
+from views.navigation import home_url
+from views.security import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-
-HOME = {
-    "participant": "participant.dashboard",
-    "facilitator": "facilitator.home",
-    "rater": "rater.home",
-    "researcher": "researcher.home",
-    "admin": "admin.home",
-}
-
-
-def home_url(user: User) -> str:
-    return url_for(HOME[user.role])
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after sign-in (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    if any(ord(c) < 32 or ord(c) == 127 for c in target):  # CR/LF would break the header
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
-
 
 def _account_key() -> str:
     return "account:" + request.form.get("email", "").strip().lower()
