@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
     eff = sub.add_parser("efficacy", help="descriptives and mixed-model effects per measure")
     eff.add_argument("--scores", required=True)
+    eff.add_argument("--ranges")
     eff.add_argument("--participants", required=True)
     eff.add_argument("--timepoints", required=True, type=_timepoints)
     eff.add_argument("--reference-arm")
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 
     rc = sub.add_parser("reliable-change", help="Jacobson-Truax reliable change")
     rc.add_argument("--scores", required=True)
+    rc.add_argument("--ranges")
     rc.add_argument("--measure", required=True)
     rc.add_argument("--timepoints", required=True, type=_timepoints)
     rc.add_argument("--reliability", required=True, type=float)
@@ -90,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     fe.add_argument("--satisfaction")
     fe.add_argument("--engagement")
     fe.add_argument("--scores")
+    fe.add_argument("--ranges")
     fe.add_argument("--timepoints", type=_timepoints)
     fe.add_argument("--min-attended", type=int)
     fe.add_argument("--criterion", action="append", type=_criterion, default=[],
@@ -99,8 +102,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _scores(args):
+    ranges = io.read_ranges(args.ranges) if args.ranges else None
+    return io.read_scores(args.scores, ranges=ranges)
+
+
 def _efficacy(args) -> dict:
-    scores = io.read_scores(args.scores)
+    scores = _scores(args)
     participants = io.read_participants(args.participants)
     io.check_against_participants(scores, participants, args.scores)
     for cov in args.covariate:
@@ -122,7 +130,7 @@ def _efficacy(args) -> dict:
 
 
 def _reliable_change(args) -> dict:
-    scores = io.read_scores(args.scores)
+    scores = _scores(args)
     if not (scores["measure"] == args.measure).any():
         raise io.InputError(args.scores, f"no rows for measure {args.measure!r}", column="measure")
     io.check_timepoints(scores[scores["measure"] == args.measure], args.timepoints, args.scores)
@@ -153,7 +161,7 @@ def _feasibility(args) -> dict:
     sessions = io.read_sessions(args.sessions) if args.sessions else None
     satisfaction = io.read_satisfaction(args.satisfaction) if args.satisfaction else None
     engagement = io.read_engagement(args.engagement) if args.engagement else None
-    scores = io.read_scores(args.scores) if args.scores else None
+    scores = _scores(args) if args.scores else None
     if scores is not None and args.timepoints is None:
         raise io.InputError("--timepoints", "needed with --scores")
     return feasibility_report(

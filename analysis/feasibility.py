@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,8 @@ __all__ = [
     "attendance_summary",
     "completion_summary",
     "assessment_completion",
+    "all_assessments",
+    "due_timepoints",
     "session_delivery",
     "satisfaction_summary",
     "engagement_summary",
@@ -62,6 +64,12 @@ DEFAULT_CRITERIA = [
     {"metric": "assessment_completion_pct", "label": "questionnaire completion",
      "green": 80.0, "amber": 60.0},
 ]
+
+
+#: participants.csv columns that describe the course or the schedule, not the person at
+#: baseline: left out of the completers vs non-completers comparison
+NOT_BASELINE = ("due", "therapy_group", "sessions_attended", "start_meeting", "randomised_on",
+                "cohort")
 
 
 def _num(value) -> float | None:
@@ -234,10 +242,39 @@ def completion_summary(participants: pd.DataFrame) -> dict:
     return out
 
 
+def due_timepoints(participants: pd.DataFrame, scores: pd.DataFrame,
+                   timepoints: Sequence[str]) -> dict[str, set[str]]:
+    """The timepoints each participant is due for (their assessment window has opened).
+
+    A ``due`` column of ``participants`` lists them (timepoint labels separated by ``;`` or
+    ``,``; empty: every timepoint). Without it, everyone is due at the baseline, and at a
+    later timepoint unless still ``active`` without a score there (still in the course, the
+    questionnaire not yet sent).
+    """
+    scored = scores.dropna(subset=["score"]).groupby("participant_id")["timepoint"].agg(set)
+    due: dict[str, set[str]] = {}
+    for row in participants.itertuples(index=False):
+        pid = row.participant_id
+        listed = getattr(row, "due", None) if "due" in participants.columns else None
+        if isinstance(listed, str) and listed.strip():
+            due[pid] = {t.strip() for t in listed.replace(";", ",").split(",") if t.strip()}
+        elif "due" in participants.columns or row.status != "active":
+            due[pid] = set(timepoints)
+        else:
+            have = scored.get(pid, set())
+            due[pid] = {timepoints[0]} | {t for t in timepoints[1:] if t in have}
+    return due
+
+
 def assessment_completion(
-    scores: pd.DataFrame, timepoints: Sequence[str], participant_ids: Sequence[str] | None = None
+    scores: pd.DataFrame, timepoints: Sequence[str], participant_ids: Sequence[str] | None = None,
+    due: Mapping[str, set[str]] | None = None,
 ) -> list[dict]:
-    """Share of participants with at least one score at each timepoint."""
+    """Share of participants with at least one score at each timepoint, among those due.
+
+    ``due`` maps participant -> timepoints they are due for (see :func:`due_timepoints`);
+    without it everyone is due everywhere. Rows: ``timepoint, n, of, pct, not_due``.
+    """
     ids = (
         pd.Index(participant_ids) if participant_ids is not None
         else pd.Index(scores["participant_id"].unique())
@@ -245,11 +282,60 @@ def assessment_completion(
     present = scores.dropna(subset=["score"])
     rows = []
     for tp in timepoints:
-        done = present.loc[present["timepoint"] == tp, "participant_id"].unique()
-        n = int(ids.isin(done).sum())
-        rows.append({"timepoint": tp, "n": n, "of": len(ids),
-                     "pct": _num(100.0 * n / len(ids)) if len(ids) else None})
+        done = set(present.loc[present["timepoint"] == tp, "participant_id"])
+        owed = [i for i in ids if due is None or tp in due.get(i, set(timepoints))]
+        n = sum(1 for i in owed if i in done)
+        rows.append({"timepoint": tp, "n": n, "of": len(owed),
+                     "pct": _num(100.0 * n / len(owed)) if owed else None,
+                     "not_due": len(ids) - len(owed)})
     return rows
+
+
+def all_assessments(
+    scores: pd.DataFrame, timepoints: Sequence[str], participant_ids: Sequence[str] | None = None,
+    due: Mapping[str, set[str]] | None = None,
+) -> dict:
+    """Participants with a score at every timepoint (the MSC paper's "completed both
+    assessments"), among those due for all of them, and among those of them with a baseline.
+
+    Returns
+    -------
+    dict
+        ``timepoints``, ``n``, ``of`` (due for every timepoint), ``pct``, ``not_due`` (left
+        out of ``of``), ``with_baseline`` and ``pct_of_baseline``.
+
+    Examples
+    --------
+    The MSC pilot: 206 completed the baseline, 183 of them the week-8 questionnaire too
+    (88.8 %); 27 more were allocated but never did the baseline.
+
+    >>> import pandas as pd
+    >>> ids = [f"M{i:03d}" for i in range(233)]
+    >>> rows = [(p, "baseline", 1.0) for p in ids[:206]] + [(p, "week8", 1.0) for p in ids[:183]]
+    >>> scores = pd.DataFrame(rows, columns=["participant_id", "timepoint", "score"])
+    >>> out = all_assessments(scores, ["baseline", "week8"], ids)
+    >>> out["n"], out["with_baseline"], round(out["pct_of_baseline"], 1)
+    (183, 206, 88.8)
+    """
+    ids = (
+        pd.Index(participant_ids) if participant_ids is not None
+        else pd.Index(scores["participant_id"].unique())
+    )
+    present = scores.dropna(subset=["score"]).groupby("participant_id")["timepoint"].agg(set)
+    wanted = set(timepoints)
+    owed = [i for i in ids if due is None or wanted <= due.get(i, wanted)]
+    done = [i for i in owed if wanted <= present.get(i, set())]
+    with_baseline = [i for i in owed if timepoints[0] in present.get(i, set())]
+    return {
+        "timepoints": list(timepoints),
+        "n": len(done),
+        "of": len(owed),
+        "pct": _num(100.0 * len(done) / len(owed)) if owed else None,
+        "not_due": len(ids) - len(owed),
+        "with_baseline": len(with_baseline),
+        "pct_of_baseline": (_num(100.0 * len(done) / len(with_baseline))
+                            if with_baseline else None),
+    }
 
 
 def session_delivery(sessions: pd.DataFrame) -> dict:
@@ -501,7 +587,7 @@ def feasibility_report(
     -------
     dict
         Sections ``flow``, ``attendance``, ``completion``, ``assessment_completion``,
-        ``sessions``, ``satisfaction``, ``engagement``, ``progression`` and
+        ``all_assessments``, ``sessions``, ``satisfaction``, ``engagement``, ``progression`` and
         ``completers_vs_non_completers``; a section is absent when its input was not given.
     """
     report: dict = {}
@@ -515,7 +601,9 @@ def feasibility_report(
         values["retention_pct"] = report["completion"]["all"]["completion_pct"]
     if scores is not None and timepoints:
         ids = participants["participant_id"] if participants is not None else None
-        report["assessment_completion"] = assessment_completion(scores, timepoints, ids)
+        due = due_timepoints(participants, scores, timepoints) if participants is not None else None
+        report["assessment_completion"] = assessment_completion(scores, timepoints, ids, due)
+        report["all_assessments"] = all_assessments(scores, timepoints, ids, due)
         values["assessment_completion_pct"] = min(
             (r["pct"] for r in report["assessment_completion"] if r["pct"] is not None),
             default=None,
@@ -530,7 +618,8 @@ def feasibility_report(
     report["progression"] = progression(values, criteria or DEFAULT_CRITERIA)
     if participants is not None:
         finished = participants[participants["status"] != "active"].set_index("participant_id")
-        baseline = finished.drop(columns=["arm", "status"])
+        baseline = finished.drop(columns=[c for c in finished.columns
+                                          if c in ("arm", "status", *NOT_BASELINE)])
         if scores is not None and timepoints:
             pre = scores[scores["timepoint"] == timepoints[0]].pivot_table(
                 index="participant_id", columns="measure", values="score", aggfunc="first"

@@ -128,6 +128,11 @@ def _feasibility_tables(report: dict) -> dict[str, pd.DataFrame]:
         out["completion"] = pd.DataFrame(report["completion"]).T.rename_axis("arm").reset_index()
     if "assessment_completion" in report:
         out["assessment completion"] = pd.DataFrame(report["assessment_completion"])
+    if "all_assessments" in report:
+        every = dict(report["all_assessments"])
+        every["timepoints"] = ", ".join(every["timepoints"])
+        out["all assessments"] = pd.DataFrame(
+            [{"quantity": k, "value": v} for k, v in every.items()])
     if "sessions" in report:
         flat = {k: v for k, v in report["sessions"].items() if not isinstance(v, dict)}
         flat.update({f"adherence_{k}": v

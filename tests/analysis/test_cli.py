@@ -181,3 +181,20 @@ def test_feasibility_bad_attendance_value(run, tmp_path):
     _one_line_error(out, "attendance.csv", "row 3", "column 'present'", "'maybe'")
     out = run("feasibility", "--attendance", tmp_path / "attendance.csv", "--criterion", "x")
     _one_line_error(out, "--criterion", "METRIC=GREEN,AMBER")
+
+
+def test_a_missing_value_code_in_the_scores_is_one_line_naming_the_row(run, tmp_path, files):
+    bad = tmp_path / "scores.csv"
+    lines = files[0].read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",-99"
+    bad.write_text("\n".join(lines) + "\n")
+    out = run("efficacy", "--scores", bad, "--participants", files[1], "--timepoints", "pre,post")
+    _one_line_error(out, "scores.csv", "row 6", "column 'score'", "-99 looks like a missing-value")
+    ranges = tmp_path / "ranges.csv"
+    ranges.write_text("measure,min,max\nBDI-II,0,63\nSCS-SF,12,60\n")
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",35"
+    lines[7] = "P002,CFT,pre,SCS-SF,61"
+    bad.write_text("\n".join(lines) + "\n")
+    out = run("efficacy", "--scores", bad, "--participants", files[1], "--timepoints", "pre,post",
+              "--ranges", ranges)
+    _one_line_error(out, "scores.csv", "row 8", "61 is outside the range of SCS-SF (12 to 60)")

@@ -8,9 +8,11 @@ import pytest
 
 from analysis import feasibility_report
 from analysis.feasibility import (
+    assessment_completion,
     attendance_summary,
     completer_comparison,
     completion_summary,
+    due_timepoints,
     progression,
     satisfaction_summary,
     session_delivery,
@@ -261,3 +263,48 @@ def test_researcher_values_and_criteria(attendance):
                    "amber": 3}])
     assert report["progression"] == [{"metric": "recruitment_per_month", "label": "recruitment",
                                       "value": 4.0, "green": 6, "amber": 3, "band": "amber"}]
+
+
+def _msc_assessments(active_without_week8: int = 0):
+    """The MSC pilot's questionnaires: 233 allocated, 206 with a baseline, 183 of them with
+    week 8 too; plus people still in the course whose week-8 questionnaire is not yet due."""
+    ids = [f"M{i:03d}" for i in range(233 + active_without_week8)]
+    level = {p: 2 + (i % 7) / 4 for i, p in enumerate(ids)}
+    rows = [(p, "baseline", level[p]) for p in ids[:206]]
+    rows += [(p, "week8", level[p] + 1) for p in ids[:183]]
+    rows += [(p, "baseline", level[p]) for p in ids[233:]]
+    scores = pd.DataFrame(rows, columns=["participant_id", "timepoint", "score"])
+    scores["measure"], scores["arm"] = "SCS", "MSC"
+    status = ["completed"] * 183 + ["lost"] * 50 + ["active"] * active_without_week8
+    participants = pd.DataFrame({"participant_id": ids, "arm": "MSC", "status": status,
+                                 "gender": None, "age": np.nan})
+    return scores, participants
+
+
+def test_both_assessments_completed_as_the_msc_paper_reports():
+    scores, participants = _msc_assessments()
+    report = feasibility_report(pd.DataFrame(), participants=participants, scores=scores,
+                                timepoints=["baseline", "week8"])
+    every = report["all_assessments"]
+    assert (every["n"], every["of"], every["with_baseline"]) == (183, 233, 206)
+    assert f"{every['pct_of_baseline']:.1f}" == "88.8"  # 183 / 206, brief.md
+
+
+def test_people_not_yet_due_are_left_out_of_the_denominator():
+    scores, participants = _msc_assessments(active_without_week8=20)
+    report = feasibility_report(pd.DataFrame(), participants=participants, scores=scores,
+                                timepoints=["baseline", "week8"])
+    week8 = {r["timepoint"]: r for r in report["assessment_completion"]}["week8"]
+    assert (week8["n"], week8["of"], week8["not_due"]) == (183, 233, 20)
+    every = report["all_assessments"]
+    assert (every["n"], every["of"], every["not_due"]) == (183, 233, 20)
+    assert f"{every['pct_of_baseline']:.1f}" == "88.8"
+    # a due column says it outright: ten of the active people are past their week-8 window
+    participants["due"] = ""
+    participants.loc[233:242, "due"] = "baseline;week8"
+    participants.loc[243:, "due"] = "baseline"
+    due = due_timepoints(participants, scores, ["baseline", "week8"])
+    week8 = assessment_completion(scores, ["baseline", "week8"], participants["participant_id"],
+                                  due)[1]
+    assert (week8["n"], week8["of"], week8["not_due"]) == (183, 243, 10)
+    assert "due" not in {r["variable"] for r in report["completers_vs_non_completers"]}
