@@ -226,6 +226,14 @@ class RandomInterceptFit:
         l_[self.names.index(name)] = 1.0
         return self.contrast(l_)
 
+    def f_test(self, contrast: np.ndarray) -> dict[str, float]:
+        """F test of ``L beta = 0`` with Satterthwaite denominator df (lmerTest's
+        ``contestMD``, as its ``anova()`` uses it)."""
+        from analysis.inference import satterthwaite_f
+
+        return satterthwaite_f(contrast, self.beta, self.vcov, list(self._vcov_grad),
+                               self.varpar_cov)
+
 
 def fit_random_intercept(
     y: np.ndarray, x: np.ndarray, groups: np.ndarray, names: list[str] | None = None

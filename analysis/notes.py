@@ -29,6 +29,10 @@ NOTES: dict[str, str] = {
                       " identical): effects cannot be tested"),
     "singular_hessian": "the variance parameters' Hessian is singular: df not available",
     "boundary_fit": "boundary (singular) fit: the participant variance is estimated as 0",
+    "boundary_term": "boundary (singular) fit: the {term} variance is estimated as 0",
+    "d_clustered": ("d = 2t/sqrt(df) is inflated here: with a therapy-group term the df fall"
+                    " to about the number of groups (reported for comparison with"
+                    " lme.dscore)"),
     "unstructured_constant": ("the unstructured covariance cannot be estimated: scores are"
                               " constant (or single) at {timepoints}"),
     "unstructured_not_converged": "the unstructured covariance model did not converge",
