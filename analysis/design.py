@@ -118,16 +118,16 @@ def model_terms(data: pd.DataFrame, timepoints: list[str], arms: list[str],
     With two timepoints ``time`` is numeric (0/1), so the ``arm`` term tests the arms at
     baseline, as lmerTest does for that model; with three or more it is a factor.
     """
-    tp = data["timepoint"].to_numpy()
-    arm = data["arm"].to_numpy()
+    tp = pd.Categorical(data["timepoint"], categories=timepoints).codes
+    arm = pd.Categorical(data["arm"], categories=arms).codes
     numeric_time = len(timepoints) == 2
     index = {name: i for i, name in enumerate(design.names)}
 
     def cols(names):
         return [index[n] for n in names if n in index]
 
-    time_ind = np.column_stack([(tp == t).astype(float) for t in timepoints])
-    arm_ind = np.column_stack([(arm == a).astype(float) for a in arms])
+    time_ind = (tp[:, None] == np.arange(len(timepoints))).astype(float)
+    arm_ind = (arm[:, None] == np.arange(len(arms))).astype(float)
     time_numeric = {"time"} if numeric_time else set()
     terms = [
         Term("time", frozenset({"time"}), frozenset(time_numeric),

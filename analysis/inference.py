@@ -252,7 +252,13 @@ def type3_contrasts(x: np.ndarray, terms: Sequence[Term]) -> dict[str, np.ndarra
         The model's terms (not the intercept).
     """
     rdx = np.column_stack([np.ones(x.shape[0])] + [t.complete for t in terms])
-    lmat = _zapsmall((np.linalg.pinv(x) @ rdx).T)  # rows: complete columns; cols: x columns
+    # Everything below needs only the cross-products of [X, rdX]: one pass over the rows.
+    # X has full column rank, so ginv(X) rdX = (X'X)^-1 X' rdX.
+    both = np.column_stack([x, rdx])
+    gram = both.T @ both
+    p = x.shape[1]
+    xtx, xtr, rtr = gram[:p, :p], gram[:p, p:], gram[p:, p:]
+    lmat = _zapsmall(np.linalg.solve(xtx, xtr).T)  # rows: complete columns; cols: x columns
     contained = {
         t.name: [u for u in terms
                  if t.variables < u.variables and t.numeric == u.numeric]
@@ -270,10 +276,13 @@ def type3_contrasts(x: np.ndarray, terms: Sequence[Term]) -> dict[str, np.ndarra
     # keep the rows of L that stand for x's own columns: the complete coding's columns that
     # equal a column of x (R matches them by name)
     keep = []
-    for j in range(x.shape[1]):
-        hits = [i for i in range(rdx.shape[1]) if np.array_equal(rdx[:, i], x[:, j])]
-        keep.append(hits[0] if hits else None)
-    square = np.array([lmat[i] if i is not None else np.zeros(x.shape[1]) for i in keep])
+    for j in range(p):
+        # |r_i - x_j|^2 = r_i'r_i + x_j'x_j - 2 r_i'x_j, zero for the same column
+        dist = np.diag(rtr) + xtx[j, j] - 2 * xtr[j]
+        scale = np.diag(rtr) + xtx[j, j]
+        hits = np.flatnonzero(np.abs(dist) <= 1e-10 * np.maximum(scale, 1.0))
+        keep.append(int(hits[0]) if hits.size else None)
+    square = np.array([lmat[i] if i is not None else np.zeros(p) for i in keep])
     out = {}
     for term in terms:
         # R: t(L[colnames(X), term columns]): one row per column of the term, over beta
