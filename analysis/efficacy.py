@@ -435,7 +435,8 @@ def efficacy_report(
     -------
     dict
         The data contract's efficacy JSON: ``design``, ``reference_arm`` (RCT),
-        ``timepoints``, ``df_method``, ``formula`` (and ``ancova_formula``), ``measures``
+        ``timepoints``, ``df_method``, ``formula`` (and ``ancova_formula``),
+        ``reference_levels`` of text covariates, ``measures``
         (``descriptives``, ``n_participants``, ``n_observations``, ``variance``,
         ``effects``, and for the random-intercept model of an RCT ``tests`` and
         ``contrasts``), with ``null`` and a ``warning`` string where a value cannot be
@@ -507,6 +508,10 @@ def efficacy_report(
             raise ValueError("covariates need the participants table")
         data = data.merge(participants[["participant_id", *extra]], on="participant_id",
                           how="left")
+    levels = {c: r_sorted(data[c].dropna().astype(str).unique())[0] for c in covariates
+              if not pd.api.types.is_numeric_dtype(data[c]) and data[c].notna().any()}
+    if levels:
+        report["reference_levels"] = levels  # of text covariates: R's first factor level
     if measures is None:
         measures = list(pd.unique(data["measure"]))
     report["measures"] = {}

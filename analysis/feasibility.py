@@ -242,27 +242,20 @@ def completion_summary(participants: pd.DataFrame) -> dict:
     return out
 
 
-def due_timepoints(participants: pd.DataFrame, scores: pd.DataFrame,
-                   timepoints: Sequence[str]) -> dict[str, set[str]]:
-    """The timepoints each participant is due for (their assessment window has opened).
-
-    A ``due`` column of ``participants`` lists them (timepoint labels separated by ``;`` or
-    ``,``; empty: every timepoint). Without it, everyone is due at the baseline, and at a
-    later timepoint unless still ``active`` without a score there (still in the course, the
-    questionnaire not yet sent).
+def due_timepoints(participants: pd.DataFrame, timepoints: Sequence[str]
+                   ) -> dict[str, set[str]] | None:
+    """The timepoints each participant is due for (their assessment window has opened), from
+    the ``due`` column of ``participants``: timepoint labels separated by ``;`` or ``,``, an
+    empty cell meaning every timepoint. None without the column: everyone is due everywhere.
     """
-    scored = scores.dropna(subset=["score"]).groupby("participant_id")["timepoint"].agg(set)
+    if "due" not in participants.columns:
+        return None
     due: dict[str, set[str]] = {}
-    for row in participants.itertuples(index=False):
-        pid = row.participant_id
-        listed = getattr(row, "due", None) if "due" in participants.columns else None
+    for pid, listed in zip(participants["participant_id"], participants["due"], strict=True):
         if isinstance(listed, str) and listed.strip():
             due[pid] = {t.strip() for t in listed.replace(";", ",").split(",") if t.strip()}
-        elif "due" in participants.columns or row.status != "active":
-            due[pid] = set(timepoints)
         else:
-            have = scored.get(pid, set())
-            due[pid] = {timepoints[0]} | {t for t in timepoints[1:] if t in have}
+            due[pid] = set(timepoints)
     return due
 
 
@@ -601,9 +594,12 @@ def feasibility_report(
         values["retention_pct"] = report["completion"]["all"]["completion_pct"]
     if scores is not None and timepoints:
         ids = participants["participant_id"] if participants is not None else None
-        due = due_timepoints(participants, scores, timepoints) if participants is not None else None
+        due = due_timepoints(participants, timepoints) if participants is not None else None
         report["assessment_completion"] = assessment_completion(scores, timepoints, ids, due)
         report["all_assessments"] = all_assessments(scores, timepoints, ids, due)
+        active = int((participants["status"] == "active").sum()) if participants is not None else 0
+        if due is None and active:
+            report["all_assessments"]["warning"] = note("due_unknown", n=active)
         values["assessment_completion_pct"] = min(
             (r["pct"] for r in report["assessment_completion"] if r["pct"] is not None),
             default=None,

@@ -52,6 +52,8 @@ NOTES: dict[str, str] = {
     "separation": "odds ratio not estimable (perfect separation)",
     "logit_not_converged": "logistic regression did not converge",
     "group_too_small": "too few participants in a group",
+    "due_unknown": ("{n} participant(s) still active count as due at every timepoint (no 'due'"
+                    " column says which questionnaires have been sent)"),
     "rc_left_out": "{n} participant(s) without both {pre} and {post} scores left out",
     "rc_cutoff_fallback": "cutoff {kind} needs the normative mean and SD: cutoff a used instead",
     "rc_not_computable": ("reliable change cannot be computed: need at least two participants"

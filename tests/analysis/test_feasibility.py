@@ -292,19 +292,29 @@ def test_both_assessments_completed_as_the_msc_paper_reports():
 
 def test_people_not_yet_due_are_left_out_of_the_denominator():
     scores, participants = _msc_assessments(active_without_week8=20)
+    # without a due column everyone is due, and the report says so
     report = feasibility_report(pd.DataFrame(), participants=participants, scores=scores,
                                 timepoints=["baseline", "week8"])
-    week8 = {r["timepoint"]: r for r in report["assessment_completion"]}["week8"]
-    assert (week8["n"], week8["of"], week8["not_due"]) == (183, 233, 20)
     every = report["all_assessments"]
-    assert (every["n"], every["of"], every["not_due"]) == (183, 233, 20)
-    assert f"{every['pct_of_baseline']:.1f}" == "88.8"
-    # a due column says it outright: ten of the active people are past their week-8 window
+    assert (every["n"], every["of"], every["not_due"]) == (183, 253, 0)
+    assert every["warning"].startswith("20 participant(s) still active count as due")
+    # the due column: ten of the active people are past their week-8 window, ten are not
     participants["due"] = ""
     participants.loc[233:242, "due"] = "baseline;week8"
     participants.loc[243:, "due"] = "baseline"
-    due = due_timepoints(participants, scores, ["baseline", "week8"])
-    week8 = assessment_completion(scores, ["baseline", "week8"], participants["participant_id"],
-                                  due)[1]
+    report = feasibility_report(pd.DataFrame(), participants=participants, scores=scores,
+                                timepoints=["baseline", "week8"])
+    week8 = {r["timepoint"]: r for r in report["assessment_completion"]}["week8"]
     assert (week8["n"], week8["of"], week8["not_due"]) == (183, 243, 10)
+    baseline = {r["timepoint"]: r for r in report["assessment_completion"]}["baseline"]
+    assert (baseline["n"], baseline["of"], baseline["not_due"]) == (226, 253, 0)
+    every = report["all_assessments"]
+    assert (every["n"], every["of"], every["not_due"], every["with_baseline"]) == (
+        183, 243, 10, 216)
+    assert "warning" not in every
+    due = due_timepoints(participants, ["baseline", "week8"])
+    assert due["M240"] == {"baseline", "week8"} and due["M250"] == {"baseline"}
+    assert due["M000"] == {"baseline", "week8"}  # empty cell: every timepoint
+    assert assessment_completion(scores, ["baseline", "week8"], participants["participant_id"],
+                                 due)[1] == week8
     assert "due" not in {r["variable"] for r in report["completers_vs_non_completers"]}

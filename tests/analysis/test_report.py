@@ -17,7 +17,9 @@ def test_efficacy_html_is_self_contained_and_escaped(cft_scores):
     assert "http" not in html  # no external resources
     assert html.count('src="data:image/png;base64,') == 2  # one trajectory plot per measure
     assert "minus the same change in CFT (the reference arm)" in html
-    assert "time[post]:arm[UC]" in html
+    assert "UC − CFT change, pre to post" in html  # the term named for people
+    assert "Linear mixed model (REML)" in html
+    assert "<code>score ~ time * arm + (1 | participant_id)</code>" in html
 
 
 def test_efficacy_workbook_sheets(cft_scores):
@@ -29,13 +31,23 @@ def test_efficacy_workbook_sheets(cft_scores):
     bdi = dict(zip(header, summary["BDI-II"], strict=True))
     # R: m <- lmer(score ~ time * arm + (1 | participant_id), d); estimate 8.2007, t-based CI
     # 8.2007 + c(-1, 1) * qt(0.975, 14.6223) * 5.11499 = -2.73, 19.13; d = 2t/sqrt(df) = 0.84
-    assert bdi["time[post]:arm[UC]"] == "8.20 [-2.73, 19.13]"
-    assert bdi["time[post]:arm[UC] d"] == "0.84"
+    assert bdi["UC − CFT change, pre to post"] == "8.20 [-2.73, 19.13]"
+    assert bdi["UC − CFT change, pre to post d"] == "0.84"
     assert bdi["UC post"].endswith("n=7")
     effects = pd.DataFrame(book["effects"].values)
     header = list(effects.iloc[0])
-    assert {"measure", "term", "estimate", "df", "d"} <= set(header)
+    assert {"measure", "effect", "term", "estimate", "df", "d"} <= set(header)
     assert len(effects) == 3  # header + two measures
+    row = dict(zip(header, effects.iloc[1], strict=True))
+    assert (row["effect"], row["term"]) == ("UC − CFT change, pre to post", "time[post]:arm[UC]")
+    # type III tests and per-timepoint contrasts have their sheets, named for people too
+    tests = pd.DataFrame(book["type III tests"].values)
+    assert list(tests.iloc[1:4, 1]) == ["time", "arm", "time × arm"]
+    contrasts = pd.DataFrame(book["contrasts per timepoint"].values)
+    assert contrasts.iloc[2, 1] == "UC − CFT at post"
+    model = {r[0].value: r[1].value for r in book["model"].iter_rows()}
+    assert model["formula"] == "score ~ time * arm + (1 | participant_id)"
+    assert model["df_method"] == "satterthwaite"
 
 
 def test_reliable_change_report_has_scatter_and_counts(cft_scores):
@@ -86,3 +98,31 @@ def test_figures_take_the_caller_s_phrases():
     assert [t.get_text() for t in ax.get_legend().get_texts()][:3] == [
         "変化なし", "信頼できる変化なし", "カットオフc = 12.30"]
     assert set(phrases) <= set(PLOT_PHRASES)
+
+
+def test_the_page_layout_keeps_the_json_ids(cft_scores):
+    """The app's pages label the tables by their ids: the default layout keeps the machine
+    terms, and the tables and columns the full layout adds stay out of it."""
+    from analysis.report import tables
+
+    report = efficacy_report(cft_scores, None, ["pre", "post"])
+    page = tables(report)
+    assert "time[post]:arm[UC]" in page["summary"].columns
+    assert "effect" not in page["effects"].columns
+    assert not {"type III tests", "contrasts per timepoint", "model"} & set(page)
+    ja = {"interaction": "{arm}群と{reference}群の変化の差（{baseline}→{timepoint}）"}
+    full = tables(report, full=True, phrases=ja)
+    assert "UC群とCFT群の変化の差（pre→post）" in full["summary"].columns
+
+
+def test_human_term_names():
+    from analysis.terms import anova_label, term_label
+
+    report = {"timepoints": ["baseline", "week8", "week20"], "reference_arm": "UC",
+              "reference_levels": {"site": "Kyoto"}}
+    assert term_label("time[week20]:arm[CFT]", report) == "CFT − UC change, baseline to week20"
+    assert term_label("time[week8]", report) == "change, baseline to week8"
+    assert term_label("arm[CFT]@week20", report) == "CFT − UC at week20, adjusted for baseline"
+    assert term_label("site[Osaka]", report) == "site: Osaka vs Kyoto"
+    assert term_label("mystery:term[x]", report) == "mystery:term[x]"  # unknown: as it is
+    assert anova_label("time:arm") == "time × arm"
