@@ -23,7 +23,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -76,14 +76,27 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
-def write_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
-    """An XLSX workbook with one sheet per table (names shortened to Excel's 31 characters)."""
+def write_xlsx(sheets: Mapping[str, pd.DataFrame],
+               figures: Sequence[tuple[str, bytes]] = ()) -> bytes:
+    """An XLSX workbook with one sheet per table (names shortened to Excel's 31 characters)
+    and, with ``figures`` (title, PNG bytes), a ``figures`` sheet with each image embedded
+    under its title."""
     buf = io.BytesIO()
     used: set[str] = set()
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             neutralise_frame(frame).to_excel(writer, sheet_name=_sheet_name(name, used),
                                              index=False)
+        if figures:
+            from openpyxl.drawing.image import Image
+
+            sheet = writer.book.create_sheet(_sheet_name("figures", used))
+            row = 1
+            for title, png in figures:
+                sheet.cell(row=row, column=1, value=neutralise(title))
+                image = Image(io.BytesIO(png))
+                sheet.add_image(image, f"A{row + 1}")
+                row += 3 + int(image.height / 20)  # default rows are 20 px high
     return buf.getvalue()
 
 

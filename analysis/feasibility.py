@@ -52,6 +52,7 @@ __all__ = [
     "satisfaction_summary",
     "engagement_summary",
     "progression",
+    "recruitment",
     "completer_comparison",
     "feasibility_report",
     "DEFAULT_CRITERIA",
@@ -398,6 +399,43 @@ def engagement_summary(engagement: pd.DataFrame) -> dict:
     return out
 
 
+def recruitment(participants: pd.DataFrame, column: str = "randomised_on") -> dict | None:
+    """Recruitment over time from each participant's allocation date (``randomised_on``).
+
+    Returns
+    -------
+    dict or None
+        ``first``, ``last`` (ISO dates), ``n``, ``per_month`` (allocated per month from the
+        first to the last allocation, at least one month: 30.44 days) and ``by_month``
+        (month, n, cumulative), every calendar month from the first to the last included;
+        None without dates.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> people = pd.DataFrame({"randomised_on": ["2026-03-02", "2026-03-20", "2026-05-04"]})
+    >>> out = recruitment(people)
+    >>> [(r["month"], r["n"], r["cumulative"]) for r in out["by_month"]]
+    [('2026-03', 2, 2), ('2026-04', 0, 2), ('2026-05', 1, 3)]
+    """
+    if column not in participants.columns:
+        return None
+    dates = pd.to_datetime(participants[column], errors="coerce").dropna()
+    if dates.empty:
+        return None
+    months = pd.period_range(dates.min().to_period("M"), dates.max().to_period("M"), freq="M")
+    counts = dates.dt.to_period("M").value_counts().reindex(months, fill_value=0)
+    span = max((dates.max() - dates.min()).days / (365.25 / 12), 1.0)
+    return {
+        "first": dates.min().date().isoformat(),
+        "last": dates.max().date().isoformat(),
+        "n": len(dates),
+        "per_month": _num(len(dates) / span),
+        "by_month": [{"month": str(m), "n": int(c), "cumulative": int(t)}
+                     for m, c, t in zip(months, counts, counts.cumsum(), strict=True)],
+    }
+
+
 def progression(values: dict[str, float | None], criteria: Sequence[dict]) -> list[dict]:
     """Compare measured values with green/amber thresholds (red below amber).
 
@@ -580,7 +618,8 @@ def feasibility_report(
     -------
     dict
         Sections ``flow``, ``attendance``, ``completion``, ``assessment_completion``,
-        ``all_assessments``, ``sessions``, ``satisfaction``, ``engagement``, ``progression`` and
+        ``all_assessments``, ``recruitment`` (participants with a ``randomised_on`` column),
+        ``sessions``, ``satisfaction``, ``engagement``, ``progression`` and
         ``completers_vs_non_completers``; a section is absent when its input was not given.
     """
     report: dict = {}
@@ -592,6 +631,10 @@ def feasibility_report(
     if participants is not None:
         report["completion"] = completion_summary(participants)
         values["retention_pct"] = report["completion"]["all"]["completion_pct"]
+        recruited = recruitment(participants)
+        if recruited is not None:
+            report["recruitment"] = recruited
+            values["recruitment_per_month"] = recruited["per_month"]
     if scores is not None and timepoints:
         ids = participants["participant_id"] if participants is not None else None
         due = due_timepoints(participants, timepoints) if participants is not None else None

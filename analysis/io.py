@@ -34,7 +34,8 @@ PARTICIPANT_COLUMNS = ["participant_id", "arm", "status", "gender", "age"]
 STATUSES = {"completed", "withdrawn", "lost", "active"}
 ATTENDANCE_COLUMNS = ["participant_id", "arm", "meeting", "present"]
 FLOW_COLUMNS = ["participant_id", "stage", "arm", "reason"]
-FLOW_STAGES = ["screened", "excluded", "randomised", "withdrawn", "lost", "analysed"]
+FLOW_STAGES = ["screened", "excluded", "randomised", "received", "not_received",
+               "stopped_sessions", "withdrawn", "lost", "analysed"]
 
 
 class InputError(ValueError):
@@ -329,7 +330,8 @@ def read_flow(path, name: str = "flow.csv") -> pd.DataFrame:
     """Read ``flow.csv``: one row per person per CONSORT stage reached or left.
 
     Columns ``participant_id, stage, arm, reason``; ``stage`` is one of screened, excluded,
-    randomised, withdrawn, lost, analysed (see :mod:`analysis.consort`).
+    randomised, received, not_received, stopped_sessions, withdrawn, lost, analysed (see
+    :mod:`analysis.consort`).
     """
     label = name if not isinstance(path, (str, Path)) else str(path)
     frame = _read(path, label, FLOW_COLUMNS)

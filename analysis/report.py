@@ -18,7 +18,7 @@ from analysis.consort import flow_svg
 from analysis.exports import write_xlsx
 from analysis.terms import TERM_PHRASES, anova_label, model_in_words, term_label
 
-__all__ = ["tables", "render_html", "render_xlsx", "report_kind"]
+__all__ = ["figures", "tables", "render_html", "render_xlsx", "report_kind"]
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
@@ -157,7 +157,14 @@ def _feasibility_tables(report: dict, full: bool = False) -> dict[str, pd.DataFr
         rows.append({"stage": "randomised / included", "arm": "", "n": flow["randomised"]})
         for arm, c in flow["arms"].items():
             rows.append({"stage": "allocated", "arm": arm, "n": c["allocated"]})
-            for stage in ("withdrawn", "lost"):
+            stages = ["withdrawn", "lost"]
+            if full and c.get("received") is not None:
+                rows.append({"stage": "received allocated intervention", "arm": arm,
+                             "n": c["received"]})
+                stages.insert(0, "not_received")
+            if full and flow.get("intervention_recorded"):
+                stages.insert(-2, "stopped_sessions")
+            for stage in stages:
                 rows.append({"stage": stage, "arm": arm, "n": c[stage]["n"]})
                 rows += [{"stage": f"{stage}: {r['reason']}", "arm": arm, "n": r["n"]}
                          for r in c[stage]["reasons"]]
@@ -189,6 +196,8 @@ def _feasibility_tables(report: dict, full: bool = False) -> dict[str, pd.DataFr
         every["timepoints"] = ", ".join(every["timepoints"])
         out["all assessments"] = pd.DataFrame(
             [{"quantity": k, "value": v} for k, v in every.items()])
+    if full and "recruitment" in report:
+        out["recruitment"] = pd.DataFrame(report["recruitment"]["by_month"])
     if "sessions" in report:
         flat = {k: v for k, v in report["sessions"].items() if not isinstance(v, dict)}
         flat.update({f"adherence_{k}": v
@@ -262,6 +271,52 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+def figures(report: dict, kind: str | None = None, *,
+            figure_phrases: Mapping[str, str] | None = None,
+            flow_reasons: Mapping[str, str] | None = None,
+            say: Mapping[str, str] | None = None) -> list[tuple[str, str, bytes]]:
+    """The report's figures as ``(heading, description, PNG bytes)``: trajectories per
+    measure (efficacy), the Jacobson–Truax plot (reliable change), the CONSORT diagram,
+    attendance per meeting over the course and recruitment over time (feasibility).
+    ``figure_phrases``, ``flow_reasons`` and ``say`` as for :func:`render_html`."""
+    from analysis.consort import flow_png
+    from analysis.plots import (  # matplotlib: slow to import
+        attendance_plot,
+        jacobson_truax_plot,
+        recruitment_plot,
+        to_png,
+        trajectory_plot,
+    )
+
+    def t(text: str) -> str:
+        return (say or {}).get(text, text)
+
+    kind = kind or report_kind(report)
+    out = []
+    if kind == "efficacy":
+        for measure, entry in report["measures"].items():
+            fig = trajectory_plot(entry["descriptives"], report["timepoints"], measure,
+                                  figure_phrases)
+            out.append((t("Trajectories"), f"{measure}: {t('mean and 95% CI per arm')}",
+                        to_png(fig)))
+    if kind == "reliable-change" and report["participants"]:
+        out.append((t("Jacobson–Truax plot"), t("pre vs post scores"),
+                    to_png(jacobson_truax_plot(report, figure_phrases))))
+    if kind == "feasibility":
+        if "flow" in report:
+            out.append((t("Participant flow"), t("CONSORT flow diagram"),
+                        flow_png(report["flow"], phrases=figure_phrases, reasons=flow_reasons)))
+        by_meeting = report.get("attendance", {}).get("by_meeting")
+        if by_meeting:
+            out.append((t("Attendance per meeting"), t("share present at each meeting"),
+                        to_png(attendance_plot(by_meeting, figure_phrases))))
+        if report.get("recruitment"):
+            out.append((t("Recruitment over time"), t("participants allocated per month"),
+                        to_png(recruitment_plot(report["recruitment"]["by_month"],
+                                                figure_phrases))))
+    return out
+
+
 def render_html(report: dict, kind: str | None = None, title: str | None = None, *,
                 frames: Mapping[str, pd.DataFrame] | None = None,
                 say: Mapping[str, str] | None = None, lang: str = "en",
@@ -274,10 +329,10 @@ def render_html(report: dict, kind: str | None = None, title: str | None = None,
     labelled its way), ``say`` (its words for this page's English phrases and for the
     report's sentences), ``figure_phrases`` (its texts for keys of
     :data:`analysis.consort.FLOW_PHRASES` and :data:`analysis.plots.PLOT_PHRASES`),
-    ``flow_reasons`` (its words for the flow records' reasons) and ``lang``; without them the
-    page is the English one.
+    ``flow_reasons`` (its words for the flow records' reasons), ``term_phrases`` (its
+    templates for :data:`analysis.terms.TERM_PHRASES`) and ``lang``; without them the page is
+    the English one. Without ``frames`` the tables are :func:`tables`' full layout.
     """
-    from analysis.plots import jacobson_truax_plot, to_png, trajectory_plot  # matplotlib: slow
 
     def t(text: str) -> str:
         return (say or {}).get(text, text)
@@ -308,16 +363,15 @@ def render_html(report: dict, kind: str | None = None, title: str | None = None,
         parts.append(f"<h2>{escape(name)}</h2>")
         parts.append(_html_table(frame) if not frame.empty
                      else f"<p>{escape(t('No data.'))}</p>")
-    if kind == "efficacy":
-        parts.append(f"<h2>{escape(t('Trajectories'))}</h2>")
-        for measure, entry in report["measures"].items():
-            fig = trajectory_plot(entry["descriptives"], report["timepoints"], measure,
-                                  figure_phrases)
-            parts.append(_img(to_png(fig), f"{measure}: {t('mean and 95% CI per arm')}"))
-    if kind == "reliable-change" and report["participants"]:
-        parts.append(f"<h2>{escape(t('Jacobson–Truax plot'))}</h2>")
-        parts.append(_img(to_png(jacobson_truax_plot(report, figure_phrases)),
-                          t("pre vs post scores")))
+    heading = None
+    for head, alt, png in figures(report, kind, figure_phrases=figure_phrases,
+                                  flow_reasons=flow_reasons, say=say):
+        if head == t("Participant flow"):
+            continue  # drawn above as SVG
+        if head != heading:
+            parts.append(f"<h2>{escape(head)}</h2>")
+            heading = head
+        parts.append(_img(png, alt))
     return (
         f"<!doctype html>\n<html lang=\"{escape(lang)}\"><head><meta charset=\"utf-8\">"
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
@@ -327,7 +381,17 @@ def render_html(report: dict, kind: str | None = None, title: str | None = None,
 
 
 def render_xlsx(report: dict, kind: str | None = None, *,
-                frames: Mapping[str, pd.DataFrame] | None = None) -> bytes:
+                frames: Mapping[str, pd.DataFrame] | None = None,
+                figure_phrases: Mapping[str, str] | None = None,
+                flow_reasons: Mapping[str, str] | None = None,
+                say: Mapping[str, str] | None = None,
+                with_figures: bool = True) -> bytes:
     """An XLSX workbook, one sheet per table of the report (``frames``: the caller's own
-    titled and labelled tables, as for :func:`render_html`)."""
-    return write_xlsx(frames if frames is not None else tables(report, kind, full=True))
+    titled and labelled tables, as for :func:`render_html`), and a ``figures`` sheet with the
+    report's figures embedded as images (:func:`figures`; ``figure_phrases``,
+    ``flow_reasons`` and ``say`` as for :func:`render_html`)."""
+    sheets = frames if frames is not None else tables(report, kind, full=True)
+    drawn = [(f"{head}: {alt}", png) for head, alt, png in figures(
+        report, kind, figure_phrases=figure_phrases, flow_reasons=flow_reasons, say=say)
+    ] if with_figures else []
+    return write_xlsx(sheets, drawn)
