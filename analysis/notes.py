@@ -47,6 +47,8 @@ NOTES: dict[str, str] = {
                               " timepoints)"),
     "aliased": "{term} is not estimable from these data (aliased)",
     "reference_arm_ignored": "reference arm {arm} ignored: this is a single-arm study",
+    "measures_left_out": ("measures without scores at every timepoint were left out (listed"
+                          " under measures_left_out)"),
     "no_attendance": "no attendance records",
     "logit_failed": "logistic regression failed",
     "separation": "odds ratio not estimable (perfect separation)",
