@@ -18,10 +18,10 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # The project itself in editable mode, for its console script (hearth-analysis on the venv's
-# PATH, from any directory); the venv's own setuptools builds it, no download.
+# PATH, runs from any directory); pip fetches the build backend (setuptools) for the build.
 $(VENV)/.installed: requirements.txt pyproject.toml $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
-	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
