@@ -462,6 +462,11 @@ def efficacy_report(
     >>> effect["term"], round(effect["estimate"], 4), round(effect["df"], 2)
     ('time[post]:arm[UC]', 8.2007, 14.62)
 
+    Its type III tests (R: ``anova(m)``: F 8.84471, 0.53313 and 2.57047):
+
+    >>> [(t["term"], round(t["f"], 4)) for t in report["measures"]["BDI-II"]["tests"]]
+    [('time', 8.8447), ('arm', 0.5331), ('time:arm', 2.5705)]
+
     References
     ----------
     Kuznetsova, A., Brockhoff, P. B., & Christensen, R. H. B. (2017). lmerTest package:
