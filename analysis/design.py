@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Design", "build_design", "r_sorted"]
+from analysis.inference import Term
+
+__all__ = ["Design", "build_design", "model_terms", "r_sorted"]
 
 
 def r_sorted(values) -> list[str]:
@@ -106,3 +108,51 @@ def build_design(
         else:
             aliased.append(names[j])
     return Design(x[:, kept], [names[j] for j in kept], aliased)
+
+
+def model_terms(data: pd.DataFrame, timepoints: list[str], arms: list[str],
+                covariates: tuple[str, ...], design: Design) -> list[Term]:
+    """The fixed terms of ``score ~ time * arm [+ covariates]`` for type III tests, in the
+    order of R's ``anova()`` (main effects, covariates, then ``time:arm``).
+
+    With two timepoints ``time`` is numeric (0/1), so the ``arm`` term tests the arms at
+    baseline, as lmerTest does for that model; with three or more it is a factor.
+    """
+    tp = pd.Categorical(data["timepoint"], categories=timepoints).codes
+    arm = pd.Categorical(data["arm"], categories=arms).codes
+    numeric_time = len(timepoints) == 2
+    index = {name: i for i, name in enumerate(design.names)}
+
+    def cols(names):
+        return [index[n] for n in names if n in index]
+
+    time_ind = (tp[:, None] == np.arange(len(timepoints))).astype(float)
+    arm_ind = (arm[:, None] == np.arange(len(arms))).astype(float)
+    time_numeric = {"time"} if numeric_time else set()
+    terms = [
+        Term("time", frozenset({"time"}), frozenset(time_numeric),
+             cols([f"time[{t}]" for t in timepoints[1:]]),
+             time_ind[:, 1:] if numeric_time else time_ind),
+        Term("arm", frozenset({"arm"}), frozenset(), cols([f"arm[{a}]" for a in arms[1:]]),
+             arm_ind),
+    ]
+    for cov in covariates:
+        values = data[cov]
+        if pd.api.types.is_numeric_dtype(values):
+            terms.append(Term(cov, frozenset({cov}), frozenset({cov}), cols([cov]),
+                              values.to_numpy(dtype=float)[:, None]))
+        else:
+            levels = r_sorted(values.astype(str).unique())
+            text = values.astype(str).to_numpy()
+            terms.append(Term(cov, frozenset({cov}), frozenset(),
+                              cols([f"{cov}[{lvl}]" for lvl in levels[1:]]),
+                              np.column_stack([(text == lvl).astype(float) for lvl in levels])))
+    if numeric_time:
+        cells = time_ind[:, 1:2] * arm_ind
+    else:
+        cells = np.column_stack([time_ind[:, i] * arm_ind[:, j]
+                                 for j in range(len(arms)) for i in range(len(timepoints))])
+    terms.append(Term("time:arm", frozenset({"time", "arm"}), frozenset(time_numeric),
+                      cols([f"time[{t}]:arm[{a}]" for t in timepoints[1:] for a in arms[1:]]),
+                      cells))
+    return terms

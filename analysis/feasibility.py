@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -46,10 +46,13 @@ __all__ = [
     "attendance_summary",
     "completion_summary",
     "assessment_completion",
+    "all_assessments",
+    "due_timepoints",
     "session_delivery",
     "satisfaction_summary",
     "engagement_summary",
     "progression",
+    "recruitment",
     "completer_comparison",
     "feasibility_report",
     "DEFAULT_CRITERIA",
@@ -64,6 +67,12 @@ DEFAULT_CRITERIA = [
 ]
 
 
+#: participants.csv columns that describe the course or the schedule, not the person at
+#: baseline: left out of the completers vs non-completers comparison
+NOT_BASELINE = ("due", "therapy_group", "sessions_attended", "start_meeting", "randomised_on",
+                "cohort")
+
+
 def _num(value) -> float | None:
     if value is None:
         return None
@@ -71,50 +80,141 @@ def _num(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def attendance_summary(attendance: pd.DataFrame, min_attended: int | None = None) -> dict:
-    """Per-participant attendance, its range and distribution, and the share attending >= k.
+#: meeting outcomes after which the meeting took place (a postponed one was held later)
+TOOK_PLACE = ("held", "truncated", "postponed")
+
+
+def _cohort_key(frame: pd.DataFrame) -> pd.Series:
+    """The cohort of each row: the ``cohort`` column, else the arm (one cohort per arm)."""
+    if "cohort" in frame.columns:
+        return frame["cohort"].astype(str)
+    return frame["arm"].astype(str)
+
+
+def _meetings_held(attendance: pd.DataFrame, sessions: pd.DataFrame | None) -> pd.DataFrame:
+    """``cohort, meeting`` of every meeting that took place.
+
+    With ``sessions`` its status decides (held, truncated and postponed meetings took place;
+    cancelled ones did not); a sessions table without a ``cohort`` column applies to every
+    cohort. Without it, every meeting that has a row in ``attendance`` took place (Hearth's
+    export lists only those).
+    """
+    seen = pd.DataFrame({"cohort": _cohort_key(attendance),
+                         "meeting": attendance["meeting"].astype(int)}).drop_duplicates()
+    if sessions is None or sessions.empty:
+        return seen
+    took_place = sessions[sessions["status"].isin(TOOK_PLACE)]
+    cancelled = sessions[~sessions["status"].isin(TOOK_PLACE)]
+    if "cohort" in sessions.columns:
+        held = pd.DataFrame({"cohort": took_place["cohort"].astype(str),
+                             "meeting": took_place["meeting"].astype(int)})
+        off = set(zip(cancelled["cohort"].astype(str), cancelled["meeting"].astype(int),
+                      strict=True))
+    else:
+        cohorts = seen["cohort"].unique()
+        held = pd.DataFrame([(c, int(m)) for c in cohorts for m in took_place["meeting"]],
+                            columns=["cohort", "meeting"])
+        off = {(c, int(m)) for c in cohorts for m in cancelled["meeting"]}
+    held = pd.concat([held, seen], ignore_index=True).drop_duplicates()
+    keep = [(c, m) not in off for c, m in zip(held["cohort"], held["meeting"], strict=True)]
+    return held[keep].sort_values(["cohort", "meeting"], ignore_index=True)
+
+
+def attendance_summary(attendance: pd.DataFrame, min_attended: int | None = None,
+                       sessions: pd.DataFrame | None = None) -> dict:
+    """Per-participant attendance over the meetings held since they started, its range and
+    distribution, the share attending >= k, and attendance per meeting over the course.
 
     Parameters
     ----------
     attendance : DataFrame
-        ``participant_id, arm, meeting, present``.
+        ``participant_id, arm, meeting, present`` and optionally ``cohort`` (meetings are
+        numbered per cohort; without it each arm is one cohort) and ``start_meeting`` (the
+        first meeting a participant was due at; without it, the first meeting they have a
+        row for).
     min_attended : int, optional
-        ``k`` for "attended at least k of n"; defaults to ``n - 2`` (MSC used 6 of 8).
+        ``k`` for "attended at least k of n"; defaults to ``n - 2`` (MSC used 6 of 8), ``n``
+        being the largest number of meetings held in a cohort.
+    sessions : DataFrame, optional
+        ``meeting, status[, cohort]``: cancelled meetings are left out of every denominator,
+        also when ``attendance`` lists them.
 
     Returns
     -------
     dict
-        ``n_meetings``, ``participants`` (id, arm, attended, rate_pct), ``rate_pct`` (mean,
-        sd, min, median, max), ``distribution`` (missed meetings -> participants),
-        ``min_attended`` and ``at_least_k`` (n, of, pct).
+        ``n_meetings`` (meetings held, largest cohort), ``participants`` (id, arm, meetings
+        due, attended, rate_pct), ``rate_pct`` (mean, sd, min, median, max),
+        ``distribution`` (missed meetings -> participants), ``min_attended``, ``at_least_k``
+        (n, of, pct) and ``by_meeting`` (meeting, present, expected, pct).
+
+    Examples
+    --------
+    Eight weekly meetings, the fifth cancelled: someone who came to all seven held meetings
+    attended 100 %, and someone who joined at meeting 3 and came to every meeting since has
+    100 % too.
+
+    >>> import pandas as pd
+    >>> rows = [("A", m, True) for m in (1, 2, 3, 4, 6, 7, 8)]
+    >>> rows += [("B", m, m != 2) for m in (3, 4, 6, 7, 8)]
+    >>> attendance = pd.DataFrame(rows, columns=["participant_id", "meeting", "present"])
+    >>> attendance["arm"] = "CFT"
+    >>> sessions = pd.DataFrame({"meeting": range(1, 9),
+    ...                          "status": ["held"] * 4 + ["cancelled"] + ["held"] * 3})
+    >>> out = attendance_summary(attendance, sessions=sessions)
+    >>> [(p["participant_id"], p["meetings"], p["rate_pct"]) for p in out["participants"]]
+    [('A', 7, 100.0), ('B', 5, 100.0)]
     """
     if attendance.empty:
         return {"n_meetings": 0, "participants": [], "warning": note("no_attendance")}
-    n_meetings = int(attendance["meeting"].max())
-    per = (
-        attendance.groupby(["participant_id", "arm"])["present"].sum().astype(int).reset_index()
-    )
-    per.columns = ["participant_id", "arm", "attended"]
-    per["rate_pct"] = 100.0 * per["attended"] / n_meetings
+    data = attendance.assign(cohort=_cohort_key(attendance),
+                             meeting=attendance["meeting"].astype(int))
+    held = _meetings_held(attendance, sessions)
+    held_by_cohort = {c: np.sort(g["meeting"].to_numpy()) for c, g in held.groupby("cohort")}
+    if "start_meeting" in data.columns:
+        start = pd.to_numeric(data["start_meeting"], errors="coerce")
+        start = start.fillna(data["meeting"]).groupby(data["participant_id"]).min()
+    else:
+        start = data.groupby("participant_id")["meeting"].min()
+    records = []
+    expected_rows = []
+    for (pid, arm, cohort), rows in data.groupby(["participant_id", "arm", "cohort"],
+                                                sort=True):
+        due = held_by_cohort.get(cohort, np.array([], dtype=int))
+        due = due[due >= start[pid]]
+        present = set(rows.loc[rows["present"].astype(bool), "meeting"])
+        attended = int(sum(1 for m in due if m in present))
+        records.append({"participant_id": pid, "arm": arm, "meetings": len(due),
+                        "attended": attended,
+                        "rate_pct": _num(100.0 * attended / len(due)) if len(due) else None})
+        expected_rows += [(int(m), m in present) for m in due]
+    per = pd.DataFrame(records)
+    n_meetings = max((len(m) for m in held_by_cohort.values()), default=0)
     k = min_attended if min_attended is not None else max(n_meetings - 2, 1)
     at_least = int((per["attended"] >= k).sum())
-    missed = (n_meetings - per["attended"]).value_counts().sort_index()
-    rate = per["rate_pct"]
+    missed = (per["meetings"] - per["attended"]).value_counts().sort_index()
+    rate = per["rate_pct"].dropna().astype(float)
+    by_meeting = pd.DataFrame(expected_rows, columns=["meeting", "present"]).groupby(
+        "meeting")["present"].agg(["sum", "count"])
     return {
         "n_meetings": n_meetings,
         "participants": per.to_dict("records"),
         "rate_pct": {
-            "mean": _num(rate.mean()),
+            "mean": _num(rate.mean()) if len(rate) else None,
             "sd": _num(rate.std(ddof=1)) if len(rate) > 1 else None,
-            "min": _num(rate.min()),
-            "median": _num(rate.median()),
-            "max": _num(rate.max()),
+            "min": _num(rate.min()) if len(rate) else None,
+            "median": _num(rate.median()) if len(rate) else None,
+            "max": _num(rate.max()) if len(rate) else None,
         },
         "distribution": [
             {"missed": int(m), "participants": int(c)} for m, c in missed.items()
         ],
         "min_attended": k,
         "at_least_k": {"n": at_least, "of": len(per), "pct": _num(100.0 * at_least / len(per))},
+        "by_meeting": [
+            {"meeting": int(m), "present": int(r["sum"]), "expected": int(r["count"]),
+             "pct": _num(100.0 * r["sum"] / r["count"])}
+            for m, r in by_meeting.iterrows()
+        ],
     }
 
 
@@ -143,10 +243,32 @@ def completion_summary(participants: pd.DataFrame) -> dict:
     return out
 
 
+def due_timepoints(participants: pd.DataFrame, timepoints: Sequence[str]
+                   ) -> dict[str, set[str]] | None:
+    """The timepoints each participant is due for (their assessment window has opened), from
+    the ``due`` column of ``participants``: timepoint labels separated by ``;`` or ``,``, an
+    empty cell meaning every timepoint. None without the column: everyone is due everywhere.
+    """
+    if "due" not in participants.columns:
+        return None
+    due: dict[str, set[str]] = {}
+    for pid, listed in zip(participants["participant_id"], participants["due"], strict=True):
+        if isinstance(listed, str) and listed.strip():
+            due[pid] = {t.strip() for t in listed.replace(";", ",").split(",") if t.strip()}
+        else:
+            due[pid] = set(timepoints)
+    return due
+
+
 def assessment_completion(
-    scores: pd.DataFrame, timepoints: Sequence[str], participant_ids: Sequence[str] | None = None
+    scores: pd.DataFrame, timepoints: Sequence[str], participant_ids: Sequence[str] | None = None,
+    due: Mapping[str, set[str]] | None = None,
 ) -> list[dict]:
-    """Share of participants with at least one score at each timepoint."""
+    """Share of participants with at least one score at each timepoint, among those due.
+
+    ``due`` maps participant -> timepoints they are due for (see :func:`due_timepoints`);
+    without it everyone is due everywhere. Rows: ``timepoint, n, of, pct, not_due``.
+    """
     ids = (
         pd.Index(participant_ids) if participant_ids is not None
         else pd.Index(scores["participant_id"].unique())
@@ -154,11 +276,60 @@ def assessment_completion(
     present = scores.dropna(subset=["score"])
     rows = []
     for tp in timepoints:
-        done = present.loc[present["timepoint"] == tp, "participant_id"].unique()
-        n = int(ids.isin(done).sum())
-        rows.append({"timepoint": tp, "n": n, "of": len(ids),
-                     "pct": _num(100.0 * n / len(ids)) if len(ids) else None})
+        done = set(present.loc[present["timepoint"] == tp, "participant_id"])
+        owed = [i for i in ids if due is None or tp in due.get(i, set(timepoints))]
+        n = sum(1 for i in owed if i in done)
+        rows.append({"timepoint": tp, "n": n, "of": len(owed),
+                     "pct": _num(100.0 * n / len(owed)) if owed else None,
+                     "not_due": len(ids) - len(owed)})
     return rows
+
+
+def all_assessments(
+    scores: pd.DataFrame, timepoints: Sequence[str], participant_ids: Sequence[str] | None = None,
+    due: Mapping[str, set[str]] | None = None,
+) -> dict:
+    """Participants with a score at every timepoint (the MSC paper's "completed both
+    assessments"), among those due for all of them, and among those of them with a baseline.
+
+    Returns
+    -------
+    dict
+        ``timepoints``, ``n``, ``of`` (due for every timepoint), ``pct``, ``not_due`` (left
+        out of ``of``), ``with_baseline`` and ``pct_of_baseline``.
+
+    Examples
+    --------
+    The MSC pilot: 206 completed the baseline, 183 of them the week-8 questionnaire too
+    (88.8 %); 27 more were allocated but never did the baseline.
+
+    >>> import pandas as pd
+    >>> ids = [f"M{i:03d}" for i in range(233)]
+    >>> rows = [(p, "baseline", 1.0) for p in ids[:206]] + [(p, "week8", 1.0) for p in ids[:183]]
+    >>> scores = pd.DataFrame(rows, columns=["participant_id", "timepoint", "score"])
+    >>> out = all_assessments(scores, ["baseline", "week8"], ids)
+    >>> out["n"], out["with_baseline"], round(out["pct_of_baseline"], 1)
+    (183, 206, 88.8)
+    """
+    ids = (
+        pd.Index(participant_ids) if participant_ids is not None
+        else pd.Index(scores["participant_id"].unique())
+    )
+    present = scores.dropna(subset=["score"]).groupby("participant_id")["timepoint"].agg(set)
+    wanted = set(timepoints)
+    owed = [i for i in ids if due is None or wanted <= due.get(i, wanted)]
+    done = [i for i in owed if wanted <= present.get(i, set())]
+    with_baseline = [i for i in owed if timepoints[0] in present.get(i, set())]
+    return {
+        "timepoints": list(timepoints),
+        "n": len(done),
+        "of": len(owed),
+        "pct": _num(100.0 * len(done) / len(owed)) if owed else None,
+        "not_due": len(ids) - len(owed),
+        "with_baseline": len(with_baseline),
+        "pct_of_baseline": (_num(100.0 * len(done) / len(with_baseline))
+                            if with_baseline else None),
+    }
 
 
 def session_delivery(sessions: pd.DataFrame) -> dict:
@@ -177,7 +348,20 @@ def session_delivery(sessions: pd.DataFrame) -> dict:
 
 
 def satisfaction_summary(satisfaction: pd.DataFrame) -> dict:
-    """CSQ-8 total (8-32): mean and SD, and the share of item ratings of 3 or 4.
+    """CSQ-8 total (8-32): mean and SD over complete questionnaires, and the share of item
+    ratings of 3 or 4 among the ratings given (a missing rating is left out, not counted as
+    "not 3 or 4").
+
+    Examples
+    --------
+    Seven questionnaires, one rating missing: 50 of the 55 ratings given are 3 or 4.
+
+    >>> import pandas as pd
+    >>> rows = [[4] * 8] * 6 + [[3, 2, 2, 2, 2, 2, None, 3]]
+    >>> csq = pd.DataFrame(rows, columns=[f"csq_{i}" for i in range(1, 9)])
+    >>> out = satisfaction_summary(csq)
+    >>> out["ratings"], round(out["good_or_better_pct"], 2)
+    (55, 90.91)
 
     References
     ----------
@@ -188,13 +372,14 @@ def satisfaction_summary(satisfaction: pd.DataFrame) -> dict:
     ratings = satisfaction[items].apply(pd.to_numeric, errors="coerce")
     complete = ratings.dropna()
     total = complete.sum(axis=1)
-    good = ratings.stack()
+    given = ratings.stack().dropna()
     return {
         "n": len(complete),
         "items": len(items),
         "total_mean": _num(total.mean()) if len(total) else None,
         "total_sd": _num(total.std(ddof=1)) if len(total) > 1 else None,
-        "good_or_better_pct": _num(100.0 * (good >= 3).mean()) if len(good) else None,
+        "ratings": len(given),
+        "good_or_better_pct": _num(100.0 * (given >= 3).mean()) if len(given) else None,
     }
 
 
@@ -212,6 +397,43 @@ def engagement_summary(engagement: pd.DataFrame) -> dict:
                 "by_week": {str(w): _num(v) for w, v in per_week.items()},
             }
     return out
+
+
+def recruitment(participants: pd.DataFrame, column: str = "randomised_on") -> dict | None:
+    """Recruitment over time from each participant's allocation date (``randomised_on``).
+
+    Returns
+    -------
+    dict or None
+        ``first``, ``last`` (ISO dates), ``n``, ``per_month`` (allocated per month from the
+        first to the last allocation, at least one month: 30.44 days) and ``by_month``
+        (month, n, cumulative), every calendar month from the first to the last included;
+        None without dates.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> people = pd.DataFrame({"randomised_on": ["2026-03-02", "2026-03-20", "2026-05-04"]})
+    >>> out = recruitment(people)
+    >>> [(r["month"], r["n"], r["cumulative"]) for r in out["by_month"]]
+    [('2026-03', 2, 2), ('2026-04', 0, 2), ('2026-05', 1, 3)]
+    """
+    if column not in participants.columns:
+        return None
+    dates = pd.to_datetime(participants[column], errors="coerce").dropna()
+    if dates.empty:
+        return None
+    months = pd.period_range(dates.min().to_period("M"), dates.max().to_period("M"), freq="M")
+    counts = dates.dt.to_period("M").value_counts().reindex(months, fill_value=0)
+    span = max((dates.max() - dates.min()).days / (365.25 / 12), 1.0)
+    return {
+        "first": dates.min().date().isoformat(),
+        "last": dates.max().date().isoformat(),
+        "n": len(dates),
+        "per_month": _num(len(dates) / span),
+        "by_month": [{"month": str(m), "n": int(c), "cumulative": int(t)}
+                     for m, c, t in zip(months, counts, counts.cumsum(), strict=True)],
+    }
 
 
 def progression(values: dict[str, float | None], criteria: Sequence[dict]) -> list[dict]:
@@ -242,30 +464,40 @@ def progression(values: dict[str, float | None], criteria: Sequence[dict]) -> li
     return rows
 
 
-def _logit_or(completed: np.ndarray, x: np.ndarray) -> dict:
+def _logit(noncompleted: np.ndarray, x: np.ndarray, names: list[str]) -> dict[str, dict]:
+    """One logistic model of not completing on the columns of ``x`` (an intercept is added):
+    odds ratio, Wald 95 % CI and p per column, as R's ``glm(noncompleted ~ x, binomial)``
+    with ``exp(cbind(coef(g), confint.default(g)))``."""
     import statsmodels.api as sm  # imported here: it is slow to import and rarely needed
 
-    empty = {"odds_ratio": None, "ci_low": None, "ci_high": None, "p": None}
+    empty = {"odds_ratio_not_completing": None, "ci_low": None, "ci_high": None, "p": None}
     design = sm.add_constant(x, has_constant="add")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fit = sm.Logit(completed, design).fit(disp=0, maxiter=100)
-            beta, se = float(fit.params[1]), float(fit.bse[1])
+            fit = sm.Logit(noncompleted, design).fit(disp=0, maxiter=100)
+            beta = np.asarray(fit.params, dtype=float)[1:]
+            se = np.asarray(fit.bse, dtype=float)[1:]
         except (np.linalg.LinAlgError, ValueError):
-            return {**empty, "warning": note("logit_failed")}
+            return {n: {**empty, "warning": note("logit_failed")} for n in names}
     trouble = {type(w.message).__name__ for w in caught}
-    if "PerfectSeparationWarning" in trouble or not math.isfinite(se) or se > 1e3:
-        return {**empty, "warning": note("separation")}
-    if "ConvergenceWarning" in trouble:
-        return {**empty, "warning": note("logit_not_converged")}
+    if "ConvergenceWarning" in trouble and "PerfectSeparationWarning" not in trouble:
+        return {n: {**empty, "warning": note("logit_not_converged")} for n in names}
     z = float(stats.norm.ppf(0.975))
-    return {
-        "odds_ratio": _num(math.exp(beta)),
-        "ci_low": _num(math.exp(beta - z * se)),
-        "ci_high": _num(math.exp(beta + z * se)),
-        "p": _num(2 * stats.norm.sf(abs(beta / se))),
-    }
+    out = {}
+    for name, b, s in zip(names, beta, se, strict=True):
+        # A coefficient running off to infinity (a level where everyone, or no one,
+        # completed) has an enormous SE: separation, no odds ratio.
+        if not (math.isfinite(s) and s < 1e3 and abs(b) < 30):
+            out[name] = {**empty, "warning": note("separation")}
+            continue
+        out[name] = {
+            "odds_ratio_not_completing": _num(math.exp(b)),
+            "ci_low": _num(math.exp(b - z * s)),
+            "ci_high": _num(math.exp(b + z * s)),
+            "p": _num(2 * stats.norm.sf(abs(b / s))),
+        }
+    return out
 
 
 def completer_comparison(baseline: pd.DataFrame, completed: pd.Series) -> list[dict]:
@@ -281,10 +513,28 @@ def completer_comparison(baseline: pd.DataFrame, completed: pd.Series) -> list[d
     Returns
     -------
     list of dict
-        Per variable (per non-reference level for text variables): summaries in each group, a
-        test (Welch t for numbers, Fisher's exact for two levels, chi-square otherwise) and the
-        odds ratio of completing per unit (or for the level vs the first level alphabetically)
-        from a univariable logistic regression, with its Wald 95 % CI.
+        Per number variable one row, per text variable one row per non-reference level:
+        summaries in each group, a test (Welch t for numbers, Fisher's exact for two levels,
+        chi-square otherwise) and the odds ratio of *not* completing with its Wald 95 % CI
+        and p from one logistic model per variable, ``glm(noncompleted ~ x, binomial)``: per
+        unit of a number, or for a level against the ``reference`` level (the first in R's
+        order), with treatment contrasts as R's ``factor()`` gives them.
+
+    Examples
+    --------
+    Three sites, each compared with the reference site (R: ``glm(noncompleted ~
+    factor(site), binomial)`` gives OR 0.6786 for Osaka and 1.3971 for Tokyo vs Kyoto):
+
+    >>> import pandas as pd
+    >>> counts = {"Kyoto": (19, 8), "Osaka": (28, 8), "Tokyo": (17, 10)}  # completed, not
+    >>> site = [s for s, (c, n) in counts.items() for _ in range(c + n)]
+    >>> done = [i < c for c, n in counts.values() for i in range(c + n)]
+    >>> ids = [f"K{i}" for i in range(len(site))]
+    >>> rows = completer_comparison(pd.DataFrame({"site": site}, index=ids),
+    ...                             pd.Series(done, index=ids))
+    >>> [(r["variable"], r["reference"], round(r["odds_ratio_not_completing"], 4))
+    ...  for r in rows]
+    [('site[Osaka]', 'Kyoto', 0.6786), ('site[Tokyo]', 'Kyoto', 1.3971)]
 
     References
     ----------
@@ -300,6 +550,7 @@ def completer_comparison(baseline: pd.DataFrame, completed: pd.Series) -> list[d
         if len(v) < 3 or c.min() == c.max():
             rows.append({"variable": column, "warning": note("group_too_small")})
             continue
+        noncompleted = 1.0 - c
         if pd.api.types.is_numeric_dtype(v):
             a, b = v[c == 1].astype(float), v[c == 0].astype(float)
             test = stats.ttest_ind(a, b, equal_var=False) if len(a) > 1 and len(b) > 1 else None
@@ -313,7 +564,7 @@ def completer_comparison(baseline: pd.DataFrame, completed: pd.Series) -> list[d
                 "statistic": _num(test.statistic) if test else None,
                 "p_test": _num(test.pvalue) if test else None,
             }
-            row.update(_logit_or(c, v.to_numpy(dtype=float)))
+            row.update(_logit(noncompleted, v.to_numpy(dtype=float)[:, None], [column])[column])
             rows.append(row)
             continue
         text = v.astype(str)
@@ -324,10 +575,14 @@ def completer_comparison(baseline: pd.DataFrame, completed: pd.Series) -> list[d
         else:
             chi = stats.chi2_contingency(table.to_numpy())
             test_name, stat, p = "chi-square", chi[0], chi[1]
+        dummies = np.column_stack([(text == level).to_numpy(dtype=float)
+                                   for level in levels[1:]])
+        fitted = _logit(noncompleted, dummies, levels[1:])
         for level in levels[1:]:
             is_level = (text == level).to_numpy()
             row = {
                 "variable": f"{column}[{level}]",
+                "reference": levels[0],
                 "completers": {"n": int((c == 1).sum()),
                                "level_n": int((is_level & (c == 1)).sum())},
                 "non_completers": {"n": int((c == 0).sum()),
@@ -336,7 +591,7 @@ def completer_comparison(baseline: pd.DataFrame, completed: pd.Series) -> list[d
                 "statistic": _num(stat),
                 "p_test": _num(p),
             }
-            row.update(_logit_or(c, is_level.astype(float)))
+            row.update(fitted[level])
             rows.append(row)
     return rows
 
@@ -363,21 +618,44 @@ def feasibility_report(
     -------
     dict
         Sections ``flow``, ``attendance``, ``completion``, ``assessment_completion``,
+        ``all_assessments``, ``recruitment`` (participants with a ``randomised_on`` column),
         ``sessions``, ``satisfaction``, ``engagement``, ``progression`` and
         ``completers_vs_non_completers``; a section is absent when its input was not given.
+
+    Examples
+    --------
+    The ``msc`` test data's completers and non-completers (R: ``exp(coef(glm(noncompleted ~
+    factor(gender), binomial, p)))``: men's odds of not completing 14.8 times women's):
+
+    >>> from pathlib import Path
+    >>> folder = Path(__file__).parents[1] / "tests" / "analysis" / "data"
+    >>> participants = pd.read_csv(folder / "msc_participants.csv")
+    >>> report = feasibility_report(pd.DataFrame(), participants=participants)
+    >>> male = report["completers_vs_non_completers"][0]
+    >>> male["variable"], male["reference"], round(male["odds_ratio_not_completing"], 4)
+    ('gender[male]', 'female', 14.8)
     """
     report: dict = {}
     if flow is not None:
         report["flow"] = flow_counts(flow)
-    report["attendance"] = attendance_summary(attendance, min_attended)
+    report["attendance"] = attendance_summary(attendance, min_attended, sessions)
     values: dict[str, float | None] = {}
     values["mean_attendance_pct"] = report["attendance"].get("rate_pct", {}).get("mean")
     if participants is not None:
         report["completion"] = completion_summary(participants)
         values["retention_pct"] = report["completion"]["all"]["completion_pct"]
+        recruited = recruitment(participants)
+        if recruited is not None:
+            report["recruitment"] = recruited
+            values["recruitment_per_month"] = recruited["per_month"]
     if scores is not None and timepoints:
         ids = participants["participant_id"] if participants is not None else None
-        report["assessment_completion"] = assessment_completion(scores, timepoints, ids)
+        due = due_timepoints(participants, timepoints) if participants is not None else None
+        report["assessment_completion"] = assessment_completion(scores, timepoints, ids, due)
+        report["all_assessments"] = all_assessments(scores, timepoints, ids, due)
+        active = int((participants["status"] == "active").sum()) if participants is not None else 0
+        if due is None and active:
+            report["all_assessments"]["warning"] = note("due_unknown", n=active)
         values["assessment_completion_pct"] = min(
             (r["pct"] for r in report["assessment_completion"] if r["pct"] is not None),
             default=None,
@@ -392,7 +670,8 @@ def feasibility_report(
     report["progression"] = progression(values, criteria or DEFAULT_CRITERIA)
     if participants is not None:
         finished = participants[participants["status"] != "active"].set_index("participant_id")
-        baseline = finished.drop(columns=["arm", "status"])
+        baseline = finished.drop(columns=[c for c in finished.columns
+                                          if c in ("arm", "status", *NOT_BASELINE)])
         if scores is not None and timepoints:
             pre = scores[scores["timepoint"] == timepoints[0]].pivot_table(
                 index="participant_id", columns="measure", values="score", aggfunc="first"

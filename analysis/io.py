@@ -7,7 +7,7 @@ numbered as a spreadsheet shows them: the header is row 1, the first data row is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +16,9 @@ from analysis import options
 
 __all__ = [
     "InputError",
+    "MISSING_CODES",
+    "check_score_ranges",
+    "read_ranges",
     "read_scores",
     "read_participants",
     "read_attendance",
@@ -33,7 +36,8 @@ PARTICIPANT_COLUMNS = ["participant_id", "arm", "status", "gender", "age"]
 STATUSES = {"completed", "withdrawn", "lost", "active"}
 ATTENDANCE_COLUMNS = ["participant_id", "arm", "meeting", "present"]
 FLOW_COLUMNS = ["participant_id", "stage", "arm", "reason"]
-FLOW_STAGES = ["screened", "excluded", "randomised", "withdrawn", "lost", "analysed"]
+FLOW_STAGES = ["screened", "excluded", "randomised", "received", "not_received",
+               "stopped_sessions", "withdrawn", "lost", "analysed"]
 
 
 class InputError(ValueError):
@@ -102,19 +106,96 @@ def _numeric(frame: pd.DataFrame, label: str, column: str, allow_empty: bool) ->
     return values
 
 
-def read_scores(path, name: str = "scores.csv") -> pd.DataFrame:
-    """Read ``scores.csv``; an empty (or R's ``NA``) ``score`` means not completed: NaN.
+#: Values that data-entry conventions (SPSS, Stata, REDCap exports) use for a missing answer.
+#: No questionnaire total in Hearth's library can take them, so a score column holding one
+#: is a coding error; a measure with a stated range is checked against that range instead.
+MISSING_CODES = frozenset({-9.0, -99.0, -999.0, -9999.0, 999.0, 9999.0})
+
+
+def check_score_ranges(scores: pd.DataFrame, ranges: Mapping[str, tuple[float, float]] | None,
+                       label: str = "scores.csv") -> None:
+    """Every score within its measure's valid range (``ranges``: measure -> (min, max));
+    for a measure without a range, no missing-value code (:data:`MISSING_CODES`).
+
+    Rows are named as in the file (index 0 is row 2), so a frame read by :func:`read_scores`
+    is reported where the researcher sees it.
 
     Raises
     ------
     InputError
-        Missing column, empty identifier, non-numeric score or a duplicated
-        participant x timepoint x measure row.
+        The first score outside its range, naming the row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"measure": ["BDI-II", "BDI-II"], "score": [34.0, 999.0]})
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
+    ...     check_score_ranges(scores, {"BDI-II": (0, 63)})
+    ... except InputError as exc:
+    ...     print(exc)
+    scores.csv, row 3, column 'score': 999 is outside the range of BDI-II (0 to 63);
+    a missing score is an empty cell
+    """
+    ranges = ranges or {}
+    values = scores["score"]
+    lows = scores["measure"].map(lambda m: ranges.get(m, (None, None))[0])
+    highs = scores["measure"].map(lambda m: ranges.get(m, (None, None))[1])
+    known = lows.notna() & highs.notna()
+    outside = values.notna() & known & ((values < lows.where(known, 0).astype(float))
+                                        | (values > highs.where(known, 0).astype(float)))
+    coded = values.notna() & ~known & values.isin(MISSING_CODES)
+
+    def why(i) -> str:
+        value = f"{values[i]:g}"
+        if outside[i]:
+            return (f"{value} is outside the range of {scores.at[i, 'measure']}"
+                    f" ({lows[i]:g} to {highs[i]:g}); a missing score is an empty cell")
+        return (f"{value} looks like a missing-value code; a missing score is an empty cell"
+                f" (or give the range of {scores.at[i, 'measure']})")
+
+    _reject_first(label, scores.index[outside | coded], "score", why)
+
+
+def read_ranges(path, name: str = "ranges.csv") -> dict[str, tuple[float, float]]:
+    """Read valid score ranges: ``measure, min, max``, one row per measure.
+
+    Raises
+    ------
+    InputError
+        Missing column, empty measure, a bound that is not a number, ``min`` above ``max``
+        or a measure listed twice.
+    """
+    label = name if not isinstance(path, (str, Path)) else str(path)
+    frame = _read(path, label, ["measure", "min", "max"])
+    _require_text(frame, label, ["measure"])
+    low = _numeric(frame, label, "min", allow_empty=False)
+    high = _numeric(frame, label, "max", allow_empty=False)
+    _reject_first(label, frame.index[low > high], "max", "max is below min")
+    _reject_first(label, frame.index[frame["measure"].duplicated()], "measure",
+                  lambda i: f"second range for {frame.at[i, 'measure']}")
+    return {m: (float(lo), float(hi)) for m, lo, hi in zip(frame["measure"], low, high,
+                                                         strict=True)}
+
+
+def read_scores(path, name: str = "scores.csv",
+                ranges: Mapping[str, tuple[float, float]] | None = None) -> pd.DataFrame:
+    """Read ``scores.csv``; an empty (or R's ``NA``) ``score`` means not completed: NaN.
+
+    ``ranges`` (measure -> (min, max)) are the measures' valid ranges; see
+    :func:`check_score_ranges`.
+
+    Raises
+    ------
+    InputError
+        Missing column, empty identifier, non-numeric score, a score outside its range (or a
+        missing-value code such as -99 or 999) or a duplicated participant x timepoint x
+        measure row.
     """
     label = name if not isinstance(path, (str, Path)) else str(path)
     frame = _read(path, label, SCORE_COLUMNS)
     _require_text(frame, label, ["participant_id", "arm", "timepoint", "measure"])
     frame["score"] = _numeric(frame, label, "score", allow_empty=True)
+    check_score_ranges(frame, ranges, label)
     dup = frame.duplicated(["participant_id", "timepoint", "measure"])
     if dup.any():
         i = frame.index[dup][0]
@@ -249,7 +330,8 @@ def read_flow(path, name: str = "flow.csv") -> pd.DataFrame:
     """Read ``flow.csv``: one row per person per CONSORT stage reached or left.
 
     Columns ``participant_id, stage, arm, reason``; ``stage`` is one of screened, excluded,
-    randomised, withdrawn, lost, analysed (see :mod:`analysis.consort`).
+    randomised, received, not_received, stopped_sessions, withdrawn, lost, analysed (see
+    :mod:`analysis.consort`).
     """
     label = name if not isinstance(path, (str, Path)) else str(path)
     frame = _read(path, label, FLOW_COLUMNS)

@@ -325,6 +325,25 @@ def fit_unstructured(
     ``2 H^-1`` with ``H`` the Hessian of the REML deviance (differences of the analytic
     gradient); at the optimum the result does not depend on the parametrisation.
 
+    Examples
+    --------
+    The ``cft3`` test data's BDI-II over three timepoints (R: ``summary(gls(score ~ time *
+    arm, d, correlation = corSymm(form = ~ t | participant_id), weights = varIdent(form =
+    ~ 1 | time), method = "REML"))$tTable``: follow x UC 6.308800, SE 2.967187):
+
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> from analysis.design import build_design
+    >>> folder = Path(__file__).parents[1] / "tests" / "analysis" / "data"
+    >>> d = pd.read_csv(folder / "cft3_scores.csv").query("measure == 'BDI-II'").dropna()
+    >>> tps = ["pre", "post", "follow"]
+    >>> design = build_design(d, tps, ["CFT", "UC"])
+    >>> fit = fit_unstructured(d["score"], design.x, d["participant_id"],
+    ...                        d["timepoint"].map(tps.index), 3, design.names)
+    >>> row = fit.coef("time[follow]:arm[UC]")
+    >>> round(row["estimate"], 4), round(float(row["se"]), 5)
+    (6.3088, 2.96719)
+
     References
     ----------
     Mallinckrodt, C. H., et al. (2008). Recommendations for the primary analysis of continuous

@@ -29,6 +29,10 @@ NOTES: dict[str, str] = {
                       " identical): effects cannot be tested"),
     "singular_hessian": "the variance parameters' Hessian is singular: df not available",
     "boundary_fit": "boundary (singular) fit: the participant variance is estimated as 0",
+    "boundary_term": "boundary (singular) fit: the {term} variance is estimated as 0",
+    "d_clustered": ("d = 2t/sqrt(df) is inflated here: with a therapy-group term the df fall"
+                    " to about the number of groups (reported for comparison with"
+                    " lme.dscore)"),
     "unstructured_constant": ("the unstructured covariance cannot be estimated: scores are"
                               " constant (or single) at {timepoints}"),
     "unstructured_not_converged": "the unstructured covariance model did not converge",
@@ -43,11 +47,15 @@ NOTES: dict[str, str] = {
                               " timepoints)"),
     "aliased": "{term} is not estimable from these data (aliased)",
     "reference_arm_ignored": "reference arm {arm} ignored: this is a single-arm study",
+    "measures_left_out": ("measures without scores at every timepoint were left out (listed"
+                          " under measures_left_out)"),
     "no_attendance": "no attendance records",
     "logit_failed": "logistic regression failed",
     "separation": "odds ratio not estimable (perfect separation)",
     "logit_not_converged": "logistic regression did not converge",
     "group_too_small": "too few participants in a group",
+    "due_unknown": ("{n} participant(s) still active count as due at every timepoint (no 'due'"
+                    " column says which questionnaires have been sent)"),
     "rc_left_out": "{n} participant(s) without both {pre} and {post} scores left out",
     "rc_cutoff_fallback": "cutoff {kind} needs the normative mean and SD: cutoff a used instead",
     "rc_not_computable": ("reliable change cannot be computed: need at least two participants"

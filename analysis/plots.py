@@ -1,4 +1,5 @@
-"""Figures: trajectories per arm (mean and 95 % CI) and the Jacobson–Truax scatter.
+"""Figures: trajectories per arm (mean and 95 % CI), the Jacobson–Truax scatter, attendance per
+meeting over the course and recruitment over time.
 
 Functions return matplotlib figures; :func:`to_png` and :func:`to_svg` turn them into bytes or
 text for the HTML report and the exports. The Agg backend is used, so no display is needed.
@@ -17,7 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from scipy import stats  # noqa: E402
 
-__all__ = ["PLOT_PHRASES", "trajectory_plot", "jacobson_truax_plot", "to_png", "to_svg"]
+__all__ = ["PLOT_PHRASES", "attendance_plot", "jacobson_truax_plot", "recruitment_plot",
+           "to_png", "to_svg", "trajectory_plot"]
 
 #: key -> English text of the figures (``str.format`` fields); a caller drawing them in
 #: another language passes its own texts for some or all keys as ``phrases``
@@ -31,6 +33,13 @@ PLOT_PHRASES: dict[str, str] = {
     "jt_y": "{measure} {timepoint}",
     "pre": "pre",
     "post": "post",
+    "attendance_x": "meeting",
+    "attendance_y": "present (% of those due)",
+    "attendance_n": "n = {n}",
+    "recruitment_x": "month",
+    "recruitment_y": "participants allocated",
+    "recruitment_month": "per month",
+    "recruitment_total": "cumulative",
 }
 
 
@@ -124,6 +133,59 @@ def jacobson_truax_plot(result: dict, phrases: Mapping[str, str] | None = None,
         measure=measure, timepoint=result.get("timepoints", [say["pre"]])[0]))
     ax.set_ylabel(say["jt_y"].format(
         measure=measure, timepoint=result.get("timepoints", ["", say["post"]])[-1]))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def attendance_plot(by_meeting: list[dict], phrases: Mapping[str, str] | None = None) -> Figure:
+    """Attendance per meeting over the course: the share present among those due at each
+    meeting (bars), with the number due above each bar.
+
+    Parameters
+    ----------
+    by_meeting : list of dict
+        The feasibility report's ``attendance["by_meeting"]`` (meeting, present, expected,
+        pct).
+    phrases : mapping, optional
+        Texts for some or all keys of :data:`PLOT_PHRASES`.
+    """
+    say = _phrases(phrases)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    meetings = [r["meeting"] for r in by_meeting]
+    pct = [r["pct"] or 0.0 for r in by_meeting]
+    ax.bar(meetings, pct, color="tab:blue")
+    for m, value, row in zip(meetings, pct, by_meeting, strict=True):
+        ax.text(m, value + 1, say["attendance_n"].format(n=row["expected"]), ha="center",
+                fontsize=7)
+    ax.set_ylim(0, 110)
+    ax.set_xticks(meetings)
+    ax.set_xlabel(say["attendance_x"])
+    ax.set_ylabel(say["attendance_y"])
+    fig.tight_layout()
+    return fig
+
+
+def recruitment_plot(by_month: list[dict], phrases: Mapping[str, str] | None = None) -> Figure:
+    """Recruitment over time: participants allocated per month (bars) and in total (line).
+
+    Parameters
+    ----------
+    by_month : list of dict
+        The feasibility report's ``recruitment["by_month"]`` (month, n, cumulative).
+    phrases : mapping, optional
+        Texts for some or all keys of :data:`PLOT_PHRASES`.
+    """
+    say = _phrases(phrases)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    months = [r["month"] for r in by_month]
+    ax.bar(range(len(months)), [r["n"] for r in by_month], color="tab:blue",
+           label=say["recruitment_month"])
+    ax.plot(range(len(months)), [r["cumulative"] for r in by_month], color="tab:orange",
+            marker="o", label=say["recruitment_total"])
+    ax.set_xticks(range(len(months)), months, rotation=45, ha="right")
+    ax.set_xlabel(say["recruitment_x"])
+    ax.set_ylabel(say["recruitment_y"])
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

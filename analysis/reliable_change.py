@@ -122,6 +122,26 @@ def reliable_change(
         norm_mean, norm_sd, baseline_mean, baseline_sd, s_e, s_diff, cutoffs, cutoff_used,
         participants, counts``), plus ``warning`` when something could not be computed.
 
+    Examples
+    --------
+    Six participants, reliability 0.8, norms 8.9 (SD 6.5); in R ``x <- c(30, 32, 22, 35, 40,
+    25); s <- sd(x)``: ``sqrt(2) * s * sqrt(1 - 0.8)`` is S_diff 4.150502, ``(10 - 30) /
+    4.150502`` the first RCI -4.818694 (the second ``-9 / 4.150502``, -2.168412) and ``(s * 8.9
+    + 6.5 * mean(x)) / (s + 6.5)`` cutoff c 19.731244:
+
+    >>> import pandas as pd
+    >>> pre, post = [30, 32, 22, 35, 40, 25], [10, 23, 19, 34, 49, 12]
+    >>> scores = pd.DataFrame({
+    ...     "participant_id": [f"P{i}" for i in range(6)] * 2, "arm": "CFT",
+    ...     "timepoint": ["pre"] * 6 + ["post"] * 6, "measure": "BDI-II", "score": pre + post})
+    >>> r = reliable_change(scores, "BDI-II", ["pre", "post"], 0.8, norm_mean=8.9,
+    ...                     norm_sd=6.5, lower_is_better=True)
+    >>> round(r["s_diff"], 6), round(r["cutoffs"]["c"], 6)
+    (4.150502, 19.731244)
+    >>> [(p["participant_id"], round(p["rci"], 6), p["category"])
+    ...  for p in r["participants"][:2]]
+    [('P0', -4.818694, 'recovered'), ('P1', -2.168412, 'improved')]
+
     References
     ----------
     Jacobson, N. S., & Truax, P. (1991). Clinical significance: a statistical approach to

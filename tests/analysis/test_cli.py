@@ -199,3 +199,203 @@ def test_feasibility_bad_attendance_value(run, tmp_path):
     _one_line_error(out, "attendance.csv", "row 3", "column 'present'", "'maybe'")
     out = run("feasibility", "--attendance", tmp_path / "attendance.csv", "--criterion", "x")
     _one_line_error(out, "--criterion", "METRIC=GREEN,AMBER")
+
+
+def test_a_missing_value_code_in_the_scores_is_one_line_naming_the_row(run, tmp_path, files):
+    bad = tmp_path / "scores.csv"
+    lines = files[0].read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",-99"
+    bad.write_text("\n".join(lines) + "\n")
+    out = run("efficacy", "--scores", bad, "--participants", files[1], "--timepoints", "pre,post")
+    _one_line_error(out, "scores.csv", "row 6", "column 'score'", "-99 looks like a missing-value")
+    ranges = tmp_path / "ranges.csv"
+    ranges.write_text("measure,min,max\nBDI-II,0,63\nSCS-SF,12,60\n")
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",35"
+    lines[7] = "P002,CFT,pre,SCS-SF,61"
+    bad.write_text("\n".join(lines) + "\n")
+    out = run("efficacy", "--scores", bad, "--participants", files[1], "--timepoints", "pre,post",
+              "--ranges", ranges)
+    _one_line_error(out, "scores.csv", "row 8", "61 is outside the range of SCS-SF (12 to 60)")
+
+
+# ------------------------------------------------------------------ Hearth's own export
+
+
+@pytest.fixture
+def export(tmp_path):
+    """A data export written as the app writes it (analysis.data's columns and dtypes, through
+    analysis.exports.write_csv: UTF-8 with BOM, scores as floats, nullable integers, empty
+    cells): a CFT cohort with a cancelled meeting, and the CSQ-8 asked after the course only,
+    so it has no scores at baseline."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis.exports import write_csv
+
+    people = [(f"P-{i:04d}", "CFT" if i <= 6 else "UC") for i in range(1, 11)]
+    rng = np.random.default_rng(3)
+    scores = []
+    for pid, arm in people:
+        base = float(rng.integers(25, 40))
+        scores.append((pid, arm, "pre", "BDI-II", base))
+        scores.append((pid, arm, "post", "BDI-II",
+                       np.nan if pid == "P-0006" else base - (9 if arm == "CFT" else 1)
+                       + float(rng.integers(-3, 4))))
+        if arm == "CFT":
+            scores.append((pid, arm, "post", "CSQ-8", float(rng.integers(20, 33))))
+    frames = {
+        "scores.csv": pd.DataFrame(scores, columns=["participant_id", "arm", "timepoint",
+                                                    "measure", "score"]),
+        "participants.csv": pd.DataFrame({
+            "participant_id": [p for p, _ in people], "arm": [a for _, a in people],
+            "status": ["completed"] * 5 + ["active"] + ["completed"] * 4,
+            "gender": ["female", "male"] * 5,
+            "age": pd.array([30, 41, None, 52, 28, 35, 47, 39, 60, 33], dtype="Int64")}),
+        "attendance.csv": pd.DataFrame(
+            [(pid, "CFT", "CFT cohort A", m, int(not (pid == "P-0002" and m == 3)),
+             90 if pid != "P-0002" or m != 3 else None)
+             for pid, arm in people if arm == "CFT" for m in (1, 2, 3, 5, 6)],
+            columns=["participant_id", "arm", "cohort", "meeting", "present", "minutes"]),
+        "sessions.csv": pd.DataFrame({"cohort": "CFT cohort A", "meeting": [1, 2, 3, 4, 5, 6],
+                                      "status": ["held"] * 3 + ["cancelled"] + ["held"] * 2,
+                                      "adherence": [1.0, 0.8, 1.0, None, 0.9, 1.0]}),
+        "flow.csv": pd.DataFrame(
+            [row for pid, arm in people
+             for row in ((pid, "screened", "", ""), (pid, "randomised", arm, ""),
+                         (pid, "analysed", arm, ""))],
+            columns=["participant_id", "stage", "arm", "reason"]),
+        "csq.csv": pd.DataFrame({"participant_id": ["P-0001", "P-0002"],
+                                 **{f"csq_{i}": [4.0, 3.0] for i in range(1, 9)}}),
+    }
+    frames["attendance.csv"]["minutes"] = frames["attendance.csv"]["minutes"].astype("Int64")
+    for name, frame in frames.items():
+        (tmp_path / name).write_bytes(write_csv(frame))
+    return tmp_path
+
+
+def test_the_app_s_export_is_read_as_it_comes(run, export):
+    out = run("efficacy", "--scores", export / "scores.csv", "--participants",
+              export / "participants.csv", "--timepoints", "pre,post")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert list(report["measures"]) == ["BDI-II"]  # the CSQ-8 has no baseline scores
+    assert report["measures_left_out"] == ["CSQ-8"]
+    assert "left out" in report["warning"]
+    # a measure asked for by name must have its scores
+    out = run("efficacy", "--scores", export / "scores.csv", "--participants",
+              export / "participants.csv", "--timepoints", "pre,post", "--measure", "CSQ-8")
+    _one_line_error(out, "scores.csv", "measure 'CSQ-8' has no scores at timepoint 'pre'")
+    out = run("feasibility", "--attendance", export / "attendance.csv", "--participants",
+              export / "participants.csv", "--sessions", export / "sessions.csv", "--flow",
+              export / "flow.csv", "--satisfaction", export / "csq.csv", "--scores",
+              export / "scores.csv", "--timepoints", "pre,post")
+    assert out.returncode == 0, out.stderr
+    feasibility = json.loads(out.stdout)
+    assert feasibility["attendance"]["n_meetings"] == 5  # meeting 4 was cancelled
+    assert feasibility["sessions"]["cancelled"] == 1
+    assert feasibility["flow"]["randomised"] == 10
+    out = run("reliable-change", "--scores", export / "scores.csv", "--measure", "BDI-II",
+              "--timepoints", "pre,post", "--reliability", "0.9", "--lower-is-better")
+    assert out.returncode == 0, out.stderr
+
+
+# ------------------------------------------------------------------ the contract's new options
+
+
+def test_clustered_options_give_the_report_efficacy_report_gives(run, data_dir):
+    import pandas as pd
+
+    from analysis import efficacy_report
+
+    out = run("efficacy", "--scores", data_dir / "groups_scores.csv", "--participants",
+              data_dir / "groups_participants.csv", "--timepoints", "pre,post",
+              "--random", "site", "--therapy-group", "therapy_group", "--df", "kenward-roger",
+              "--ancova", "--per-protocol", "8")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert (report["population"], report["excluded"], report["df_method"]) == (
+        "per_protocol", 21, "kenward-roger")
+    assert set(report["measures"]["BDI-II"]["variance"]) == {
+        "participant", "therapy_group", "site", "residual"}
+    assert [e.get("model") for e in report["measures"]["BDI-II"]["effects"]] == [
+        None, "ancova"]
+    participants = pd.read_csv(data_dir / "groups_participants.csv")
+    direct = efficacy_report(pd.read_csv(data_dir / "groups_scores.csv"), participants,
+                             ["pre", "post"], measures=["BDI-II"], random="site",
+                             therapy_group="therapy_group", ddf="kenward-roger", ancova=True,
+                             per_protocol=8)
+    assert report["measures"] == json.loads(json.dumps(direct["measures"]))
+
+
+@pytest.mark.parametrize(("options", "fragments"), [
+    (["--random", "clinic"], ["participants.csv", "row 1", "column 'clinic'",
+                              "missing column"]),
+    (["--random", "site", "--model", "mmrm"], ["efficacy:", "random-intercept model"]),
+    (["--per-protocol", "-1"], ["--per-protocol", "expected 0 or more"]),
+    (["--df", "containment"], ["--df", "invalid choice"]),
+])
+def test_bad_options_are_one_line(run, data_dir, options, fragments):
+    out = run("efficacy", "--scores", data_dir / "groups_scores.csv", "--participants",
+              data_dir / "groups_participants.csv", "--timepoints", "pre,post", *options)
+    _one_line_error(out, *fragments)
+
+
+# ------------------------------------------------------------------ help, console script
+
+
+def _actions(parser):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _actions(sub)
+        elif not isinstance(action, argparse._HelpAction):
+            yield parser.prog, action
+
+
+def test_every_option_has_help_text():
+    from analysis.__main__ import _parser
+
+    seen = 0
+    for prog, action in _actions(_parser()):
+        assert action.help and len(action.help) > 10, (prog, action.option_strings)
+        seen += 1
+    assert seen > 35
+
+
+@pytest.mark.parametrize("command", ["efficacy", "reliable-change", "feasibility"])
+def test_help_lists_every_option(run, command):
+    out = run(command, "--help")
+    assert out.returncode == 0
+    for option in ("--scores", "--format", "--out"):
+        assert option in out.stdout
+    if command == "efficacy":
+        for option in ("--random", "--therapy-group", "--df", "--ancova", "--per-protocol",
+                       "--measure", "--ranges"):
+            assert option in out.stdout
+
+
+def test_the_console_script_runs_from_any_directory(tmp_path, data_dir):
+    import shutil
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["scripts"]["hearth-analysis"] == "analysis.__main__:main"
+    for name in ("cft_scores.csv", "cft_participants.csv"):
+        shutil.copy(data_dir / name, tmp_path / name)
+    # the entry point, called as the installed script calls it, in a folder of its own with
+    # paths relative to it
+    code = ("import sys; from analysis.__main__ import main; "
+            "sys.argv[0] = 'hearth-analysis'; sys.exit(main())")
+    out = subprocess.run([sys.executable, "-c", code, "efficacy", "--scores", "cft_scores.csv",
+                          "--participants", "cft_participants.csv", "--timepoints", "pre,post",
+                          "--out", "report.json"], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert "BDI-II" in json.loads((tmp_path / "report.json").read_text())["measures"]
+    out = subprocess.run([sys.executable, "-c", code, "efficacy", "--timepoints", "pre"],
+                         capture_output=True, text=True, cwd=tmp_path,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 2
+    assert out.stderr.startswith("hearth-analysis efficacy: ")

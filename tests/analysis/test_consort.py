@@ -1,10 +1,14 @@
 """CONSORT flow counts from trial records: the CFT pilot's published flow (brief.md)."""
 
+import html
+import re
 import warnings
 
 import pandas as pd
+import pytest
 
 from analysis import flow_counts, flow_png, flow_svg
+from analysis.consort import flow_figure, text_width
 
 
 def cft_flow() -> pd.DataFrame:
@@ -112,3 +116,84 @@ def test_the_trial_records_add_counts_and_change_none_of_the_diagrams():
     assert counts["arms"]["CFT"]["started"] == 1
     assert counts["arms"]["UC"]["data_removed"] == 1
     assert counts["analysed"] == 17
+
+
+def _with_intervention(flow: pd.DataFrame) -> pd.DataFrame:
+    """The pilot's records with who received the sessions: one CFT participant never came
+    (relocation), another stopped the sessions after three but kept filling in the
+    questionnaires; usual care received usual care."""
+    rows = []
+    for r in flow[flow["stage"] == "randomised"].itertuples():
+        if r.participant_id == "S07":
+            rows.append((r.participant_id, "not_received", r.arm, "relocation"))
+        else:
+            rows.append((r.participant_id, "received", r.arm, ""))
+    rows.append(("S08", "stopped_sessions", "CFT", "sessions clashed with work"))
+    extra = pd.DataFrame(rows, columns=["participant_id", "stage", "arm", "reason"])
+    return pd.concat([flow, extra], ignore_index=True)
+
+
+def test_received_intervention_and_stopped_sessions_apart_from_leaving_the_study():
+    counts = flow_counts(_with_intervention(cft_flow()))
+    cft = counts["arms"]["CFT"]
+    assert counts["intervention_recorded"] is True
+    assert cft["received"] == 9
+    assert cft["not_received"] == {"n": 1, "reasons": [{"reason": "relocation", "n": 1}]}
+    assert cft["stopped_sessions"]["n"] == 1 and cft["withdrawn"]["n"] == 1
+    svg = flow_svg(counts)
+    assert "Received allocated intervention (n = 9)" in svg
+    assert "Did not receive allocated intervention (n = 1)" in svg
+    assert "Stopped sessions, stayed in the study (n = 1)" in svg
+    assert "- sessions clashed with work (n = 1)" in svg
+    assert "Left the study (n = 1)" in svg and "Withdrew" not in svg
+    # records that cannot tell stopping from leaving: the diagram says "withdrew", as before
+    plain = flow_svg(flow_counts(cft_flow()))
+    assert "Withdrew (n = 1)" in plain and "Received" not in plain and "Stopped" not in plain
+    assert flow_counts(cft_flow())["arms"]["CFT"]["received"] is None
+
+
+def _boxes_and_texts(svg: str):
+    rects = [tuple(float(v) for v in m) for m in re.findall(
+        r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"', svg)]
+    texts = [(float(x), float(y), html.unescape(t)) for x, y, t in re.findall(
+        r'<text x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)</text>', svg)]
+    return rects, texts
+
+
+@pytest.mark.parametrize("phrases", [None, {
+    "allocated": "{arm}群に割り付け（n = {n}）",
+    "received": "割り付けられた介入を受けた（n = {n}）",
+    "stopped_sessions": "セッションを中止し研究には継続参加（n = {n}）",
+    "left_study": "研究から離脱（n = {n}）", "reason": "・{reason}（n = {n}）"}])
+def test_every_box_fits_its_text(phrases):
+    flow = _with_intervention(cft_flow())
+    long = ("moved to another prefecture for a new job and could no longer travel to the "
+            "clinic on weekday evenings")
+    flow.loc[flow["reason"] == "relocation", "reason"] = long
+    three_arms = flow.copy()
+    three_arms.loc[three_arms["participant_id"].isin(["S20", "S21", "S22", "S23"]), "arm"] = (
+        "CFT + app")
+    for records in (flow, three_arms):
+        svg = flow_svg(flow_counts(records), phrases)
+        rects, texts = _boxes_and_texts(svg)
+        for x, y, text in texts:
+            box = next(r for r in rects if r[0] <= x <= r[0] + r[2] and r[1] <= y <= r[1] + r[3])
+            assert x + text_width(text) <= box[0] + box[2], (text, box)
+        assert any(t.strip().startswith("clinic") or "clinic" in t for *_, t in texts)
+        assert not any(long in t for *_, t in texts)  # wrapped, not overflowing
+
+
+def test_the_png_diagram_s_text_stays_inside_its_boxes():
+    import matplotlib.pyplot as plt
+
+    flow = _with_intervention(cft_flow())
+    flow.loc[flow["reason"] == "relocation", "reason"] = "moved away " * 8
+    fig = flow_figure(flow_counts(flow))
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    boxes = [p.get_window_extent(renderer) for p in ax.patches]
+    for text in ax.texts:
+        extent = text.get_window_extent(renderer)
+        box = next(b for b in boxes if b.x0 <= extent.x0 <= b.x1 and b.y0 <= extent.y0 <= b.y1)
+        assert extent.x1 <= box.x1, text.get_text()
+    plt.close(fig)

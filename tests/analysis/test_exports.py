@@ -1,5 +1,6 @@
 """Export writers: formula neutralisation, BOM, workbook sheets, SPSS/Stata labels, codebook."""
 
+import datetime as dt
 import io
 
 import numpy as np
@@ -91,3 +92,63 @@ def test_codebook_lists_every_variable(frame):
     assert arm["label"] == "randomised arm" and arm["values"] == "CFT, UC"
     bdi = book.set_index("variable").loc["BDI-II pre"]
     assert bdi["type"] == "number" and bdi["n"] == 2 and bdi["spss_stata_name"] == "BDI_II_pre"
+
+
+@pytest.fixture
+def wide():
+    """A wide export as SPSS and Stata users get it: participants.csv columns, a date, and
+    scores per measure and timepoint."""
+    return pd.DataFrame({
+        "participant_id": ["P-0001", "P-0002", "P-0003", "P-0004"],
+        "arm": ["UC", "CFT", "CFT", "UC"],
+        "status": ["completed", "withdrawn", "active", "completed"],
+        "gender": ["female", "male", None, "female"],
+        "age": [34.0, 51.0, 28.0, np.nan],
+        "site": ["京都", "Osaka", "京都", "Osaka"],
+        "randomised_on": ["2026-03-02", "2026-03-09", None, "2026-04-01"],
+        "BDI-II@pre": [34.0, 29.0, 40.0, np.nan],
+    })
+
+
+@pytest.mark.parametrize(("writer", "reader", "date_format"), [
+    (write_sav, pyreadstat.read_sav, "DATE11"), (write_dta, pyreadstat.read_dta, "%td")])
+def test_stats_package_files_carry_value_labels_and_dates(wide, writer, reader, date_format):
+    data = writer(wide, {"arm": "Arm"}, categorical="auto")
+    df, meta = _read(data, ".sav" if writer is write_sav else ".dta", reader)
+    # arm, status, gender and every categorical characteristic: codes with value labels,
+    # code 1 the reference level R would choose; the pseudonymous code stays text
+    assert meta.variable_value_labels["arm"] == {1: "CFT", 2: "UC"}
+    assert meta.variable_value_labels["status"] == {1: "active", 2: "completed", 3: "withdrawn"}
+    assert meta.variable_value_labels["gender"] == {1: "female", 2: "male"}
+    assert meta.variable_value_labels["site"] == {1: "Osaka", 2: "京都"}
+    assert df["arm"].tolist() == [2, 1, 1, 2]
+    assert df["gender"].isna().tolist() == [False, False, True, False]
+    assert df["participant_id"].tolist() == wide["participant_id"].tolist()
+    assert meta.column_names_to_labels["arm"] == "Arm"
+    # dates are dates, not text
+    assert meta.original_variable_types["randomised_on"] == date_format
+    assert df["randomised_on"].tolist()[0] == dt.date(2026, 3, 2)
+    assert pd.isna(df["randomised_on"].tolist()[2])
+    labelled, _ = _read(data, ".sav" if writer is write_sav else ".dta",
+                        lambda p: reader(p, apply_value_formats=True))
+    assert labelled["status"].tolist() == wide["status"].tolist()
+    assert labelled["BDI_II_pre"].tolist()[:3] == [34.0, 29.0, 40.0]
+
+
+def test_spss_codes_are_nominal_and_chosen_columns_only(wide):
+    df, meta = _read(write_sav(wide, categorical=["arm"]), ".sav", pyreadstat.read_sav)
+    assert meta.variable_measure["arm"] == "nominal"
+    assert set(meta.variable_value_labels) == {"arm"}
+    assert df["status"].tolist() == wide["status"].tolist()  # left as text
+    # without categorical the file is as before: text stays text (dates still dates)
+    df, meta = _read(write_sav(wide), ".sav", pyreadstat.read_sav)
+    assert df["arm"].tolist() == wide["arm"].tolist() and not meta.variable_value_labels
+
+
+def test_codebook_lists_codes_and_dates_of_the_stats_package_files(wide):
+    book = codebook(wide, categorical="auto").set_index("variable")
+    assert book.loc["arm", "type"] == "categorical"
+    assert book.loc["arm", "values"] == "1 = CFT; 2 = UC"
+    assert book.loc["randomised_on", "type"] == "date"
+    assert book.loc["randomised_on", "values"] == "2026-03-02 to 2026-04-01"
+    assert book.loc["participant_id", "type"] == "text"

@@ -8,9 +8,11 @@ import pytest
 
 from analysis import feasibility_report
 from analysis.feasibility import (
+    assessment_completion,
     attendance_summary,
     completer_comparison,
     completion_summary,
+    due_timepoints,
     progression,
     satisfaction_summary,
     session_delivery,
@@ -82,6 +84,84 @@ def test_csq8_reproduces_published_mean_and_sd():
     assert out["good_or_better_pct"] == pytest.approx(100.0)
 
 
+def test_csq8_share_of_good_ratings_leaves_missing_ratings_out():
+    # Seven questionnaires, one rating left blank: 50 of the 55 ratings given are 3 or 4
+    # (counting the blank as "not 3 or 4" gave 50/56 = 89.3 %).
+    rows = [[4] * 8] * 6 + [[3, 2, 2, 2, 2, 2, np.nan, 3]]
+    csq = pd.DataFrame(rows, columns=[f"csq_{i}" for i in range(1, 9)])
+    out = satisfaction_summary(csq)
+    assert out["ratings"] == 55
+    assert out["good_or_better_pct"] == pytest.approx(100 * 50 / 55)
+    assert out["n"] == 6  # the total needs all eight ratings
+
+
+def _eight_meetings(cancelled: int, rows=None):
+    """Hearth's attendance export (meetings that took place only) for someone who came to
+    every meeting held, and the sessions record with meeting ``cancelled`` cancelled."""
+    held = [m for m in range(1, 9) if m != cancelled]
+    rows = rows or [("A", m, True) for m in held]
+    attendance = pd.DataFrame(rows, columns=["participant_id", "meeting", "present"])
+    attendance["arm"] = "CFT"
+    sessions = pd.DataFrame({"meeting": range(1, 9),
+                             "status": ["cancelled" if m == cancelled else "held"
+                                        for m in range(1, 9)]})
+    return attendance, sessions
+
+
+@pytest.mark.parametrize("cancelled", [5, 8])
+def test_a_cancelled_meeting_lowers_no_one_s_rate(cancelled):
+    # Dividing by the highest meeting number gave 87.5 % when meeting 5 was cancelled and
+    # 100 % when meeting 8 was: the denominator is the meetings held, 7 either way.
+    attendance, sessions = _eight_meetings(cancelled)
+    out = attendance_summary(attendance, sessions=sessions)
+    assert out["n_meetings"] == 7
+    assert out["participants"][0]["meetings"] == 7
+    assert out["rate_pct"]["mean"] == pytest.approx(100.0)
+    assert out["distribution"] == [{"missed": 0, "participants": 1}]
+
+
+def test_a_cancelled_meeting_listed_in_the_register_is_left_out():
+    held = [("A", m, m != 5) for m in range(1, 9)]  # meeting 5 listed, nobody there
+    attendance, sessions = _eight_meetings(5, held)
+    assert attendance_summary(attendance, sessions=sessions)["rate_pct"]["mean"] == 100.0
+    # without the sessions record the register is all there is: 7 of 8
+    assert attendance_summary(attendance)["rate_pct"]["mean"] == pytest.approx(87.5)
+
+
+def test_attendance_counts_only_meetings_from_the_participant_s_start():
+    rows = [("A", m, True) for m in range(1, 9)] + [("B", m, m != 6) for m in range(3, 9)]
+    attendance, _ = _eight_meetings(0, rows)
+    out = {p["participant_id"]: p for p in attendance_summary(attendance)["participants"]}
+    assert (out["B"]["meetings"], out["B"]["attended"]) == (6, 5)
+    assert out["B"]["rate_pct"] == pytest.approx(100 * 5 / 6)
+    # a start given explicitly wins over the first row
+    attendance["start_meeting"] = attendance["participant_id"].map({"A": 1, "B": 4})
+    out = {p["participant_id"]: p for p in attendance_summary(attendance)["participants"]}
+    assert (out["B"]["meetings"], out["B"]["attended"]) == (5, 4)
+
+
+def test_attendance_per_meeting_over_the_course(attendance):
+    by_meeting = attendance_summary(attendance)["by_meeting"]
+    assert [r["meeting"] for r in by_meeting] == list(range(1, 13))
+    # MISSED: four missed meeting 1, two more missed meeting 2, one more meeting 3
+    assert [r["present"] for r in by_meeting[:4]] == [4, 6, 7, 8]
+    assert by_meeting[0] == {"meeting": 1, "present": 4, "expected": 8, "pct": 50.0}
+
+
+def test_meetings_are_numbered_per_cohort():
+    rows = [("A", "one", m, True) for m in range(1, 9)]
+    rows += [("B", "two", m, m < 4) for m in range(1, 5)]  # cohort two has held 4 so far
+    attendance = pd.DataFrame(rows, columns=["participant_id", "cohort", "meeting", "present"])
+    attendance["arm"] = "CFT"
+    sessions = pd.DataFrame({"cohort": ["one"] * 8 + ["two"] * 5,
+                             "meeting": [*range(1, 9), *range(1, 6)],
+                             "status": ["held"] * 8 + ["held"] * 4 + ["cancelled"]})
+    out = {p["participant_id"]: p for p in attendance_summary(
+        attendance, sessions=sessions)["participants"]}
+    assert out["A"]["rate_pct"] == 100.0
+    assert (out["B"]["meetings"], out["B"]["rate_pct"]) == (4, 75.0)
+
+
 def test_session_delivery_counts_and_adherence():
     sessions = pd.DataFrame({"meeting": range(1, 13), "status": ["held"] * 11 + ["truncated"],
                              "adherence": [1.0] * 10 + [0.8, np.nan]})
@@ -110,20 +190,49 @@ def test_completers_vs_non_completers_odds_ratios_match_glm(data_dir):
         .rename("dep"))
     completed = participants.set_index("participant_id")["status"] == "completed"
     rows = {r["variable"]: r for r in completer_comparison(baseline, completed)}
-    # R: exp(cbind(coef(m), confint.default(m))), m <- glm(completed ~ gender, binomial, p)
+    # R: g <- glm(noncompleted ~ factor(gender), binomial, p)
+    #    exp(cbind(OR = coef(g), confint.default(g))); summary(g)$coefficients
     male = rows["gender[male]"]
-    assert male["odds_ratio"] == pytest.approx(0.06756756757, rel=1e-4)
-    assert male["ci_low"] == pytest.approx(0.01745170884, rel=1e-4)
-    assert male["ci_high"] == pytest.approx(0.26160052457, rel=1e-4)
+    assert male["reference"] == "female"
+    assert male["odds_ratio_not_completing"] == pytest.approx(14.8, rel=1e-4)
+    assert male["ci_low"] == pytest.approx(3.82262230412, rel=1e-4)
+    assert male["ci_high"] == pytest.approx(57.3009789022, rel=1e-4)
     assert male["p"] == pytest.approx(9.561345011e-05, rel=1e-3)
     # R: fisher.test(table(p$gender, p$completed))$p.value
     assert male["p_test"] == pytest.approx(4.335153669e-05, rel=1e-4)
-    # R: glm(completed ~ dep, binomial, p)
-    assert rows["dep"]["odds_ratio"] == pytest.approx(0.8097256384, rel=1e-4)
-    assert rows["dep"]["ci_high"] == pytest.approx(0.9595796068, rel=1e-4)
-    # R: glm(completed ~ age, binomial, p); t.test(age ~ completed, p)$p.value
-    assert rows["age"]["odds_ratio"] == pytest.approx(0.9777506013, rel=1e-4)
+    # R: glm(noncompleted ~ dep, binomial, p)
+    assert rows["dep"]["odds_ratio_not_completing"] == pytest.approx(1.23498621339, rel=1e-4)
+    assert rows["dep"]["ci_high"] == pytest.approx(1.4635421294, rel=1e-4)
+    assert rows["dep"]["p"] == pytest.approx(0.014841670582, rel=1e-3)
+    # R: glm(noncompleted ~ age, binomial, p); t.test(age ~ completed, p)$p.value
+    assert rows["age"]["odds_ratio_not_completing"] == pytest.approx(1.0227556993, rel=1e-4)
     assert rows["age"]["p_test"] == pytest.approx(0.2827395368, rel=1e-4)
+
+
+def test_three_sites_are_each_compared_with_the_reference_site(data_dir):
+    participants = pd.read_csv(data_dir / "completers_participants.csv").set_index(
+        "participant_id")
+    completed = participants["status"] == "completed"
+    rows = {r["variable"]: r for r in completer_comparison(
+        participants[["site", "gender"]], completed)}
+    # R: g <- glm(noncompleted ~ factor(site), binomial, p); summary(g)$coefficients
+    #    exp(cbind(OR = coef(g), confint.default(g)))
+    osaka, tokyo = rows["site[Osaka]"], rows["site[Tokyo]"]
+    assert osaka["reference"] == tokyo["reference"] == "Kyoto"
+    assert osaka["odds_ratio_not_completing"] == pytest.approx(0.6785714286, rel=1e-4)
+    assert osaka["ci_low"] == pytest.approx(0.2170067045, rel=1e-4)
+    assert osaka["ci_high"] == pytest.approx(2.1218661641, rel=1e-4)
+    assert osaka["p"] == pytest.approx(0.50500442260, rel=1e-4)
+    # (each level against the other two pooled, the old way, gave p = 0.2573 for Osaka:
+    #  glm(noncompleted ~ I(site == "Osaka"), binomial, p))
+    assert tokyo["odds_ratio_not_completing"] == pytest.approx(1.3970588235, rel=1e-4)
+    assert tokyo["p"] == pytest.approx(0.56431000792, rel=1e-4)
+    # R: glm(noncompleted ~ factor(gender), binomial, p): a third category
+    other = rows["gender[non-binary]"]
+    assert other["reference"] == "female"
+    assert other["odds_ratio_not_completing"] == pytest.approx(0.4941176471, rel=1e-4)
+    assert other["ci_high"] == pytest.approx(4.5482563732, rel=1e-4)
+    assert rows["gender[male]"]["p"] == pytest.approx(0.770352113013, rel=1e-4)
 
 
 def test_full_report_from_tables(attendance, cft_status):
@@ -140,9 +249,9 @@ def test_perfect_separation_gives_a_warning_not_an_odds_ratio(recwarn):
                              "age": [20, 30, 40, 50, 60, 70.0]}, index=list("abcdef"))
     completed = pd.Series([True, True, True, False, False, False], index=list("abcdef"))
     rows = {r["variable"]: r for r in completer_comparison(baseline, completed)}
-    assert rows["gender[m]"]["odds_ratio"] is None
+    assert rows["gender[m]"]["odds_ratio_not_completing"] is None
     assert "perfect separation" in rows["gender[m]"]["warning"]
-    assert rows["age"]["odds_ratio"] is None
+    assert rows["age"]["odds_ratio_not_completing"] is None
     assert rows["age"]["p_test"] is not None  # the Welch test still reports
     assert not [w for w in recwarn if "statsmodels" in str(w.filename)]
 
@@ -154,3 +263,58 @@ def test_researcher_values_and_criteria(attendance):
                    "amber": 3}])
     assert report["progression"] == [{"metric": "recruitment_per_month", "label": "recruitment",
                                       "value": 4.0, "green": 6, "amber": 3, "band": "amber"}]
+
+
+def _msc_assessments(active_without_week8: int = 0):
+    """The MSC pilot's questionnaires: 233 allocated, 206 with a baseline, 183 of them with
+    week 8 too; plus people still in the course whose week-8 questionnaire is not yet due."""
+    ids = [f"M{i:03d}" for i in range(233 + active_without_week8)]
+    level = {p: 2 + (i % 7) / 4 for i, p in enumerate(ids)}
+    rows = [(p, "baseline", level[p]) for p in ids[:206]]
+    rows += [(p, "week8", level[p] + 1) for p in ids[:183]]
+    rows += [(p, "baseline", level[p]) for p in ids[233:]]
+    scores = pd.DataFrame(rows, columns=["participant_id", "timepoint", "score"])
+    scores["measure"], scores["arm"] = "SCS", "MSC"
+    status = ["completed"] * 183 + ["lost"] * 50 + ["active"] * active_without_week8
+    participants = pd.DataFrame({"participant_id": ids, "arm": "MSC", "status": status,
+                                 "gender": None, "age": np.nan})
+    return scores, participants
+
+
+def test_both_assessments_completed_as_the_msc_paper_reports():
+    scores, participants = _msc_assessments()
+    report = feasibility_report(pd.DataFrame(), participants=participants, scores=scores,
+                                timepoints=["baseline", "week8"])
+    every = report["all_assessments"]
+    assert (every["n"], every["of"], every["with_baseline"]) == (183, 233, 206)
+    assert f"{every['pct_of_baseline']:.1f}" == "88.8"  # 183 / 206, brief.md
+
+
+def test_people_not_yet_due_are_left_out_of_the_denominator():
+    scores, participants = _msc_assessments(active_without_week8=20)
+    # without a due column everyone is due, and the report says so
+    report = feasibility_report(pd.DataFrame(), participants=participants, scores=scores,
+                                timepoints=["baseline", "week8"])
+    every = report["all_assessments"]
+    assert (every["n"], every["of"], every["not_due"]) == (183, 253, 0)
+    assert every["warning"].startswith("20 participant(s) still active count as due")
+    # the due column: ten of the active people are past their week-8 window, ten are not
+    participants["due"] = ""
+    participants.loc[233:242, "due"] = "baseline;week8"
+    participants.loc[243:, "due"] = "baseline"
+    report = feasibility_report(pd.DataFrame(), participants=participants, scores=scores,
+                                timepoints=["baseline", "week8"])
+    week8 = {r["timepoint"]: r for r in report["assessment_completion"]}["week8"]
+    assert (week8["n"], week8["of"], week8["not_due"]) == (183, 243, 10)
+    baseline = {r["timepoint"]: r for r in report["assessment_completion"]}["baseline"]
+    assert (baseline["n"], baseline["of"], baseline["not_due"]) == (226, 253, 0)
+    every = report["all_assessments"]
+    assert (every["n"], every["of"], every["not_due"], every["with_baseline"]) == (
+        183, 243, 10, 216)
+    assert "warning" not in every
+    due = due_timepoints(participants, ["baseline", "week8"])
+    assert due["M240"] == {"baseline", "week8"} and due["M250"] == {"baseline"}
+    assert due["M000"] == {"baseline", "week8"}  # empty cell: every timepoint
+    assert assessment_completion(scores, ["baseline", "week8"], participants["participant_id"],
+                                 due)[1] == week8
+    assert "due" not in {r["variable"] for r in report["completers_vs_non_completers"]}

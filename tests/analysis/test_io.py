@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from analysis.io import InputError, read_participants, read_scores, read_sessions
+from analysis.io import InputError, read_participants, read_ranges, read_scores, read_sessions
 
 
 def csv(text: str) -> io.StringIO:
@@ -66,3 +66,38 @@ def test_extra_numeric_baseline_columns_become_numbers():
 def test_session_adherence_must_be_a_share():
     with pytest.raises(InputError, match=r"sessions.csv, row 2, column 'adherence'"):
         read_sessions(csv("meeting,status,adherence\n1,held,80\n"))
+
+
+SCORES = "participant_id,arm,timepoint,measure,score\n"
+
+
+@pytest.mark.parametrize("code", ["-99", "999", "-9", "9999"])
+def test_a_missing_value_code_is_an_error_naming_the_row(code):
+    # R's read.csv takes -99 as a BDI-II score of -99 and every mean with it; we must not.
+    with pytest.raises(InputError) as err:
+        read_scores(csv(SCORES + "P1,CFT,pre,BDI-II,30\nP2,CFT,pre,BDI-II," + code + "\n"))
+    assert str(err.value) == (
+        f"scores.csv, row 3, column 'score': {code} looks like a missing-value code; a "
+        "missing score is an empty cell (or give the range of BDI-II)")
+
+
+def test_scores_outside_the_measure_s_range_are_errors():
+    ranges = read_ranges(csv("measure,min,max\nBDI-II,0,63\nSCS.total,1,5\n"))
+    assert ranges == {"BDI-II": (0.0, 63.0), "SCS.total": (1.0, 5.0)}
+    text = SCORES + "P1,CFT,pre,BDI-II,63\nP1,CFT,pre,SCS.total,5.2\n"
+    with pytest.raises(InputError) as err:
+        read_scores(csv(text), ranges=ranges)
+    assert str(err.value) == ("scores.csv, row 3, column 'score': 5.2 is outside the range of "
+                              "SCS.total (1 to 5); a missing score is an empty cell")
+    # within range: read; a stated range replaces the missing-code guess (999 on a 0-1000 scale)
+    frame = read_scores(csv(SCORES + "P1,CFT,pre,steps,999\n"), ranges={"steps": (0, 1000)})
+    assert frame.loc[0, "score"] == 999
+    assert read_scores(csv(text.replace("5.2", "4.5")), ranges=ranges)["score"].tolist() == [
+        63, 4.5]
+
+
+def test_range_file_errors():
+    with pytest.raises(InputError, match=r"ranges.csv, row 2, column 'max': max is below min"):
+        read_ranges(csv("measure,min,max\nBDI-II,63,0\n"))
+    with pytest.raises(InputError, match=r"ranges.csv, row 3, column 'measure': second range"):
+        read_ranges(csv("measure,min,max\nBDI-II,0,63\nBDI-II,0,60\n"))

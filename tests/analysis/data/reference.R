@@ -43,13 +43,21 @@ us(d3)
 cft <- merge(d3[d3$arm == "CFT", ], read.csv("cft3_participants.csv")[, c("participant_id", "gender")])
 us(cft[order(cft$participant_id, cft$t), ], score ~ time + gender)
 
-# Completers vs non-completers (odds of completing), msc_*.csv
+# Completers vs non-completers (odds of NOT completing, one model per characteristic with
+# treatment contrasts against the first level), msc_*.csv and completers_participants.csv
 p <- read.csv("msc_participants.csv"); b <- subset(read.csv("msc_scores.csv"), timepoint == "baseline")
 p <- merge(p, data.frame(participant_id = b$participant_id, dep = b$score))
-p$completed <- as.integer(p$status == "completed")
-for (f in c("completed ~ gender", "completed ~ age", "completed ~ dep")) {
+p$noncompleted <- as.integer(p$status != "completed"); p$completed <- 1L - p$noncompleted
+for (f in c("noncompleted ~ factor(gender)", "noncompleted ~ age", "noncompleted ~ dep")) {
   g <- glm(as.formula(f), binomial, p)
   print(exp(cbind(OR = coef(g), confint.default(g)))); print(summary(g)$coefficients)
 }
 print(fisher.test(table(p$gender, p$completed))$p.value)
 print(t.test(age ~ completed, p)$p.value)
+p <- read.csv("completers_participants.csv"); p$noncompleted <- as.integer(p$status != "completed")
+for (f in c("noncompleted ~ factor(site)", "noncompleted ~ factor(gender)")) {
+  g <- glm(as.formula(f), binomial, p)
+  print(exp(cbind(OR = coef(g), confint.default(g)))); print(summary(g)$coefficients)
+}
+# the old, wrong comparison of one level against all others pooled
+print(summary(glm(noncompleted ~ I(site == "Osaka"), binomial, p))$coefficients)
