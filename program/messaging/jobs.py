@@ -306,6 +306,8 @@ def _still_wanted(message: OutboxMessage, user: User | None, now: datetime) -> b
     """Checked again at sending time: settings and withdrawals may have changed since."""
     if _meeting_started(message, now):
         return False
+    if user is None and message.recipient_email:
+        return True  # an invitation to someone without an account yet
     if user is None or not user.active:
         return False
     if message.kind in REMINDER_KINDS and not user.reminders_enabled:
@@ -354,7 +356,8 @@ def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
             result.cancelled += 1
             continue
         try:
-            send_email(user.email, message.subject, message.body_text, message.body_html)
+            send_email(user.email if user else message.recipient_email, message.subject,
+                       message.body_text, message.body_html)
         except Exception as exc:  # noqa: BLE001 - any transport error: retry later
             log.warning("sending outbox message %s failed: %s", message_id, type(exc).__name__)
             final = message.attempts >= MAX_ATTEMPTS
