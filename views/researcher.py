@@ -435,6 +435,6 @@ def invite_participant(participant_id: int):
     try:
         invitations.invite_participant(p, form.email.data, form.language.data, current_user)
     except invitations.InvitationError as exc:
-        form.email.errors.append(str(exc))
+        form.form_errors.append(str(exc))
         return _participant_page(p, invite=form, status=400)
     return _done(_("The invitation is on its way."), p)
