@@ -51,7 +51,7 @@ def accept(token: str):
         try:
             user = invitations.accept(token, form.name.data, form.password.data)
         except InvitationError as error:
-            form.password.errors.append(str(error))
+            form.form_errors.append(str(error))
         else:
             if user is None:
                 return render_template("invitations/invalid.html"), 400

@@ -221,7 +221,10 @@ def accept(token: str, display_name: str, password: str) -> User | None:
         db.session.flush()
         invitation.user_id = user.id
         if invitation.participant_id is not None:
-            db.session.get(Participant, invitation.participant_id).user_id = user.id
+            participant = db.session.get(Participant, invitation.participant_id)
+            if participant.user_id is not None:  # linked meanwhile: this link is spent
+                raise InvitationError(_("This participant has an account already."))
+            participant.user_id = user.id
         audit.record(AuditAction.INVITATION_ACCEPTED, invitation, actor=user, role=user.role)
         audit.record(AuditAction.SIGN_IN, user, actor=user, via="invitation")
         start_session(user)

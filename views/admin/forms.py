@@ -22,7 +22,7 @@ class InviteForm(FlaskForm):
 
 
 class BulkUploadForm(FlaskForm):
-    file = FileField(_l("CSV file (columns email, name, role, language)"),
+    file = FileField(_l("CSV file of the people to invite"),
                      validators=[FileRequired()])
 
 

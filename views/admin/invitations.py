@@ -9,9 +9,13 @@ from flask_login import current_user
 
 from program.accounts import bulk, invitations
 from program.accounts.invitations import InvitationError
+from views import navigation
 from views.access import role_required
 from views.admin import bp
-from views.admin.forms import BulkConfirmForm, BulkUploadForm, InviteForm
+from views.admin.forms import STAFF_ROLES, BulkConfirmForm, BulkUploadForm, InviteForm
+from views.forms import LANGUAGES
+
+navigation.add("admin", "admin.invite", "Invite staff", order=20)
 
 
 def _invitations_page(form: InviteForm):
@@ -67,7 +71,7 @@ def _bulk_page(upload: BulkUploadForm, rows=None, text: str = "", status: int = 
     confirm = BulkConfirmForm(rows=text)
     bad = sum(1 for row in rows or [] if row.problems)
     return render_template("admin/bulk.html", upload=upload, confirm=confirm, rows=rows,
-                           bad=bad), status
+                           bad=bad, roles=STAFF_ROLES, languages=LANGUAGES), status
 
 
 @bp.route("/invitations/bulk", methods=["GET", "POST"])
