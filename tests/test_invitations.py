@@ -266,10 +266,14 @@ def test_a_file_that_is_not_a_table_of_people_is_refused(app, admin_client):
 
 def test_a_role_change_is_audited_and_never_ones_own(app, admin, admin_client):
     rater = gen_user("rater", display_name="Riko Rater")
+    rater_client = app.test_client()
+    sign_in(rater_client, rater)
+    assert rater_client.get("/rate/").status_code == 200
     response = post_form(admin_client, f"/admin/users/{rater.id}/role", {"role": "researcher"},
                          token_from="/admin/", follow_redirects=True)
     assert "is now researcher" in html.unescape(response.get_data(as_text=True))
     assert db.session.get(User, rater.id).role == "researcher"
+    assert rater_client.get("/rate/").headers["Location"].startswith("/auth/sign-in")
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "admin.role_changed"))
     assert (entry.actor_id, entry.object_id, entry.details) == (
         admin.id, rater.id, {"before": "rater", "after": "researcher"})
@@ -381,3 +385,12 @@ def test_removing_a_participants_data_erases_their_invitation_and_its_email(app,
     db.session.refresh(message)
     assert (message.status, message.recipient_email, message.body_text) == (
         "cancelled", None, "")
+
+
+def test_the_accept_page_is_rate_limited_like_the_reset_page(app, admin_client):
+    _invite(admin_client)
+    path = _link(_emails_to("r.sato@example.org")[0])
+    guesser = app.test_client()
+    answers = [_accept(guesser, path, confirm="differs").status_code for _ in range(11)]
+    assert answers[:10] == [200] * 10 and answers[10] == 429
+    assert find_user("r.sato@example.org") is None
