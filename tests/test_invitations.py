@@ -394,3 +394,11 @@ def test_the_accept_page_is_rate_limited_like_the_reset_page(app, admin_client):
     answers = [_accept(guesser, path, confirm="differs").status_code for _ in range(11)]
     assert answers[:10] == [200] * 10 and answers[10] == 429
     assert find_user("r.sato@example.org") is None
+
+
+@pytest.mark.parametrize("query", [
+    "actor=²", "actor=99999999999999999999", "actor=-1", "actor=x", "role=boss", "active=maybe",
+    "q=%25", "q=_", "q=" + "x" * 5000, "action=nonsense&actor=1"])
+def test_the_admin_filters_survive_odd_values(app, admin_client, query):
+    assert admin_client.get(f"/admin/?{query}").status_code == 200
+    assert admin_client.get(f"/admin/?{query}%00").status_code == 400  # NUL: refused anywhere

@@ -15,7 +15,6 @@ from program.core.audit import AuditAction
 from program.trial.removal import pending_removals, remove_participant_data
 from views import navigation
 from views.access import role_required
-from views.admin.forms import RoleForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 navigation.add("admin", "admin.home", "Administration", order=10)
@@ -27,7 +26,7 @@ ACTIVE_FILTER = {"yes": True, "no": False}
 
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 @bp.get("/")
@@ -42,7 +41,7 @@ def home():
     return render_template(
         "admin/home.html", users=users, removals=pending_removals(), query=query,
         role=role if role in Role else None, active=active if active in ACTIVE_FILTER else "",
-        roles=Role, role_form=RoleForm(), audit=audit.latest(action, actor=actor),
+        roles=Role, audit=audit.latest(action, actor=actor),
         actions=audit.AuditAction, action=action if action in audit.AuditAction else None,
         actors=audit.actors(), actor=actor)
 
