@@ -402,3 +402,11 @@ def test_the_accept_page_is_rate_limited_like_the_reset_page(app, admin_client):
 def test_the_admin_filters_survive_odd_values(app, admin_client, query):
     assert admin_client.get(f"/admin/?{query}").status_code == 200
     assert admin_client.get(f"/admin/?{query}%00").status_code == 400  # NUL: refused anywhere
+
+
+def test_what_the_csv_says_is_shown_as_text(app, admin_client):
+    page = _upload(admin_client, "email,name,role,language\n"
+                   "x@example.org,<script>alert(1)</script>,<b>rater</b>,en\n").get_data(
+        as_text=True)
+    assert "<script>alert(1)</script>" not in page and "<b>rater</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
