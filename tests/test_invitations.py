@@ -85,7 +85,10 @@ def test_from_an_empty_database_an_invited_researcher_signs_in(app, admin, admin
     assert token not in invitation.token_hash and len(invitation.token_hash) == 64
 
     assert dispatch(utcnow()).sent == 1  # the outbox sends to the address
-    assert app.extensions["sent_mail"][-1]["to"] == "r.sato@example.org"
+    sent = app.extensions["sent_mail"][-1]
+    assert sent["to"] == "r.sato@example.org" and path in sent["body"] and path in sent["html"]
+    db.session.refresh(message)
+    assert (message.status, message.body_text, message.body_html) == ("sent", "", None)
 
     invitee = app.test_client()
     page = invitee.get(path)
@@ -156,7 +159,8 @@ def test_a_revoked_link_is_refused(app, admin_client):
                          token_from="/admin/invitations")
     assert response.status_code == 302
     assert app.test_client().get(path).status_code == 400
-    assert _emails_to("r.sato@example.org")[0].status == "cancelled"  # never sent
+    cancelled = _emails_to("r.sato@example.org")[0]
+    assert (cancelled.status, cancelled.body_text) == ("cancelled", "")  # never sent
     assert "No pending invitations." in admin_client.get("/admin/invitations").get_data(
         as_text=True)
     assert "invitation.revoked" in _actions()

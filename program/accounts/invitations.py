@@ -104,11 +104,11 @@ def _queue_email(invitation: Invitation, token: str, invited_by: User | None) ->
 
 
 def _cancel_queued(invitation: Invitation) -> None:
-    """An unsent email of an earlier link is not sent any more."""
+    """An unsent email of an earlier link is not sent any more, and its link is dropped."""
     db.session.execute(update(OutboxMessage)
                        .where(OutboxMessage.dedup_key.startswith(_dedup_prefix(invitation)),
-                              OutboxMessage.status == "pending")
-                       .values(status="cancelled"))
+                              OutboxMessage.status.in_(("pending", "failed")))
+                       .values(status="cancelled", body_text="", body_html=None))
 
 
 def invite(email: str, name: str, role: str, locale: str, invited_by: User) -> Invitation:

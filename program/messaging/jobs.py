@@ -59,6 +59,9 @@ MAX_ATTEMPTS = 5
 ACTIVE_COHORTS = ("planned", "running")
 #: kinds the recipient can switch off with "reminders"
 REMINDER_KINDS = ("release_notice", "meeting_reminder", "practice_reminder")
+#: kinds whose body carries a link that opens an account: emptied once sent, so the database
+#: keeps no usable link (the invitation itself stores only the token's hash)
+SECRET_LINK_KINDS = ("invitation",)
 
 
 @dataclass
@@ -365,7 +368,9 @@ def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
                     last_error=f"{type(exc).__name__}: {exc}"[:500])
             result.failed += 1
             continue
-        _finish(message_id, status="sent", sent_at=now)
+        scrub = ({"body_text": "", "body_html": None} if message.kind in SECRET_LINK_KINDS
+                 else {})
+        _finish(message_id, status="sent", sent_at=now, **scrub)
         result.sent += 1
     db.session.commit()
     return result
