@@ -5,6 +5,7 @@ from models.audit import AuditEntry
 from models.base import Base, db, utcnow, write_transaction
 from models.cohorts import Cohort, CohortFacilitator
 from models.groups import Group, GroupMembership
+from models.invitations import Invitation
 from models.meetings import Attendance, Meeting
 from models.outbox import OutboxMessage
 from models.people import PasswordResetToken, RecoveryCode, SignInSession, User
@@ -15,7 +16,7 @@ from models.studies import AllocationSlot, Arm, Participant, Study, StudyStaff
 
 __all__ = [
     "AdverseEvent", "AllocationSlot", "Arm", "AssessmentInvitation", "Attendance", "AuditEntry",
-    "Base", "Cohort", "CohortFacilitator", "Group", "GroupMembership", "Meeting",
+    "Base", "Cohort", "CohortFacilitator", "Group", "GroupMembership", "Invitation", "Meeting",
     "OutboxMessage", "Participant", "PasswordResetToken", "PracticeLog", "Post", "PostFlag",
     "RecoveryCode", "Response", "SafetyAlert", "Score", "Screening", "SessionProgress",
     "SignInSession", "Study", "StudyStaff", "Timepoint", "User", "db", "utcnow",

@@ -37,7 +37,7 @@ OWNER = {
     "rater": "home_rater", "researcher": "home_researcher", "reports": "home_researcher",
     "study_setup": "home_researcher",
     "admin": "admin", "calendar": "member", "two_factor": "member", "home": "member",
-    "": "member",
+    "invitations": "member", "": "member",
 }
 #: group routes only the group's leaders and assistants use
 MODERATOR_ENDPOINTS = {"groups.moderate", "groups.hide", "groups.flags", "groups.overview"}
@@ -175,6 +175,20 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "admin.set_user_active POST":        (S, 403, 403, 403, 403, 403, S, S),
     "admin.reset_two_factor POST":       (S, 403, 403, 403, 403, 403, S, S),
     "admin.process_removal POST":        (S, 403, 403, 403, 403, 403, S, S),
+    "admin.set_role POST":               (S, 403, 403, 403, 403, 403, S, S),
+    # invitations: admins invite staff; a bad or unknown invitation goes back with a message
+    "admin.invite GET":                  (S, 403, 403, 403, 403, 403, 200, 200),
+    "admin.invite POST":                 (S, 403, 403, 403, 403, 403, 200, 200),
+    "admin.resend_invitation POST":      (S, 403, 403, 403, 403, 403, S, S),
+    "admin.revoke_invitation POST":      (S, 403, 403, 403, 403, 403, S, S),
+    "admin.bulk_upload GET":             (S, 403, 403, 403, 403, 403, 200, 200),
+    "admin.bulk_upload POST":            (S, 403, 403, 403, 403, 403, 200, 200),
+    "admin.bulk_confirm POST":           (S, 403, 403, 403, 403, 403, S, S),
+    # a researcher invites a participant of their own study (no email given: 400)
+    "researcher.invite_participant POST": (S, 403, 403, 403, 403, 404, 403, 400),
+    # the invitation link: public, and an unknown token is refused for everyone
+    "invitations.accept GET":            (400, 400, 400, 400, 400, 400, 400, 400),
+    "invitations.accept POST":           (400, 400, 400, 400, 400, 400, 400, 400),
 }
 # fmt: on
 
@@ -192,7 +206,7 @@ def _parameters(world: World, endpoint: str) -> dict:
         "study_id": home.study.id, "timepoint_id": home.timepoint.id,
         "key": "GRID-HAMD" if endpoint == "rater.rate" else "BDI-II", "token": token,
         "alert_id": world.alert.id, "user_id": home.member.id, "fmt": "html",
-        "name": "scores.csv", "filename": "css/hearth.css",
+        "name": "scores.csv", "filename": "css/hearth.css", "invitation_id": 1,
     }
 
 

@@ -16,14 +16,16 @@ from __future__ import annotations
 import inspect
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from models import GroupMembership, Participant, db, utcnow
+from models import GroupMembership, Invitation, Participant, db, utcnow
 from program.accounts import two_factor
+from program.core.tokens import token_hash
 from program.instruments.library import load_library
 from program.trial.eligibility import CFT_ELIGIBILITY
 from tests.conftest import sign_in
@@ -76,12 +78,25 @@ def _setup_objects(world: World) -> dict[str, int]:
     return {"member_facilitator": member_facilitator.id, "free_facilitator": free_facilitator.id}
 
 
+INVITATION_TOKEN = "invitation-token-for-the-fuzzer-0001"
+
+
+def _invitation(world: World) -> None:
+    """An open invitation to a new researcher, whose link the accept form is fuzzed on."""
+    db.session.add(Invitation(email="invited@example.org", display_name="Invited",
+                              role="researcher", locale="en", token_hash=token_hash(
+                                  INVITATION_TOKEN), invited_by_id=world.users["admin"].id,
+                              expires_at=utcnow() + timedelta(days=7)))
+    db.session.commit()
+
+
 def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
     """form -> (who posts it, path, fields)."""
     home = world.home
     g, p, c = home.group.id, world.post.id, home.cohort.id
     tp, pid = home.timepoint.id, home.participant.id
     applicant = _applicant(world).id
+    _invitation(world)
     study = home.study.id
     uc_arm = next(arm.id for arm in home.study.arms if arm.key == "UC")
     arm = ["key", "name", "receives_program", "allocation_ratio"]
@@ -151,9 +166,18 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
         "timepoint edit": ("home_researcher", f"/research/timepoints/{tp}/edit", timepoint),
         "group staff": ("home_researcher", f"/research/groups/{g}/staff",
                         ["leaders", "assistants"]),
+        "invite staff": ("admin", "/admin/invitations", ["email", "name", "role", "language"]),
+        "bulk invitation confirm": ("admin", "/admin/invitations/bulk/confirm", ["rows"]),
+        "role change": ("admin", f"/admin/users/{home.facilitator.id}/role", ["role"]),
+        "participant invitation": ("home_researcher", f"/research/participants/{pid}/invitation",
+                                   ["email", "language"]),
+        "invitation accept": (None, f"/invitation/{INVITATION_TOKEN}",
+                              ["name", "password", "confirm"]),
     }
 
 
+BULK_CSV = ("email,name,role,language\nb1@example.org,B One,rater,en\n"
+            "b2@example.org,B Two,admin,zh\n")
 COHORT = {"name": "Spring", "start_date": "2027-03-01", "timezone": "Asia/Tokyo",
           "meeting_weekday": "0", "meeting_time": "19:30", "cadence_days": "7",
           "session_count": "12", "release_lead_minutes": "60",
@@ -177,6 +201,12 @@ def _valid(world: World, extra: dict[str, int]) -> dict[str, dict]:
                            "instruments": ["BDI-II", "GRID-HAMD"]},
         "group staff": {"leaders": [str(home.facilitator.id)],
                         "assistants": [str(extra["free_facilitator"])]},
+        "invite staff": {"email": "new.rater@example.org", "name": "New Rater",
+                         "role": "rater", "language": "ja"},
+        "bulk invitation confirm": {"rows": BULK_CSV},
+        "role change": {"role": "researcher"},
+        "invitation accept": {"name": "Invited", "password": "a long passphrase",
+                              "confirm": "a long passphrase"},
     }
 
 
@@ -205,6 +235,10 @@ def _hints(world: World, extra: dict[str, int]) -> dict[str, list]:
         "min_minutes_present": ["0", "600", "601"],
         "allocation_ratio": ["1", "20", "21"],
         "receives_program": ["y", "false", "on"],
+        "email": ["invited@example.org", home.member.email, "a@b", "x@example.org"],
+        "role": ["admin", "researcher", "participant", "rater", "boss"],
+        "language": ["en", "ja", "zh", "fr"],
+        "rows": [BULK_CSV, BULK_CSV + "x@example.org,X,boss,en\n", "email\n", ""],
         "leaders": [str(i) for i in people],
         "assistants": [str(i) for i in people],
     }
@@ -250,7 +284,9 @@ FORMS = ["sign-in", "reset request", "reset password", "change password", "langu
          "attendance import confirm", "alert note", "screening", "consent", "randomisation",
          "cohort", "withdrawal", "adverse event", "study setup", "questionnaire",
          "questionnaire answer", "rater entry", "removal", "account", "arm", "arm edit",
-         "cohort setup", "cohort edit", "timepoint", "timepoint edit", "group staff"]
+         "cohort setup", "cohort edit", "timepoint", "timepoint edit", "group staff",
+         "invite staff", "bulk invitation confirm", "role change", "participant invitation",
+         "invitation accept"]
 
 
 #: forms that answer an accepted submission with something other than a redirect
@@ -306,6 +342,34 @@ def test_attendance_upload_survives_arbitrary_files(app):
                                content_type="multipart/form-data")
         assert response.status_code < 500, response.status_code
         assert _snapshot() == before  # reviewing an upload never writes
+
+    upload()
+
+
+def test_bulk_invitation_upload_survives_arbitrary_files(app):
+    world = gen_world()
+    client, token = _signed_in_client(app, world, "admin")
+    header = b"email,name,role,language\n"
+    contents = st.one_of(
+        st.binary(max_size=2000),
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=500)
+        .map(str.encode),
+        st.lists(st.lists(st.sampled_from(ODD[:30]), min_size=1, max_size=5), max_size=20)
+        .map(lambda rows: header + "\n".join(",".join(r) for r in rows)
+             .encode("utf-8", "replace")),
+        st.just(header + b"a@example.org,A,rater,en\n" * 600),
+        st.just(b"x" * (1024 * 1024 + 10)),
+    )
+
+    @FUZZ
+    @given(data=contents)
+    def upload(data):
+        before = _snapshot()
+        response = client.post("/admin/invitations/bulk",
+                               data={"csrf_token": token, "file": (io.BytesIO(data), "x.csv")},
+                               content_type="multipart/form-data")
+        assert response.status_code == 200, response.status_code
+        assert _snapshot() == before  # the preview never writes
 
     upload()
 
@@ -454,11 +518,14 @@ FIELDLESS = {
     "researcher.request_removal",  # test_trial_operations: test_asking_for_removal_is_leaving_...
     "two_factor.start",  # test_two_factor: test_enrolment_shows_a_qr_code_and_the_key_...
     "admin.reset_two_factor",  # test_two_factor: test_an_admin_resets_two_factor_for_a_lost_...
+    "admin.resend_invitation",  # test_invitations: test_a_resent_link_replaces_the_old_one
+    "admin.revoke_invitation",  # test_invitations: test_a_revoked_link_is_refused
 }
 #: POST endpoints whose field is a file, or whose form needs a state beyond a signed-in user,
 #: fuzzed by a test of their own in this module
 OWN_FUZZ_TEST = {
     "facilitator.attendance_import_upload": "test_attendance_upload_survives_arbitrary_files",
+    "admin.bulk_upload": "test_bulk_invitation_upload_survives_arbitrary_files",
     "auth.two_factor_step": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.confirm": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.disable": "test_two_factor_forms_survive_arbitrary_input",

@@ -34,6 +34,17 @@ class AuditAction(Vocabulary):
                         lazy_pgettext("audit action", "disabled an account"))
     TWO_FACTOR_RESET = ("admin.two_factor_reset",
                         lazy_pgettext("audit action", "reset someone's two-factor sign-in"))
+    ACCOUNT_CREATED = ("admin.account_created",
+                       lazy_pgettext("audit action", "created an account"))
+    ROLE_CHANGED = "admin.role_changed", lazy_pgettext("audit action", "changed a role")
+    INVITATION_SENT = ("invitation.sent",
+                       lazy_pgettext("audit action", "invited someone to create an account"))
+    INVITATION_RESENT = ("invitation.resent",
+                         lazy_pgettext("audit action", "sent an invitation again"))
+    INVITATION_REVOKED = ("invitation.revoked",
+                          lazy_pgettext("audit action", "revoked an invitation"))
+    INVITATION_ACCEPTED = ("invitation.accepted",
+                           lazy_pgettext("audit action", "accepted an invitation"))
     STUDY_SETUP_CHANGED = ("study.setup_changed",
                            lazy_pgettext("audit action", "changed a study's set-up"))
     ARM_CREATED = "arm.created", lazy_pgettext("audit action", "added an arm")
@@ -107,11 +118,23 @@ def record(action: AuditAction | str, obj=None, *, actor=None, **details) -> Aud
     return entry
 
 
-def latest(action: str | None = None, limit: int = 50) -> list[tuple[AuditEntry, str | None]]:
-    """The newest entries (of one action when given), each with its actor's display name."""
+def latest(action: str | None = None, limit: int = 50, *,
+           actor: int | None = None) -> list[tuple[AuditEntry, str | None]]:
+    """The newest entries (of one action, by one actor's id, when given), each with its
+    actor's display name."""
     query = (select(AuditEntry, User.display_name)
              .outerjoin(User, User.id == AuditEntry.actor_id)
              .order_by(AuditEntry.id.desc()).limit(limit))
     if action in AuditAction:
         query = query.where(AuditEntry.action == action)
+    if actor is not None:
+        query = query.where(AuditEntry.actor_id == actor)
     return [(entry, name) for entry, name in db.session.execute(query)]
+
+
+def actors() -> list[tuple[int, str]]:
+    """Everyone who appears in the log as the one who acted, by name (the log's filter)."""
+    return [(user_id, name) for user_id, name in db.session.execute(
+        select(User.id, User.display_name)
+        .where(User.id.in_(select(AuditEntry.actor_id).distinct()))
+        .order_by(User.display_name, User.id))]

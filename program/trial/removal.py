@@ -23,6 +23,7 @@ from models import (
     AssessmentInvitation,
     Attendance,
     GroupMembership,
+    Invitation,
     OutboxMessage,
     Participant,
     PasswordResetToken,
@@ -133,6 +134,21 @@ def _outbox(r: Removal) -> None:
                        .values(status="cancelled"))
     db.session.execute(update(OutboxMessage).where(OutboxMessage.recipient_id == r.user_id)
                        .values(subject="(removed)", body_text=""))
+
+
+@handles("invitations")
+def _invitations(r: Removal) -> None:
+    """The invitation's address goes, with the email that carried it."""
+    for invitation in db.session.scalars(select(Invitation).where(
+            Invitation.participant_id == r.participant.id)):
+        emails = OutboxMessage.dedup_key.startswith(f"invitation:{invitation.id}:")
+        db.session.execute(update(OutboxMessage)
+                           .where(emails, OutboxMessage.status.in_(("pending", "failed")))
+                           .values(status="cancelled"))
+        db.session.execute(update(OutboxMessage).where(emails)
+                           .values(subject="(removed)", body_text="", body_html=None,
+                                   recipient_email=None))
+    db.session.execute(delete(Invitation).where(Invitation.participant_id == r.participant.id))
 
 
 @handles("password_reset_tokens")
