@@ -19,6 +19,7 @@ from views import (
     auth,
     bench,
     calendar,
+    cohort_staff,
     facilitator,
     home,
     participant,
@@ -40,7 +41,8 @@ SUPPORTED_LOCALES = ("en", "ja", "zh")
 #: every blueprint of the web app, one per audience (each view behind ``role_required``)
 BLUEPRINTS = (home.bp, auth.bp, two_factor.bp, settings.bp, participant.bp,
               questionnaires.bp, group_views.bp, facilitator.bp, alerts.bp, rater.bp,
-              researcher.bp, study_setup.bp, reports.bp, admin.bp, calendar.bp)
+              researcher.bp, study_setup.bp, reports.bp, admin.bp, calendar.bp,
+              cohort_staff.bp)
 #: every ``flask`` command group
 COMMANDS = (demo.cli_group, content.cli_group, scheduler.cli_group, report.cli_group,
             trial.cli_group, groups.cli_group)

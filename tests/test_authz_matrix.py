@@ -35,7 +35,7 @@ OWNER = {
     "participant": "member", "questionnaires": "member", "auth": "member",
     "settings": "member", "groups": "member", "facilitator": "leader", "alerts": "leader",
     "rater": "home_rater", "researcher": "home_researcher", "reports": "home_researcher",
-    "study_setup": "home_researcher",
+    "study_setup": "home_researcher", "cohort_staff": "home_researcher",
     "admin": "admin", "calendar": "member", "two_factor": "member", "home": "member",
     "": "member",
 }
@@ -160,6 +160,16 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "study_setup.edit_timepoint POST":   (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.group_staff GET":       (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.group_staff POST":      (S, 403, 403, 403, 403, 404, 403, S),
+    # a cohort's facilitators, participants and groups: the study's researchers
+    "cohort_staff.page GET":             (S, 403, 403, 403, 403, 404, 403, 200),
+    "cohort_staff.add_facilitator POST": (S, 403, 403, 403, 403, 404, 403, 400),
+    "cohort_staff.remove_facilitator POST":
+                                         (S, 403, 403, 403, 403, 404, 403, 404),
+    "cohort_staff.assign_participants POST":
+                                         (S, 403, 403, 403, 403, 404, 403, 400),
+    "cohort_staff.form_groups POST":     (S, 403, 403, 403, 403, 404, 403, S),
+    "cohort_staff.move_member POST":     (S, 403, 403, 403, 403, 404, 403, 400),
+    "cohort_staff.change_leader POST":   (S, 403, 403, 403, 403, 404, 403, 400),
     "reports.index GET":                 (S, 403, 403, 403, 403, 200, 403, 200),
     "reports.data GET":                  (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.data_download GET":         (S, 403, 403, 403, 403, 404, 403, 200),

@@ -42,7 +42,7 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30
 VALUE = st.one_of(st.sampled_from(ODD), TEXT, st.integers().map(str), st.none())
 
 #: multi-select fields: drawn as a list of values as well as a single one
-MULTI = {"instruments", "leaders", "assistants", "checklist"}
+MULTI = {"instruments", "leaders", "assistants", "checklist", "participants"}
 
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -151,6 +151,14 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
         "timepoint edit": ("home_researcher", f"/research/timepoints/{tp}/edit", timepoint),
         "group staff": ("home_researcher", f"/research/groups/{g}/staff",
                         ["leaders", "assistants"]),
+        "cohort facilitator": ("home_researcher", f"/research/cohorts/{c}/facilitators",
+                               ["user_id", "role"]),
+        "cohort participants": ("home_researcher", f"/research/cohorts/{c}/participants",
+                                ["participants"]),
+        "form groups": ("home_researcher", f"/research/cohorts/{c}/groups/form",
+                        ["small_size"]),
+        "group move": ("home_researcher", f"/research/groups/{g}/move", ["user_id", "to_group"]),
+        "group leader": ("home_researcher", f"/research/groups/{g}/leader", ["leader"]),
     }
 
 
@@ -177,6 +185,9 @@ def _valid(world: World, extra: dict[str, int]) -> dict[str, dict]:
                            "instruments": ["BDI-II", "GRID-HAMD"]},
         "group staff": {"leaders": [str(home.facilitator.id)],
                         "assistants": [str(extra["free_facilitator"])]},
+        "cohort facilitator": {"user_id": str(extra["free_facilitator"]),
+                               "role": "co_therapist"},
+        "form groups": {"small_size": "3"},
     }
 
 
@@ -207,6 +218,12 @@ def _hints(world: World, extra: dict[str, int]) -> dict[str, list]:
         "receives_program": ["y", "false", "on"],
         "leaders": [str(i) for i in people],
         "assistants": [str(i) for i in people],
+        "user_id": [str(i) for i in people],
+        "leader": [str(i) for i in people],
+        "participants": [str(home.participant.id), str(world.control_participant.id), "0"],
+        "role": ["lead_therapist", "co_therapist", "teacher", "admin"],
+        "small_size": ["1", "2", "3", "50", "51"],
+        "to_group": [str(home.group.id), str(world.other.group.id), "0"],
     }
 
 
@@ -250,7 +267,9 @@ FORMS = ["sign-in", "reset request", "reset password", "change password", "langu
          "attendance import confirm", "alert note", "screening", "consent", "randomisation",
          "cohort", "withdrawal", "adverse event", "study setup", "questionnaire",
          "questionnaire answer", "rater entry", "removal", "account", "arm", "arm edit",
-         "cohort setup", "cohort edit", "timepoint", "timepoint edit", "group staff"]
+         "cohort setup", "cohort edit", "timepoint", "timepoint edit", "group staff",
+         "cohort facilitator", "cohort participants", "form groups", "group move",
+         "group leader"]
 
 
 #: forms that answer an accepted submission with something other than a redirect
@@ -453,6 +472,7 @@ FIELDLESS = {
     "researcher.assign_groups",  # test_trial_operations: test_groups_are_filled_by_size_...
     "researcher.request_removal",  # test_trial_operations: test_asking_for_removal_is_leaving_...
     "two_factor.start",  # test_two_factor: test_enrolment_shows_a_qr_code_and_the_key_...
+    "cohort_staff.remove_facilitator",  # test_cohort_groups: test_facilitators_are_given_...
     "admin.reset_two_factor",  # test_two_factor: test_an_admin_resets_two_factor_for_a_lost_...
 }
 #: POST endpoints whose field is a file, or whose form needs a state beyond a signed-in user,
