@@ -1,5 +1,6 @@
 """Hearth's data model: one module per part of the domain; importing this package registers all."""
 
+from models.applications import OnlineApplication
 from models.assessments import AssessmentInvitation, Response, Score, Screening, Timepoint
 from models.audit import AuditEntry
 from models.base import Base, db, utcnow, write_transaction
@@ -16,6 +17,7 @@ from models.studies import AllocationSlot, Arm, Participant, Study, StudyStaff
 __all__ = [
     "AdverseEvent", "AllocationSlot", "Arm", "AssessmentInvitation", "Attendance", "AuditEntry",
     "Base", "Cohort", "CohortFacilitator", "Group", "GroupMembership", "Meeting",
+    "OnlineApplication",
     "OutboxMessage", "Participant", "PasswordResetToken", "PracticeLog", "Post", "PostFlag",
     "RecoveryCode", "Response", "SafetyAlert", "Score", "Screening", "SessionProgress",
     "SignInSession", "Study", "StudyStaff", "Timepoint", "User", "db", "utcnow",

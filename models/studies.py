@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -93,6 +94,9 @@ class Study(db.Model):
     #: instrument scoring choices and overrides of this study (metric per instrument, subscales)
     instrument_settings: Mapped[dict] = mapped_column(JSON, default=dict)
     code_prefix: Mapped[str] = mapped_column(String(8), default="P")
+    #: the public application page takes applications (views.apply)
+    accepts_applications: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     arms: Mapped[list[Arm]] = relationship(

@@ -159,6 +159,8 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
                         ["small_size"]),
         "group move": ("home_researcher", f"/research/groups/{g}/move", ["user_id", "to_group"]),
         "group leader": ("home_researcher", f"/research/groups/{g}/leader", ["leader"]),
+        "applications": ("home_researcher", f"/research/studies/{study}/applications",
+                         ["accepting"]),
     }
 
 
@@ -269,7 +271,7 @@ FORMS = ["sign-in", "reset request", "reset password", "change password", "langu
          "questionnaire answer", "rater entry", "removal", "account", "arm", "arm edit",
          "cohort setup", "cohort edit", "timepoint", "timepoint edit", "group staff",
          "cohort facilitator", "cohort participants", "form groups", "group move",
-         "group leader"]
+         "group leader", "applications"]
 
 
 #: forms that answer an accepted submission with something other than a redirect
@@ -295,6 +297,39 @@ def test_form_survives_arbitrary_input(app, form):
         response = client.post(path, data=data)
         assert response.status_code < 500, (form, data, response.status_code)
         if response.status_code != ACCEPTED.get(form, 302):
+            assert _snapshot() == before, f"{form}: a refused submission changed data"
+
+    submit()
+
+
+def test_online_application_forms_survive_arbitrary_input(app):
+    """The public application page, the screening questionnaire and online consent, fed
+    arbitrary input by a visitor who is not signed in."""
+    from program.trial import applications
+
+    world = gen_world()
+    study = world.home.study
+    study.eligibility_rules, study.consent_version = CFT_ELIGIBILITY, "v1"
+    study.accepts_applications = True
+    db.session.commit()
+    _application, link = applications.apply_online(study.id, "fuzz@example.org", "en")
+    client, token = _signed_in_client(app, world, None)
+    rule_keys = [rule["key"] for rule in CFT_ELIGIBILITY]
+    answers = st.one_of(VALUE, st.sampled_from(["yes", "no", "25", "40"]))
+
+    @FUZZ
+    @given(form=st.sampled_from(["start", "screening", "consent"]),
+           values=st.fixed_dictionaries({name: answers for name in
+                                         ["email", "contact", "agree", *rule_keys]}))
+    def submit(form, values):
+        path = {"start": f"/apply/{study.key}", "screening": f"/apply/continue/{link}/screening",
+                "consent": f"/apply/continue/{link}/consent"}[form]
+        data = {k: v for k, v in values.items() if v is not None}
+        data["csrf_token"] = token
+        before = _snapshot()
+        response = client.post(path, data=data)
+        assert response.status_code < 500, (form, data, response.status_code)
+        if response.status_code not in (302, 429):
             assert _snapshot() == before, f"{form}: a refused submission changed data"
 
     submit()
@@ -483,6 +518,9 @@ OWN_FUZZ_TEST = {
     "two_factor.confirm": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.disable": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.regenerate": "test_two_factor_forms_survive_arbitrary_input",
+    "apply.start": "test_online_application_forms_survive_arbitrary_input",
+    "apply.screening": "test_online_application_forms_survive_arbitrary_input",
+    "apply.consent": "test_online_application_forms_survive_arbitrary_input",
 }
 
 #: what a view that reads submitted fields contains

@@ -23,6 +23,7 @@ from models import (
     AssessmentInvitation,
     Attendance,
     GroupMembership,
+    OnlineApplication,
     OutboxMessage,
     Participant,
     PasswordResetToken,
@@ -90,6 +91,8 @@ handles("assessment_invitations")(_by_participant(AssessmentInvitation))
 handles("practice_logs")(_by_participant(PracticeLog))
 handles("session_progress")(_by_participant(SessionProgress))
 handles("attendance")(_by_participant(Attendance))
+#: the contact address an online applicant gave, their link and their copy of the consent
+handles("online_applications")(_by_participant(OnlineApplication))
 
 
 @handles("adverse_events")
