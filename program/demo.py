@@ -260,6 +260,9 @@ def _seed_msc(users, password, today):
     ]
     for group, leader in zip(smalls, leaders, strict=True):
         db.session.add(GroupMembership(group_id=group.id, user_id=leader.id, role="leader"))
+    # the small groups' leaders are the cohort's group leaders, as the cohort page makes them
+    db.session.add_all([CohortFacilitator(cohort_id=cohort.id, user_id=leader.id,
+                                          role="group_leader") for leader in leaders[1:]])
     db.session.add(GroupMembership(group_id=smalls[0].id, user_id=users["msc.assistant"].id,
                                    role="assistant"))
     for staff in {u.id for u in leaders} | {users["msc.assistant"].id}:

@@ -259,14 +259,7 @@ def change_leader(group_id: int, user_id: int, *, actor=None) -> Group | None:
         for membership in old:
             db.session.delete(membership)
         if other is not None:
-            elsewhere = _members(other)
-            db.session.delete(elsewhere[user_id])
-            for membership in old:
-                if membership.user_id in elsewhere:
-                    elsewhere[membership.user_id].role = "leader"
-                else:
-                    db.session.add(GroupMembership(group_id=other.id,
-                                                   user_id=membership.user_id, role="leader"))
+            _hand_over(other, user_id, [m.user_id for m in old])
         db.session.flush()
         if user_id in members and members[user_id] not in old:
             members[user_id].role = "leader"
@@ -275,3 +268,14 @@ def change_leader(group_id: int, user_id: int, *, actor=None) -> Group | None:
         audit.record(AuditAction.GROUP_LEADER_CHANGED, group, actor=actor, leader_id=user_id,
                      swapped_with=other.id if other else None)
     return other
+
+
+def _hand_over(group: Group, leaving: int, arriving: list[int]) -> None:
+    """The leader ``leaving`` gives ``group`` to the ``arriving`` leaders (a swap)."""
+    members = _members(group)
+    db.session.delete(members[leaving])
+    for user_id in arriving:
+        if user_id in members:
+            members[user_id].role = "leader"
+        else:
+            db.session.add(GroupMembership(group_id=group.id, user_id=user_id, role="leader"))
