@@ -190,6 +190,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "reports.efficacy_download GET":     (S, 403, 403, 403, 403, 404, 403, 400),
     "reports.feasibility GET":           (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.feasibility_download GET":  (S, 403, 403, 403, 403, 404, 403, 200),
+    "reports.baseline GET":              (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.flow_png GET":              (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.reliable_change_download GET":
                                          (S, 403, 403, 403, 403, 404, 403, 400),

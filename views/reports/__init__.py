@@ -166,6 +166,19 @@ def feasibility_download(study_id: int, fmt: str):
     return send_report(study, report, "feasibility", fmt)
 
 
+@bp.get("/<int:study_id>/baseline")
+@role_required("researcher")
+def baseline(study_id: int):
+    """The baseline characteristics by arm and of completers vs non-completers, with tests."""
+    study = researcher_study(study_id)
+    tables = reports.build_baseline(reports.load_tables(study.id),
+                                    [arm.key for arm in study.arms])
+    defined = {c.get("key"): c.get("label") for c in
+               getattr(study, "baseline_characteristics", None) or [] if isinstance(c, dict)}
+    names = {"gender": _("Gender"), "age": _("Age"), **{k: v for k, v in defined.items() if v}}
+    return render_template("reports/baseline.html", study=study, tables=tables, names=names)
+
+
 @bp.get("/<int:study_id>/flow.png")
 @role_required("researcher")
 def flow_png(study_id: int):
