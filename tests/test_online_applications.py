@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from models import AuditEntry, OnlineApplication, Participant, Screening, db
-from program.trial import removal
+from program.trial import applications, removal
 from tests.conftest import post_form
 from tests.factories import gen_staff, gen_study, gen_user
 
@@ -163,3 +164,20 @@ def test_unknown_expired_and_removed_links_open_nothing(app, as_user):
     removal.remove_participant_data(application.participant_id)
     assert _count(OnlineApplication) == 0  # the address goes with the data
     assert visitor.get(link).status_code == 404
+
+
+@pytest.mark.parametrize("app_config", [{"APPLY_LIMIT_PER_ADDRESS": "2 per hour"}])
+def test_applications_from_one_address_are_rate_limited(app, as_user):
+    study, researcher = _msc_study()
+    _open(as_user(researcher), study)
+    _apply(app, "one@example.org")
+    # refused submissions (a bad address) do not count towards the limit
+    assert post_form(app.test_client(), "/apply/msc-online", {"email": "bad"}).status_code == 200
+    _visitor, link = _apply(app, "two@example.org")
+    third = post_form(app.test_client(), "/apply/msc-online",
+                      {"email": "three@example.org", "contact": "y"})
+    assert third.status_code == 429
+    assert _count(OnlineApplication) == 2
+    participant_id = db.session.scalar(select(OnlineApplication.participant_id)
+                                       .where(OnlineApplication.email == "two@example.org"))
+    assert applications.applicant_contact(participant_id) == ("two@example.org", "en")

@@ -145,6 +145,14 @@ def information_sheet(study: Study) -> str | None:
         ConsentVersion.study_id == study.id, ConsentVersion.version == study.consent_version))
 
 
+def applicant_contact(participant_id: int) -> tuple[str, str | None] | None:
+    """The address and language a participant gave when applying online (for the invitation
+    to create their account), or None when they did not apply online."""
+    row = db.session.execute(select(OnlineApplication.email, OnlineApplication.locale)
+                             .where(OnlineApplication.participant_id == participant_id)).first()
+    return (row.email, row.locale) if row else None
+
+
 def study_applications(study_id: int) -> list[OnlineApplication]:
     """The study's online applications, newest first."""
     return list(db.session.scalars(select(OnlineApplication)
