@@ -17,9 +17,9 @@ from models.studies import AllocationSlot, Arm, Participant, Study, StudyStaff
 __all__ = [
     "AdverseEvent", "AllocationSlot", "Arm", "AssessmentInvitation", "Attendance", "AuditEntry",
     "Base", "Cohort", "CohortFacilitator", "Group", "GroupMembership", "Meeting",
-    "OnlineApplication",
     "OutboxMessage", "Participant", "PasswordResetToken", "PracticeLog", "Post", "PostFlag",
     "RecoveryCode", "Response", "SafetyAlert", "Score", "Screening", "SessionProgress",
     "SignInSession", "Study", "StudyStaff", "Timepoint", "User", "db", "utcnow",
     "write_transaction",
+    "OnlineApplication",
 ]

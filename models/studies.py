@@ -91,12 +91,12 @@ class Study(db.Model):
     #: inclusion/exclusion rules the screening form is built from
     eligibility_rules: Mapped[list] = mapped_column(JSON, default=list)
     consent_version: Mapped[str | None] = mapped_column(String(40))
-    #: instrument scoring choices and overrides of this study (metric per instrument, subscales)
-    instrument_settings: Mapped[dict] = mapped_column(JSON, default=dict)
-    code_prefix: Mapped[str] = mapped_column(String(8), default="P")
     #: the public application page takes applications (views.apply)
     accepts_applications: Mapped[bool] = mapped_column(Boolean, default=False,
                                                        server_default=false())
+    #: instrument scoring choices and overrides of this study (metric per instrument, subscales)
+    instrument_settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    code_prefix: Mapped[str] = mapped_column(String(8), default="P")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     arms: Mapped[list[Arm]] = relationship(

@@ -23,7 +23,6 @@ from models import (
     AssessmentInvitation,
     Attendance,
     GroupMembership,
-    OnlineApplication,
     OutboxMessage,
     Participant,
     PasswordResetToken,
@@ -41,6 +40,7 @@ from models import (
     utcnow,
     write_transaction,
 )
+from models.applications import OnlineApplication
 from models.people import new_token
 from program.core import audit
 from program.core.audit import AuditAction
