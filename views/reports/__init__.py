@@ -19,6 +19,7 @@ from program.reports import ReportInputError
 from views import navigation
 from views.access import researcher_study, role_required, staff_studies
 from views.reports import figures, forms
+from views.reports.baseline import characteristic_words
 from views.reports.downloads import DATA_TYPES, REPORT_FORMATS, download, send_report
 from views.reports.presenters import (
     flow_reasons,
@@ -173,10 +174,9 @@ def baseline(study_id: int):
     study = researcher_study(study_id)
     tables = reports.build_baseline(reports.load_tables(study.id),
                                     [arm.key for arm in study.arms])
-    defined = {c.get("key"): c.get("label") for c in
-               getattr(study, "baseline_characteristics", None) or [] if isinstance(c, dict)}
-    names = {"gender": _("Gender"), "age": _("Age"), **{k: v for k, v in defined.items() if v}}
-    return render_template("reports/baseline.html", study=study, tables=tables, names=names)
+    names, levels = characteristic_words(study)
+    return render_template("reports/baseline.html", study=study, tables=tables, names=names,
+                           levels=levels)
 
 
 @bp.get("/<int:study_id>/flow.png")
