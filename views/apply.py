@@ -117,9 +117,9 @@ def screening(token: str):
                 form.form_errors.append(str(exc))
             else:
                 return _continue(token)
-    status = 400 if request.method == "POST" else 200
     return render_template("apply/screening.html", study=application.study, rules=rules,
-                           form=form, errors=errors, token=token), status
+                           form=form, errors=errors, token=token), (
+        400 if request.method == "POST" else 200)
 
 
 @bp.route("/continue/<token>/consent", methods=["GET", "POST"])
