@@ -17,9 +17,11 @@ from program.courses.catalogue import get_catalogue
 from views import (
     admin,
     alerts,
+    apply,
     auth,
     bench,
     calendar,
+    cohort_staff,
     facilitator,
     home,
     invitations,
@@ -43,7 +45,7 @@ SUPPORTED_LOCALES = ("en", "ja", "zh")
 BLUEPRINTS = (home.bp, auth.bp, two_factor.bp, settings.bp, participant.bp,
               questionnaires.bp, group_views.bp, facilitator.bp, alerts.bp, rater.bp,
               researcher.bp, study_setup.bp, reports.bp, admin.bp, calendar.bp,
-               invitations.bp)
+              invitations.bp, cohort_staff.bp, apply.bp, apply.manage)
 #: every ``flask`` command group
 COMMANDS = (demo.cli_group, content.cli_group, scheduler.cli_group, report.cli_group,
             trial.cli_group, groups.cli_group, admin_commands.cli_group)

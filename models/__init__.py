@@ -1,5 +1,6 @@
 """Hearth's data model: one module per part of the domain; importing this package registers all."""
 
+from models.applications import OnlineApplication
 from models.assessments import AssessmentInvitation, Response, Score, Screening, Timepoint
 from models.audit import AuditEntry
 from models.base import Base, db, utcnow, write_transaction
@@ -21,4 +22,5 @@ __all__ = [
     "RecoveryCode", "Response", "SafetyAlert", "Score", "Screening", "SessionProgress",
     "SignInSession", "Study", "StudyStaff", "Timepoint", "User", "db", "utcnow",
     "write_transaction",
+    "OnlineApplication",
 ]

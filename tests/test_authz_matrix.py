@@ -35,7 +35,8 @@ OWNER = {
     "participant": "member", "questionnaires": "member", "auth": "member",
     "settings": "member", "groups": "member", "facilitator": "leader", "alerts": "leader",
     "rater": "home_rater", "researcher": "home_researcher", "reports": "home_researcher",
-    "study_setup": "home_researcher",
+    "study_setup": "home_researcher", "cohort_staff": "home_researcher",
+    "apply": "home_researcher", "applications": "home_researcher",
     "admin": "admin", "calendar": "member", "two_factor": "member", "home": "member",
     "invitations": "member", "": "member",
 }
@@ -160,6 +161,28 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "study_setup.edit_timepoint POST":   (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.group_staff GET":       (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.group_staff POST":      (S, 403, 403, 403, 403, 404, 403, S),
+    # a cohort's facilitators, participants and groups: the study's researchers
+    "cohort_staff.page GET":             (S, 403, 403, 403, 403, 404, 403, 200),
+    "cohort_staff.add_facilitator POST": (S, 403, 403, 403, 403, 404, 403, 400),
+    "cohort_staff.remove_facilitator POST":
+                                         (S, 403, 403, 403, 403, 404, 403, 404),
+    "cohort_staff.assign_participants POST":
+                                         (S, 403, 403, 403, 403, 404, 403, 400),
+    "cohort_staff.form_groups POST":     (S, 403, 403, 403, 403, 404, 403, S),
+    "cohort_staff.move_member POST":     (S, 403, 403, 403, 403, 404, 403, 400),
+    "cohort_staff.change_leader POST":   (S, 403, 403, 403, 403, 404, 403, 400),
+    # online applications: the researcher opens them; the public page is 404 while closed
+    # (the home study is), a link that is not an application's is 404 for everyone
+    "applications.settings GET":         (S, 403, 403, 403, 403, 404, 403, 200),
+    "applications.settings POST":        (S, 403, 403, 403, 403, 404, 403, S),
+    "apply.start GET":                   (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.start POST":                  (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.status GET":                  (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.screening GET":               (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.screening POST":              (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.consent GET":                 (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.consent POST":                (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.consent_copy GET":            (404, 404, 404, 404, 404, 404, 404, 404),
     "reports.index GET":                 (S, 403, 403, 403, 403, 200, 403, 200),
     "reports.data GET":                  (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.data_download GET":         (S, 403, 403, 403, 403, 404, 403, 200),
@@ -167,6 +190,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "reports.efficacy_download GET":     (S, 403, 403, 403, 403, 404, 403, 400),
     "reports.feasibility GET":           (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.feasibility_download GET":  (S, 403, 403, 403, 403, 404, 403, 200),
+    "reports.baseline GET":              (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.flow_png GET":              (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.reliable_change_download GET":
                                          (S, 403, 403, 403, 403, 404, 403, 400),
@@ -207,6 +231,7 @@ def _parameters(world: World, endpoint: str) -> dict:
         "key": "GRID-HAMD" if endpoint == "rater.rate" else "BDI-II", "token": token,
         "alert_id": world.alert.id, "user_id": home.member.id, "fmt": "html",
         "name": "scores.csv", "filename": "css/hearth.css", "invitation_id": 1,
+        "study_key": home.study.key,
     }
 
 

@@ -44,7 +44,7 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30
 VALUE = st.one_of(st.sampled_from(ODD), TEXT, st.integers().map(str), st.none())
 
 #: multi-select fields: drawn as a list of values as well as a single one
-MULTI = {"instruments", "leaders", "assistants", "checklist"}
+MULTI = {"instruments", "leaders", "assistants", "checklist", "participants"}
 
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -173,6 +173,16 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
                                    ["email", "language"]),
         "invitation accept": (None, f"/invitation/{INVITATION_TOKEN}",
                               ["name", "password", "confirm"]),
+        "cohort facilitator": ("home_researcher", f"/research/cohorts/{c}/facilitators",
+                               ["user_id", "role"]),
+        "cohort participants": ("home_researcher", f"/research/cohorts/{c}/participants",
+                                ["participants"]),
+        "form groups": ("home_researcher", f"/research/cohorts/{c}/groups/form",
+                        ["small_size"]),
+        "group move": ("home_researcher", f"/research/groups/{g}/move", ["user_id", "to_group"]),
+        "group leader": ("home_researcher", f"/research/groups/{g}/leader", ["leader"]),
+        "applications": ("home_researcher", f"/research/studies/{study}/applications",
+                         ["accepting"]),
     }
 
 
@@ -207,6 +217,9 @@ def _valid(world: World, extra: dict[str, int]) -> dict[str, dict]:
         "role change": {"role": "researcher"},
         "invitation accept": {"name": "Invited", "password": "a long passphrase",
                               "confirm": "a long passphrase"},
+        "cohort facilitator": {"user_id": str(extra["free_facilitator"]),
+                               "role": "co_therapist"},
+        "form groups": {"small_size": "3"},
     }
 
 
@@ -236,11 +249,17 @@ def _hints(world: World, extra: dict[str, int]) -> dict[str, list]:
         "allocation_ratio": ["1", "20", "21"],
         "receives_program": ["y", "false", "on"],
         "email": ["invited@example.org", home.member.email, "a@b", "x@example.org"],
-        "role": ["admin", "researcher", "participant", "rater", "boss"],
+        "role": ["admin", "researcher", "participant", "rater", "boss", "lead_therapist",
+                 "co_therapist", "teacher"],
         "language": ["en", "ja", "zh", "fr"],
         "rows": [BULK_CSV, BULK_CSV + "x@example.org,X,boss,en\n", "email\n", ""],
         "leaders": [str(i) for i in people],
         "assistants": [str(i) for i in people],
+        "user_id": [str(i) for i in people],
+        "leader": [str(i) for i in people],
+        "participants": [str(home.participant.id), str(world.control_participant.id), "0"],
+        "small_size": ["1", "2", "3", "50", "51"],
+        "to_group": [str(home.group.id), str(world.other.group.id), "0"],
     }
 
 
@@ -286,7 +305,9 @@ FORMS = ["sign-in", "reset request", "reset password", "change password", "langu
          "questionnaire answer", "rater entry", "removal", "account", "arm", "arm edit",
          "cohort setup", "cohort edit", "timepoint", "timepoint edit", "group staff",
          "invite staff", "bulk invitation confirm", "role change", "participant invitation",
-         "invitation accept"]
+         "invitation accept",
+         "cohort facilitator", "cohort participants", "form groups", "group move",
+         "group leader", "applications"]
 
 
 #: forms that answer an accepted submission with something other than a redirect
@@ -312,6 +333,39 @@ def test_form_survives_arbitrary_input(app, form):
         response = client.post(path, data=data)
         assert response.status_code < 500, (form, data, response.status_code)
         if response.status_code != ACCEPTED.get(form, 302):
+            assert _snapshot() == before, f"{form}: a refused submission changed data"
+
+    submit()
+
+
+def test_online_application_forms_survive_arbitrary_input(app):
+    """The public application page, the screening questionnaire and online consent, fed
+    arbitrary input by a visitor who is not signed in."""
+    from program.trial import applications
+
+    world = gen_world()
+    study = world.home.study
+    study.eligibility_rules, study.consent_version = CFT_ELIGIBILITY, "v1"
+    study.accepts_applications = True
+    db.session.commit()
+    _application, link = applications.apply_online(study.id, "fuzz@example.org", "en")
+    client, token = _signed_in_client(app, world, None)
+    rule_keys = [rule["key"] for rule in CFT_ELIGIBILITY]
+    answers = st.one_of(VALUE, st.sampled_from(["yes", "no", "25", "40"]))
+
+    @FUZZ
+    @given(form=st.sampled_from(["start", "screening", "consent"]),
+           values=st.fixed_dictionaries({name: answers for name in
+                                         ["email", "contact", "agree", *rule_keys]}))
+    def submit(form, values):
+        path = {"start": f"/apply/{study.key}", "screening": f"/apply/continue/{link}/screening",
+                "consent": f"/apply/continue/{link}/consent"}[form]
+        data = {k: v for k, v in values.items() if v is not None}
+        data["csrf_token"] = token
+        before = _snapshot()
+        response = client.post(path, data=data)
+        assert response.status_code < 500, (form, data, response.status_code)
+        if response.status_code not in (302, 429):
             assert _snapshot() == before, f"{form}: a refused submission changed data"
 
     submit()
@@ -517,6 +571,7 @@ FIELDLESS = {
     "researcher.assign_groups",  # test_trial_operations: test_groups_are_filled_by_size_...
     "researcher.request_removal",  # test_trial_operations: test_asking_for_removal_is_leaving_...
     "two_factor.start",  # test_two_factor: test_enrolment_shows_a_qr_code_and_the_key_...
+    "cohort_staff.remove_facilitator",  # test_cohort_groups: test_facilitators_are_given_...
     "admin.reset_two_factor",  # test_two_factor: test_an_admin_resets_two_factor_for_a_lost_...
     "admin.resend_invitation",  # test_invitations: test_a_resent_link_replaces_the_old_one
     "admin.revoke_invitation",  # test_invitations: test_a_revoked_link_is_refused
@@ -530,6 +585,9 @@ OWN_FUZZ_TEST = {
     "two_factor.confirm": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.disable": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.regenerate": "test_two_factor_forms_survive_arbitrary_input",
+    "apply.start": "test_online_application_forms_survive_arbitrary_input",
+    "apply.screening": "test_online_application_forms_survive_arbitrary_input",
+    "apply.consent": "test_online_application_forms_survive_arbitrary_input",
 }
 
 #: what a view that reads submitted fields contains

@@ -68,6 +68,23 @@ class AuditAction(Vocabulary):
                        lazy_pgettext("audit action", "assigned a participant to a cohort"))
     GROUPS_ASSIGNED = ("cohort.groups_assigned",
                        lazy_pgettext("audit action", "assigned a cohort's groups"))
+    FACILITATOR_ADDED = ("cohort.facilitator_added",
+                         lazy_pgettext("audit action", "gave a staff member a part in a cohort"))
+    FACILITATOR_REMOVED = ("cohort.facilitator_removed",
+                           lazy_pgettext("audit action", "removed a staff member from a cohort"))
+    GROUPS_FORMED = ("cohort.groups_formed",
+                     lazy_pgettext("audit action", "formed a cohort's groups"))
+    GROUP_MEMBER_MOVED = ("group.member_moved",
+                          lazy_pgettext("audit action", "moved a participant to another group"))
+    GROUP_LEADER_CHANGED = ("group.leader_changed",
+                            lazy_pgettext("audit action", "changed a group's leader"))
+    APPLICATIONS_TOGGLED = ("study.applications_toggled",
+                            lazy_pgettext("audit action", "opened or closed online applications"))
+    APPLIED_ONLINE = "participant.applied_online", lazy_pgettext("audit action", "applied online")
+    SCREENED_ONLINE = ("participant.screened_online",
+                       lazy_pgettext("audit action", "answered the screening questionnaire"))
+    CONSENTED_ONLINE = ("participant.consented_online",
+                        lazy_pgettext("audit action", "gave consent online"))
     PARTICIPANT_WITHDRAWN = ("participant.withdrawn",
                              lazy_pgettext("audit action", "recorded a withdrawal"))
     PARTICIPANT_LOST = ("participant.lost",

@@ -41,6 +41,7 @@ from models import (
     utcnow,
     write_transaction,
 )
+from models.applications import OnlineApplication
 from models.people import new_token
 from program.core import audit
 from program.core.audit import AuditAction
@@ -91,6 +92,8 @@ handles("assessment_invitations")(_by_participant(AssessmentInvitation))
 handles("practice_logs")(_by_participant(PracticeLog))
 handles("session_progress")(_by_participant(SessionProgress))
 handles("attendance")(_by_participant(Attendance))
+#: the contact address an online applicant gave, their link and their copy of the consent
+handles("online_applications")(_by_participant(OnlineApplication))
 
 
 @handles("adverse_events")
