@@ -139,7 +139,7 @@ def test_postponing_in_the_meeting_record_is_checked_and_announced_as_a_move(cou
     assert len(_mail()) == 2 and _calendar(course).meeting(3).sequence == 1
 
 
-# --- shift the rest --------------------------------------------------------------------------------
+# --- shift the rest ------------------------------------------------------------------------------
 
 
 def test_shifting_moves_every_later_meeting_release_and_the_post_course_window(
@@ -196,7 +196,7 @@ def test_the_retreat_moves_with_a_shift_that_starts_before_it(app, clock, as_use
     assert int(_feed(client, course.user)["event-retreat"]["sequence"]) == 1
 
 
-# --- cancel with a make-up ---------------------------------------------------------------------------
+# --- cancel with a make-up ---------------------------------------------------------------------
 
 
 def test_a_make_up_meeting_gets_reminders_the_join_link_and_its_own_event(
@@ -230,7 +230,7 @@ def test_cancelling_without_a_make_up_is_announced(course, as_user):
     assert "released as planned" in _mail()[0].body_text
 
 
-# --- reminders and emails --------------------------------------------------------------------------
+# --- reminders and emails ------------------------------------------------------------------------
 
 
 def test_a_reminder_queued_for_the_old_time_is_withdrawn(course, as_user, clock):
