@@ -3,7 +3,7 @@ everything that follows (releases, reminders, join link, iCal, assessment window
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 from models import AuditEntry, Meeting, OutboxMessage, db
 from program.assessments.questionnaires import window
 from program.core.dates import for_recipient
-from program.courses.calendar import MeetingStatus
+from program.courses.calendar import (
+    MeetingOverride,
+    MeetingStatus,
+    build_calendar,
+    course_end_shift,
+    next_meeting,
+)
 from program.courses.delivery import cohort_calendar
 from program.courses.week import participant_week
 from program.messaging.jobs import tick
@@ -20,6 +26,7 @@ from tests.conftest import post_form
 from tests.factories import gen_timepoint
 from tests.factories_delivery import gen_course, utc
 from tests.fixtures_delivery import frozen_clock, long_sign_in_config  # noqa: F401
+from tests.test_schedule import london_plan
 
 WEEK = timedelta(days=7)
 
@@ -257,3 +264,41 @@ def test_each_person_is_told_in_their_language_and_time_zone(course, as_user):
     assert for_recipient(utc(2026, 10, 31, 10), "ja", "Asia/Tokyo") in participant.body_text
     assert staff.subject == "Hearth: session 3's meeting has moved"
     assert for_recipient(utc(2026, 10, 31, 10), None, None) in staff.body_text
+
+
+def test_attendance_after_a_shift_starts_the_participant_on_the_shifted_day(course, as_user):
+    client = as_user(course.facilitator)
+    _reschedule(client, course, 2, "shift", "2026-10-29T18:00")
+    post_form(client, f"/facilitate/cohorts/{course.cohort.id}/meetings/4/register",
+              {f"status-{course.participant.id}": "present"})
+    db.session.expire_all()
+    assert course.participant.started_on == date(2026, 11, 12)  # planned for 5 November
+
+
+# --- the pure calendar ---------------------------------------------------------------------------
+
+
+def test_a_shift_keeps_the_wall_clock_across_the_change_of_summer_time():
+    calendar = build_calendar(london_plan(overrides=(MeetingOverride(2, shift=WEEK, shifts=1),)))
+    assert calendar.meeting(1).actual_start == utc(2026, 10, 15, 17)  # BST, unchanged
+    assert calendar.meeting(2).actual_start == utc(2026, 10, 29, 18)  # 18:00 GMT, not 17:00
+    assert calendar.meeting(2).status == MeetingStatus.SCHEDULED
+    assert [m.sequence for m in calendar.meetings[:3]] == [0, 1, 1]
+    assert course_end_shift(calendar) == 7
+
+
+def test_a_make_up_is_the_next_meeting_and_the_cancelled_session_keeps_its_release():
+    makeup = datetime(2026, 10, 24, 10)  # local Saturday
+    calendar = build_calendar(london_plan(
+        overrides=(MeetingOverride(2, cancelled=True, revision=1, makeup_start=makeup),)))
+    assert calendar.meeting(2).release_at == utc(2026, 10, 22, 17)
+    upcoming = next_meeting(calendar, utc(2026, 10, 23))
+    assert (upcoming.status, upcoming.actual_start) == (MeetingStatus.MAKEUP,
+                                                        utc(2026, 10, 24, 9))
+    assert course_end_shift(calendar) == 0
+
+
+def test_a_make_up_for_a_meeting_that_is_not_cancelled_is_refused():
+    with pytest.raises(ValueError, match="make-up"):
+        build_calendar(london_plan(overrides=(
+            MeetingOverride(2, revision=1, makeup_start=datetime(2026, 10, 24, 10)),)))

@@ -342,13 +342,17 @@ class AttendanceMark:
 
 def meeting_day(meeting: Meeting) -> date:
     """The day, on the cohort's wall clock, a meeting took place: its recorded start, else its
-    postponed or planned start. Needs no query (only this meeting's own record matters)."""
+    make-up, postponed, shifted or planned start (from the cohort's calendar, so a shift of the
+    course from an earlier meeting counts)."""
     cohort = meeting.cohort
-    calendar = build_calendar(cohort_plan(cohort, [meeting]))
+    calendar = cohort_calendar(cohort)
     start = meeting.actual_start
     if start is None and 1 <= meeting.session_number <= cohort.session_count:
         planned = calendar.meeting(meeting.session_number)
-        start = planned.actual_start or planned.planned_start
+        makeup = [m.actual_start for m in calendar.makeups
+                  if m.session_number == meeting.session_number]
+        start = (planned.actual_start or (makeup[0] if makeup else None)
+                 or planned.scheduled_start or planned.planned_start)
     return calendar.local(start or utcnow()).date()
 
 
