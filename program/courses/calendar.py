@@ -259,26 +259,7 @@ def build_calendar(
                                           MeetingStatus.MAKEUP, plan.meeting_minutes,
                                           release_at, sequence, scheduled))
 
-    events = []
-    for event in extra_events:
-        if not 1 <= event.after_session <= plan.session_count:
-            raise ValueError(f"event {event.key!r} follows a session that does not exist")
-        anchor = meetings[event.after_session - 1].planned_start.astimezone(zone).date()
-        on, moved = anchor + timedelta(days=event.offset_days), 0
-        for since, by in moves:
-            if on >= since and by:
-                on, moved = on + by, moved + 1
-        events.append(
-            CalendarEvent(
-                key=event.key,
-                title=event.title,
-                date=on,
-                minutes=event.minutes,
-                after_session=event.after_session,
-                description=getattr(event, "description", ""),
-                sequence=moved,
-            )
-        )
+    events = _extra_events(extra_events, meetings, moves, plan.session_count, zone)
     makeups.sort(key=lambda m: m.actual_start)
     return CohortCalendar(zone=zone, meetings=tuple(meetings), events=tuple(events),
                           makeups=tuple(makeups))
@@ -297,6 +278,33 @@ def course_end_shift(calendar: CohortCalendar) -> int:
 def course_end_day(calendar: CohortCalendar, start_date: date) -> int:
     """The planned last meeting's day, counted from the cohort's start date."""
     return (calendar.local(calendar.meetings[-1].planned_start).date() - start_date).days
+
+
+def _extra_events(extra_events: Iterable[ExtraEventLike], meetings: list[PlannedMeeting],
+                  moves: list[tuple[date, timedelta]], session_count: int, zone: ZoneInfo
+                  ) -> list[CalendarEvent]:
+    """Extra events on their planned day, moved by each shift that starts on or before it."""
+    events = []
+    for event in extra_events:
+        if not 1 <= event.after_session <= session_count:
+            raise ValueError(f"event {event.key!r} follows a session that does not exist")
+        anchor = meetings[event.after_session - 1].planned_start.astimezone(zone).date()
+        on, moved = anchor + timedelta(days=event.offset_days), 0
+        for since, by in moves:
+            if on >= since and by:
+                on, moved = on + by, moved + 1
+        events.append(
+            CalendarEvent(
+                key=event.key,
+                title=event.title,
+                date=on,
+                minutes=event.minutes,
+                after_session=event.after_session,
+                description=getattr(event, "description", ""),
+                sequence=moved,
+            )
+        )
+    return events
 
 
 def first_meeting_date(start_date: date, meeting_weekday: int) -> date:
