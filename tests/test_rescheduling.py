@@ -19,6 +19,7 @@ from program.courses.calendar import (
     course_end_shift,
     next_meeting,
 )
+from program.courses.catalogue import get_catalogue
 from program.courses.delivery import cohort_calendar
 from program.courses.week import participant_week
 from program.messaging.jobs import tick
@@ -254,14 +255,21 @@ def test_a_reminder_queued_for_the_old_time_is_withdrawn(course, as_user, clock)
     assert any("20261031T1000Z:24h" in m.dedup_key for m in _mail("meeting_reminder"))
 
 
-def test_each_person_is_told_in_their_language_and_time_zone(course, as_user):
-    course.user.locale, course.user.timezone = "ja", "Asia/Tokyo"
+@pytest.mark.parametrize(("locale", "zone", "subject", "title"), [
+    ("ja", "Asia/Tokyo", "Hearth：第3回のミーティングの日時が変わりました", "「"),
+    ("zh", "Asia/Shanghai", "Hearth：第3次课的会面时间已更改", "“"),
+])
+def test_each_person_is_told_in_their_language_and_time_zone(course, as_user, locale, zone,
+                                                             subject, title):
+    course.user.locale, course.user.timezone = locale, zone
     db.session.commit()
     _reschedule(as_user(course.facilitator), course, 3, "move", "2026-10-31T10:00")
     mail = {m.recipient_id: m for m in _mail()}
     participant, staff = mail[course.user.id], mail[course.facilitator.id]
-    assert participant.subject == "Hearth：第3回のミーティングの日時が変わりました"
-    assert for_recipient(utc(2026, 10, 31, 10), "ja", "Asia/Tokyo") in participant.body_text
+    assert participant.subject == subject
+    session = get_catalogue(locale).session("cft", 3).title
+    assert f"{title}{session}" in participant.body_text
+    assert for_recipient(utc(2026, 10, 31, 10), locale, zone) in participant.body_text
     assert staff.subject == "Hearth: session 3's meeting has moved"
     assert for_recipient(utc(2026, 10, 31, 10), None, None) in staff.body_text
 

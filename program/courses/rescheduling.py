@@ -44,9 +44,9 @@ from program.courses.calendar import CohortCalendar, MeetingStatus, PlannedMeeti
 from program.courses.catalogue import get_catalogue
 from program.courses.delivery import (
     _forget_calendar,
-    _meeting_row,
     cohort_calendar,
     cohort_plan,
+    ensure_meeting,
     sees_material,
 )
 from program.messaging.outbox import enqueue_email
@@ -190,18 +190,27 @@ def _apply(row: Meeting, request: Request, calendar: CohortCalendar) -> int:
     return minutes
 
 
+def _current(cohort: Cohort) -> CohortCalendar:
+    """The cohort's calendar read afresh inside the write (no request cache)."""
+    return build_calendar(cohort_plan(cohort, list(db.session.scalars(
+        select(Meeting).where(Meeting.cohort_id == cohort.id)
+        .execution_options(populate_existing=True)))))
+
+
 def reschedule(cohort: Cohort, request: Request, by: User) -> Meeting:
     """Make the change (check it with ``problem`` first), tell everyone and audit it."""
-    before = cohort_calendar(cohort)
-    old = before.meeting(request.number)
+    ensure_meeting(cohort, request.number)  # created once, even by two requests at a time
     with write_transaction():
-        row = _meeting_row(cohort.id, request.number)
+        # Locked (on PostgreSQL) so two changes to one meeting apply one after the other.
+        row = db.session.scalar(
+            select(Meeting).where(Meeting.cohort_id == cohort.id,
+                                  Meeting.session_number == request.number)
+            .with_for_update().execution_options(populate_existing=True))
+        before = _current(cohort)
+        old = before.meeting(request.number)
         minutes = _apply(row, request, before)
         db.session.flush()
-        _forget_calendar(cohort.id)
-        db.session.expire(cohort, ["meetings"])
-        after = build_calendar(cohort_plan(cohort, list(db.session.scalars(
-            select(Meeting).where(Meeting.cohort_id == cohort.id)))))
+        after = _current(cohort)
         details = {"cohort_id": cohort.id, "session": request.number,
                    "from": _start_of(old).isoformat(),
                    "to": request.new_start.isoformat() if request.new_start else None}
@@ -211,6 +220,7 @@ def reschedule(cohort: Cohort, request: Request, by: User) -> Meeting:
         _withdraw_stale_reminders(cohort, request, after)
         _tell_everyone(cohort, request, row, old, after)
     _forget_calendar(cohort.id)
+    db.session.expire(cohort, ["meetings"])
     return row
 
 
