@@ -310,3 +310,19 @@ def test_a_make_up_for_a_meeting_that_is_not_cancelled_is_refused():
     with pytest.raises(ValueError, match="make-up"):
         build_calendar(london_plan(overrides=(
             MeetingOverride(2, revision=1, makeup_start=datetime(2026, 10, 24, 10)),)))
+
+
+def test_an_open_invitation_lasts_until_the_moved_post_course_window_closes(course, as_user,
+                                                                           clock):
+    from models import AssessmentInvitation
+    from program.assessments.questionnaires import materialise_invitations
+
+    gen_timepoint(course.study, "post", 2, opens_day=77, closes_day=98)
+    clock.move_to(utc(2026, 12, 31, 9))  # the post window opened at midnight
+    materialise_invitations(utc(2026, 12, 31, 9))
+    invitation = db.session.scalar(select(AssessmentInvitation))
+    assert invitation.expires_at == utc(2027, 1, 22)  # the end of day 98, London
+    _reschedule(as_user(course.facilitator), course, 12, "shift", "2027-01-07T18:00")
+    materialise_invitations(utc(2027, 1, 8, 9))
+    db.session.expire_all()
+    assert db.session.scalar(select(AssessmentInvitation)).expires_at == utc(2027, 1, 29)

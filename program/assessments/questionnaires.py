@@ -225,9 +225,13 @@ def _invite_or_remind(invitation, participant, timepoint, user, now, closes) -> 
         invitation.token_hash = token_hash(_token(invitation))
         db.session.add(invitation)
         key, kind = f"assessment-invite:{event}", "assessment_invitation"
-    elif invitation.completed_at is not None or not user.reminders_enabled:
+    elif invitation.completed_at is not None:
         return 0
     else:
+        if invitation.expires_at != closes:  # the window moved with the course's end
+            invitation.expires_at = closes
+        if not user.reminders_enabled:
+            return 0
         days = (now - invitation.created_at).days
         if days < REMINDER_EVERY_DAYS:
             return 0
