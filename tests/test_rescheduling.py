@@ -92,7 +92,7 @@ def test_a_move_onto_another_meetings_day_is_refused_and_changes_nothing(course,
     response = _reschedule(client, course, 3, "move", "2026-11-05T09:00")  # session 4's day
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "This would clash with the meeting of session 4 on 2026-11-05 18:00" in page
+    assert "This would clash with the meeting of session 4 on Thu 05 Nov 2026 18:00" in page
     assert db.session.scalar(select(func.count()).select_from(Meeting)) == 0
     assert _mail() == [] and "meeting.moved" not in _actions()
 

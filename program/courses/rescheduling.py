@@ -39,7 +39,7 @@ from models import (
 )
 from program.core import audit
 from program.core.audit import AuditAction
-from program.core.dates import for_recipient
+from program.core.dates import cohort_time, for_recipient
 from program.courses.calendar import CohortCalendar, MeetingStatus, PlannedMeeting, build_calendar
 from program.courses.catalogue import get_catalogue
 from program.courses.delivery import (
@@ -145,7 +145,7 @@ def _collision(cohort: Cohort, request: Request) -> str | None:
                 return _("This would clash with the meeting of session %(n)d on %(when)s. "
                          "Choose another time, or move this and every later meeting.",
                          n=other.session_number,
-                         when=calendar.local(other.actual_start).strftime("%Y-%m-%d %H:%M"))
+                         when=cohort_time(other.actual_start, cohort.timezone))
     return None
 
 
