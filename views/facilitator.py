@@ -179,7 +179,7 @@ def meeting(cohort_id: int, number: int):
     session = get_catalogue(get_locale()).session(cohort.program, number)
     planned = operations.cohort_calendar(cohort).meeting(number)
     form = _meeting_form(cohort, number, session, zone)
-    if form.validate_on_submit() and not _schedule_problem(cohort, number, form):
+    if form.validate_on_submit() and not _schedule_change_refused(cohort, number, form):
         operations.record_meeting(cohort, number, _meeting_record(form, zone), current_user)
         flash(_("Meeting record saved."), "success")
         return redirect(url_for("facilitator.cohort", cohort_id=cohort.id))
@@ -187,7 +187,7 @@ def meeting(cohort_id: int, number: int):
                            planned=planned, form=form, zone=zone)
 
 
-def _schedule_problem(cohort: Cohort, number: int, form: MeetingForm) -> bool:
+def _schedule_change_refused(cohort: Cohort, number: int, form: MeetingForm) -> bool:
     """A postponement or cancellation in the meeting record is a change of the schedule: check
     it as one (a form error when it cannot be made), make it and tell everyone."""
     row = _meeting_row(cohort, number)
