@@ -326,3 +326,16 @@ def test_an_open_invitation_lasts_until_the_moved_post_course_window_closes(cour
     materialise_invitations(utc(2027, 1, 8, 9))
     db.session.expire_all()
     assert db.session.scalar(select(AssessmentInvitation)).expires_at == utc(2027, 1, 29)
+
+
+def test_a_time_typed_with_another_outcome_is_checked_as_a_move(app, clock, as_user):
+    course = gen_course("cft", timezone="Asia/Tokyo")
+    path = f"/facilitate/cohorts/{course.cohort.id}/meetings/3"
+    client = as_user(course.facilitator)
+    response = post_form(client, path, {"outcome": "held", "postponed_to": "0001-01-01T10:00"})
+    assert "has passed" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Meeting)) == 0
+    post_form(client, path, {"outcome": "postponed", "postponed_to": "2026-10-31T10:00"})
+    post_form(client, path, {"outcome": "held", "postponed_to": ""})  # held at the new time
+    assert _calendar(course).meeting(3).actual_start == utc(2026, 10, 31, 1)  # 10:00 Tokyo
+    assert len(_mail()) == 2

@@ -194,8 +194,10 @@ def _schedule_change_refused(cohort: Cohort, number: int, form: MeetingForm) -> 
     new_start = rescheduling.to_instant(form.postponed_to.data, cohort.timezone)
     if form.outcome.data == "cancelled" and getattr(row, "outcome", None) != "cancelled":
         request_ = rescheduling.Request(number, rescheduling.Change.CANCEL)
-    elif form.outcome.data == "postponed" and (
-            new_start is None or new_start != getattr(row, "postponed_to", None)):
+    elif (form.outcome.data == "postponed" and new_start is None) or (
+            # A new time typed with any outcome but "cancelled" moves the meeting.
+            form.outcome.data != "cancelled" and new_start is not None
+            and new_start != getattr(row, "postponed_to", None)):
         request_ = rescheduling.Request(number, rescheduling.Change.MOVE, new_start)
     else:
         return False

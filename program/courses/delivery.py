@@ -314,7 +314,7 @@ def record_meeting(cohort: Cohort, number: int, record: MeetingRecord, by: User)
         row = _meeting_row(cohort.id, number)
         cancelled = record.outcome == "cancelled"
         # A meeting held at its postponed time keeps that time; only cancelling clears it.
-        postponed_to = None if cancelled else record.postponed_to
+        postponed_to = None if cancelled else (record.postponed_to or row.postponed_to)
         if (row.outcome == "cancelled") != cancelled or row.postponed_to != postponed_to:
             row.revision = (row.revision or 0) + 1  # a new SEQUENCE for calendar apps
         row.outcome = record.outcome
