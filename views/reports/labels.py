@@ -38,6 +38,9 @@ TABLES = {
     "progression criteria": lazy_pgettext("report table", "Progression criteria"),
     "completers vs non-completers": lazy_pgettext("report table",
                                                   "Completers vs non-completers"),
+    "type III tests": lazy_pgettext("report table", "Type III tests"),
+    "contrasts per timepoint": lazy_pgettext("report table", "Arms compared at each timepoint"),
+    "attendance per meeting": lazy_pgettext("report table", "Attendance per meeting"),
 }
 
 #: column ids of the report tables (and of the data files' fixed columns)
@@ -60,6 +63,12 @@ COLUMNS = {
     "wald_ci_high": lazy_pgettext("report column", "Wald 95% CI upper"),
     "d": lazy_pgettext("report column", "d"),
     "warning": lazy_pgettext("report column", "Warning"),
+    "effect": lazy_pgettext("report column", "Effect"),
+    "f": lazy_pgettext("report column", "F"),
+    "num_df": lazy_pgettext("report column", "Numerator df"),
+    "den_df": lazy_pgettext("report column", "Denominator df"),
+    "contrast": lazy_pgettext("report column", "Contrast"),
+    "model": lazy_pgettext("report column", "Model"),
     "n_participants": lazy_pgettext("report column", "Participants"),
     "n_observations": lazy_pgettext("report column", "Observations"),
     "component": lazy_pgettext("report column", "Component"),
@@ -167,6 +176,8 @@ VALUES = {
     # variance components
     "participant": lazy_pgettext("variance component", "participant"),
     "residual": lazy_pgettext("variance component", "residual"),
+    "therapy_group": lazy_pgettext("variance component", "therapy group"),
+    "ancova": lazy_pgettext("report value", "ANCOVA"),
     # progression bands
     "green": lazy_pgettext("progression band", "green"),
     "amber": lazy_pgettext("progression band", "amber"),
@@ -221,6 +232,10 @@ NOTES = {
                         "is identical): effects cannot be tested"),
     "singular_hessian": _l("the variance parameters' Hessian is singular: df not available"),
     "boundary_fit": _l("boundary (singular) fit: the participant variance is estimated as 0"),
+    "boundary_term": _l("boundary (singular) fit: the %(term)s variance is estimated as 0"),
+    "d_clustered": _l("d = 2t/sqrt(df) is inflated here: with a therapy-group term the df fall "
+                      "to about the number of groups (reported for comparison with "
+                      "lme.dscore)"),
     "unstructured_constant": _l("the unstructured covariance cannot be estimated: scores are "
                                 "constant (or single) at %(timepoints)s"),
     "unstructured_not_converged": _l("the unstructured covariance model did not converge"),
@@ -261,6 +276,13 @@ FIGURES = {
                                arm="{arm}", n="{n}"),
     "withdrawn": lazy_pgettext("flow diagram", "Withdrew (n = %(n)s)", n="{n}"),
     "lost": lazy_pgettext("flow diagram", "Lost to follow-up (n = %(n)s)", n="{n}"),
+    "received": lazy_pgettext("flow diagram", "Received allocated intervention (n = %(n)s)",
+                              n="{n}"),
+    "not_received": lazy_pgettext(
+        "flow diagram", "Did not receive allocated intervention (n = %(n)s)", n="{n}"),
+    "stopped_sessions": lazy_pgettext(
+        "flow diagram", "Stopped sessions, stayed in the study (n = %(n)s)", n="{n}"),
+    "left_study": lazy_pgettext("flow diagram", "Left the study (n = %(n)s)", n="{n}"),
     "analysed": lazy_pgettext("flow diagram", "Analysed (n = %(n)s)", n="{n}"),
     "not_analysed": lazy_pgettext("flow diagram", "Not analysed (n = %(n)s)", n="{n}"),
     "title": lazy_pgettext("flow diagram", "CONSORT flow diagram"),
@@ -273,6 +295,13 @@ FIGURES = {
                             kind="{kind}", value="{value}"),
     "pre": lazy_pgettext("report column", "Before"),
     "post": lazy_pgettext("report column", "After"),
+    "attendance_x": lazy_pgettext("figure", "meeting"),
+    "attendance_y": lazy_pgettext("figure", "present (%(pct)s of those due)", pct="%"),
+    "attendance_n": lazy_pgettext("figure", "n = %(n)s", n="{n}"),
+    "recruitment_x": lazy_pgettext("figure", "month"),
+    "recruitment_y": lazy_pgettext("figure", "participants allocated"),
+    "recruitment_month": lazy_pgettext("figure", "per month"),
+    "recruitment_total": lazy_pgettext("figure", "cumulative"),
 }
 
 
@@ -507,7 +536,7 @@ def cell(table: str, name: str, value, *, terms: frozenset[str] = frozenset(),
         return _word(CRITERIA, text)
     if name == "variable":
         return term(text)
-    if name in ("component", "band", "direction", "category", "test", "arm"):
+    if name in ("component", "band", "direction", "category", "test", "arm", "model"):
         return _word(VALUES, text)
     return text
 
