@@ -184,3 +184,29 @@ def study_participants(study):
     from models import Participant
 
     return db.session.scalars(db.select(Participant).filter_by(study_id=study.id)).all()
+
+
+def test_a_download_in_the_reader_s_language_names_the_model_and_terms_so(study, researcher,
+                                                                          as_user):
+    ensure_compiled()
+    researcher.locale = "ja"
+    db.session.commit()
+    client = as_user(researcher)
+
+    local = html.unescape(_get(client, study, "&therapy_groups=y&labels=local", ".html")
+                          .get_data(as_text=True))
+    english = html.unescape(_get(client, study, "&therapy_groups=y", ".html")
+                            .get_data(as_text=True))
+
+    assert "線形混合モデル" in local and "UC − CFTの変化（preからpost）" in local
+    assert FORMULA in local and FORMULA in english
+    assert "UC − CFT change, pre to post" in english and "線形混合モデル" not in english
+
+
+def test_the_random_intercept_is_offered_for_categories_not_numbers(study, researcher,
+                                                                     as_user):
+    page = _get(as_user(researcher), study).get_data(as_text=True)
+    field = page[page.index('name="random"'):]
+    field = field[:field.index("</select>")]
+
+    assert 'value="site"' in field and 'value="age"' not in field

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from models import Study, write_transaction
 from program.core import audit
 from program.reports import report_json
-from views.reports import labels
+from views.reports import labels, model_words
 from views.reports.figures import PLOT_LOCK, figure_font
 from views.reports.presenters import flow_reasons, local_frames, offer_local_labels, words
 
@@ -80,6 +80,6 @@ def _html(study: Study, report: dict, kind: str, local: bool) -> bytes:
             say[report["warning"]] = labels.warning(report["warning"])
         extra = {"frames": local_frames(report, kind, study, as_text=True), "say": say,
                  "lang": str(get_locale()), "figure_phrases": labels.figure_phrases(),
-                 "flow_reasons": flow_reasons(study)}
+                 "flow_reasons": flow_reasons(study), "term_phrases": model_words.term_phrases()}
     with PLOT_LOCK, (figure_font() if local else nullcontext()):
         return render_html(report, kind=kind, title=title, **extra).encode()

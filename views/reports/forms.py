@@ -100,6 +100,8 @@ def _formdata() -> MultiDict | None:
 
 
 def efficacy_form(study: Study, tables: study_data.StudyTables) -> EfficacyForm:
+    from pandas.api.types import is_numeric_dtype
+
     arms = [a.key for a in study.arms]
     form = EfficacyForm(formdata=_formdata(), data={
         "timepoints": tables.timepoints,
@@ -112,8 +114,8 @@ def efficacy_form(study: Study, tables: study_data.StudyTables) -> EfficacyForm:
     form.reference_arm.choices = options((a, a) for a in sorted(arms))
     covariates = covariate_choices(tables)
     form.covariates.choices = options((c, labels.column(c)) for c in covariates)
-    form.random.choices = options([("", _("(none)"))]
-                                  + [(c, labels.column(c)) for c in covariates])
+    levels = [c for c in covariates if not is_numeric_dtype(tables.participants[c])]
+    form.random.choices = options([("", _("(none)"))] + [(c, labels.column(c)) for c in levels])
     form.rc_measure.choices = options([("", _("(none)"))]
                                       + [(m, labels.measure(m)) for m in tables.measures])
     return form
