@@ -267,6 +267,9 @@ _FIXED_LABELS = {
     "status": "Status: completed, withdrawn, lost or active",
     "gender": "Gender",
     "age": "Age in years at allocation (from birth year)",
+    "randomised_on": "Date of allocation (UTC)",
+    "therapy_group": "Therapy group: the cohort of arms with sessions (empty in other arms)",
+    "sessions_attended": "Meetings attended (empty in arms without sessions)",
 }
 #: the variable labels above in the researcher's language (a download with ``labels=local``)
 _LOCAL_FIXED_LABELS = {
@@ -275,6 +278,9 @@ _LOCAL_FIXED_LABELS = {
     "status": _l("Status: completed, withdrawn, lost or active"),
     "gender": _l("Gender"),
     "age": _l("Age in years at allocation (from birth year)"),
+    "randomised_on": _l("Date of allocation (UTC)"),
+    "therapy_group": _l("Therapy group: the cohort of arms with sessions (empty in other arms)"),
+    "sessions_attended": _l("Meetings attended (empty in arms without sessions)"),
 }
 
 

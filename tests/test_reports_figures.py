@@ -179,3 +179,28 @@ def test_the_feasibility_page_draws_attendance_per_meeting_and_recruitment(study
     assert "<h2>Attendance per meeting</h2>" in page and "<h2>Recruitment over time</h2>" in page
     assert page.count('src="data:image/png;base64,') == 2
     assert 'alt="Share of the participants due at each meeting who were present' in page
+
+
+@pytest.mark.parametrize(("labels", "titles"), [
+    ("", ["Participant flow: CONSORT flow diagram",
+          "Attendance per meeting: share present at each meeting",
+          "Recruitment over time: participants allocated per month"]),
+    ("&labels=local", ["セッションごとの出席: 各セッションの出席割合",
+                       "募集の推移: 月ごとの割り付け参加者数"]),
+])
+def test_the_feasibility_workbook_embeds_its_figures_in_the_chosen_language(
+        study, researcher, as_user, labels, titles):
+    import io
+
+    import openpyxl
+
+    _course(study)
+    _speaks(researcher, "ja")
+    url = FEASIBILITY.format(id=study.id).replace("feasibility?", "feasibility.xlsx?")
+    book = openpyxl.load_workbook(io.BytesIO(as_user(researcher).get(url + labels).data))
+
+    sheet = book["figures"]
+    shown = [row[0] for row in sheet.iter_rows(values_only=True) if row[0]]
+    for title in titles:
+        assert title in shown
+    assert len(sheet._images) == 3  # the flow diagram, attendance and recruitment

@@ -6,6 +6,7 @@ formula, terms named for people, and options that do not fit refused with a mess
 from __future__ import annotations
 
 import html
+import json
 
 import pytest
 
@@ -210,3 +211,39 @@ def test_the_random_intercept_is_offered_for_categories_not_numbers(study, resea
     field = field[:field.index("</select>")]
 
     assert 'value="site"' in field and 'value="age"' not in field
+
+
+def test_flask_report_and_python_m_analysis_on_the_export_give_the_page_s_numbers(
+        study, researcher, as_user, runner, tmp_path):
+    """The three front ends with the same options: the page, ``flask report efficacy`` and
+    ``python -m analysis efficacy`` on the study's own data export (whose participants.csv
+    now carries the therapy groups and the sessions attended)."""
+    from analysis.__main__ import main as analysis_main
+    from program.reports import data_file
+
+    page = _get(as_user(researcher), study, "&therapy_groups=y&ddf=kenward-roger&per_protocol=8"
+                "&ancova=y", ".json").get_json()
+    flask_cli = runner.invoke(args=[
+        "report", "efficacy", "--study", study.key, "--measure", "BDI-II", "--therapy-groups",
+        "--df", "kenward-roger", "--per-protocol", "8", "--ancova"])
+    tables = load_tables(study.id)
+    for name in ("scores.csv", "participants.csv"):
+        (tmp_path / name).write_bytes(data_file(tables, study, name))
+    code = analysis_main([
+        "efficacy", "--scores", str(tmp_path / "scores.csv"), "--participants",
+        str(tmp_path / "participants.csv"), "--timepoints", "pre,post", "--therapy-group",
+        "therapy_group", "--df", "kenward-roger", "--per-protocol", "8", "--ancova",
+        "--out", str(tmp_path / "cli.json")])
+
+    assert flask_cli.exit_code == 0 and code == 0, flask_cli.output
+    assert json.loads(flask_cli.stdout) == page
+    assert json.loads((tmp_path / "cli.json").read_text()) == page
+    assert page["excluded"] == 21
+
+
+def test_flask_report_refuses_options_that_do_not_fit_in_one_line(study, runner):
+    result = runner.invoke(args=["report", "efficacy", "--study", study.key, "--model", "mmrm",
+                                 "--therapy-groups"])
+
+    assert result.exit_code == 2
+    assert "belong to the random-intercept model" in result.output

@@ -109,6 +109,9 @@ COLUMNS = {
     "gender": lazy_pgettext("report column", "Gender"),
     "age": lazy_pgettext("report column", "Age"),
     "status": lazy_pgettext("report column", "Status"),
+    "therapy_group": lazy_pgettext("report column", "Therapy group"),
+    "sessions_attended": lazy_pgettext("report column", "Sessions attended"),
+    "randomised_on": lazy_pgettext("report column", "Date of allocation"),
     # reliable-change categories (counts per arm)
     "recovered": lazy_pgettext("reliable change", "Recovered"),
     "improved": lazy_pgettext("reliable change", "Improved"),
