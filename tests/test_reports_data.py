@@ -330,3 +330,21 @@ def test_flow_tells_stopping_sessions_from_leaving_and_who_received_the_interven
     assert cft["withdrawn"]["n"] == 0
     assert uc["withdrawn"] == {"n": 1, "reasons": [{"reason": "moved away", "n": 1}]}
     assert cft["analysed"] == 3  # stopping the sessions keeps a person in the analysis
+
+
+def test_the_study_page_counts_who_stopped_sessions_apart_from_who_left(app, as_user):
+    study = gen_study()
+    stopped = gen_allocated(study, "CFT")
+    left = gen_allocated(study, "CFT")
+    withdrawal.withdraw(stopped.id, "stop_sessions", reason="too busy", on=date(2026, 4, 1))
+    withdrawal.withdraw(left.id, "leave_study", reason="moved away", on=date(2026, 4, 1))
+    researcher = gen_user("researcher")
+    gen_staff(study, researcher)
+
+    page = as_user(researcher).get(f"/research/studies/{study.id}").get_data(as_text=True)
+
+    assert "Stopped sessions, stayed in the study" in page
+    row = re.search(r'<th scope="row">CFT</th>(.*?)</tr>', page, re.S).group(1)
+    cells = re.findall(r"<td>(\d+)", row)
+    assert cells[:4] == ["2", "0", "1", "1"]  # allocated, started, withdrew, stopped sessions
+    assert "moved away: 1" in row and "too busy: 1" in row

@@ -18,8 +18,9 @@ from program import reports
 from program.reports import ReportInputError
 from views import navigation
 from views.access import researcher_study, role_required, staff_studies
-from views.reports import figures, forms, model_words
+from views.reports import figures, forms
 from views.reports.downloads import DATA_TYPES, REPORT_FORMATS, download, send_report
+from views.reports.model_words import model_described
 from views.reports.presenters import (
     flow_reasons,
     offer_local_labels,
@@ -81,7 +82,7 @@ def efficacy(study_id: int):
         "reports/efficacy.html", study=study, form=form, report=report, error=error,
         tables=page_tables(report, "efficacy", study) if report else [],
         words=words(report, change), local_labels=offer_local_labels(),
-        model=model_words.model_described(report, study) if report else None,
+        model=model_described(report, study) if report else None,
         figures=figures.trajectories(report) if report else [],
         query=request.query_string.decode(), change=change,
         change_tables=page_tables(change, "reliable-change") if change else [],
