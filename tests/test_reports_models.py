@@ -247,3 +247,11 @@ def test_flask_report_refuses_options_that_do_not_fit_in_one_line(study, runner)
 
     assert result.exit_code == 2
     assert "belong to the random-intercept model" in result.output
+
+
+def test_the_sign_convention_names_the_difference_as_the_tables_do(study, researcher, as_user):
+    page = html.unescape(_get(as_user(researcher), study).get_data(as_text=True))
+
+    assert ("Each “UC − CFT change” is the change from pre in UC minus the same change in CFT "
+            "(the reference arm)") in page
+    assert "time[t]:arm[UC]" not in page

@@ -446,21 +446,6 @@ def _locale():
     return get_locale() or "en"
 
 
-def sign_convention(timepoints: list[str], arms: list[str], reference_arm: str) -> str:
-    """Which way the interaction estimates run, as :func:`analysis.efficacy.sign_convention`
-    says it in English."""
-    others = [a for a in arms if a != reference_arm]
-    if len(others) == 1:
-        return str(_l("Each time[t]:arm[%(other)s] estimate is the change from %(baseline)s to "
-                      "t in %(other)s minus the same change in %(ref)s (the reference arm): a "
-                      "positive value means scores rose more, or fell less, in %(other)s than "
-                      "in %(ref)s.", other=others[0], baseline=timepoints[0], ref=reference_arm))
-    return str(_l("Each time[t]:arm[a] estimate is the change from %(baseline)s to t in arm a "
-                  "minus the same change in %(ref)s (the reference arm): a positive value means "
-                  "scores rose more, or fell less, in arm a than in %(ref)s.",
-                  baseline=timepoints[0], ref=reference_arm))
-
-
 def measure(key: str) -> str:
     """A measure key (``SCS.self_kindness``) with the instrument's subscale name in the
     reader's language; the key itself for anything the instrument library does not know."""

@@ -106,3 +106,18 @@ def model_described(report: dict, study: Study) -> dict:
             k=labels.number(report["per_protocol_min_sessions"]),
             n=labels.number(report["excluded"])))
     return out
+
+
+def sign_convention(timepoints: list[str], arms: list[str], reference_arm: str) -> str:
+    """Which way the arm differences run, with the terms named as the tables name them (the
+    JSON's :func:`analysis.efficacy.sign_convention` says it with the model's terms)."""
+    others = [a for a in arms if a != reference_arm]
+    if len(others) == 1:
+        return str(_l("Each “%(other)s − %(ref)s change” is the change from %(baseline)s in "
+                      "%(other)s minus the same change in %(ref)s (the reference arm): a "
+                      "positive value means scores rose more, or fell less, in %(other)s than "
+                      "in %(ref)s.", other=others[0], baseline=timepoints[0], ref=reference_arm))
+    return str(_l("Each “arm − %(ref)s change” is the change from %(baseline)s in that arm "
+                  "minus the same change in %(ref)s (the reference arm): a positive value means "
+                  "scores rose more, or fell less, in that arm than in %(ref)s.",
+                  baseline=timepoints[0], ref=reference_arm))

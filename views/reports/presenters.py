@@ -27,7 +27,7 @@ def words(report: dict | None, change: dict | None = None) -> dict[str, str]:
         if item.get("sign_convention"):
             arms = list(dict.fromkeys(
                 d["arm"] for entry in item["measures"].values() for d in entry["descriptives"]))
-            said[item["sign_convention"]] = labels.sign_convention(
+            said[item["sign_convention"]] = model_words.sign_convention(
                 item["timepoints"], arms, item["reference_arm"])
     return said
 
