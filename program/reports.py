@@ -39,7 +39,10 @@ def _(text: str, **values) -> str:
 
 
 class ReportInputError(ValueError):
-    """Report options that do not fit the study's data (shown to the user, one line)."""
+    """Report options that do not fit the study's data (shown to the user, one line);
+    ``problem`` is :mod:`analysis.options`' name for it, when it found it."""
+
+    problem: str | None = None
 
 
 #: the words for each problem :mod:`analysis.options` finds (its ``problem`` and ``values``)
@@ -76,7 +79,9 @@ _PROBLEMS = {
 
 def refused(exc: OptionError) -> ReportInputError:
     """The error to show for an option :mod:`analysis.options` refused."""
-    return ReportInputError(_PROBLEMS[exc.problem](exc.values))
+    error = ReportInputError(_PROBLEMS[exc.problem](exc.values))
+    error.problem = exc.problem
+    return error
 
 
 # --------------------------------------------------------------------------- study data

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 import pytest
 
@@ -144,12 +145,12 @@ def test_the_model_and_its_terms_are_said_in_the_reader_s_language(study, resear
     assert "change, pre to post" not in page and "random intercept" not in page
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ("&model=mmrm&therapy_groups=y", "belong to the random-intercept model"),
-    ("&model=mmrm&ddf=kenward-roger", "Kenward–Roger df are available"),
+@pytest.mark.parametrize(("options", "message", "field"), [
+    ("&model=mmrm&therapy_groups=y", "belong to the random-intercept model", "model"),
+    ("&model=mmrm&ddf=kenward-roger", "Kenward–Roger df are available", "ddf"),
 ])
 def test_options_that_do_not_fit_re_render_the_form_with_a_message(study, researcher, as_user,
-                                                                    options, message):
+                                                                    options, message, field):
     response = _get(as_user(researcher), study, options)
     page = html.unescape(response.get_data(as_text=True))
 
@@ -157,6 +158,9 @@ def test_options_that_do_not_fit_re_render_the_form_with_a_message(study, resear
     assert message in page
     assert 'role="alert"' in page and "The model fitted" not in page
     assert 'name="therapy_groups"' in page  # the form, with the choices as they were
+    shown = re.search(rf'<select[^>]*aria-invalid="true"[^>]*name="{field}"'
+                      rf'|<select[^>]*name="{field}"[^>]*aria-invalid="true"', page)
+    assert shown, "the message is at the field it is about too"
 
 
 @pytest.mark.parametrize("options", ["&ddf=containment", "&per_protocol=-1",

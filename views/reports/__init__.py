@@ -59,6 +59,7 @@ def _efficacy(study_id: int):
             change = _reliable_change(tables, form)
         except ReportInputError as exc:
             report, change, error = None, None, str(exc)
+            forms.mark_refused(form, exc)
     return study, form, report, change, error
 
 

@@ -132,6 +132,27 @@ def clustering(form: EfficacyForm) -> dict:
     return {k: v for k, v in chosen.items() if v is not None and defaults.get(k) != v}
 
 
+#: the efficacy form's field each refused option (:data:`analysis.options.PROBLEMS`) is about
+FIELD_OF_PROBLEM = {
+    "unknown_timepoint": "timepoints", "too_few_timepoints": "timepoints",
+    "no_complete_measure": "measures",
+    "unknown_covariate": "covariates", "empty_covariate": "covariates",
+    "unknown_arm": "reference_arm", "unknown_model": "model", "random_needs_lmm": "model",
+    "kenward_roger_needs_lmm": "ddf", "unknown_df": "ddf", "ancova_needs_rct": "ancova",
+    "per_protocol_negative": "per_protocol", "no_therapy_groups": "therapy_groups",
+    "reliability": "rc_reliability", "norms": "rc_norm_sd", "norm_sd": "rc_norm_sd",
+    "cutoff": "rc_cutoff",
+}
+
+
+def mark_refused(form: EfficacyForm, error: Exception) -> None:
+    """Show a refused option's message at the field it is about, too."""
+    name = FIELD_OF_PROBLEM.get(getattr(error, "problem", None) or "")
+    if name is not None:
+        field = getattr(form, name)
+        field.errors = [*field.errors, str(error)]
+
+
 def feasibility_form(tables: study_data.StudyTables) -> FlaskForm:
     form = feasibility_form_class()(formdata=_formdata(), data={"timepoints": tables.timepoints})
     form.timepoints.choices = options((t, t) for t in tables.timepoints)
