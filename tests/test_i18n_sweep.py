@@ -58,11 +58,6 @@ ALLOWED = {
     "CONSORT", "ITT", "MMRM", "LMM", "SD", "CI", "RCI", "SSRI",
     # authors' names of a method, as papers in every language cite them (Jacobson and Truax)
     "Jacobson", "Truax",
-    # the efficacy models as Japanese and Chinese papers write them: the estimation method,
-    # the df methods by their authors' names, type III tests, ANCOVA, and the R packages
-    # whose numbers the report reproduces (lme4, lmerTest, pbkrtest)
-    "REML", "Satterthwaite", "Kenward", "Roger", "III", "ANCOVA", "lme", "lmerTest",
-    "pbkrtest",
     # the language switcher names each language in itself ("English", 日本語, 简体中文)
     "English",
     # the demo's mail domain and video link host
@@ -75,6 +70,11 @@ ALLOWED = {
     "Markdown",
     # units
     "min",
+    # the efficacy models as Japanese and Chinese papers write them: the estimation method,
+    # the df methods by their authors' names, type III tests, ANCOVA, and the R packages
+    # whose numbers the report reproduces (lme4, lmerTest, pbkrtest)
+    "REML", "Satterthwaite", "Kenward", "Roger", "III", "ANCOVA", "lme", "lmerTest",
+    "pbkrtest",
 }
 
 _WORD = re.compile(r"[A-Za-z]{3,}")
