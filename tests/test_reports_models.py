@@ -259,3 +259,22 @@ def test_the_sign_convention_names_the_difference_as_the_tables_do(study, resear
     assert ("Each “UC − CFT change” is the change from pre in UC minus the same change in CFT "
             "(the reference arm)") in page
     assert "time[t]:arm[UC]" not in page
+
+
+def test_a_workbook_in_the_reader_s_language_has_the_model_sheet_in_it(study, researcher,
+                                                                       as_user):
+    import io
+
+    import openpyxl
+
+    ensure_compiled()
+    researcher.locale = "ja"
+    db.session.commit()
+    data = _get(as_user(researcher), study, "&therapy_groups=y&per_protocol=8&labels=local",
+                ".xlsx").data
+    book = openpyxl.load_workbook(io.BytesIO(data))
+
+    rows = {row[0]: row[1] for row in book["モデル"].iter_rows(min_row=2, values_only=True)}
+    assert rows["Rの式"] == FORMULA
+    assert rows["自由度"] == "Satterthwaite法" and rows["解析対象集団"] == "プロトコル遵守"
+    assert str(rows["除外（プロトコル遵守解析）"]) == "21"

@@ -41,6 +41,7 @@ TABLES = {
     "type III tests": lazy_pgettext("report table", "Type III tests"),
     "contrasts per timepoint": lazy_pgettext("report table", "Arms compared at each timepoint"),
     "attendance per meeting": lazy_pgettext("report table", "Attendance per meeting"),
+    "model": lazy_pgettext("report table", "Model"),
 }
 
 #: column ids of the report tables (and of the data files' fixed columns)
@@ -163,6 +164,13 @@ QUANTITIES = {
     "cutoff_c": lazy_pgettext("report quantity", "Cutoff c"),
     "cutoff_used": lazy_pgettext("report quantity", "Cutoff used"),
     "warning": lazy_pgettext("report quantity", "Warning"),
+    # the fitted model (an efficacy workbook's "model" sheet)
+    "design": lazy_pgettext("report quantity", "Design"),
+    "df_method": lazy_pgettext("report quantity", "Degrees of freedom"),
+    "formula": lazy_pgettext("report quantity", "R formula"),
+    "ancova_formula": lazy_pgettext("report quantity", "ANCOVA formula"),
+    "population": lazy_pgettext("report quantity", "Population"),
+    "excluded": lazy_pgettext("report quantity", "Left out (per-protocol)"),
 }
 _AT_LEAST = re.compile(r"attended_at_least_(\d+)_(n|pct)\Z")
 
@@ -181,6 +189,11 @@ VALUES = {
     "residual": lazy_pgettext("variance component", "residual"),
     "therapy_group": lazy_pgettext("variance component", "therapy group"),
     "ancova": lazy_pgettext("report value", "ANCOVA"),
+    "rct": lazy_pgettext("report value", "randomised trial"),
+    "single_arm": lazy_pgettext("report value", "single arm"),
+    "satterthwaite": lazy_pgettext("report value", "Satterthwaite"),
+    "kenward-roger": lazy_pgettext("report value", "Kenward–Roger"),
+    "per_protocol": lazy_pgettext("report value", "per-protocol"),
     # progression bands
     "green": lazy_pgettext("progression band", "green"),
     "amber": lazy_pgettext("progression band", "amber"),
