@@ -49,7 +49,8 @@ def record_adverse_event(
             relatedness=relatedness, action_taken=action_taken, outcome=outcome,
             reported_by_id=getattr(actor, "id", None))
         if alert_id is not None:
-            alert = db.session.get(SafetyAlert, alert_id)
+            alert = db.session.get(SafetyAlert, alert_id, with_for_update=True,
+                                   populate_existing=True)
             if alert is None or alert.participant_id != participant.id:
                 raise TrialError("that alert is not about this participant")
             if alert.status == "open":
