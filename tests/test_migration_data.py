@@ -1,0 +1,109 @@
+"""Migrations keep the data: a seeded database survives a downgrade and upgrade round trip,
+and a database filled at every earlier release head upgrades to today's head intact.
+
+A batch migration on SQLite rebuilds a table (copy, DROP, rename); with foreign keys on, the
+DROP fires the ON DELETE rules of every table pointing at it, so one downgrade used to empty
+memberships, study staff and facilitators and unlink participants, post authors and audit
+actors. ``migrations/env.py`` turns foreign keys off around the migration and checks them after.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import MetaData, func, select, text
+
+from models import db
+from program import demo
+from tests.conftest import make_app
+from tests.test_migrations import _fresh_database
+
+#: the release heads on main, oldest first (``flask db history``)
+RELEASES = ["49044f5a57e1", "b0b0a444e7c7", "75cc1bb41e54", "8dbeed8cbf17"]
+HEAD = RELEASES[-1]
+
+#: links a rebuild used to cut: (table, column) that must keep their values
+LINKS = [("group_memberships", "user_id"), ("study_staff", "user_id"),
+         ("cohort_facilitators", "user_id"), ("participants", "user_id"),
+         ("posts", "author_id"), ("audit_entries", "actor_id")]
+
+
+def _snapshot(columns_of: dict[str, list[str]]) -> dict[str, list[tuple]]:
+    """Every row of every table, in the columns the older schema also has."""
+    reflected = MetaData()
+    reflected.reflect(db.engine)
+    rows = {}
+    with db.engine.connect() as conn:
+        for name, columns in columns_of.items():
+            table = reflected.tables[name]
+            query = select(*[table.c[c] for c in columns])
+            rows[name] = sorted((tuple(r) for r in conn.execute(query)), key=repr)
+    return rows
+
+
+def _columns() -> dict[str, list[str]]:
+    reflected = MetaData()
+    reflected.reflect(db.engine)
+    return {name: sorted(c.name for c in table.columns)
+            for name, table in reflected.tables.items() if name != "alembic_version"}
+
+
+def _linked(table: str, column: str) -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table} WHERE {column} IS NOT NULL")
+                            ).scalar()
+
+
+def _audit_actors() -> None:
+    """The seed records no actors; staff acting in the app do."""
+    with db.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO audit_entries (at, actor_id, action, object_type, object_id, details) "
+            "SELECT :at, id, 'user.signed_in', 'user', id, '{}' FROM users"),
+            {"at": "2026-11-01 09:00:00"})
+
+
+@pytest.mark.parametrize("lowest", RELEASES[:-1])
+def test_seeded_database_survives_downgrade_and_upgrade(database_url, tmp_path, lowest):
+    app = make_app(_fresh_database(database_url, tmp_path))
+    with app.app_context():
+        upgrade()
+        demo.seed(app.config["DEMO_PASSWORD"])
+        _audit_actors()
+        db.session.remove()
+        before_links = {link: _linked(*link) for link in LINKS}
+        assert all(before_links.values()), before_links  # the seed fills every link
+
+        downgrade(revision=lowest)
+        kept = _columns()
+        at_lowest = _snapshot(kept)
+        upgrade()
+        after = _snapshot(kept)
+
+        assert {link: _linked(*link) for link in LINKS} == before_links
+        for table, rows in at_lowest.items():
+            assert after[table] == rows, f"{table} changed in the round trip"
+        assert sum(len(r) for r in after.values()) > 100
+        db.engine.dispose()
+
+
+def test_a_migration_that_breaks_a_foreign_key_fails_loudly(tmp_path):
+    """After the migration SQLite's foreign_key_check runs: a dangling row stops it."""
+    app = make_app(f"sqlite:///{tmp_path / 'dangling.db'}")
+    with app.app_context():
+        upgrade(revision="75cc1bb41e54")
+        raw = db.engine.raw_connection()  # autocommit: the pragma works outside BEGIN
+        raw.driver_connection.execute("PRAGMA foreign_keys = OFF")
+        raw.driver_connection.execute(
+            "INSERT INTO recovery_codes (user_id, code_hash, created_at) "
+            "VALUES (999, 'x', '2026-01-01 00:00:00')")
+        raw.driver_connection.execute("PRAGMA foreign_keys = ON")
+        raw.close()
+        with pytest.raises(SystemExit):  # flask-migrate logs the RuntimeError and exits 1
+            upgrade()
+        with db.engine.connect() as conn:
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            assert conn.execute(select(func.count()).select_from(text("recovery_codes"))
+                                ).scalar() == 1
+        assert version == "75cc1bb41e54"  # rolled back
+        db.engine.dispose()
