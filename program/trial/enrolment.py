@@ -36,6 +36,9 @@ def screen(participant_id: int, answers: Mapping[str, object], *, on: date, acto
         failed = failed_rules(rules, answers)
         screening = db.session.scalar(
             select(Screening).where(Screening.participant_id == participant.id))
+        if (screening is not None and screening.screened_on == on
+                and screening.answers == dict(answers)):
+            return screening  # the same form sent again: already recorded
         if screening is None:
             screening = Screening(participant_id=participant.id)
             db.session.add(screening)
@@ -61,6 +64,8 @@ def record_consent(participant_id: int, version: str, *, on: date, actor=None) -
         current = participant.study.consent_version
         if not version or (current and version != current):
             raise TrialError(f"consent must be to the current information sheet ({current})")
+        if participant.consented_on == on and participant.consent_version == version:
+            return  # the same consent sent again: already recorded
         participant.consented_on = on
         participant.consent_version = version
         if participant.status == "screened":
@@ -77,6 +82,8 @@ def assign_cohort(participant_id: int, cohort_id: int, *, actor=None) -> None:
             raise TrialError("that cohort belongs to another study")
         if participant.arm_id is None:
             raise TrialError("allocate the person before assigning a cohort")
+        if participant.cohort_id == cohort.id:
+            return  # already in this cohort
         participant.cohort_id = cohort.id
         audit.record(AuditAction.COHORT_ASSIGNED, participant, actor=actor,
                      cohort_id=cohort.id)
