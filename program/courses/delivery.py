@@ -271,9 +271,12 @@ class MeetingRecord:
     checklist_done: tuple[str, ...] = ()
 
 
-def _meeting_row(cohort_id: int, number: int) -> Meeting:
-    row = db.session.scalar(select(Meeting).where(Meeting.cohort_id == cohort_id,
-                                                  Meeting.session_number == number))
+def _meeting_row(cohort_id: int, number: int, *, lock: bool = False) -> Meeting:
+    query = select(Meeting).where(Meeting.cohort_id == cohort_id,
+                                  Meeting.session_number == number)
+    if lock:  # read afresh under the row lock: the decision below depends on it
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = db.session.scalar(query)
     if row is None:
         row = Meeting(cohort_id=cohort_id, session_number=number, outcome="scheduled",
                       checklist_done=[])
@@ -301,14 +304,19 @@ def ensure_meeting(cohort: Cohort, number: int) -> Meeting:
 def record_meeting(cohort: Cohort, number: int, record: MeetingRecord, by: User) -> Meeting:
     """Record how session ``number``'s meeting went; postponing moves its release too."""
     checklist = get_catalogue().session(cohort.program, number).checklist
+    recorded = {
+        "outcome": record.outcome,
+        "postponed_to": record.postponed_to if record.outcome == "postponed" else None,
+        "actual_start": record.actual_start, "actual_minutes": record.actual_minutes,
+        "notes": record.notes,
+        "checklist_done": [item for item in checklist if item in record.checklist_done],
+    }
     with write_transaction():
-        row = _meeting_row(cohort.id, number)
-        row.outcome = record.outcome
-        row.postponed_to = record.postponed_to if record.outcome == "postponed" else None
-        row.actual_start = record.actual_start
-        row.actual_minutes = record.actual_minutes
-        row.notes = record.notes
-        row.checklist_done = [item for item in checklist if item in record.checklist_done]
+        row = _meeting_row(cohort.id, number, lock=True)
+        if all(getattr(row, name) == value for name, value in recorded.items()):
+            return row  # the same record sent again: nothing changes, nothing is audited
+        for name, value in recorded.items():
+            setattr(row, name, value)
         row.recorded_by_id = by.id
         audit.record(AuditAction.MEETING_RECORDED, row, actor=by, cohort_id=cohort.id,
                      session=number, outcome=record.outcome)
