@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from flask import has_request_context, request
 from flask_babel import get_locale
-from sqlalchemy import bindparam, func, inspect, or_, select, update
+from sqlalchemy import bindparam, delete, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -253,9 +253,13 @@ def update_practice(row: PracticeLog, participant: Participant, entry: PracticeE
             _scan_for_risk(row, participant)
 
 
-def delete_practice(row: PracticeLog) -> None:
+def delete_practice(row: PracticeLog) -> bool:
+    """Delete a practice entry; False when it was already gone (a second click)."""
     with write_transaction():
-        db.session.delete(db.session.merge(row))
+        deleted = db.session.execute(
+            delete(PracticeLog).where(PracticeLog.id == row.id)
+            .returning(PracticeLog.id)).first()
+    return deleted is not None
 
 
 # --- meetings and attendance -----------------------------------------------------------------

@@ -97,6 +97,8 @@ def assign_groups(cohort_id: int, *, actor=None) -> int:
     memberships were added.
     """
     with write_transaction():
+        # one assignment of a cohort at a time: each fills groups by the sizes it reads
+        db.session.execute(select(Cohort.id).where(Cohort.id == cohort_id).with_for_update())
         groups = db.session.scalars(
             select(Group).where(Group.cohort_id == cohort_id).order_by(Group.id)).all()
         small = [g for g in groups if g.kind in ("small", "therapy")]
@@ -128,6 +130,7 @@ def assign_groups(cohort_id: int, *, actor=None) -> int:
                     db.session.add(GroupMembership(group_id=g.id, user_id=person.user_id))
                     members[g.id].add(person.user_id)
                     added += 1
-        audit.record(AuditAction.GROUPS_ASSIGNED, None, actor=actor, cohort_id=cohort_id,
-                     added=added)
+        if added:  # a second click finds everyone placed and records nothing
+            audit.record(AuditAction.GROUPS_ASSIGNED, None, actor=actor, cohort_id=cohort_id,
+                         added=added)
     return added
