@@ -7,7 +7,7 @@ from flask_migrate import downgrade, stamp, upgrade
 
 from models import db
 from tests.conftest import make_app
-from tests.test_migration_data import RELEASES
+from tests.test_migration_data import HEAD, RELEASES
 from tests.test_migrations import _fresh_database
 
 
@@ -19,12 +19,11 @@ def test_ready_only_at_the_migrations_head(database_url, tmp_path):
         ready = client.get("/readyz")
         assert ready.status_code == 200
         assert ready.get_json() == {"status": "ok", "database": "reachable",
-                                    "migrations": [RELEASES[-1]]}
-        downgrade(revision=RELEASES[-2])
+                                    "migrations": [HEAD]}
+        downgrade(revision=RELEASES[0])
         behind = client.get("/readyz")
         assert behind.status_code == 503
-        assert behind.get_json()["migrations"] == {"database": [RELEASES[-2]],
-                                                   "code": [RELEASES[-1]]}
+        assert behind.get_json()["migrations"] == {"database": [RELEASES[0]], "code": [HEAD]}
         assert client.get("/healthz").status_code == 200  # alive all the same
         db.engine.dispose()
 
