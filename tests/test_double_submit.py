@@ -242,6 +242,14 @@ CASES: dict[str, Case] = {
         lambda s: db.session.get(User, s.people["member"], populate_existing=True).timezone
         == "Asia/Tokyo"),
     # facilitators
+    "facilitator.register POST": Case(
+        _leader, lambda s: f"/facilitate/cohorts/{s.cohort.id}/meetings/1/register",
+        lambda s: {f"status-{s.member_record.id}": "present",
+                   f"minutes-{s.member_record.id}": "85", "fill": "present"}),
+    "facilitator.attendance_import_confirm POST": Case(
+        _leader, lambda s: f"/facilitate/cohorts/{s.cohort.id}/meetings/1/import/confirm",
+        lambda s: {"rows": "1", "confirm-0": "y", "participant-0": str(s.member_record.id),
+                   "minutes-0": "80"}),
     "facilitator.meeting POST": Case(
         _leader, lambda s: f"/facilitate/cohorts/{s.cohort.id}/meetings/1",
         lambda s: {"outcome": "held", "actual_minutes": "90", "notes": "Good session"}),
@@ -270,9 +278,8 @@ NOT_YET_COVERED: dict[str, str] = {
     "researcher.setup POST": _SETUP,
     "researcher.add_applicant POST": _SETUP + "; KNOWN GAP: no submission token, each click"
                                               " adds an applicant",
-    "facilitator.register POST": _LATER,
-    "facilitator.attendance_import_upload POST": _LATER,
-    "facilitator.attendance_import_confirm POST": _LATER,
+    "facilitator.attendance_import_upload POST": "reads an uploaded report and shows the "
+                                                 "matches for review; writes nothing",
     "questionnaires.instrument POST": _LATER + " (the response row is locked and re-read)",
     "questionnaires.save_one POST": _LATER + " (the response row is locked and re-read)",
     "rater.rate POST": _LATER + " (the response row is locked and re-read)",

@@ -387,6 +387,16 @@ def record_attendance(meeting: Meeting, marks: list[AttendanceMark], by: User,
         .execution_options(synchronize_session=False)
     ) if attended else None
     with write_transaction():
+        # one register of a meeting at a time, decided from what is stored now
+        db.session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
+        stored = {(a.participant_id, a.status, a.minutes_attended, a.source)
+                  for a in db.session.execute(
+                      select(Attendance.participant_id, Attendance.status,
+                             Attendance.minutes_attended, Attendance.source)
+                      .where(Attendance.meeting_id == meeting.id))}
+        if {(r["participant_id"], r["status"], r["minutes_attended"], r["source"])
+                for r in rows.values()} <= stored:
+            return len(marks)  # the same register sent again: nothing changes
         db.session.execute(statement, list(rows.values()))
         if started is not None:
             db.session.execute(started)  # expired below with everything else
