@@ -95,6 +95,8 @@ def default_config(instance_path: str) -> dict:
         # proxies in front that set X-Forwarded-For/-Proto (1 behind nginx): client addresses
         # for the sign-in limits and the audit log come from the proxy's header
         "TRUSTED_PROXIES": int(os.environ.get("HEARTH_TRUSTED_PROXIES", "0")),
+        # "json": one JSON object per log line (with request and user ids); else plain text
+        "LOG_FORMAT": os.environ.get("HEARTH_LOG_FORMAT", "text").strip().lower(),
         # how long the scheduler's claim on an outbox message lasts (a crash holds it so long)
         "OUTBOX_LEASE_SECONDS": int(os.environ.get("OUTBOX_LEASE_SECONDS", "60")),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),

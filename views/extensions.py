@@ -18,6 +18,7 @@ from wtforms.i18n import messages_path
 
 from models import db
 from program.accounts.sessions import load_user
+from views.logs import init_logging
 
 log = logging.getLogger("hearth")
 login_manager = LoginManager()
@@ -75,20 +76,8 @@ def init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), compare_type=True,
                      render_as_batch=True)
     limiter.init_app(app)
-    _ensure_log_handler()
+    init_logging(app)
     log_rate_limit_store(app)
-
-
-def _ensure_log_handler() -> None:
-    """Hearth's own log lines (``hearth``, ``hearth.jobs``) go to stderr at INFO unless the
-    deployment configured logging itself (a handler on the root or ``hearth`` logger)."""
-    hearth = logging.getLogger("hearth")
-    if hearth.handlers or logging.getLogger().handlers:
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    hearth.addHandler(handler)
-    hearth.setLevel(logging.INFO)
 
 
 def log_rate_limit_store(app: Flask) -> None:
