@@ -9,6 +9,7 @@ actors. ``migrations/env.py`` turns foreign keys off around the migration and ch
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,28 @@ def _script_head() -> str:
 
 #: today's head: the newest migration in the repository
 HEAD = _script_head()
+
+#: every migration released on main, by file, with the SHA-256 of its text: a released
+#: migration is never renamed or edited (a database upgraded with the old text would differ
+#: from one upgraded with the new). Add each new release's files here.
+RELEASED = {
+    "49044f5a57e1_initial_schema.py":
+        "62c8b443a425712806822f64616bd2b69e383e5773a6cab5dc8a0a10afd0f797",
+    "b0b0a444e7c7_sign_in_sessions.py":
+        "145640aa3cb6318ae6411a185ee72523c0190618ef489ded8a0776cd5222b337",
+    "75cc1bb41e54_two_factor.py":
+        "51490d2012cbe8cd05945734796d3aa25c8d6e409e41b3af5f69e6bb68a29fb2",
+    "8dbeed8cbf17_outbox_messages_carry_an_html_part.py":
+        "e4912c45d85f2e2413c2d30fc4799e56307419d9107c7014436e65e99af18cf3",
+}
+
+
+def test_released_migrations_are_never_renamed_or_edited():
+    versions = Path(__file__).parents[1] / "migrations" / "versions"
+    found = {name: hashlib.sha256((versions / name).read_bytes()).hexdigest()
+             for name in RELEASED if (versions / name).exists()}
+    assert found == RELEASED
+    assert [name.split("_")[0] for name in RELEASED] == RELEASES
 
 #: links a rebuild used to cut: (table, column) that must keep their values
 LINKS = [("group_memberships", "user_id"), ("study_staff", "user_id"),
