@@ -11,7 +11,6 @@ printed.
 from __future__ import annotations
 
 import http.client
-import shutil
 import socket
 import subprocess
 import threading
@@ -20,48 +19,25 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks._server import ROOT, free_port, start_gunicorn, stop, wait_until_up
+from benchmarks._server import (
+    free_port,
+    nginx_available,
+    start_gunicorn,
+    start_nginx,
+    stop,
+)
 from tests.test_durability_support import scratch_database
 
 pytestmark = pytest.mark.slow
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-PROXY_SETTINGS = ROOT / "docs" / "deploy" / "hearth-proxy.conf"
 SLOW_CLIENTS = 6
 WINDOW = 6.0  # seconds the slow clients keep trickling
 
 
 def _nginx(prefix: Path, listen: int, upstream: int) -> subprocess.Popen:
-    if not Path(NGINX).exists():
+    if not nginx_available():
         pytest.fail("nginx not found: install Debian's nginx-light (`make proxy`)")
-    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (prefix / name).mkdir(parents=True, exist_ok=True)
-    config = prefix / "nginx.conf"
-    config.write_text(f"""
-daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    upstream hearth_app {{ server 127.0.0.1:{upstream}; keepalive 16; }}
-    server {{
-        listen 127.0.0.1:{listen};
-        client_header_timeout 30s;
-        location / {{ include {PROXY_SETTINGS}; }}
-    }}
-}}
-""")
-    process = subprocess.Popen([NGINX, "-e", str(prefix / "error.log"), "-p", str(prefix),
-                                "-c", str(config)], start_new_session=True)
-    wait_until_up("127.0.0.1", listen, seconds=20)
-    return process
+    return start_nginx(prefix, listen, upstream)
 
 
 def _trickle(port: int, part: str, stop_at: float) -> None:
