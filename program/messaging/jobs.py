@@ -431,6 +431,9 @@ def _send_one(message_id: int, now: datetime, result: DispatchResult) -> None:
         final = message.attempts >= MAX_ATTEMPTS
         _finish(message_id, status="failed" if final else "pending",
                 last_error=f"{type(exc).__name__}: {exc}"[:500])
+        if final:
+            log.error("outbox message %s (%s) given up after %d attempts", message_id,
+                      message.kind, message.attempts)
         result.failed += 1
         result.retried += not final
         return
