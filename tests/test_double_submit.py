@@ -299,6 +299,7 @@ def _blocks_study(scene: Scene) -> str:
 _SECURITY = "account and sign-in routes (issue 17 owns them); not yet cased"
 _SETUP = "study set-up (issue 14 is changing these routes); not yet cased"
 _LATER = "not yet cased (time); its write is keyed or locked but not proven under a burst"
+_NEW = "new with issues 14/15 (accounts, applications, cohort staff, rescheduling); not yet cased"
 NOT_YET_COVERED: dict[str, str] = {
     **{f"auth.{name} POST": _SECURITY for name in (
         "sign_in", "sign_out", "sign_out_everywhere", "set_language", "request_reset",
@@ -311,6 +312,16 @@ NOT_YET_COVERED: dict[str, str] = {
     "researcher.setup POST": _SETUP,
     "researcher.add_applicant POST": _SETUP + "; KNOWN GAP: no submission token, each click"
                                               " adds an applicant",
+    # arrived on main (issues 14 and 15) while this property was written: not yet cased
+    **{route: _NEW for route in (
+        "admin.bulk_confirm POST", "admin.bulk_upload POST", "admin.invite POST",
+        "admin.resend_invitation POST", "admin.revoke_invitation POST", "admin.set_role POST",
+        "applications.settings POST", "apply.consent POST", "apply.screening POST",
+        "apply.start POST", "cohort_staff.add_facilitator POST",
+        "cohort_staff.assign_participants POST", "cohort_staff.change_leader POST",
+        "cohort_staff.form_groups POST", "cohort_staff.move_member POST",
+        "cohort_staff.remove_facilitator POST", "facilitator.reschedule POST",
+        "invitations.accept POST", "researcher.invite_participant POST")},
     "facilitator.attendance_import_upload POST": "reads an uploaded report and shows the "
                                                  "matches for review; writes nothing",
 }
