@@ -204,3 +204,8 @@ def test_a_database_filled_at_an_earlier_release_upgrades_to_head_intact(
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
         db.engine.dispose()
     source.dispose()
+    if database_url != "sqlite":  # the two scratch databases of this test
+        from benchmarks._server import drop_database
+
+        drop_database(source_url.render_as_string(hide_password=False))
+        drop_database(app.config["SQLALCHEMY_DATABASE_URI"])
