@@ -46,7 +46,7 @@ from program.courses.calendar import CohortCalendar, MeetingStatus, PlannedMeeti
 from program.courses.catalogue import get_catalogue
 from program.courses.delivery import cohort_calendar, sees_material
 from program.groups.digests import ensure_weekly_threads, materialise_digests
-from program.messaging import emails
+from program.messaging import emails, links
 from program.messaging.outbox import enqueue
 
 log = logging.getLogger("hearth.jobs")
@@ -354,7 +354,13 @@ def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
             result.cancelled += 1
             continue
         try:
-            send_email(user.email, message.subject, message.body_text, message.body_html)
+            outgoing = links.fill(message, user)
+        except links.LinkGone:
+            _finish(message_id, status="cancelled")
+            result.cancelled += 1
+            continue
+        try:
+            send_email(user.email, outgoing.subject, outgoing.text, outgoing.html)
         except Exception as exc:  # noqa: BLE001 - any transport error: retry later
             log.warning("sending outbox message %s failed: %s", message_id, type(exc).__name__)
             final = message.attempts >= MAX_ATTEMPTS
@@ -362,7 +368,9 @@ def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
                     last_error=f"{type(exc).__name__}: {exc}"[:500])
             result.failed += 1
             continue
-        _finish(message_id, status="sent", sent_at=now)
+        # The contact log keeps who was sent what kind of message, when, and its subject;
+        # the body (which may have named a session or held a link) goes.
+        _finish(message_id, status="sent", sent_at=now, body_text="", body_html=None)
         result.sent += 1
     db.session.commit()
     return result
