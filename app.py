@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from commands import content, demo, groups, report, scheduler, trial
 from models import db
@@ -91,9 +92,21 @@ def default_config(instance_path: str) -> dict:
         "MAIL_USE_TLS": _env_flag("MAIL_USE_TLS", True),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Hearth <no-reply@hearth.invalid>"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        # Failed sign-ins (see views/auth/devices.py): one account from one address, in tiers
+        # that wait longer each time; any account from one address; one account from anywhere
+        # (a browser the owner signed in from before is exempt from that last one).
+        "LOGIN_LIMIT_PER_PAIR": os.environ.get(
+            "LOGIN_LIMIT_PER_PAIR", "3 per minute;6 per 15 minutes;10 per hour;20 per day"),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT",
+                                                  "10 per 15 minutes"),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
+        # wrong two-factor codes (the password was right), per account
+        "TWO_FACTOR_LIMIT_PER_ACCOUNT": os.environ.get("TWO_FACTOR_LIMIT_PER_ACCOUNT",
+                                                       "5 per 15 minutes"),
         "PASSWORD_RESET_HOURS": 2,
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none;
+        # the headers are then ignored, so nobody can claim another address).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "60")),
         "SESSION_ABSOLUTE_HOURS": int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
@@ -149,6 +162,9 @@ def create_app(config: dict | None = None) -> Flask:
     # naming the file and field, and no request ever reads content files.
     get_catalogue()
 
+    if app.config["TRUSTED_PROXIES"] > 0:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     init_extensions(app)
     init_security(app)
     init_template_helpers(app)

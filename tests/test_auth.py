@@ -75,11 +75,11 @@ def test_post_with_forged_csrf_token_is_rejected(client):
     assert response.status_code == 400
 
 
-def test_rate_limit_per_account(client, app):
+def test_rate_limit_per_account_and_address(client, app):
     user = gen_user("participant")
-    for _ in range(5):
+    for _ in range(3):
         post_form(client, "/auth/sign-in", {"email": user.email, "password": "wrong guess 1"})
-    # Even the right password is refused once the account's limit is reached ...
+    # Even the right password is refused from this address once the pair's limit is reached ...
     response = post_form(client, "/auth/sign-in", {"email": user.email, "password": PASSWORD})
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)

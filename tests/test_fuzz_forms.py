@@ -370,7 +370,9 @@ def test_two_factor_forms_survive_arbitrary_input(app):
     """The code forms of two-factor sign-in need a state a plain signed-in client lacks (half
     signed in, an enrolment under way, two-factor sign-in on), so they are fuzzed here. A wrong
     code writes nothing but, at sign-in, its audit entry."""
-    app.config.update(LOGIN_LIMIT_PER_ACCOUNT="100000 per minute",
+    app.config.update(TWO_FACTOR_LIMIT_PER_ACCOUNT="100000 per minute",
+                      LOGIN_LIMIT_PER_PAIR="100000 per minute",
+                      LOGIN_LIMIT_PER_ACCOUNT="100000 per minute",
                       LOGIN_LIMIT_PER_ADDRESS="100000 per minute")  # reach the views
     world = gen_world()
     enrolling, enrolling_token = _signed_in_client(app, world, "member")
