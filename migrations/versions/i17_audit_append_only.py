@@ -1,10 +1,14 @@
 """the audit log is append-only in the database: triggers refuse UPDATE and DELETE
 
+Also removes the text of posts whose author asked for data removal before removal cleared it
+(they kept their words under "a former member").
+
 Revision ID: i17_audit_append_only
 Revises: 8dbeed8cbf17
 Create Date: 2026-12-04 23:00:00
 
 """
+import sqlalchemy as sa
 from alembic import op
 
 
@@ -29,10 +33,17 @@ POSTGRESQL = [
 ]
 
 
+REMOVED_TEXT = "Removed at the participant's request."
+
+
 def upgrade():
     dialect = op.get_bind().dialect.name
     for statement in POSTGRESQL if dialect == "postgresql" else SQLITE:
         op.execute(statement)
+    op.execute(sa.text(
+        "UPDATE posts SET body = :text, body_html = :html, submission_token = NULL, "
+        "title = CASE WHEN title IS NULL THEN NULL ELSE :text END WHERE author_removed = :yes"
+    ).bindparams(text=REMOVED_TEXT, html=f"<p>{REMOVED_TEXT}</p>", yes=True))
 
 
 def downgrade():
