@@ -103,6 +103,12 @@ def default_config(instance_path: str) -> dict:
         # wrong two-factor codes (the password was right), per account
         "TWO_FACTOR_LIMIT_PER_ACCOUNT": os.environ.get("TWO_FACTOR_LIMIT_PER_ACCOUNT",
                                                        "5 per 15 minutes"),
+        # Request limits: forms are small; views marked ``accepts_uploads`` take up to
+        # MAX_UPLOAD_LENGTH. Larger bodies get a 413 before they are read.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "MAX_UPLOAD_LENGTH": int(os.environ.get("MAX_UPLOAD_LENGTH", str(3 * 1024 * 1024))),
+        "MAX_FORM_MEMORY_SIZE": 512 * 1024,
+        "MAX_FORM_PARTS": 500,
         "PASSWORD_RESET_HOURS": 2,
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none;
         # the headers are then ignored, so nobody can claim another address).

@@ -23,7 +23,7 @@ from program.courses.catalogue import get_catalogue
 from program.courses.week import participant_week
 from views import navigation
 from views.access import role_required
-from views.forms import options, values
+from views.forms import options, plausible_date, values
 
 bp = Blueprint("participant", __name__, url_prefix="/me")
 navigation.add("participant", "participant.dashboard", "This week", order=10)
@@ -36,7 +36,7 @@ CHART_WEEKS = 8
 
 class PracticeLogForm(FlaskForm):
     practice_key = SelectField(_l("Practice"), validators=[DataRequired()])
-    practised_on = DateField(_l("Date"), validators=[DataRequired()])
+    practised_on = DateField(_l("Date"), validators=[DataRequired(), plausible_date])
     minutes = IntegerField(
         _l("Minutes"),
         validators=[DataRequired(), NumberRange(min=1, max=600,

@@ -61,8 +61,39 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def accepts_uploads(*fields: str):
+    """Mark a view (just under its route decorator) as taking file uploads in ``fields``: its
+    requests may be up to ``MAX_UPLOAD_LENGTH``; everywhere else a file part is refused."""
+
+    def mark(view):
+        view.upload_fields = frozenset(fields)
+        return view
+
+    return mark
+
+
 def init_security(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
+
+    def apply_request_limits():
+        """Before any form is parsed: uploads may be larger, and only upload views take files
+        (a text field sent as a file would reach a form as an object it cannot handle)."""
+        view = app.view_functions.get(request.endpoint)
+        uploads = getattr(view, "upload_fields", frozenset())
+        if uploads:
+            request.max_content_length = app.config["MAX_UPLOAD_LENGTH"]
+        if request.method != "POST":
+            return
+        if request.mimetype == "multipart/form-data" and set(request.files) - uploads:
+            abort(400)
+        if request.mimetype == "application/x-www-form-urlencoded":
+            # Werkzeug counts the parts of multipart forms only; the body is cached for the
+            # form parser, and within MAX_CONTENT_LENGTH (413 beyond it).
+            if request.get_data(cache=True).count(b"&") >= app.config["MAX_FORM_PARTS"]:
+                abort(413)
+
+    # First of all: CSRF protection and the sign-in limits read the form in their own hooks.
+    app.before_request_funcs.setdefault(None, []).insert(0, apply_request_limits)
 
     @app.before_request
     def refuse_nul_characters():
@@ -138,6 +169,11 @@ def init_security(app: Flask) -> None:
     @app.errorhandler(405)
     def method_not_allowed(_e):
         return error_page(405, _("Not allowed"), _("This address does not accept that request."))
+
+    @app.errorhandler(413)
+    def too_large(_e):
+        return error_page(413, _("Too large"),
+                          _("What you sent is larger than this page accepts."))
 
     @app.errorhandler(429)
     def too_many(_e):
