@@ -80,6 +80,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "participant.sessions GET":          (S, 200, 404, 403, 403, 403, 403, 200),
     "participant.session GET":           (S, 200, 404, 403, 403, 403, 403, 200),
     "participant.session_done POST":     (S, S, 404, 403, 403, 403, 403, S),
+    "participant.session_opened POST":   (S, 204, 404, 403, 403, 403, 403, 204),
     "participant.practice_history GET":  (S, 200, 404, 403, 403, 403, 403, 200),
     "participant.practice_new GET":      (S, 200, 404, 403, 403, 403, 403, 200),
     "participant.practice_new POST":     (S, 200, 404, 403, 403, 403, 403, 200),

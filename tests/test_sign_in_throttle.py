@@ -80,3 +80,8 @@ def test_without_trusted_proxies_a_forwarded_header_is_ignored(client):
                          headers={"X-Forwarded-For": "198.51.100.50"})
     assert response.status_code == 302
     assert _audited_address() == "127.0.0.1"
+
+
+@pytest.mark.parametrize("path", ["/auth/sign-in", "/auth/reset", "/auth/reset/not-a-token"])
+def test_sign_in_and_reset_pages_are_never_stored(client, path):
+    assert client.get(path).headers.get("Cache-Control") == "no-store"

@@ -118,17 +118,32 @@ def sessions():
 @bp.get("/sessions/<int:number>")
 @role_required("participant")
 def session(number: int):
-    """A released session's material; opening it is recorded as progress."""
+    """A released session's material. Reading it writes nothing: the page's script posts
+    ``session_opened`` once it was shown (a link preview or prefetch must not count)."""
     participant = _participant_with_material()
     now = utcnow()
     if not operations.session_visible(participant, number, now):
         abort(404)
-    progress = operations.record_opened(participant, number, now)
+    progress = db.session.scalar(select(SessionProgress).where(
+        SessionProgress.participant_id == participant.id,
+        SessionProgress.session_number == number))
     content = get_catalogue(get_locale()).session(participant.cohort.program, number)
     guide = content.facilitator_guide
     sections = [section for section in content.sections if section is not guide]
     return render_template("participant/session.html", session=content, sections=sections,
                            progress=progress)
+
+
+@bp.post("/sessions/<int:number>/opened")
+@role_required("participant")
+def session_opened(number: int):
+    """The session page's beacon: the participant has the material in front of them."""
+    participant = _participant_with_material()
+    now = utcnow()
+    if not operations.session_visible(participant, number, now):
+        abort(404)
+    operations.record_opened(participant, number, now)
+    return "", 204
 
 
 @bp.post("/sessions/<int:number>/done")

@@ -39,6 +39,10 @@ CSP = (
 )
 
 
+#: pages never cached even for the signed-out: signing in, two-factor, password reset
+NO_STORE_BLUEPRINTS = {"auth", "two_factor"}
+
+
 def safe_next(target: str | None) -> str | None:
     """Only same-site relative paths are followed after sign-in (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -137,8 +141,11 @@ def init_security(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("HSTS"):
             headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-        if current_user.is_authenticated and "Cache-Control" not in headers:
-            headers["Cache-Control"] = "no-store"  # pages of signed-in users hold health data
+        if "Cache-Control" not in headers and (
+                current_user.is_authenticated or request.blueprint in NO_STORE_BLUEPRINTS):
+            # pages of signed-in users hold health data; sign-in and reset pages hold an
+            # address or a reset token (in the URL), and a shared computer keeps neither
+            headers["Cache-Control"] = "no-store"
         return response
 
     def error_page(status: int, title: str, message: str):
