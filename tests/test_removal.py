@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ForeignKey, func, select
+import pytest
+from sqlalchemy import ForeignKey, func, select, text
 
 from models import (
     AuditEntry,
@@ -235,3 +236,27 @@ def test_only_admins_may_remove_data_and_only_requested_removals(app, as_user):
     client = as_user(gen_user("admin"))
     assert post_form(client, f"/admin/removals/{person.id}", {"confirm": person.code},
                      token_from="/admin/").status_code == 404
+
+
+def test_on_sqlite_erased_text_survives_in_neither_the_database_nor_its_log(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite files; PostgreSQL is vacuumed (README)")
+    from pathlib import Path
+
+    assert db.session.execute(text("PRAGMA secure_delete")).scalar() == 1
+    side = gen_side()
+    secret = "Kumiko-told-me-about-the-overdose"
+    db.session.add(Post(group_id=side.group.id, author_id=side.member.id, body=secret,
+                        body_html=f"<p>{secret}</p>"))
+    db.session.add(PracticeLog(participant_id=side.participant.id, practice_key="x",
+                               practised_on=TODAY, minutes=5, note=secret + "-note",
+                               submission_token="secure-delete-test"))
+    db.session.commit()
+    database = Path(db.engine.url.database)
+    withdrawal.request_data_removal(side.participant.id, on=TODAY)
+    db.session.commit()
+    assert remove_participant_data(side.participant.id) is True
+    db.session.close()
+    wal = database.with_name(database.name + "-wal")
+    on_disk = database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert secret.encode() not in on_disk
