@@ -6,7 +6,9 @@ migration ``i17_audit_append_only``), so neither a bulk statement through the ap
 nor a hand-written one changes the log. On PostgreSQL, production should also run the app as
 a role without UPDATE, DELETE and TRUNCATE on ``audit_entries`` (see the README). Users are
 never deleted (removal anonymises them), so the actor's ``SET NULL`` never fires. A migration
-that rebuilds the table (SQLite batch mode) must create the triggers again.
+that rebuilds this table (SQLite batch mode) must create the triggers again, and one that
+rebuilds ``users`` on SQLite must use plain ``ALTER TABLE`` instead (dropping the old table
+would set the actors to NULL, which the triggers refuse).
 """
 
 from __future__ import annotations

@@ -74,6 +74,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "two_factor.regenerate POST":        (S, S, S, S, S, S, S, S),
     "settings.edit GET":                 (S, 200, 200, 200, 200, 200, 200, 200),
     "settings.edit POST":                (S, 200, 200, 200, 200, 200, 200, 200),
+    "settings.renew_calendar_link POST": (S, S, S, S, S, S, S, S),
     "calendar.feed GET":                 (200, 200, 200, 200, 200, 200, 200, 200),
     # the participant's own pages: the usual-care participant has no material (404)
     "participant.dashboard GET":         (S, 200, 200, 403, 403, 403, 403, 200),

@@ -64,7 +64,7 @@ def feed(user: User, now: datetime, host: str = "hearth") -> bytes:
                     event.add("sequence", 1)
                     planned = calendar.local(meeting.planned_start)
                     lines.append(f"Moved from {planned:%Y-%m-%d %H:%M} ({cohort.timezone}).")
-                if cohort.video_link:
+                if cohort.video_link and user.calendar_video_link:
                     event.add("location", cohort.video_link)
                     event.add("url", cohort.video_link)
             event.add("description", "\n".join(lines))
