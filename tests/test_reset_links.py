@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, select
 
-from models import OutboxMessage, db, utcnow
+from models import OutboxMessage, User, db, utcnow
 from program.core.mail import sent_mail
 from program.messaging.jobs import dispatch
 from tests.conftest import post_form, sign_in
@@ -105,3 +105,12 @@ def test_reset_request_does_the_same_work_with_or_without_an_account(client):
     assert sent_mail() == []  # no path talks to the mail server during the request
     dispatch(utcnow())
     assert [m["to"] for m in sent_mail()] == [user.email]
+
+
+def test_a_participant_who_stopped_all_contact_still_gets_the_reset_they_asked_for(client):
+    from tests.factories import gen_participant, gen_study
+
+    person = gen_participant(gen_study(), withdrawal_kind="stop_contact")
+    user = db.session.get(User, person.user_id)
+    (link,) = _reset_links(client, user.email)
+    assert client.get(link).status_code == 200

@@ -310,6 +310,8 @@ def _still_wanted(message: OutboxMessage, user: User | None, now: datetime) -> b
         return False
     if message.kind in REMINDER_KINDS and not user.reminders_enabled:
         return False
+    if message.kind == "password_reset":
+        return True  # asked for just now by the person themselves, whatever they withdrew from
     participant = db.session.scalar(select(Participant).where(Participant.user_id == user.id))
     kind = participant.withdrawal_kind if participant is not None else None
     if kind in ("stop_contact", "leave_study"):
