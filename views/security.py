@@ -65,6 +65,11 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+#: upload views marked here rather than with ``accepts_uploads`` (the admin's CSV of people to
+#: invite, issue 14), with their file fields
+UPLOAD_ENDPOINTS = {"admin.bulk_upload": frozenset({"file"})}
+
+
 def accepts_uploads(*fields: str):
     """Mark a view (just under its route decorator) as taking file uploads in ``fields``: its
     requests may be up to ``MAX_UPLOAD_LENGTH``; everywhere else a file part is refused."""
@@ -83,7 +88,8 @@ def init_security(app: Flask) -> None:
         """Before any form is parsed: uploads may be larger, and only upload views take files
         (a text field sent as a file would reach a form as an object it cannot handle)."""
         view = app.view_functions.get(request.endpoint)
-        uploads = getattr(view, "upload_fields", frozenset())
+        uploads = (getattr(view, "upload_fields", None)
+                   or UPLOAD_ENDPOINTS.get(request.endpoint or "", frozenset()))
         if uploads:
             request.max_content_length = app.config["MAX_UPLOAD_LENGTH"]
         if request.method != "POST":
