@@ -92,12 +92,17 @@ def test_practice_logged_for_year_one_is_a_form_error(app, world):
     assert db.session.scalar(select(func.count()).select_from(PracticeLog)) == 1  # the world's
 
 
-@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN", "1e999"])
 def test_a_report_threshold_that_is_not_a_number_is_a_form_error(app, world, value):
+    from program.reports import criteria
+
     client = _as(app, world.home.researcher)
     study = world.home.study.id
-    page = client.get(f"/research/reports/{study}/feasibility?recruitment_per_month_green={value}")
-    assert page.status_code in (200, 400)
+    query = "&".join(f"{c['metric']}_{band}={value}" for c in criteria()
+                     for band in ("green", "amber"))
+    for suffix in ("", ".json", ".xlsx"):
+        page = client.get(f"/research/reports/{study}/feasibility{suffix}?{query}")
+        assert page.status_code in (200, 400), suffix
     efficacy = client.get(f"/research/reports/{study}/efficacy?rc_reliability={value}"
-                          f"&rc_norm_sd={value}&rc_norm_mean={value}")
+                          f"&rc_norm_sd={value}&rc_norm_mean={value}&rc_cutoff={value}")
     assert efficacy.status_code in (200, 400)
