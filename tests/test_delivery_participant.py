@@ -113,10 +113,17 @@ def test_dashboard_shows_this_weeks_session_homework_and_streak(clock, course, a
 def test_opening_a_session_records_progress_and_mark_as_done(clock, course, as_user):
     clock.move_to(utc(2026, 10, 16))
     client = as_user(course.user)
-    client.get("/me/sessions/1")
+    page = client.get("/me/sessions/1").get_data(as_text=True)
+    # Reading the page (or a link preview fetching it) records nothing ...
+    assert db.session.scalar(select(SessionProgress)) is None
+    assert 'data-opened-url="/me/sessions/1/opened"' in page and "session_opened.js" in page
+    # ... the page's beacon does.
+    beacon = post_form(client, "/me/sessions/1/opened", token_from="/me/sessions/1")
+    assert beacon.status_code == 204
     progress = db.session.scalar(select(SessionProgress).where(
         SessionProgress.participant_id == course.participant.id))
     assert progress.opened_at == utc(2026, 10, 16) and progress.completed_at is None
+    assert post_form(client, "/me/sessions/2/opened", token_from="/me/").status_code == 404
     response = post_form(client, "/me/sessions/1/done", token_from="/me/sessions/1")
     assert response.status_code == 302
     db.session.expire_all()

@@ -23,7 +23,7 @@ from program.courses.catalogue import get_catalogue
 from program.courses.week import participant_week
 from views import navigation
 from views.access import role_required
-from views.forms import options, values
+from views.forms import options, plausible_date, values
 
 bp = Blueprint("participant", __name__, url_prefix="/me")
 navigation.add("participant", "participant.dashboard", "This week", order=10)
@@ -36,7 +36,7 @@ CHART_WEEKS = 8
 
 class PracticeLogForm(FlaskForm):
     practice_key = SelectField(_l("Practice"), validators=[DataRequired()])
-    practised_on = DateField(_l("Date"), validators=[DataRequired()])
+    practised_on = DateField(_l("Date"), validators=[DataRequired(), plausible_date])
     minutes = IntegerField(
         _l("Minutes"),
         validators=[DataRequired(), NumberRange(min=1, max=600,
@@ -118,17 +118,32 @@ def sessions():
 @bp.get("/sessions/<int:number>")
 @role_required("participant")
 def session(number: int):
-    """A released session's material; opening it is recorded as progress."""
+    """A released session's material. Reading it writes nothing: the page's script posts
+    ``session_opened`` once it was shown (a link preview or prefetch must not count)."""
     participant = _participant_with_material()
     now = utcnow()
     if not operations.session_visible(participant, number, now):
         abort(404)
-    progress = operations.record_opened(participant, number, now)
+    progress = db.session.scalar(select(SessionProgress).where(
+        SessionProgress.participant_id == participant.id,
+        SessionProgress.session_number == number))
     content = get_catalogue(get_locale()).session(participant.cohort.program, number)
     guide = content.facilitator_guide
     sections = [section for section in content.sections if section is not guide]
     return render_template("participant/session.html", session=content, sections=sections,
                            progress=progress)
+
+
+@bp.post("/sessions/<int:number>/opened")
+@role_required("participant")
+def session_opened(number: int):
+    """The session page's beacon: the participant has the material in front of them."""
+    participant = _participant_with_material()
+    now = utcnow()
+    if not operations.session_visible(participant, number, now):
+        abort(404)
+    operations.record_opened(participant, number, now)
+    return "", 204
 
 
 @bp.post("/sessions/<int:number>/done")

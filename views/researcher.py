@@ -54,7 +54,7 @@ from program.trial import setup as study_setup
 from program.trial.records import TrialError
 from views import navigation
 from views.access import researcher_participant, researcher_study, role_required, staff_studies
-from views.forms import LANGUAGES, options
+from views.forms import LANGUAGES, options, plausible_date
 
 bp = Blueprint("researcher", __name__, url_prefix="/research")
 navigation.add("researcher", "researcher.home", "Studies", order=10)
@@ -72,20 +72,20 @@ WITHDRAWAL_LABELS = {
 class ConsentForm(FlaskForm):
     version = StringField(_l("Information sheet version"), validators=[DataRequired(),
                                                                        Length(max=40)])
-    on = DateField(_l("Date of consent"), validators=[DataRequired()])
+    on = DateField(_l("Date of consent"), validators=[DataRequired(), plausible_date])
 
 
 class WithdrawalForm(FlaskForm):
     kind = SelectField(_l("What the person stops"), choices=options(WITHDRAWAL_LABELS.items()))
     reason = StringField(_l("Reason (short, no names)"), validators=[Optional(), Length(max=200)])
-    on = DateField(_l("Date"), validators=[DataRequired()])
+    on = DateField(_l("Date"), validators=[DataRequired(), plausible_date])
 
 
 class AdverseEventForm(FlaskForm):
     alert_id = SelectField(_l("From safety alert"), coerce=int, choices=[])
     description = TextAreaField(_l("What happened"), validators=[DataRequired(),
                                                                   Length(max=4000)])
-    onset_on = DateField(_l("Onset"), validators=[DataRequired()])
+    onset_on = DateField(_l("Onset"), validators=[DataRequired(), plausible_date])
     severity = SelectField(_l("Severity"), choices=options(AeSeverity.choices()))
     serious = BooleanField(_l("Serious (hospitalisation, life-threatening, death, disability)"))
     relatedness = SelectField(_l("Related to the intervention"),

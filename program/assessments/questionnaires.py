@@ -156,6 +156,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: a queued invitation holds this and the invitation's id where its link goes; the link is
+#: made when the message is sent (``program.messaging.links``), so no outbox row opens it
+QUESTIONNAIRE_LINK_PREFIX = "hearth-link:questionnaire/"
+
+
 def invitation_link(invitation: AssessmentInvitation) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/q/t/{_token(invitation)}"
 
@@ -224,6 +229,7 @@ def _invite_or_remind(invitation, participant, timepoint, user, now, closes) -> 
             created_at=now.replace(microsecond=0), expires_at=closes, token_hash="")
         invitation.token_hash = token_hash(_token(invitation))
         db.session.add(invitation)
+        db.session.flush()  # its id goes in the message, in place of the link
         key, kind = f"assessment-invite:{event}", "assessment_invitation"
     elif invitation.completed_at is not None:
         return 0
@@ -243,7 +249,7 @@ def _invite_or_remind(invitation, participant, timepoint, user, now, closes) -> 
     enqueue_email(user, key, kind, "questionnaire_invitation",
                   reminder=kind == "assessment_reminder", label=timepoint.label,
                   closes=for_recipient(closes, user.locale, user.timezone),
-                  link=invitation_link(invitation))
+                  link=f"{QUESTIONNAIRE_LINK_PREFIX}{invitation.id}")
     return 1
 
 

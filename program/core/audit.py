@@ -29,6 +29,8 @@ class AuditAction(Vocabulary):
                            lazy_pgettext("audit action", "turned two-factor sign-in off"))
     RECOVERY_CODES_REPLACED = ("auth.recovery_codes_replaced",
                                lazy_pgettext("audit action", "made new recovery codes"))
+    CALENDAR_LINK_RENEWED = ("auth.calendar_link_renewed",
+                             lazy_pgettext("audit action", "made a new calendar address"))
     ACCOUNT_ENABLED = "admin.account_enabled", lazy_pgettext("audit action", "enabled an account")
     ACCOUNT_DISABLED = ("admin.account_disabled",
                         lazy_pgettext("audit action", "disabled an account"))
