@@ -1,0 +1,136 @@
+"""Recall and false alarms of the risk detector on the labelled evaluation set, and its speed.
+
+For each language of ``tests/data/risk_eval``: recall over the risk statements (overall, per
+family, and urgent statements found at urgent level), the false-alarm rate over the ordinary
+statements (and over the everyday death idioms alone), then the time to screen a 2,000-character
+post with every language's patterns (the way posts are screened). Each statement is screened
+with all languages' patterns, as posts are.
+
+Usage: ``python benchmarks/risk_detection.py [--misses]`` (``--misses`` lists what was missed
+and what raised a false alarm, for whoever extends the patterns).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from program.safety.detector import FAMILIES, detect  # noqa: E402
+
+EVAL_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "risk_eval"
+LANGUAGES = ("en", "ja", "zh")
+ORDINARY = ("ordinary", "hyperbole")
+
+
+@dataclass(frozen=True)
+class Statement:
+    family: str
+    level: str
+    text: str
+
+    @property
+    def risk(self) -> bool:
+        return self.family not in ORDINARY
+
+
+@dataclass
+class Result:
+    language: str
+    found: dict[str, list[int]] = field(default_factory=dict)  #: family -> [found, total]
+    urgent: list[int] = field(default_factory=lambda: [0, 0])
+    alarms: dict[str, list[int]] = field(default_factory=dict)  #: ordinary kind -> [n, total]
+    misses: list[str] = field(default_factory=list)
+    false_alarms: list[str] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return sum(f for f, _ in self.found.values()) / sum(t for _, t in self.found.values())
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return sum(n for n, _ in self.alarms.values()) / sum(t for _, t in self.alarms.values())
+
+
+def load_set(language: str) -> list[Statement]:
+    lines = (EVAL_DIR / f"{language}.tsv").read_text(encoding="utf-8").splitlines()
+    return [Statement(*line.split("\t")) for line in lines
+            if line.strip() and not line.startswith("#")]
+
+
+def evaluate(language: str) -> Result:
+    result = Result(language)
+    for statement in load_set(language):
+        matches = detect(statement.text)
+        if statement.risk:
+            tally = result.found.setdefault(statement.family, [0, 0])
+            tally[0] += bool(matches)
+            tally[1] += 1
+            if not matches:
+                result.misses.append(f"{statement.family}: {statement.text}")
+            if statement.level == "urgent":
+                result.urgent[0] += any(m.urgent for m in matches)
+                result.urgent[1] += 1
+        else:
+            tally = result.alarms.setdefault(statement.family, [0, 0])
+            tally[0] += bool(matches)
+            tally[1] += 1
+            if matches:
+                result.false_alarms.append(
+                    f"{statement.text}  <- {', '.join(m.pattern for m in matches)}")
+    return result
+
+
+def post_of(language: str, length: int = 2000) -> str:
+    """An ordinary post of about ``length`` characters from the set's ordinary statements."""
+    sentences = [s.text for s in load_set(language) if s.family == "ordinary"]
+    text, i = "", 0
+    while len(text) < length:
+        text += sentences[i % len(sentences)] + " "
+        i += 1
+    return text[:length]
+
+
+def screening_ms(text: str, runs: int = 200) -> float:
+    """Median milliseconds to screen ``text`` with every language's patterns."""
+    detect(text)  # compile once, as the running app has
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        detect(text)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def _pct(n: int, total: int) -> str:
+    return f"{100 * n / total:5.1f}% ({n}/{total})"
+
+
+def main(show_misses: bool = False) -> None:
+    for language in LANGUAGES:
+        r = evaluate(language)
+        found = sum(f for f, _ in r.found.values()), sum(t for _, t in r.found.values())
+        alarms = sum(n for n, _ in r.alarms.values()), sum(t for _, t in r.alarms.values())
+        print(f"[{language}] recall {_pct(*found)}   false alarms {_pct(*alarms)}")
+        for family in FAMILIES:
+            if family in r.found:
+                print(f"    {family:<20} recall {_pct(*r.found[family])}")
+        print(f"    {'urgent at urgent':<20} recall {_pct(*r.urgent)}")
+        for kind, (n, total) in r.alarms.items():
+            print(f"    {kind:<20} false alarms {_pct(n, total)}")
+        if show_misses:
+            for line in r.misses:
+                print(f"    MISS  {line}")
+            for line in r.false_alarms:
+                print(f"    ALARM {line}")
+    mixed = "".join(post_of(lang, 700) for lang in LANGUAGES)[:2000]
+    for name, text in [*((lang, post_of(lang)) for lang in LANGUAGES), ("mixed", mixed)]:
+        print(f"screening a {len(text)}-character {name} post: {screening_ms(text):.2f} ms")
+
+
+if __name__ == "__main__":
+    main(show_misses="--misses" in sys.argv)
