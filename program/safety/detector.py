@@ -114,7 +114,8 @@ class LanguageRules:
             at = text.find(trigger)
             while at >= 0:
                 i = bisect.bisect_right(ends, at)
-                spans.append((ends[i - 1] if i >= 1 else 0, ends[i] if i < len(ends) else len(text)))
+                start = ends[i - 1] if i >= 1 else 0
+                spans.append((start, ends[i] if i < len(ends) else len(text)))
                 at = text.find(trigger, at + 1)
         spans.sort()
         merged = [spans[0]]
