@@ -252,11 +252,3 @@ def detect(text: str | None, languages: tuple[str, ...] | None = None) -> list[R
             if held is None or (match.urgent and not held.urgent):
                 best[match.family] = match
     return sorted(best.values(), key=lambda m: (not m.urgent, FAMILIES.index(m.family)))
-
-
-def summary(matches: list[RiskMatch]) -> str | None:
-    """The alert's rule: level and families, e.g. ``urgent:plan_preparation,self_harm``."""
-    if not matches:
-        return None
-    level = "urgent" if any(m.urgent for m in matches) else "concern"
-    return f"{level}:{','.join(m.family for m in matches)}"
