@@ -6,8 +6,9 @@ statements (and over the everyday death idioms alone), then the time to screen a
 post with every language's patterns (the way posts are screened). Each statement is screened
 with all languages' patterns, as posts are.
 
-Usage: ``python benchmarks/risk_detection.py [--misses]`` (``--misses`` lists what was missed
-and what raised a false alarm, for whoever extends the patterns).
+Usage: ``python benchmarks/risk_detection.py [--misses]`` (``--misses`` lists what the
+evaluation set missed and what raised a false alarm, for whoever extends the patterns; the
+held-out set's misses are never listed, so that nobody tunes the patterns on it).
 """
 
 from __future__ import annotations
@@ -137,8 +138,8 @@ def main(show_misses: bool = False) -> None:
     for language in LANGUAGES:
         report(evaluate(language), show_misses, "evaluation set")
     print("held-out sets (written after the patterns were fixed, never used to tune them):")
-    for language in LANGUAGES:
-        report(evaluate(language, held_out=True), show_misses, "held-out set")
+    for language in LANGUAGES:  # never lists what it missed: nobody tunes on it
+        report(evaluate(language, held_out=True), False, "held-out set")
     mixed = "".join(post_of(lang, 700) for lang in LANGUAGES)[:2000]
     for name, text in [*((lang, post_of(lang)) for lang in LANGUAGES), ("mixed", mixed)]:
         wall, cpu = screening_ms(text)
