@@ -151,3 +151,21 @@ def test_every_pattern_compiles_on_its_own():
     for language in LANGUAGES:
         for pattern in rules(language).patterns:
             re.compile(pattern.regex)
+
+
+def test_researchers_review_the_patterns_by_language_and_family(app, as_user):
+    from tests.factories import gen_staff, gen_user
+    from tests.factories_trial import gen_trial
+
+    study = gen_trial("blocks", seed=7)
+    researcher = gen_user("researcher")
+    gen_staff(study, researcher)
+    client = as_user(researcher)
+    assert f"/research/studies/{study.id}/risk-patterns" in client.get(
+        f"/research/studies/{study.id}").get_data(as_text=True)
+    page = client.get(f"/research/studies/{study.id}/risk-patterns").get_data(as_text=True)
+    assert page.count("<h1>") == 1 and 'id="patterns-ja"' in page
+    for label in ("plans or preparation", "farewell", "self-harm", "wish to be dead"):
+        assert f"<h3>{label}</h3>" in page
+    assert "stockpiling" in page and "遺書を書いた" in page and "想不开" in page
+    assert "<code>program/safety/risk_patterns/</code>" in page

@@ -252,3 +252,14 @@ def detect(text: str | None, languages: tuple[str, ...] | None = None) -> list[R
             if held is None or (match.urgent and not held.urgent):
                 best[match.family] = match
     return sorted(best.values(), key=lambda m: (not m.urgent, FAMILIES.index(m.family)))
+
+
+def catalogue() -> list[tuple[str, list[tuple[str, list[Pattern]]]]]:
+    """Every shipped pattern by language, then by family in FAMILIES order (for review)."""
+    shelves = []
+    for language in pattern_languages():
+        patterns = rules(language).patterns
+        shelves.append((language, [(family, [p for p in patterns if p.family == family])
+                                   for family in FAMILIES
+                                   if any(p.family == family for p in patterns)]))
+    return shelves
