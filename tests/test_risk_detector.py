@@ -29,12 +29,13 @@ _spec.loader.exec_module(benchmark)
 LANGUAGES = ("en", "ja", "zh")
 #: (recall at least, false alarms at most, urgent statements found as urgent at least) on the
 #: evaluation set the patterns were written with
-FLOORS = {"en": (306 / 306, 0.0, 112 / 114), "ja": (293 / 294, 0.0, 114 / 115),
-          "zh": (292 / 292, 0.0, 110 / 111)}
+FLOORS = {"en": (346 / 346, 0.0, 128 / 130), "ja": (333 / 334, 0.0, 129 / 132),
+          "zh": (332 / 332, 0.0, 126 / 128)}
 #: (recall at least, false alarms at most) on the held-out set, written before the last round
 #: of pattern changes and never tuned on: what the detector does with statements it has not
-#: seen (the figure to quote), far below the evaluation set's
-HELD_OUT_FLOORS = {"en": (27 / 40, 0 / 40), "ja": (26 / 40, 1 / 40), "zh": (18 / 40, 0 / 40)}
+#: seen (the figure to quote), far below the evaluation set's. When the held-out set is used
+#: to improve the patterns, fold it into the evaluation set and write a new one first.
+HELD_OUT_FLOORS = {"en": (26 / 40, 2 / 40), "ja": (28 / 40, 1 / 40), "zh": (25 / 40, 1 / 40)}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -59,9 +60,12 @@ def test_recall_and_false_alarms_hold_the_floor_the_benchmark_reached(language):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_held_out_set_holds_its_floor(language):
     result = benchmark.evaluate(language, held_out=True)
-    recall, alarms = HELD_OUT_FLOORS[language]
-    assert result.recall >= recall - 1e-9  # no listing of misses: nobody tunes on this set
-    assert result.false_alarm_rate <= alarms + 1e-9
+    # plain numbers only, so that a failure never lists the held-out statements
+    recall, alarms = result.recall, result.false_alarm_rate
+    del result
+    floor_recall, ceiling_alarms = HELD_OUT_FLOORS[language]
+    assert recall >= floor_recall - 1e-9
+    assert alarms <= ceiling_alarms + 1e-9
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
