@@ -29,13 +29,13 @@ _spec.loader.exec_module(benchmark)
 LANGUAGES = ("en", "ja", "zh")
 #: (recall at least, false alarms at most, urgent statements found as urgent at least) on the
 #: evaluation set the patterns were written with
-FLOORS = {"en": (346 / 346, 0.0, 128 / 130), "ja": (333 / 334, 0.0, 129 / 132),
-          "zh": (332 / 332, 0.0, 126 / 128)}
+FLOORS = {"en": (386 / 386, 0.0, 144 / 146), "ja": (373 / 374, 0.0, 145 / 149),
+          "zh": (372 / 372, 0.0, 141 / 145)}
 #: (recall at least, false alarms at most) on the held-out set, written before the last round
 #: of pattern changes and never tuned on: what the detector does with statements it has not
 #: seen (the figure to quote), far below the evaluation set's. When the held-out set is used
 #: to improve the patterns, fold it into the evaluation set and write a new one first.
-HELD_OUT_FLOORS = {"en": (26 / 40, 2 / 40), "ja": (28 / 40, 1 / 40), "zh": (25 / 40, 1 / 40)}
+HELD_OUT_FLOORS = {"en": (25 / 40, 1 / 40), "ja": (23 / 40, 2 / 40), "zh": (18 / 40, 0 / 40)}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
