@@ -141,7 +141,10 @@ class LanguageRules:
             if self.hyperbole is not None:
                 window = self.hyperbole.sub(lambda m: _BLANK * len(m.group()), window)
             for m in self.combined.finditer(window):
-                index = next(i for i, regex in self.singles if regex.match(window, m.start()))
+                index = next((i for i, regex in self.singles if regex.match(window, m.start())),
+                             None)
+                if index is None:  # cannot happen: the scan is the patterns joined in order
+                    continue
                 pattern = self.patterns[index]
                 level = pattern.level
                 if self.negated(window, m.start(), m.end()):
