@@ -278,6 +278,15 @@ def adverse_events(study_id: int):
                            alerts=alerts)
 
 
+@bp.get("/studies/<int:study_id>/risk-patterns")
+@role_required("researcher")
+def risk_patterns(study_id: int):
+    """The risk-language patterns that screen the study's posts, notes and comments."""
+    s = researcher_study(study_id)
+    return render_template("researcher/risk_patterns.html", study=s,
+                           shelves=detector.catalogue())
+
+
 # --------------------------------------------------------------------------- participants
 
 
@@ -415,12 +424,3 @@ def add_adverse_event(participant_id: int):
     except TrialError as exc:
         return _refused(exc, p)
     return _done(_("Adverse event recorded."), p)
-
-
-@bp.get("/studies/<int:study_id>/risk-patterns")
-@role_required("researcher")
-def risk_patterns(study_id: int):
-    """The risk-language patterns that screen the study's posts, notes and comments."""
-    s = researcher_study(study_id)
-    return render_template("researcher/risk_patterns.html", study=s,
-                           shelves=detector.catalogue())
