@@ -21,6 +21,7 @@ from models import (
     Study,
     db,
     utcnow,
+    write_transaction,
 )
 from program.assessments import questionnaires as assessments
 from program.assessments.questionnaires import AnswerError
@@ -162,6 +163,34 @@ def test_bdi_item_9_raises_a_safety_alert_to_the_clinician_at_once(setup):
     assert alert.participant_id == person.id
     assert db.session.scalar(select(OutboxMessage.recipient_id)
                              .where(OutboxMessage.kind == "safety_alert")) == clinician.id
+
+
+def test_risk_language_in_free_text_answers_raises_an_alert_naming_level_and_family(setup):
+    study, _cohort, pre, _post, person = setup
+    clinician = gen_user("facilitator")
+    gen_staff(study, clinician, clinician=True)
+    assessments.save_answers(person.id, pre.id, "BDI-II", {n: 0 for n in range(1, 22)})
+    response = assessments.find_response(person.id, pre.id, "BDI-II")
+    with write_transaction():
+        db.session.merge(response).free_text = {"comment": "もう疲れた。遺書を書いた。"}
+    result = assessments.submit(person.id, pre.id, "BDI-II", now=NOW)
+    assert result.risks == []
+    alert = db.session.scalar(select(SafetyAlert))
+    assert (alert.source_kind, alert.source_id, alert.level, alert.families) == (
+        "response", result.response.id, "urgent", "plan_preparation")
+    assert "遺書" not in alert.rule
+    assert db.session.scalar(select(OutboxMessage.recipient_id)
+                             .where(OutboxMessage.kind == "safety_alert")) == clinician.id
+
+
+def test_ordinary_free_text_answers_raise_no_alert(setup):
+    _study, _cohort, pre, _post, person = setup
+    assessments.save_answers(person.id, pre.id, "BDI-II", {n: 0 for n in range(1, 22)})
+    response = assessments.find_response(person.id, pre.id, "BDI-II")
+    with write_transaction():
+        db.session.merge(response).free_text = {"comment": "I'm dead tired but sleeping better."}
+    assessments.submit(person.id, pre.id, "BDI-II", now=NOW)
+    assert db.session.scalar(select(SafetyAlert)) is None
 
 
 def test_a_studys_own_risk_rule_also_raises_an_alert(app):

@@ -146,6 +146,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "researcher.add_applicant POST":     (S, 403, 403, 403, 403, 404, 403, S),
     "researcher.assign_groups POST":     (S, 403, 403, 403, 403, 404, 403, S),
     "researcher.adverse_events GET":     (S, 403, 403, 403, 403, 404, 403, 200),
+    "researcher.risk_patterns GET":      (S, 403, 403, 403, 403, 404, 403, 200),
     "researcher.participant GET":        (S, 403, 403, 403, 403, 404, 403, 200),
     "researcher.add_adverse_event POST": (S, 403, 403, 403, 403, 404, 403, 400),
     "researcher.cohort POST":            (S, 403, 403, 403, 403, 404, 403, S),

@@ -212,7 +212,8 @@ def test_risk_language_in_a_note_raises_one_safety_alert_without_the_text(
     entry = db.session.scalar(select(PracticeLog).where(PracticeLog.note == note))
     assert (alert.source_kind, alert.source_id) == ("practice_log", entry.id)
     assert alert.participant_id == course.participant.id
-    assert alert.rule.startswith("risk-phrases:")
+    assert (alert.rule, alert.level, alert.families) == (
+        "risk:concern:wish_to_be_dead", "concern", "wish_to_be_dead")
     assert "die" not in (alert.note or "") and "die" not in alert.rule
 
 

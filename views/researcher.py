@@ -48,6 +48,7 @@ from program.core import audit
 from program.core.audit import AuditAction
 from program.core.dates import shortdate
 from program.reports import study_flow
+from program.safety import detector
 from program.trial import adverse_events as ae_register
 from program.trial import allocation, eligibility, enrolment, records, withdrawal
 from program.trial import setup as study_setup
@@ -294,6 +295,15 @@ def adverse_events(study_id: int):
         .order_by(SafetyAlert.created_at.desc())).all()
     return render_template("researcher/adverse_events.html", study=s, events=events,
                            alerts=alerts)
+
+
+@bp.get("/studies/<int:study_id>/risk-patterns")
+@role_required("researcher")
+def risk_patterns(study_id: int):
+    """The risk-language patterns that screen the study's posts, notes and comments."""
+    s = researcher_study(study_id)
+    return render_template("researcher/risk_patterns.html", study=s,
+                           shelves=detector.catalogue())
 
 
 # --------------------------------------------------------------------------- participants

@@ -49,6 +49,7 @@ from program.instruments.scoring import risk_flags, score
 from program.instruments.wording import with_wording
 from program.messaging.outbox import enqueue_email
 from program.safety.alerts import raise_alert
+from program.safety.scanning import scan_for_risk
 
 REMINDER_EVERY_DAYS = 3
 #: statuses of people who are asked to fill in questionnaires
@@ -454,10 +455,12 @@ def submit(participant_id: int, timepoint_id: int, key: str, *, now: datetime | 
                                  prorated=result.prorated))
         extra = (study.instrument_settings or {}).get(key, {}).get("risk_rules", [])
         risks = risk_flags(instrument, answers, extra)
-        if risks:
-            raise_alert("response", response.id, ",".join(r.id for r in risks),
-                        study_id=study.id, participant_id=participant_id,
-                        group_id=_care_group(participant))
+        finding = scan_for_risk("\n".join(str(v) for v in (response.free_text or {}).values()))
+        if risks or finding:
+            rule = ",".join([r.id for r in risks] + ([finding.rule] if finding else []))
+            raise_alert("response", response.id, rule, study_id=study.id,
+                        participant_id=participant_id, group_id=_care_group(participant),
+                        finding=finding)
         if instrument.rater == "self" and set(self_report(study, timepoint)) <= (
                 _submitted(participant_id, timepoint_id) | {key}):
             invitation = db.session.scalar(select(AssessmentInvitation).where(

@@ -106,6 +106,7 @@ class AuditAction(Vocabulary):
     MEETING_CANCELLED = "meeting.cancelled", lazy_pgettext("audit action", "cancelled a meeting")
     ATTENDANCE_RECORDED = "attendance.record", lazy_pgettext("audit action", "recorded attendance")
     RESPONSE_RATED = "response.rated", lazy_pgettext("audit action", "entered a clinician rating")
+    ALERT_RAISED = "alert.raise", lazy_pgettext("audit action", "raised a safety alert")
     ALERT_OWNED = "alert.own", lazy_pgettext("audit action", "took on a safety alert")
     ALERT_ACKNOWLEDGED = ("alert.acknowledge",
                           lazy_pgettext("audit action", "acknowledged a safety alert"))

@@ -213,10 +213,11 @@ def _scan_for_risk(log_row: PracticeLog, participant: Participant) -> None:
     """Screen the note for risk language and raise a safety alert in the same transaction."""
     if not log_row.note:
         return
-    rule = scan_for_risk(log_row.note, languages=None)
-    if rule:
-        raise_alert("practice_log", log_row.id, rule, study_id=participant.study_id,
-                    participant_id=participant.id, group_id=_home_group_id(participant))
+    finding = scan_for_risk(log_row.note)
+    if finding:
+        raise_alert("practice_log", log_row.id, finding.rule, study_id=participant.study_id,
+                    participant_id=participant.id, group_id=_home_group_id(participant),
+                    finding=finding)
 
 
 def _home_group_id(participant: Participant) -> int | None:

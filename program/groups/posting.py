@@ -52,14 +52,14 @@ def _clean_body(body: str) -> str:
 
 def _scan_for_risk(post: Post, group: Group) -> None:
     """Raise one alert for the post if its text suggests risk (never more than one per post)."""
-    rule = scan_for_risk(f"{post.title or ''}\n{post.body}")
-    if rule is None or post.author_id is None:
+    finding = scan_for_risk(f"{post.title or ''}\n{post.body}")
+    if finding is None or post.author_id is None:
         return
     cohort = db.session.get(Cohort, group.cohort_id)
     participant_id = db.session.scalar(
         select(Participant.id).where(Participant.user_id == post.author_id))
-    raise_alert("post", post.id, rule, study_id=cohort.study_id,
-                participant_id=participant_id, group_id=group.id)
+    raise_alert("post", post.id, finding.rule, study_id=cohort.study_id,
+                participant_id=participant_id, group_id=group.id, finding=finding)
 
 
 def _notify_reply(reply: Post, thread: Post, group: Group) -> None:
