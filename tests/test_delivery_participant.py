@@ -95,7 +95,7 @@ def test_dashboard_shows_the_join_link_from_15_minutes_before_until_the_end(
     assert VIDEO not in client.get("/me/").get_data(as_text=True)
 
 
-def test_dashboard_shows_this_weeks_session_homework_and_streak(clock, course, as_user):
+def test_dashboard_shows_this_weeks_session_homework_and_days_practised(clock, course, as_user):
     clock.move_to(utc(2026, 10, 24, 12))
     client = as_user(course.user)
     for day in (22, 23, 24):
@@ -106,8 +106,41 @@ def test_dashboard_shows_this_weeks_session_homework_and_streak(clock, course, a
     db.session.commit()
     page = client.get("/me/").get_data(as_text=True)
     assert "Session 2: Practising mindfulness" in page
-    assert "Practice streak: 3 days" in page
+    assert "Practised on 3 days this week" in page
+    assert "streak" not in page.lower()
     assert re.search(r"Affectionate breathing.*?logged", page, re.S)
+
+
+def test_no_practice_this_week_shows_no_count_and_last_weeks_days_do_not_count(
+        clock, course, as_user):
+    clock.move_to(utc(2026, 10, 24, 12))
+    client = as_user(course.user)
+    # Practised last week, before this week's meeting, and never since.
+    for day in (15, 16, 17):
+        db.session.add(PracticeLog(participant_id=course.participant.id,
+                                   practice_key="soothing-touch", practised_on=date(2026, 10, day),
+                                   minutes=10, submission_token=f"old{day}"))
+    db.session.commit()
+    page = client.get("/me/").get_data(as_text=True)
+    assert "Session 2: Practising mindfulness" in page
+    assert "Practised on" not in page and "0 days" not in page
+    db.session.add(PracticeLog(participant_id=course.participant.id,
+                               practice_key="soothing-touch", practised_on=date(2026, 10, 24),
+                               minutes=5, submission_token="today"))
+    db.session.commit()
+    assert "Practised on 1 day this week" in client.get("/me/").get_data(as_text=True)
+    japanese = client.get("/me/", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "今週は1日練習しました" in japanese
+
+
+def test_the_week_counts_days_since_the_meeting_and_at_most_seven():
+    from program.courses.week import days_practised, week_start
+    today = date(2026, 10, 24)
+    assert week_start(date(2026, 10, 22), today) == date(2026, 10, 22)
+    assert week_start(date(2026, 10, 10), today) == date(2026, 10, 18)  # a long, postponed week
+    assert week_start(None, today) == date(2026, 10, 18)
+    days = {date(2026, 10, 21), date(2026, 10, 22), date(2026, 10, 24), date(2026, 10, 25)}
+    assert days_practised(days, date(2026, 10, 22), today) == 2
 
 
 def test_opening_a_session_records_progress_and_mark_as_done(clock, course, as_user):
