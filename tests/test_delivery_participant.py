@@ -282,3 +282,10 @@ def test_a_postponed_meeting_releases_its_session_at_the_new_time(clock, course,
     assert person.get("/me/sessions/2").status_code == 404
     clock.move_to(new_start)
     assert person.get("/me/sessions/2").status_code == 200
+
+
+def test_a_session_shows_where_its_scripted_practice_comes_from(clock, course, as_user):
+    clock.move_to(utc(2026, 10, 17))
+    page = as_user(course.user).get("/me/sessions/1").get_data(as_text=True)
+    assert "Self-compassion break" in page
+    assert "Adapted from" in page and "Neff, K. (2011)" in page

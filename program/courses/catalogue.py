@@ -31,6 +31,7 @@ from types import MappingProxyType
 
 from program.core.fields import Fields
 from program.courses.content import (
+    PRACTICE_ADAPTED_FROM,
     PRACTICE_DIFFICULT,
     PRACTICE_STEPS,
     SESSION_SECTIONS,
@@ -286,6 +287,7 @@ def parse_practice_file(path: Path) -> Practice:
         summary=summary,
         steps=steps,
         if_difficult=find_section(sections, PRACTICE_DIFFICULT),
+        adapted_from=find_section(sections, PRACTICE_ADAPTED_FROM),
         sections=sections,
         source=path,
     )

@@ -18,6 +18,8 @@ SESSION_SECTIONS = {
 TIMINGS_HEADING = "Timings"
 PRACTICE_STEPS = "Steps"
 PRACTICE_DIFFICULT = "If it feels difficult"
+#: A practice that follows a published script names it here, with the source.
+PRACTICE_ADAPTED_FROM = "Adapted from"
 
 
 class CatalogueError(Exception):
@@ -56,6 +58,8 @@ class Practice:
     source: Path
     #: The language the words are in ("en" when a translation was missing or broken).
     locale: str = SOURCE_LOCALE
+    #: The published script the practice is adapted from, if any.
+    adapted_from: Section | None = None
 
 
 @dataclass(frozen=True)

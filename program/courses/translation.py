@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from program.courses.content import (
+    PRACTICE_ADAPTED_FROM,
     PRACTICE_DIFFICULT,
     PRACTICE_STEPS,
     SESSION_SECTIONS,
@@ -180,6 +181,7 @@ def _translate_practice(english: Practice, path: Path, locale: str) -> Practice:
         summary=summary,
         steps=steps,
         if_difficult=find_section(sections, PRACTICE_DIFFICULT),
+        adapted_from=find_section(sections, PRACTICE_ADAPTED_FROM),
         sections=sections,
         source=path,
         locale=locale,
