@@ -289,3 +289,28 @@ def test_a_session_shows_where_its_scripted_practice_comes_from(clock, course, a
     page = as_user(course.user).get("/me/sessions/1").get_data(as_text=True)
     assert "Self-compassion break" in page
     assert "Adapted from" in page and "Neff, K. (2011)" in page
+
+
+def test_the_retreat_page_gives_schedule_silence_and_contacts_but_not_the_guide(
+        clock, course, as_user):
+    clock.move_to(utc(2026, 10, 17))
+    client = as_user(course.user)
+    assert 'href="/me/retreat"' in client.get("/me/").get_data(as_text=True)
+    page = client.get("/me/retreat").get_data(as_text=True)
+    for heading in ("Schedule", "Practices", "What silence means", "On the day",
+                    "If you need help"):
+        assert f"<h2>{heading}</h2>" in page
+    assert "Facilitator guide" not in page and "Holding the silence" not in page
+    assert "[[" not in page
+    facilitator = course.cohort.facilitators[0].user
+    assert f'href="mailto:{facilitator.email}"' in page
+    assert "call your local emergency number" in page
+    japanese = client.get("/me/retreat", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "<h2>沈黙の意味</h2>" in japanese and "ファシリテーターガイド" not in japanese
+    assert "近くの救急外来を受診してください" in japanese
+
+
+def test_a_course_without_a_retreat_has_no_retreat_page(app, clock, as_user):
+    cft = gen_course("cft", arm="CFT")
+    clock.move_to(utc(2026, 10, 17))
+    assert as_user(cft.user).get("/me/retreat").status_code == 404

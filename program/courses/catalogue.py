@@ -8,6 +8,7 @@ reads a file or renders Markdown.
 Layout::
 
     content/<program>/program.yaml     the program: name, cadence, session length, extra events
+    content/<program>/<event key>.md   an extra event's page (see program.courses.event_pages)
     content/<program>/NN-slug.md       one session: front matter, then ## sections
     content/practices/<key>.md         one practice, shared by every session that names it
     content/<program>/i18n/<lang>/     the program in another language: program.yaml (name,
@@ -44,6 +45,7 @@ from program.courses.content import (
     Session,
     find_section,
 )
+from program.courses.event_pages import with_page
 from program.courses.files import field_reader, read_text, split_front_matter, yaml_mapping
 from program.courses.sections import guide_timings, has_numbered_list, split_sections
 from program.courses.translation import TranslationProblem, localize
@@ -138,6 +140,7 @@ def _load_program(directory: Path, practices: Mapping[str, Practice]) -> Program
         for index, raw in enumerate(raw_events)
     )
     fields.no_duplicates((event.key for event in extra_events), "extra_events.key")
+    extra_events = tuple(with_page(event, directory) for event in extra_events)
 
     sessions_by_number: dict[int, Session] = {}
     for session_path in sorted(directory.glob("*.md")):

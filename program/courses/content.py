@@ -16,6 +16,11 @@ SESSION_SECTIONS = {
     "facilitator_guide": "Facilitator guide",
 }
 TIMINGS_HEADING = "Timings"
+#: Level-2 headings an extra event's page (``<program>/<event key>.md``) must have.
+EVENT_SECTIONS = ("Schedule", "Facilitator guide")
+#: Markers a content page may hold, each alone in a paragraph, that the page fills in when it
+#: is shown (``[[crisis-contacts]]``): details that differ by cohort or place, not by course.
+PLACEHOLDERS = ("crisis-contacts", "on-the-day-contact")
 PRACTICE_STEPS = "Steps"
 PRACTICE_DIFFICULT = "If it feels difficult"
 #: A practice that follows a published script names it here, with the source.
@@ -122,6 +127,14 @@ class ExtraEvent:
     offset_days: int
     minutes: int
     description: str
+    #: The event's own page (schedule, practices, facilitator guide), if it has one.
+    sections: tuple[Section, ...] = ()
+    page: Path | None = None
+    #: The language of the page ("en" when a translation was missing or broken).
+    locale: str = SOURCE_LOCALE
+
+    def section(self, heading: str) -> Section | None:
+        return find_section(self.sections, heading)
 
 
 @dataclass(frozen=True)

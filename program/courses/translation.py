@@ -16,6 +16,7 @@ from program.courses.content import (
     TIMINGS_HEADING,
     Catalogue,
     CatalogueError,
+    ExtraEvent,
     Practice,
     Program,
     Section,
@@ -23,6 +24,7 @@ from program.courses.content import (
     find_section,
     normalise_heading,
 )
+from program.courses.event_pages import translate_page
 from program.courses.files import field_reader, read_text, split_front_matter, yaml_mapping
 from program.courses.sections import guide_timings, ordered_items, split_sections, subheadings
 
@@ -104,7 +106,21 @@ def _localize_program(program: Program, practices: Mapping[str, Practice], local
     path = directory / "program.yaml"
     words = _translated(path, locale, f"program {program.key}", problems,
                         lambda: _translate_program(program, path, locale))
-    return replace(localized, **words) if words else localized
+    localized = replace(localized, **words) if words else localized
+    events = tuple(_localize_page(event, directory, locale, program.key, problems)
+                   for event in localized.extra_events)
+    return replace(localized, extra_events=events)
+
+
+def _localize_page(event: ExtraEvent, directory: Path, locale: str, program_key: str,
+                   problems: list[TranslationProblem]) -> ExtraEvent:
+    """The event with its page in ``locale``, or its English page (and a problem)."""
+    if event.page is None:
+        return event
+    path = directory / event.page.name
+    translated = _translated(path, locale, f"{program_key} event {event.key}", problems,
+                             lambda: translate_page(event, path, locale))
+    return translated or event
 
 
 def _translate_program(english: Program, path: Path, locale: str) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from models import Participant, PracticeLog, db
+from models import Cohort, Participant, PracticeLog, User, db
 from program.courses.calendar import PlannedMeeting, current_session, next_meeting
 from program.courses.catalogue import get_catalogue
+from program.courses.content import ExtraEvent
 from program.courses.delivery import cohort_calendar
 
 #: the join link shows this long before a meeting starts, and until it ends
@@ -73,3 +74,17 @@ def participant_week(participant: Participant, now: datetime, today: date, local
         homework=[(p, p.key in logged) for p in (session.practices if session else ())],
         days_practised=days_practised(days, start, today),
         retreat=[e for e in calendar.events if e.date >= calendar.local(now).date()])
+
+
+def event_page(participant: Participant, key: str, locale) -> ExtraEvent | None:
+    """The participant's course event ``key`` (the retreat) in ``locale``, if it has a page."""
+    program = get_catalogue(locale).program(participant.cohort.program)
+    return next((e for e in program.extra_events if e.key == key and e.page is not None), None)
+
+
+def day_contacts(cohort: Cohort) -> list[User]:
+    """Who participants contact on the day of an event: the cohort's lead facilitators (all of
+    its facilitators when none is marked lead)."""
+    facilitators = sorted(cohort.facilitators, key=lambda f: (not f.is_lead, f.id))
+    leads = [f for f in facilitators if f.is_lead] or facilitators
+    return [f.user for f in leads]
