@@ -32,8 +32,12 @@ def test_a_scripted_practice_names_its_source_in_every_language(locale, key):
     practice = get_catalogue(locale).practice(key)
     assert practice.locale == locale  # the translation loaded, not the English fallback
     assert practice.adapted_from is not None
-    assert ADAPTED[key] in practice.adapted_from.markdown
-    assert "(2018)" in practice.adapted_from.markdown or "(2009)" in practice.adapted_from.markdown
+    # the section names the script in the reader's language; the reference is as published
+    programs = (("MSC", "Mindful Self-Compassion") if ADAPTED[key] == "Neff"
+                else ("CFT", "Compassion Focused Therapy"))
+    assert any(name in practice.adapted_from.markdown for name in programs)
+    assert practice.reference.startswith(f"{ADAPTED[key]}, ")
+    assert "(2018)" in practice.reference or "(2009)" in practice.reference
 
 
 @pytest.mark.parametrize("locale", ["en", "ja", "zh"])
@@ -47,3 +51,18 @@ def test_the_scripts_distinctive_images_are_reworded(locale):
 
 def test_practices_of_our_own_carry_no_adapted_from_line():
     assert get_catalogue("en").practice("soothing-touch").adapted_from is None
+
+
+def test_an_adapted_from_section_without_a_reference_stops_loading(tmp_path):
+    import shutil
+
+    from program.courses.catalogue import CONTENT_ROOT, load_catalogue
+    from program.courses.content import CatalogueError
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT_ROOT, root)
+    path = root / "practices/compassionate-colour.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text("\n".join(line for line in text.splitlines()
+                              if not line.startswith("reference:")) + "\n", encoding="utf-8")
+    with pytest.raises(CatalogueError, match="reference"):
+        load_catalogue(root)

@@ -273,6 +273,7 @@ def parse_practice_file(path: Path) -> Practice:
     title = fields.string("title")
     minutes = fields.integer("minutes", minimum=1)
     summary = fields.string("summary")
+    reference = fields.get("reference", str, default="").strip()
     fields.no_others()
     if key != path.stem:
         raise CatalogueError(path, "key", f"{key!r} does not match the file name {path.stem!r}")
@@ -283,6 +284,10 @@ def parse_practice_file(path: Path) -> Practice:
         raise CatalogueError(path, f"## {PRACTICE_STEPS}", "section heading missing")
     if not has_numbered_list(steps.markdown):
         raise CatalogueError(path, f"## {PRACTICE_STEPS}", "must contain a numbered list")
+    adapted_from = find_section(sections, PRACTICE_ADAPTED_FROM)
+    if (adapted_from is None) != (not reference):
+        raise CatalogueError(path, "reference", f"a practice with '## {PRACTICE_ADAPTED_FROM}' "
+                             "needs a reference, and a reference needs that section")
     return Practice(
         key=key,
         title=title,
@@ -290,7 +295,8 @@ def parse_practice_file(path: Path) -> Practice:
         summary=summary,
         steps=steps,
         if_difficult=find_section(sections, PRACTICE_DIFFICULT),
-        adapted_from=find_section(sections, PRACTICE_ADAPTED_FROM),
+        adapted_from=adapted_from,
+        reference=reference,
         sections=sections,
         source=path,
     )

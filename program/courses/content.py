@@ -63,8 +63,10 @@ class Practice:
     source: Path
     #: The language the words are in ("en" when a translation was missing or broken).
     locale: str = SOURCE_LOCALE
-    #: The published script the practice is adapted from, if any.
+    #: For a practice that follows a published script: the section saying so, in the reader's
+    #: language, and the bibliographic reference (as published, so always as in English).
     adapted_from: Section | None = None
+    reference: str = ""
 
 
 @dataclass(frozen=True)
