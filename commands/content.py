@@ -16,6 +16,7 @@ from flask.cli import AppGroup
 from program.courses.catalogue import TRANSLATED_LOCALES, load_catalogue, translation_problems
 from program.courses.content import CatalogueError
 from program.courses.glossary import glossary_problems
+from program.courses.glossary_fix import fix_catalogue
 
 cli_group = AppGroup("content", help="Course material checks.")
 
@@ -44,3 +45,15 @@ def check(locales: tuple[str, ...], root: Path | None, translations: Path | None
         sys.exit(1)
     click.echo(f"Every program, session and practice is translated into {', '.join(locales)}, "
                "in the glossary's terms.")
+
+
+@cli_group.command("fix-glossary")
+@click.option("--locale", "locales", multiple=True, type=click.Choice(TRANSLATED_LOCALES),
+              help="Fix only this language (repeatable); default: every translated one.")
+@click.option("--translations", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Translations folder instead of the shipped one.")
+def fix_glossary(locales: tuple[str, ...], translations: Path | None) -> None:
+    """Replace the glossary's known variants in the catalogues' msgstr (run `make translations`
+    after it); what it cannot fix safely, `flask content check` still lists."""
+    for locale in locales or TRANSLATED_LOCALES:
+        click.echo(f"{locale}: {fix_catalogue(locale, translations)} message(s) fixed.")

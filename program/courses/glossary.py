@@ -14,6 +14,8 @@ variants that must not be used for it, and where the rule applies::
         programs: [cft]                # course text: only these programs (default: all)
         msgid: "\\bsetup\\b"           # catalogue: only messages whose English matches
         msgctxt: "audit log"           # catalogue: only messages with this context
+        fix: {コンパッション: 思いやり}   # catalogue: safe replacements, applied by
+                                       # `flask content fix-glossary` (longest first)
         note: "why, for translators"
 
 Course text is a program's translated sessions and program.yaml, and the translated practice
@@ -52,6 +54,7 @@ class Term:
     programs: tuple[str, ...] = ()
     msgid: str = ""
     msgctxt: str = ""
+    fixes: tuple[tuple[str, str], ...] = ()
 
     def applies_to_course(self, programs: Iterable[str]) -> bool:
         return "course" in self.where and (
@@ -108,6 +111,9 @@ def _term(fields) -> Term:
         programs=strings("programs"),
         msgid=fields.string("msgid") if "msgid" in fields.data else "",
         msgctxt=fields.string("msgctxt") if "msgctxt" in fields.data else "",
+        fixes=tuple(sorted(((str(old), str(new)) for old, new in
+                            fields.get("fix", dict, default={}).items()),
+                           key=lambda pair: len(pair[0]), reverse=True)),
     )
     for name in ("first_mention", "note"):
         if name in fields.data:
