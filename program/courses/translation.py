@@ -50,9 +50,10 @@ def localize(catalogue: Catalogue, locale: str) -> tuple[Catalogue, list[Transla
 
     Translations are looked up beside each English file, in ``i18n/<locale>/``: the program's
     ``program.yaml`` (name, description, extra_events keyed by event key), session files named
-    as in English (front matter: number, title, checklist) and practice files (key, title,
-    summary). A translation keeps the English file's structure: its sections are matched to the
-    English ones by position (headings are translated), and everything that is not words
+    as in English (front matter: number, title, checklist), event pages (``retreat.md``, see
+    :mod:`program.courses.event_pages`) and practice files (key, title, summary). A
+    translation keeps the English file's structure: its sections are matched to the English
+    ones by position (headings are translated), and everything that is not words
     (session numbers, minutes, practice keys) comes from the English file. A translation that
     is missing or does not match the English structure is never fatal: that session or practice
     is shown in English. Returns the localized catalogue and the problems that made it fall
