@@ -315,3 +315,13 @@ def test_a_course_without_a_retreat_has_no_retreat_page(app, clock, as_user):
     cft = gen_course("cft", arm="CFT")
     clock.move_to(utc(2026, 10, 17))
     assert as_user(cft.user).get("/me/retreat").status_code == 404
+
+
+def test_without_facilitators_the_retreat_page_says_the_contact_will_come(clock, course, as_user):
+    for link in list(course.cohort.facilitators):
+        db.session.delete(link)
+    db.session.commit()
+    clock.move_to(utc(2026, 10, 17))
+    page = as_user(course.user).get("/me/retreat").get_data(as_text=True)
+    assert "Before the retreat, your group leader will send you the contact for the day." in page
+    assert "mailto:" not in page
