@@ -83,6 +83,8 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "participant.dashboard GET":         (S, 200, 200, 403, 403, 403, 403, 200),
     "participant.sessions GET":          (S, 200, 404, 403, 403, 403, 403, 200),
     "participant.session GET":           (S, 200, 404, 403, 403, 403, 403, 200),
+    # the retreat page: MSC only (the matrix cohort runs CFT, so 404 even with material)
+    "participant.retreat GET":           (S, 404, 404, 403, 403, 403, 403, 404),
     "participant.session_done POST":     (S, S, 404, 403, 403, 403, 403, S),
     "participant.session_opened POST":   (S, 204, 404, 403, 403, 403, 403, 204),
     "participant.practice_history GET":  (S, 200, 404, 403, 403, 403, 403, 200),

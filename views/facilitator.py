@@ -131,8 +131,10 @@ def cohort(cohort_id: int):
     rows = [(m, program.session(m.session_number), records.get(m.session_number),
              counts.get(getattr(records.get(m.session_number), "id", None), 0))
             for m in calendar.meetings]
+    guides = [(e.title, e.section("Facilitator guide")) for e in program.extra_events if e.page]
     return render_template("facilitator/cohort.html", cohort=cohort, calendar=calendar,
-                           rows=rows, roster_size=len(operations.cohort_roster(cohort)))
+                           rows=rows, roster_size=len(operations.cohort_roster(cohort)),
+                           event_guides=guides)
 
 
 def _local_naive(instant: datetime | None, zone: ZoneInfo) -> datetime | None:

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import func, select
 from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
@@ -20,7 +21,8 @@ from models import Participant, PracticeLog, SessionProgress, db, utcnow
 from program.core.dates import pattern
 from program.courses import delivery as operations
 from program.courses.catalogue import get_catalogue
-from program.courses.week import participant_week
+from program.courses.event_pages import fill_placeholders
+from program.courses.week import day_contacts, event_page, participant_week
 from views import navigation
 from views.access import role_required
 from views.forms import options, plausible_date, values
@@ -98,6 +100,28 @@ def dashboard():
         week = participant_week(participant, utcnow(), _today(), get_locale())
         context.update(vars(week))
     return render_template("participant/dashboard.html", **context)
+
+
+@bp.get("/retreat")
+@role_required("participant")
+def retreat():
+    """The retreat's page: schedule, practices, silence and contacts (not the facilitator guide)."""
+    participant = _participant_with_material()
+    event = event_page(participant, "retreat", get_locale())
+    if event is None:
+        abort(404)
+    guide = event.section("Facilitator guide")
+    values = {
+        "crisis-contacts": render_template("participant/_crisis_contacts.html"),
+        "on-the-day-contact": render_template("participant/_day_contact.html",
+                                              people=day_contacts(participant.cohort)),
+    }
+    sections = [(section.heading, Markup(fill_placeholders(section.html, values)))
+                for section in event.sections if section is not guide]
+    dates = [e.date for e in operations.cohort_calendar(participant.cohort).events
+             if e.key == event.key]
+    return render_template("participant/event.html", event=event, sections=sections,
+                           dates=dates)
 
 
 @bp.get("/sessions")
