@@ -34,6 +34,7 @@ from models import (
 from models.meetings import AttendanceStatus
 from program.courses import attendance_import
 from program.courses import delivery as operations
+from program.courses import register as register_rules
 from program.courses.catalogue import get_catalogue
 from program.courses.roster import cohort_progress
 from views import navigation
@@ -171,26 +172,64 @@ def meeting(cohort_id: int, number: int):
                            planned=planned, form=form, zone=zone)
 
 
-def _register_marks(roster) -> tuple[list[operations.AttendanceMark], list[str]]:
-    """The register's marks as submitted, and a message for each row that cannot be saved."""
+CONTRADICTIONS = {
+    "absent_with_minutes": _l("%(name)s is marked absent but attended %(minutes)d minutes: "
+                              "mark them present or late, or clear the minutes."),
+    "present_without_minutes": _l("%(name)s is marked present with 0 minutes: give the minutes "
+                                  "attended, or mark them absent."),
+}
+
+
+def _register_mark(participant, user, cohort: Cohort, fill: str, kept) -> tuple[
+        operations.AttendanceMark | None, str | None]:
+    """One row of the register as submitted: its mark, or a message why it cannot be saved."""
+    status = request.form.get(f"status-{participant.id}", "") or fill
+    if not status:
+        return None, None
+    if status not in AttendanceStatus:
+        return None, _("Choose present, absent or late for %(name)s.", name=user.display_name)
+    raw = request.form.get(f"minutes-{participant.id}", "").strip()
+    if raw and (not raw.isdigit() or int(raw) > 600):
+        return None, _("Minutes for %(name)s must be a whole number up to 600.",
+                       name=user.display_name)
+    minutes = int(raw) if raw else None
+    why = register_rules.contradiction(status, minutes, cohort.min_minutes_present)
+    if why and (kept is None or (kept.status, kept.minutes_attended) != (status, minutes)):
+        return None, str(CONTRADICTIONS[why] % {"name": user.display_name, "minutes": minutes})
+    return operations.AttendanceMark(participant.id, status, minutes), None
+
+
+def _register_marks(cohort: Cohort, roster, existing: dict, later: set[int]
+                    ) -> tuple[list[operations.AttendanceMark], list[str]]:
+    """The register's marks as submitted, and a message for each row that cannot be saved.
+
+    A stored mark submitted unchanged is kept as it is (an imported dose below the cohort's
+    minimum is an absence with minutes); people who joined after this meeting are not filled.
+    """
     marks, errors = [], []
     # "Everyone else present": on a phone, mark the few exceptions and tap once.
     fill = "present" if request.form.get("fill") == "present" else ""
     for participant, user in roster:
-        status = request.form.get(f"status-{participant.id}", "") or fill
-        if not status:
-            continue
-        if status not in AttendanceStatus:
-            errors.append(_("Choose present, absent or late for %(name)s.",
-                            name=user.display_name))
-            continue
-        raw = request.form.get(f"minutes-{participant.id}", "").strip()
-        if raw and (not raw.isdigit() or int(raw) > 600):
-            errors.append(_("Minutes for %(name)s must be a whole number up to 600.",
-                            name=user.display_name))
-            continue
-        marks.append(operations.AttendanceMark(participant.id, status, int(raw) if raw else None))
+        mark, error = _register_mark(participant, user, cohort,
+                                     "" if participant.id in later else fill,
+                                     existing.get(participant.id))
+        if error:
+            errors.append(error)
+        elif mark:
+            marks.append(mark)
     return marks, errors
+
+
+def _register_state(cohort: Cohort, number: int, roster) -> tuple[dict, set[int]]:
+    """The meeting's stored marks by participant, and who joined the cohort after it."""
+    row = _meeting_row(cohort, number)
+    existing = {}
+    if row is not None:
+        existing = {a.participant_id: a for a in db.session.scalars(
+            select(Attendance).where(Attendance.meeting_id == row.id))}
+    first = register_rules.first_attended(cohort.id)
+    later = {p.id for p, _u in roster if first.get(p.id, number) > number}
+    return existing, later
 
 
 @bp.route("/cohorts/<int:cohort_id>/meetings/<int:number>/register", methods=["GET", "POST"])
@@ -200,21 +239,17 @@ def register(cohort_id: int, number: int):
     cohort = facilitator_cohort(cohort_id)
     number = _session_number(cohort, number)
     roster = operations.cohort_roster(cohort)
+    existing, later = _register_state(cohort, number, roster)
     errors: list[str] = []
     if request.method == "POST":
-        marks, errors = _register_marks(roster)
+        marks, errors = _register_marks(cohort, roster, existing, later)
         if not errors:
             meeting_row = operations.ensure_meeting(cohort, number)
             operations.record_attendance(meeting_row, marks, current_user)
             flash(_("Attendance saved for %(n)d participants.", n=len(marks)), "success")
             return redirect(url_for("facilitator.cohort", cohort_id=cohort.id))
-    row = _meeting_row(cohort, number)
-    existing = {}
-    if row is not None:
-        existing = {a.participant_id: a for a in db.session.scalars(
-            select(Attendance).where(Attendance.meeting_id == row.id))}
     return render_template("facilitator/register.html", cohort=cohort, number=number,
-                           roster=roster, existing=existing, errors=errors,
+                           roster=roster, existing=existing, errors=errors, later=later,
                            submitted=request.form if request.method == "POST" else {})
 
 
@@ -277,6 +312,8 @@ def attendance_import_confirm(cohort_id: int, number: int):
     meeting_row = operations.ensure_meeting(cohort, number)
     recorded = {a.participant_id for a in db.session.scalars(
         select(Attendance).where(Attendance.meeting_id == meeting_row.id))}
+    first = register_rules.first_attended(cohort.id)
+    recorded |= {pid for pid in roster_ids if first.get(pid, number) > number}  # joined later
     marks = [operations.AttendanceMark(
         pid, attendance_import.status_for(minutes, cohort.min_minutes_present), minutes)
         for pid, minutes in minutes_by_participant.items()]
