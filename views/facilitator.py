@@ -34,6 +34,7 @@ from models import (
 from models.meetings import AttendanceStatus
 from program.courses import attendance_import
 from program.courses import delivery as operations
+from program.courses import progress as progress_of
 from program.courses import register as register_rules
 from program.courses.catalogue import get_catalogue
 from program.courses.roster import cohort_progress
@@ -335,3 +336,18 @@ def roster(cohort_id: int):
     return render_template("facilitator/roster.html", cohort=cohort,
                            rows=progress.rows, released=progress.released,
                            week_start=progress.week_start)
+
+
+# --- one participant's progress (issue 15) ----------------------------------------------------
+
+
+@bp.get("/cohorts/<int:cohort_id>/participants/<int:participant_id>")
+@role_required("facilitator")
+def participant_progress(cohort_id: int, participant_id: int):
+    """One participant's progress: sessions opened, practice per week, notes they wrote,
+    attendance and the questionnaires done (not the answers)."""
+    cohort = facilitator_cohort(cohort_id)
+    participant = progress_of.cohort_participant(cohort, participant_id) or abort(404)
+    progress = progress_of.participant_progress(participant, utcnow())
+    return render_template("facilitator/progress.html", cohort=cohort, progress=progress,
+                           user=participant.user)
