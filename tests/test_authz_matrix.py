@@ -125,6 +125,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "facilitator.roster GET":            (S, 403, 403, 404, 403, 403, 403, 200),
     "facilitator.participant_progress GET":
                                          (S, 403, 403, 404, 403, 403, 403, 200),
+    "facilitator.calendar GET":          (S, 403, 403, 200, 403, 403, 403, 200),
     # safety alerts: the group's leaders and the study's clinicians
     "alerts.index GET":                  (S, 403, 403, 200, 403, 200, 200, 200),
     "alerts.show GET":                   (S, 403, 403, 404, 403, 404, 404, 200),

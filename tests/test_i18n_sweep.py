@@ -232,7 +232,7 @@ ROLES = {
                         "/q/#/SCS", "/q/#/DASS-21", "/q/#/CAMS-R"},
     "therapist": {"/facilitate/", "/facilitate/cohorts/#", "/facilitate/cohorts/#/meetings/#",
                   "/facilitate/cohorts/#/meetings/#/register", "/facilitate/cohorts/#/roster",
-                  "/facilitate/cohorts/#/participants/#",
+                  "/facilitate/cohorts/#/participants/#", "/facilitate/calendar",
                   "/groups/#", "/alerts/"},
     "msc.teacher": {"/facilitate/", "/facilitate/cohorts/#", "/groups/#/overview"},
     "rater": {"/rate/", "/rate/#/#/#/GRID-HAMD"},

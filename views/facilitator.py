@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -32,7 +33,8 @@ from models import (
     utcnow,
 )
 from models.meetings import AttendanceStatus
-from program.courses import attendance_import
+from program.core.dates import pattern
+from program.courses import attendance_import, staff_calendar
 from program.courses import delivery as operations
 from program.courses import progress as progress_of
 from program.courses import register as register_rules
@@ -351,3 +353,43 @@ def participant_progress(cohort_id: int, participant_id: int):
     progress = progress_of.participant_progress(participant, utcnow())
     return render_template("facilitator/progress.html", cohort=cohort, progress=progress,
                            user=participant.user)
+
+
+# --- the facilitator's calendar: month and week (issue 15) ------------------------------------
+
+CALENDAR_VIEWS = ("month", "week")
+
+
+def _calendar_day(raw: str | None, today: date) -> date:
+    """The day asked for in the query string, or today (a bad or far-off date is today)."""
+    try:
+        day = date.fromisoformat(raw or "")
+    except ValueError:
+        return today
+    return day if 2000 <= day.year <= 2100 else today
+
+
+@bp.get("/calendar")
+@role_required("facilitator")
+def calendar():
+    """Every meeting and event of the facilitator's cohorts as a month or a week."""
+    view = request.args.get("view", "month")
+    if view not in CALENDAR_VIEWS:
+        view = "month"
+    now = utcnow()
+    today = now.astimezone(ZoneInfo(current_user.timezone or "UTC")).date()
+    page = staff_calendar.calendar_page(current_user, view,
+                                        _calendar_day(request.args.get("on"), today), now)
+    return render_template("facilitator/calendar.html", page=page,
+                           labels=_calendar_labels(page))
+
+
+def _calendar_labels(page: staff_calendar.CalendarPage) -> dict:
+    """The page's heading and weekday names in the viewer's language."""
+    locale = Locale.parse(str(get_locale() or "en"))
+    skeleton = locale.datetime_skeletons.get("yMMMM") or locale.datetime_skeletons["yMMM"]
+    title = (format_date(page.first, skeleton.pattern) if page.view == "month"
+             else _("Week of %(day)s", day=format_date(page.first, pattern("short_date"))))
+    return {"title": title,
+            "weekdays": [locale.days["format"]["wide"][i] for i in range(7)],
+            "short_weekdays": [locale.days["format"]["abbreviated"][i] for i in range(7)]}
