@@ -121,3 +121,18 @@ def test_the_attendance_export_and_mean_attendance_skip_meetings_before_joining(
              for p in attendance_summary(table)["participants"]}
     assert rates[late.code] == pytest.approx(66.7, abs=0.1)
     assert rates[course.participant.code] == 100.0 and rates[never.code] == 0.0
+
+
+def test_an_import_for_an_earlier_meeting_does_not_mark_a_late_joiner_absent(course, as_user):
+    late = gen_participant(course.study, cohort=course.cohort, arm="CFT")
+    never = gen_participant(course.study, cohort=course.cohort, arm="CFT")
+    gen_meeting(course.cohort, 3, register=[(late, "present", 90)])
+    client = as_user(course.facilitator)
+    response = post_form(client, f"/facilitate/cohorts/{course.cohort.id}/meetings/1/import"
+                                 "/confirm",
+                         {"rows": "1", "participant-0": str(course.participant.id),
+                          "minutes-0": "85", "confirm-0": "1"}, token_from=_register(course, 1))
+    assert response.status_code == 302
+    marks = {a.participant_id: a.status for a in db.session.scalars(
+        select(Attendance).where(Attendance.meeting.has(session_number=1)))}
+    assert marks == {course.participant.id: "present", never.id: "absent"}

@@ -89,8 +89,7 @@ def rate(study_id: int, participant_id: int, timepoint_id: int, key: str):
         return render_template("rater/done.html", study=study, participant=participant,
                                timepoint=timepoint, instrument=localized(instrument, get_locale()),
                                response=response)
-    period = rating_window(participant, timepoint, utcnow())
-    if not period.open:
+    if not (period := rating_window(participant, timepoint, utcnow())).open:
         return _outside_window(study, participant, timepoint, instrument, period)
     answers, missing, error = assessments.stored_answers(response), [], None
     if request.method == "POST":
@@ -110,5 +109,4 @@ def rate(study_id: int, participant_id: int, timepoint_id: int, key: str):
             missing = result.missing
     return render_template("rater/rate.html", study=study, participant=participant,
                            timepoint=timepoint, instrument=localized(instrument, get_locale()),
-                           answers=answers,
-                           missing=missing, error=error), 400 if error else 200
+                           answers=answers, missing=missing, error=error), 400 if error else 200
