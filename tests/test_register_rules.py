@@ -136,3 +136,21 @@ def test_an_import_for_an_earlier_meeting_does_not_mark_a_late_joiner_absent(cou
     marks = {a.participant_id: a.status for a in db.session.scalars(
         select(Attendance).where(Attendance.meeting.has(session_number=1)))}
     assert marks == {course.participant.id: "present", never.id: "absent"}
+
+
+def test_an_absence_on_the_register_before_the_first_attendance_still_counts(course, as_user):
+    """Someone in the cohort from the start who missed meeting 1 did not join late."""
+    skipped_first = gen_allocated(course.study, "CFT", course.cohort)
+    gen_meeting(course.cohort, 1, register=[(skipped_first, "absent", 0)])
+    gen_meeting(course.cohort, 2, register=[(skipped_first, "present", 90)])
+    table = study_data.attendance(db.session, course.study.id)
+    mine = table[table["participant_id"] == skipped_first.code]
+    assert sorted(mine["meeting"]) == [1, 2] and list(mine.sort_values("meeting")["present"]) == [
+        0, 1]
+    client = as_user(course.facilitator)
+    page = client.get(f"/facilitate/cohorts/{course.cohort.id}/roster").get_data(as_text=True)
+    counts = dict(re.findall(r'<span class="small">(P-\d+)</span>.*?</td>\s*<td>(\d+ / \d+)</td>',
+                             page, re.S))
+    assert counts[skipped_first.code] == "1 / 2"
+    assert "joined the cohort later" not in client.get(_register(course, 1)).get_data(
+        as_text=True)

@@ -224,14 +224,16 @@ def _register_marks(cohort: Cohort, roster, existing: dict, later: set[int]
 
 
 def _register_state(cohort: Cohort, number: int, roster) -> tuple[dict, set[int]]:
-    """The meeting's stored marks by participant, and who joined the cohort after it."""
+    """The meeting's stored marks by participant, and who joined the cohort after it (first
+    attended a later meeting and is not on this one's register)."""
     row = _meeting_row(cohort, number)
     existing = {}
     if row is not None:
         existing = {a.participant_id: a for a in db.session.scalars(
             select(Attendance).where(Attendance.meeting_id == row.id))}
     first = register_rules.first_attended(cohort.id)
-    later = {p.id for p, _u in roster if first.get(p.id, number) > number}
+    later = {p.id for p, _u in roster
+             if first.get(p.id, number) > number and p.id not in existing}
     return existing, later
 
 

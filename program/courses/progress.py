@@ -118,7 +118,8 @@ def _attendance(participant: Participant) -> list[AttendanceLine]:
     for meeting in meetings:
         mark = marks.get(meeting.id)
         status = (mark.status if mark else "not_recorded"
-                  ) if counts_for(first, meeting.session_number) else "before_joining"
+                  ) if counts_for(first, meeting.session_number, mark is not None
+                                  ) else "before_joining"
         lines.append(AttendanceLine(meeting.session_number, status,
                                     mark.minutes_attended if mark else None))
     return lines

@@ -2,9 +2,10 @@
 for a participant who joined the cohort late.
 
 A participant's course starts at the first of their cohort's meetings they attended (the same
-meeting that sets ``Participant.started_on``). Meetings before it are not counted as absences:
-someone placed in a running cohort was not there to miss them. Someone who never attended is
-counted absent from every meeting.
+meeting that sets ``Participant.started_on``). A meeting before it counts only when the
+participant is on that meeting's register (marked absent while they were in the cohort):
+someone placed in a running cohort was on no register before they joined, and is not counted
+absent from those meetings. Someone who never attended is counted absent from every meeting.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def first_attended(cohort_id: int, participant_ids: Iterable[int] | None = None
     return dict(db.session.execute(statement).all())
 
 
-def counts_for(first: int | None, session_number: int) -> bool:
-    """Whether a meeting counts in a participant's attendance (absent or present)."""
-    return first is None or session_number >= first
+def counts_for(first: int | None, session_number: int, on_register: bool = False) -> bool:
+    """Whether a meeting counts in a participant's attendance (absent or present), given the
+    first meeting they attended and whether they are on this meeting's register."""
+    return on_register or first is None or session_number >= first

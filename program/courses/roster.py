@@ -56,6 +56,7 @@ def cohort_progress(cohort: Cohort, now: datetime) -> Roster:
     registered = _registered_meetings(cohort, past)
     attended_at = {(a.participant_id, m.session_number) for m in registered
                    for a in m.attendance if a.attended}
+    marked_at = {(a.participant_id, m.session_number) for m in registered for a in m.attendance}
     last_practice = dict(db.session.execute(
         select(PracticeLog.participant_id, func.max(PracticeLog.practised_on))
         .where(PracticeLog.participant_id.in_(ids)).group_by(PracticeLog.participant_id)).all())
@@ -71,7 +72,8 @@ def cohort_progress(cohort: Cohort, now: datetime) -> Roster:
     for participant, user in people:
         # meetings before a late joiner's first one are not theirs to miss
         counted = [m.session_number for m in registered
-                   if counts_for(first.get(participant.id), m.session_number)]
+                   if counts_for(first.get(participant.id), m.session_number,
+                                 (participant.id, m.session_number) in marked_at)]
         last_two = counted[-2:]
         attended = [n for n in counted if (participant.id, n) in attended_at]
         last = last_practice.get(participant.id)
