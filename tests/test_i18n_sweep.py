@@ -237,6 +237,7 @@ ROLES = {
     "msc.teacher": {"/facilitate/", "/facilitate/cohorts/#", "/groups/#/overview"},
     "rater": {"/rate/", "/rate/#/#/#/GRID-HAMD"},
     "researcher": {"/research/", "/research/studies/#", "/research/participants/#",
+                   "/research/participants/#/contacts",
                    "/research/studies/#/adverse-events", "/research/studies/#/setup",
                    "/research/studies/#/arms", "/research/cohorts/#/edit",
                    "/research/timepoints/#/edit", "/research/groups/#/staff",
