@@ -45,6 +45,8 @@ class CalendarPage:
     weeks: list[list[CalendarDay]]
     previous: date
     next: date
+    #: the day the week view opens on from this page: today when it is shown, else the first
+    week_link: date
 
     @property
     def days(self) -> list[CalendarDay]:
@@ -109,4 +111,5 @@ def calendar_page(user: User, view: str, around: date, now: datetime) -> Calenda
         days.append(CalendarDay(day, in_period, day == today, by_day.get(day, [])))
         day += timedelta(days=1)
     weeks = [days[i:i + 7] for i in range(0, len(days), 7)]
-    return CalendarPage(view, first, weeks, previous, following)
+    shown = any(d.today and d.in_period for d in days)
+    return CalendarPage(view, first, weeks, previous, following, today if shown else first)
