@@ -20,7 +20,7 @@ from models import (
     Timepoint,
     db,
 )
-from program.courses.delivery import cohort_calendar, cohort_roster
+from program.courses.delivery import cohort_calendar, sees_material
 from program.courses.register import counts_for, first_attended
 
 #: notes shown on the page, newest first
@@ -73,8 +73,13 @@ class Progress:
 
 
 def cohort_participant(cohort: Cohort, participant_id: int) -> Participant | None:
-    """A participant on this cohort's roster (receiving the program), else None."""
-    return next((p for p, _u in cohort_roster(cohort) if p.id == participant_id), None)
+    """A participant on this cohort's roster (with an account, receiving the program), else
+    None: the same people as ``delivery.cohort_roster``, found without loading the roster."""
+    participant = db.session.get(Participant, participant_id)
+    if (participant is None or participant.cohort_id != cohort.id
+            or participant.user_id is None or not sees_material(participant)):
+        return None
+    return participant
 
 
 def _sessions(participant: Participant, now: datetime) -> list[SessionLine]:
