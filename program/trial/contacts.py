@@ -62,25 +62,30 @@ def log_contact(participant: Participant, contact: Contact, by: User) -> Contact
     return row
 
 
+def _invitation_of(message: OutboxMessage) -> int | None:
+    """The invitation id of an invitation email (dedup key ``invitation:{id}:...``)."""
+    parts = message.dedup_key.split(":")
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
+
+
 def _sent(participants: list[Participant]) -> list[ContactLine]:
     """Invitations and reminders sent to these participants' accounts or invitation links."""
-    by_user = {p.user_id: p for p in participants if p.user_id is not None}
-    invitations = dict(db.session.execute(
-        select(Invitation.id, Invitation.participant_id).where(
-            Invitation.participant_id.in_([p.id for p in participants]))).all())
+    by_user = {p.user_id: p.code for p in participants if p.user_id is not None}
     codes = {p.id: p.code for p in participants}
-    conditions = [OutboxMessage.recipient_id.in_(list(by_user))]
-    conditions += [OutboxMessage.dedup_key.startswith(f"invitation:{i}:") for i in invitations]
+    invitations = {i: codes[pid] for i, pid in db.session.execute(
+        select(Invitation.id, Invitation.participant_id).where(
+            Invitation.participant_id.in_(list(codes))))}
+    messages = db.session.scalars(select(OutboxMessage).where(
+        or_(OutboxMessage.recipient_id.in_(list(by_user)),
+            OutboxMessage.recipient_id.is_(None)
+            & OutboxMessage.dedup_key.startswith("invitation:")),
+        OutboxMessage.status == "sent", OutboxMessage.kind.in_(AUTOMATIC_KINDS)))
     lines = []
-    for message in db.session.scalars(select(OutboxMessage).where(
-            or_(*conditions), OutboxMessage.status == "sent",
-            OutboxMessage.kind.in_(AUTOMATIC_KINDS))):
-        if message.recipient_id in by_user:
-            code = by_user[message.recipient_id].code
-        else:
-            code = codes[invitations[int(message.dedup_key.split(":")[1])]]
-        lines.append(ContactLine(message.sent_at or message.created_at, "sent", message.kind,
-                                 message.subject, None, None, code))
+    for message in messages:
+        code = by_user.get(message.recipient_id) or invitations.get(_invitation_of(message))
+        if code is not None:
+            lines.append(ContactLine(message.sent_at or message.created_at, "sent",
+                                     message.kind, message.subject, None, None, code))
     return lines
 
 
