@@ -97,7 +97,9 @@ def default_config(instance_path: str) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
         "MAIL_USE_TLS": _env_flag("MAIL_USE_TLS", True),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Hearth <no-reply@hearth.invalid>"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # rate limits shared by every worker when Redis is there (REDIS_URL), else per process
+        "RATELIMIT_STORAGE_URI": (os.environ.get("RATELIMIT_STORAGE_URI")
+                                  or os.environ.get("REDIS_URL") or "memory://"),
         # proxies in front that set X-Forwarded-For/-Proto (1 behind nginx): client addresses
         # for the sign-in limits and the audit log come from the proxy's header
         "TRUSTED_PROXIES": int(os.environ.get("HEARTH_TRUSTED_PROXIES", "0")),

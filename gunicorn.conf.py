@@ -13,8 +13,9 @@ import re
 from gunicorn.glogging import Logger
 
 #: a path segment after one of the token routes (``/q/t/<token>``, ``/auth/reset/<token>``,
-#: ``/calendar/<token>.ics``)
-TOKEN_IN_PATH = re.compile(r"(/(?:q/t|auth/reset|calendar)/)[^/?#\s\"]+")
+#: ``/calendar/<token>.ics``, ``/invitation/<token>``, ``/apply/continue/<token>``)
+TOKEN_IN_PATH = re.compile(r"(/(?:q/t|auth/reset|calendar|invitation|apply/continue)/)"
+                           r"[^/?#\s\"]+")
 
 
 def redact(value: object) -> object:

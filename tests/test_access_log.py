@@ -30,6 +30,8 @@ def _logged(path: str, referer: str = "-") -> str:
     ("/q/t/3f2a9c0d1e4b5a6f7a8b9c0d1e2f3a4b5c6d7e8f", "3f2a9c0d1e4b5a6f7a8b9c0d1e2f3a4b5c6d7e8f"),
     ("/auth/reset/Zm9vYmFyLXJlc2V0LXRva2VuLXZhbHVl", "Zm9vYmFyLXJlc2V0LXRva2VuLXZhbHVl"),
     ("/calendar/cal-token-0123456789abcdef.ics", "cal-token-0123456789abcdef"),
+    ("/invitation/aW52aXRhdGlvbi10b2tlbi12YWx1ZQ", "aW52aXRhdGlvbi10b2tlbi12YWx1ZQ"),
+    ("/apply/continue/YXBwbGljYXRpb24tbGluaw/consent", "YXBwbGljYXRpb24tbGluaw"),
 ])
 def test_tokens_are_redacted_from_every_field(path, token):
     line = _logged(path, referer=f"https://hearth.example{path}")

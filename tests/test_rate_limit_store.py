@@ -19,10 +19,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _started(caplog, uri: str) -> list[logging.LogRecord]:
+def _started(caplog, uri: str, **config) -> list[logging.LogRecord]:
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="hearth"):
-        make_app("sqlite://", RATELIMIT_STORAGE_URI=uri)
+        make_app("sqlite://", RATELIMIT_STORAGE_URI=uri, **config)
     return [r for r in caplog.records if r.getMessage().startswith("rate limits:")]
 
 
@@ -30,6 +30,23 @@ def test_memory_store_is_named(caplog):
     [record] = _started(caplog, "memory://")
     assert "in-memory" in record.getMessage()
     assert record.levelno == logging.INFO
+
+
+def test_a_production_app_on_the_memory_store_warns_loudly(caplog):
+    [record] = _started(caplog, "memory://", TESTING=False)
+    assert record.levelno == logging.WARNING
+    assert "EACH WORKER PROCESS COUNTS ON ITS OWN" in record.getMessage()
+    assert "REDIS_URL" in record.getMessage()
+
+
+def test_redis_url_is_the_store_when_set(monkeypatch):
+    from app import default_config
+
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/3")
+    assert default_config("/tmp")["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/3"
+    monkeypatch.delenv("REDIS_URL")
+    assert default_config("/tmp")["RATELIMIT_STORAGE_URI"] == "memory://"
 
 
 def test_unreachable_redis_is_a_warning_without_the_password(caplog):

@@ -89,7 +89,12 @@ def log_rate_limit_store(app: Flask) -> None:
     uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
     parts = urlsplit(uri)
     if parts.scheme == "memory":
-        log.info("rate limits: in-memory store (each worker process counts on its own)")
+        if app.debug or app.testing:
+            log.info("rate limits: in-memory store (each worker process counts on its own)")
+        else:  # several gunicorn workers: each counts alone, the limits N times looser
+            log.warning("rate limits: in-memory store: EACH WORKER PROCESS COUNTS ON ITS OWN, so "
+                        "with several workers the limits are that many times looser; set "
+                        "REDIS_URL (or RATELIMIT_STORAGE_URI) to share them")
         return
     where = f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
     try:
