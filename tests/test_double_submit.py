@@ -217,6 +217,10 @@ CASES: dict[str, Case] = {
         lambda s: {"alert_id": "0", "description": "Fainted at work", "onset_on": TODAY,
                    "severity": "moderate", "serious": "y", "relatedness": "unlikely",
                    "outcome": "recovered", "submission_token": "same-event-form-01"}),
+    "contacts.log POST": Case(
+        _researcher, _on_person("randomised", "contacts"),
+        lambda s: {"kind": "call", "outcome": "reached, will join",
+                   "contacted_at": (utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")}),
     "researcher.generate_list POST": Case(
         _researcher, lambda s: _blocks_study(s) + "/allocation-list"),
     "researcher.assign_groups POST": Case(_researcher, _unplaced),
@@ -322,8 +326,6 @@ NOT_YET_COVERED: dict[str, str] = {
         "cohort_staff.form_groups POST", "cohort_staff.move_member POST",
         "cohort_staff.remove_facilitator POST", "facilitator.reschedule POST",
         "invitations.accept POST", "researcher.invite_participant POST")},
-    "contacts.log POST": "new with issue 15 (contact log); KNOWN GAP: no submission token, a "
-                         "double click logs the contact twice",
     "participant.session_opened POST": "the page's beacon: records the first opening only "
                                        "(keyed by participant and session); not yet cased",
     "settings.renew_calendar_link POST": _SECURITY + "; each click replaces the feed address "

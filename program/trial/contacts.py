@@ -15,6 +15,7 @@ from models import Invitation, OutboxMessage, Participant, Study, User, db, writ
 from models.contacts import ContactKind, ContactLogEntry
 from program.core import audit
 from program.core.audit import AuditAction
+from program.trial.records import participant_for_update
 
 #: the sent messages that are contacts: invitations and reminders (not digests or replies)
 AUTOMATIC_KINDS = ("invitation", "assessment_invitation", "assessment_reminder",
@@ -52,6 +53,15 @@ def log_contact(participant: Participant, contact: Contact, by: User) -> Contact
     if contact.kind not in ContactKind:
         raise ValueError(f"unknown contact kind {contact.kind!r}")
     with write_transaction():
+        participant_for_update(participant.id)  # one at a time per participant
+        same = db.session.scalar(select(ContactLogEntry).where(
+            ContactLogEntry.participant_id == participant.id,
+            ContactLogEntry.kind == contact.kind,
+            ContactLogEntry.contacted_at == contact.contacted_at,
+            ContactLogEntry.outcome == contact.outcome,
+            ContactLogEntry.by_id == by.id))
+        if same is not None and same.next_step == contact.next_step:
+            return same  # the same entry sent again (a double click): logged once
         row = ContactLogEntry(participant_id=participant.id, kind=contact.kind,
                               contacted_at=contact.contacted_at, outcome=contact.outcome,
                               next_step=contact.next_step, by_id=by.id)
