@@ -127,6 +127,12 @@ def _on_person(stage: str, path: str):
     return url
 
 
+def _new_colleague(scene: Scene) -> str:
+    """A facilitator not yet in the cohort, to be added to it."""
+    scene.people["colleague"] = gen_user("facilitator").id
+    return f"/research/cohorts/{scene.cohort.id}/facilitators"
+
+
 def _leader_post(scene: Scene) -> str:
     post = gen_post(scene.group, scene.leader, "How did the breathing practice go?",
                     title="Week 1")
@@ -221,6 +227,19 @@ CASES: dict[str, Case] = {
         _researcher, _on_person("randomised", "contacts"),
         lambda s: {"kind": "call", "outcome": "reached, will join",
                    "contacted_at": (utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")}),
+    # accounts and running a study (issues 14 and 15)
+    "admin.invite POST": Case(
+        lambda s: s.admin, lambda s: "/admin/invitations",
+        lambda s: {"email": f"rater.{s.admin.id}@example.org", "name": "New Rater",
+                   "role": "rater", "language": "en"}),
+    "admin.set_role POST": Case(lambda s: s.admin, lambda s: f"/admin/users/{s.leader.id}/role",
+                                lambda s: {"role": "researcher"}),
+    "cohort_staff.add_facilitator POST": Case(
+        _researcher, _new_colleague, lambda s: {"user_id": str(s.people["colleague"]),
+                                                "role": "co_therapist"}),
+    "applications.settings POST": Case(
+        _researcher, lambda s: f"/research/studies/{s.study.id}/applications",
+        lambda s: {"accepting": "y"}),
     "researcher.generate_list POST": Case(
         _researcher, lambda s: _blocks_study(s) + "/allocation-list"),
     "researcher.assign_groups POST": Case(_researcher, _unplaced),
@@ -318,14 +337,13 @@ NOT_YET_COVERED: dict[str, str] = {
                                               " adds an applicant",
     # arrived on main (issues 14 and 15) while this property was written: not yet cased
     **{route: _NEW for route in (
-        "admin.bulk_confirm POST", "admin.bulk_upload POST", "admin.invite POST",
-        "admin.resend_invitation POST", "admin.revoke_invitation POST", "admin.set_role POST",
-        "applications.settings POST", "apply.consent POST", "apply.screening POST",
-        "apply.start POST", "cohort_staff.add_facilitator POST",
-        "cohort_staff.assign_participants POST", "cohort_staff.change_leader POST",
-        "cohort_staff.form_groups POST", "cohort_staff.move_member POST",
-        "cohort_staff.remove_facilitator POST", "facilitator.reschedule POST",
-        "invitations.accept POST", "researcher.invite_participant POST")},
+        "admin.bulk_confirm POST", "admin.bulk_upload POST", "admin.resend_invitation POST",
+        "admin.revoke_invitation POST", "apply.consent POST", "apply.screening POST",
+        "apply.start POST", "cohort_staff.assign_participants POST",
+        "cohort_staff.change_leader POST", "cohort_staff.form_groups POST",
+        "cohort_staff.move_member POST", "cohort_staff.remove_facilitator POST",
+        "facilitator.reschedule POST", "invitations.accept POST",
+        "researcher.invite_participant POST")},
     "participant.session_opened POST": "the page's beacon: records the first opening only "
                                        "(keyed by participant and session); not yet cased",
     "settings.renew_calendar_link POST": _SECURITY + "; each click replaces the feed address "

@@ -88,7 +88,9 @@ def change_role(user_id: int, role: str, actor: User) -> User:
     if user_id == actor.id:
         raise AccountError(_("Ask another administrator to change your own role."))
     with write_transaction():
-        user = db.session.get(User, user_id)
+        # read afresh under the row lock: the decision below depends on it (a double click)
+        user = db.session.scalar(select(User).where(User.id == user_id).with_for_update()
+                                 .execution_options(populate_existing=True))
         if user is None:
             raise AccountError(_("There is no such account."))
         if Role.PARTICIPANT in (user.role, role) and user.role != role:

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from models import Invitation, OutboxMessage, Participant, User, db, utcnow, write_transaction
 from models.people import Locale, Role
@@ -111,9 +111,22 @@ def _cancel_queued(invitation: Invitation) -> None:
                        .values(status="cancelled", body_text="", body_html=None))
 
 
+#: the PostgreSQL advisory lock that puts invitation writes in single file
+INVITATIONS_LOCK = 0x48E17001
+
+
+def _one_at_a_time() -> None:
+    """An invitation is checked ("none pending to this address") and then written: two clicks
+    must not both pass the check. SQLite's write transactions are one at a time already; on
+    PostgreSQL a transaction-level advisory lock makes them so."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INVITATIONS_LOCK})
+
+
 def invite(email: str, name: str, role: str, locale: str, invited_by: User) -> Invitation:
     """Invite a staff member; raises ``InvitationError`` naming the first problem."""
     with write_transaction():
+        _one_at_a_time()
         found = problems(email, role, locale)
         if found:
             raise InvitationError(found[0])
@@ -124,6 +137,7 @@ def invite_many(rows: list[dict], invited_by: User) -> list[Invitation]:
     """Invite every row (``email``, ``name``, ``role``, ``locale``) in one transaction: all or
     nothing. Rows must have been checked (``bulk.check``); a problem found now raises."""
     with write_transaction():
+        _one_at_a_time()
         made = []
         for row in rows:
             found = problems(row["email"], row["role"], row["locale"])
@@ -139,6 +153,7 @@ def invite_participant(participant: Participant, email: str, locale: str,
     """Invite an enrolled participant without an account to create one, in their language;
     accepting links the new account to ``participant`` (their pseudonymous record)."""
     with write_transaction():
+        _one_at_a_time()
         row = db.session.get(Participant, participant.id)
         if row.user_id is not None:
             raise InvitationError(_("This participant has an account already."))

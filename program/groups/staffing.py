@@ -45,14 +45,19 @@ def add_facilitator(cohort_id: int, user_id: int, role: str, *, actor=None
                     ) -> CohortFacilitator:
     """Give a facilitator account a part in the cohort (or change the part they have)."""
     with write_transaction():
-        cohort = db.session.get(Cohort, cohort_id)
+        # the cohort locked and read afresh: one change at a time (a double click adds once)
+        cohort = db.session.scalar(select(Cohort).where(Cohort.id == cohort_id).with_for_update()
+                                   .execution_options(populate_existing=True))
         user = db.session.get(User, user_id)
         if user is None or user.role != "facilitator" or not user.active:
             raise GroupingError(_l("Choose an active facilitator account."))
         if role not in FacilitatorRole.of_program(cohort.program):
             raise GroupingError(_l("That role is not one of this program's."))
         row = db.session.scalar(select(CohortFacilitator).where(
-            CohortFacilitator.cohort_id == cohort.id, CohortFacilitator.user_id == user.id))
+            CohortFacilitator.cohort_id == cohort.id, CohortFacilitator.user_id == user.id)
+            .execution_options(populate_existing=True))
+        if row is not None and row.role == role:
+            return row  # already so: nothing changes, nothing is audited
         if row is None:
             row = CohortFacilitator(cohort_id=cohort.id, user_id=user.id)
             db.session.add(row)

@@ -64,7 +64,10 @@ def open_study(key: str) -> Study | None:
 def set_accepting(study_id: int, accepting: bool, *, actor=None) -> None:
     """Open or close the study's public application page."""
     with write_transaction():
-        study = db.session.get(Study, study_id)
+        study = db.session.scalar(select(Study).where(Study.id == study_id).with_for_update()
+                                  .execution_options(populate_existing=True))
+        if bool(study.accepts_applications) == bool(accepting):
+            return  # already so (a second click): nothing changes, nothing is audited
         study.accepts_applications = bool(accepting)
         audit.record(AuditAction.APPLICATIONS_TOGGLED, study, actor=actor,
                      accepting=bool(accepting))
