@@ -17,7 +17,9 @@ from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+import yaml
+from flask import current_app, g, has_app_context, has_request_context
+from flask_babel import get_locale
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -44,7 +46,7 @@ from program.core.dates import for_recipient
 from program.instruments.library import load_library, with_overrides
 from program.instruments.model import Instrument, RiskRule
 from program.instruments.scoring import risk_flags, score
-from program.instruments.wording import with_wording
+from program.instruments.wording import stored_wording, with_wording
 from program.messaging.outbox import enqueue_email
 from program.safety.alerts import raise_alert
 
@@ -65,15 +67,33 @@ def library() -> dict[str, Instrument]:
     return load_library()
 
 
-def study_instrument(study: Study, key: str) -> Instrument:
+def study_instrument(study: Study, key: str, language: str | None = None) -> Instrument:
     """The instrument as the study uses it: its overrides and, if loaded, licensed wording.
 
     ``Study.instrument_settings[key]`` may hold ``overrides`` (see the instrument README),
     ``metric``, ``risk_rules`` (extra rules) and ``wording`` (path of a file outside the
-    repository).
+    repository). Wording the study loaded through its set-up page, in ``language`` (the
+    reader's, by default), comes first; without any, or with a file that cannot be read, the
+    reader sees the neutral placeholders.
     """
     settings = (study.instrument_settings or {}).get(key, {})
-    return _configured(key, _freeze(settings.get("overrides")), settings.get("wording"))
+    stored = _stored_wording(study.id, key, language or _reader_language())
+    return _configured(key, _freeze(settings.get("overrides")),
+                       _freeze(stored) or settings.get("wording"))
+
+
+def _reader_language() -> str:
+    if has_request_context():
+        return str(get_locale() or "en").split("_")[0]
+    return "en"
+
+
+def _stored_wording(study_id: int, key: str, language: str) -> dict | None:
+    """The study's stored wording, looked up once per request."""
+    cache = g.setdefault("hearth_wording", {}) if has_app_context() else {}
+    if (study_id, key, language) not in cache:
+        cache[study_id, key, language] = stored_wording(study_id, key, language)
+    return cache[study_id, key, language]
 
 
 def _freeze(value) -> str:
@@ -86,7 +106,12 @@ def _configured(key: str, overrides_json: str, wording: str | None) -> Instrumen
     if overrides_json:
         instrument = with_overrides(instrument, json.loads(overrides_json))
     if wording:
-        instrument = with_wording(instrument, wording)
+        try:
+            instrument = with_wording(instrument, json.loads(wording) if wording.startswith("{")
+                                      else wording)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            # a missing or broken wording file: placeholders, never an error page
+            current_app.logger.warning("wording of %s not loaded: %s", key, exc)
     return instrument
 
 

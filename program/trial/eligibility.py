@@ -52,8 +52,15 @@ _CFT_ENGLISH = {rule["key"]: rule["label"] for rule in CFT_ELIGIBILITY}
 
 def rule_label(rule: Mapping) -> str:
     """A screening rule's label to show: the translation of a built-in rule whose label the
-    study kept as it came; the study's own label (or key) for any rule it wrote or reworded."""
+    study kept as it came, or of a rule built by the eligibility form (age range, minimum score
+    on an instrument); the study's own label (or key) for any rule it wrote or reworded."""
     key, label = rule.get("key"), rule.get("label")
+    if rule.get("built") == "age":
+        return str(_l("Age in years (%(min)s to %(max)s)", min=rule.get("min", "—"),
+                      max=rule.get("max", "—")))
+    if rule.get("built") == "score":
+        return str(_l("%(instrument)s total at screening (%(min)s or more)",
+                      instrument=rule.get("instrument"), min=rule.get("min")))
     if key in CFT_RULE_LABELS and label in (None, _CFT_ENGLISH[key]):
         return str(CFT_RULE_LABELS[key])
     return str(label or key or "")
@@ -102,3 +109,59 @@ def failed_rules(rules: Sequence[Mapping], answers: Mapping[str, object]) -> lis
         if matches == is_exclusion:
             failed.append(rule["key"])
     return failed
+
+
+# --------------------------------------------------------------------------- the rules form
+
+
+def built_rules(*, age_min: int | None, age_max: int | None, instrument: str | None,
+                min_score: int | None, inclusions: Sequence[str], exclusions: Sequence[str],
+                kept: Sequence[Mapping] = ()) -> list[dict]:
+    """Rules in the format :func:`failed_rules` evaluates, from the eligibility form.
+
+    An age range and a minimum score become number rules (with ``built`` naming how to label
+    them); each inclusion criterion is a yes/no that must be "yes", each exclusion condition a
+    yes/no that must be "no". A yes/no rule keeps its key while its label is unchanged
+    (``kept``: the study's rules now), so screenings already recorded still name it.
+    """
+    rules: list[dict] = []
+    if age_min is not None or age_max is not None:
+        rules.append({"key": "age", "label": "Age in years", "type": "inclusion",
+                      "kind": "number", "built": "age",
+                      **({"min": age_min} if age_min is not None else {}),
+                      **({"max": age_max} if age_max is not None else {})})
+    if instrument and min_score is not None:
+        rules.append({"key": "score_" + "".join(c for c in instrument.lower() if c.isalnum()),
+                      "label": f"{instrument} total at screening", "type": "inclusion",
+                      "kind": "number", "built": "score", "instrument": instrument,
+                      "min": min_score})
+    old = {(r.get("type"), r.get("label")): r["key"] for r in kept if r.get("kind") == "yes_no"}
+    for kind, labels in (("inclusion", inclusions), ("exclusion", exclusions)):
+        for label in labels:
+            key = old.get((kind, label))
+            if key is None or any(r["key"] == key for r in rules):
+                n = 1
+                while any(r["key"] == f"{kind}_{n}" for r in rules) or \
+                        f"{kind}_{n}" in old.values():
+                    n += 1
+                key = f"{kind}_{n}"
+            rules.append({"key": key, "label": label, "type": kind, "kind": "yes_no"})
+    return rules + [r for r in other_rules(kept) if all(r["key"] != o["key"] for o in rules)]
+
+
+def form_values(rules: Sequence[Mapping]) -> dict:
+    """The eligibility form's fields for a study's rules (the inverse of :func:`built_rules`)."""
+    age = next((r for r in rules if r.get("key") == "age" and r.get("kind") == "number"), {})
+    score = next((r for r in rules if r.get("built") == "score"), {})
+    return {"age_min": age.get("min"), "age_max": age.get("max"),
+            "instrument": score.get("instrument") or "", "min_score": score.get("min"),
+            "inclusions": [{"text": r.get("label") or r["key"]} for r in rules
+                           if r.get("kind") == "yes_no" and r.get("type") == "inclusion"],
+            "exclusions": [{"text": r.get("label") or r["key"]} for r in rules
+                           if r.get("kind") == "yes_no" and r.get("type") == "exclusion"]}
+
+
+def other_rules(rules: Sequence[Mapping]) -> list[dict]:
+    """Number rules the form does not build (written before it existed): kept as they are."""
+    return [dict(r) for r in rules if r.get("kind") == "number" and r.get("key") != "age"
+            and not r.get("built")]

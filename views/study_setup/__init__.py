@@ -272,3 +272,16 @@ def group_staff(group_id: int):
             flash(_("Group leaders saved."), "success")
             return redirect(url_for("study_setup.group_staff", group_id=group.id))
     return render_template("researcher/setup_group_staff.html", study=s, group=group, form=form)
+
+
+# --------------------------------------------------------------------------- the set-up steps
+# One module per step, each adding its routes to ``bp`` (imported last: they use it).
+from views.study_setup import (  # noqa: E402, F401
+    characteristics,
+    consent,
+    eligibility,
+    randomisation,
+    staff,
+    studies,
+    wording,
+)

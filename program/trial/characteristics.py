@@ -1,0 +1,164 @@
+"""Baseline characteristics: the library a study chooses from, custom ones, and the values
+entered once per participant.
+
+A study keeps its choice in ``Study.baseline_characteristics``: a list of definitions
+``{"key", "label", "type", "choices"}`` where ``type`` is ``number``, ``choice`` or ``yes_no``;
+a library characteristic keeps ``label`` None (shown translated) and may carry its own choices
+(a study's sites). A participant's values go to ``Participant.baseline`` by key (choices by their
+code, yes/no as ``"yes"``/``"no"``), so stratified randomisation and minimisation find them;
+``gender`` and ``age`` are also written to ``Participant.gender`` and ``birth_year``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+from models import Participant, Study, db, write_transaction
+from program.core import audit
+from program.core.audit import AuditAction
+from program.trial.setup import SetupError
+
+TYPES = {"number": _l("number"), "choice": _l("choice"), "yes_no": _l("yes or no")}
+
+#: key -> (label, type, default choices as (code, label))
+LIBRARY: dict[str, tuple] = {
+    "gender": (_l("Gender"), "choice", [("female", _l("female")), ("male", _l("male")),
+                                         ("other", _l("other or non-binary"))]),
+    "age": (_l("Age in years"), "number", []),
+    "education": (_l("Education"), "choice",
+                  [("secondary", _l("secondary school")), ("vocational", _l("vocational")),
+                   ("university", _l("university degree")),
+                   ("postgraduate", _l("postgraduate degree"))]),
+    "marital_status": (_l("Marital status"), "choice",
+                       [("single", _l("single")), ("partnered", _l("married or partnered")),
+                        ("separated", _l("separated or divorced")),
+                        ("widowed", _l("widowed"))]),
+    "site": (_l("Site"), "choice", []),
+    "episode_duration": (_l("Duration of the current episode (months)"), "number", []),
+    "prior_meditation": (_l("Prior meditation experience"), "yes_no", []),
+    "employment": (_l("Employment"), "choice",
+                   [("employed", _l("employed")), ("unemployed", _l("unemployed")),
+                    ("student", _l("student")), ("retired", _l("retired"))]),
+    "medication": (_l("Taking antidepressant medication"), "yes_no", []),
+}
+
+YES_NO = [("yes", _l("yes")), ("no", _l("no"))]
+_CODE = re.compile(r"[^a-z0-9]+")
+
+
+def code_of(text: str) -> str:
+    """A stored code for a choice or custom characteristic typed by a researcher."""
+    return _CODE.sub("_", text.strip().lower()).strip("_")[:40]
+
+
+def definitions(study: Study) -> list[dict]:
+    """The study's characteristics, each with ``label`` and ``choices`` [(code, label)] to show."""
+    shown = []
+    for d in study.baseline_characteristics or []:
+        library = LIBRARY.get(d["key"]) if d.get("label") is None else None
+        label = library[0] if library else d.get("label") or d["key"]
+        defaults = dict(library[2]) if library else {}
+        if d["type"] == "yes_no":
+            choices = YES_NO
+        else:
+            choices = [(c, defaults.get(c, c)) for c in d.get("choices") or []]
+        shown.append({**d, "label": str(label), "choices": [(c, str(t)) for c, t in choices]})
+    return shown
+
+
+def stratifiable(study: Study) -> list[dict]:
+    """The characteristics randomisation may stratify or minimise by (choices and yes/no)."""
+    return [d for d in definitions(study) if d["type"] in ("choice", "yes_no")]
+
+
+def levels(study: Study, keys: Sequence[str]) -> dict[str, list[str]]:
+    """The levels (codes) of each chosen characteristic, for the strata of the allocation list."""
+    by_key = {d["key"]: d for d in definitions(study)}
+    return {k: [code for code, _label in by_key[k]["choices"]] for k in keys if k in by_key}
+
+
+def build(library_keys: Sequence[str], library_choices: Mapping[str, str],
+          custom: Sequence[Mapping]) -> list[dict]:
+    """Definitions from the form: library keys (with a study's own choices, e.g. its sites)
+    and custom rows ``{label, type, choices}`` (choices comma-separated); raises SetupError."""
+    chosen: list[dict] = []
+    for key in library_keys:
+        if key not in LIBRARY:
+            raise SetupError(_l("Unknown characteristic."))
+        _label, kind, defaults = LIBRARY[key]
+        typed = [c.strip() for c in (library_choices.get(key) or "").split(",") if c.strip()]
+        choices = [code_of(c) for c in typed] if typed else [c for c, _t in defaults]
+        if kind == "choice" and len(set(choices)) < 2:
+            raise SetupError(_l("%(label)s needs at least two choices.", label=_label))
+        chosen.append({"key": key, "label": None, "type": kind,
+                       "choices": choices if kind == "choice" else []})
+    for row in custom:
+        label = (row.get("label") or "").strip()
+        if not label:
+            continue
+        kind, key = row.get("type"), "x_" + code_of(label)
+        choices = [c.strip() for c in (row.get("choices") or "").split(",") if c.strip()]
+        if kind not in TYPES:
+            raise SetupError(_l("%(label)s: choose a type.", label=label))
+        if kind == "choice" and len(set(choices)) < 2:
+            raise SetupError(_l("%(label)s needs at least two choices.", label=label))
+        if key == "x_" or any(d["key"] == key for d in chosen):
+            raise SetupError(_l("%(label)s: two characteristics have the same name.",
+                                label=label))
+        chosen.append({"key": key, "label": label, "type": kind,
+                       "choices": choices if kind == "choice" else []})
+    return chosen
+
+
+def save(study_id: int, chosen: list[dict]) -> None:
+    with write_transaction():
+        study = db.session.get(Study, study_id)
+        study.baseline_characteristics = chosen
+        audit.record(AuditAction.CHARACTERISTICS_SAVED, study,
+                     keys=[d["key"] for d in chosen])
+
+
+def parse_values(defs: Sequence[Mapping], form: Mapping[str, str]
+                 ) -> tuple[dict[str, object], dict[str, str]]:
+    """Typed values from the form (field ``bl-<key>``); returns (values, errors by key).
+
+    Every characteristic is required: it is entered once, before randomisation.
+    """
+    values: dict[str, object] = {}
+    errors: dict[str, str] = {}
+    for d in defs:
+        raw = (form.get(f"bl-{d['key']}") or "").strip()
+        if d["type"] == "number":
+            try:
+                number = float(raw)
+            except ValueError:
+                errors[d["key"]] = str(_l("Please enter a number."))
+                continue
+            if not 0 <= number <= 10_000 or number != number:
+                errors[d["key"]] = str(_l("Please enter a number."))
+            else:
+                values[d["key"]] = int(number) if number.is_integer() else number
+        elif raw in {code for code, _label in d["choices"]}:
+            values[d["key"]] = raw
+        else:
+            errors[d["key"]] = str(_l("Please choose one."))
+    if "age" in values and not 0 < values["age"] < 130:
+        errors["age"] = str(_l("Please enter an age in years."))
+    return values, errors
+
+
+def record_baseline(participant_id: int, values: Mapping[str, object], *,
+                    today: date | None = None, actor=None) -> None:
+    """Write the person's characteristics (and gender, birth year where they map)."""
+    with write_transaction():
+        participant = db.session.get(Participant, participant_id)
+        participant.baseline = {**(participant.baseline or {}), **values}
+        if "gender" in values:
+            participant.gender = str(values["gender"])
+        if "age" in values:
+            participant.birth_year = (today or date.today()).year - int(values["age"])
+        audit.record(AuditAction.BASELINE_RECORDED, participant, keys=sorted(values))
