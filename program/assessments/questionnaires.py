@@ -79,7 +79,7 @@ def study_instrument(study: Study, key: str, language: str | None = None) -> Ins
     settings = (study.instrument_settings or {}).get(key, {})
     stored = _stored_wording(study.id, key, language or _reader_language())
     return _configured(key, _freeze(settings.get("overrides")),
-                       _freeze(stored) or settings.get("wording"))
+                       None if stored else settings.get("wording"), stored or "")
 
 
 def _reader_language() -> str:
@@ -88,7 +88,7 @@ def _reader_language() -> str:
     return "en"
 
 
-def _stored_wording(study_id: int, key: str, language: str) -> dict | None:
+def _stored_wording(study_id: int, key: str, language: str) -> str | None:
     """The study's stored wording, looked up once per request."""
     cache = g.setdefault("hearth_wording", {}) if has_app_context() else {}
     if (study_id, key, language) not in cache:
@@ -101,15 +101,15 @@ def _freeze(value) -> str:
 
 
 @lru_cache(maxsize=64)
-def _configured(key: str, overrides_json: str, wording: str | None) -> Instrument:
+def _configured(key: str, overrides_json: str, wording: str | None,
+                stored: str = "") -> Instrument:
     instrument = library()[key]
     if overrides_json:
         instrument = with_overrides(instrument, json.loads(overrides_json))
-    if wording:
+    if wording or stored:
         try:
-            instrument = with_wording(instrument, json.loads(wording) if wording.startswith("{")
-                                      else wording)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
+            instrument = with_wording(instrument, yaml.safe_load(stored) if stored else wording)
+        except (OSError, ValueError, AttributeError, yaml.YAMLError) as exc:
             # a missing or broken wording file: placeholders, never an error page
             current_app.logger.warning("wording of %s not loaded: %s", key, exc)
     return instrument

@@ -135,22 +135,12 @@ def with_wording(instrument: Instrument, wording: str | Path | Mapping[str, Any]
 LANGUAGES = ("en", "ja", "zh")
 
 
-def stored_wording(study_id: int, key: str, language: str) -> dict | None:
-    """The licensed wording a study loaded for ``key`` in ``language`` (parsed), or None.
-
-    A row that no longer parses (it was checked when it was uploaded) counts as none: the
-    reader then sees the neutral placeholders.
-    """
-    text = db.session.scalar(select(InstrumentWording.wording).where(
+def stored_wording(study_id: int, key: str, language: str) -> str | None:
+    """The licensed wording (YAML text, checked when it was uploaded) a study loaded for
+    ``key`` in ``language``, or None."""
+    return db.session.scalar(select(InstrumentWording.wording).where(
         InstrumentWording.study_id == study_id, InstrumentWording.instrument == key,
-        InstrumentWording.language == language))
-    if not text:
-        return None
-    try:
-        parsed = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
+        InstrumentWording.language == language)) or None
 
 
 def parse_upload(instrument: Instrument, text: str) -> dict:
