@@ -188,3 +188,21 @@ def test_minimisation_by_two_factors_works_through_the_pages(app, as_user):
     assert set(arms) <= {"CFT", "UC"} and sum(arms.values()) == 6
     checklist = client.get(f"/research/studies/{study.id}/checklist").get_data(as_text=True)
     assert "No randomisation method chosen." not in checklist
+
+
+def test_a_site_added_after_the_settings_gets_its_own_list(app, as_user):
+    study, client = _study_and_client(as_user)
+    _characteristics(client, study)
+    page = f"/research/studies/{study.id}/randomisation"
+    assert post_form(client, page, {"method": "stratified_blocks", "block_sizes": "2",
+                                    "list_length": "2", "factors": ["site"]}).status_code == 302
+    assert post_form(client, f"/research/studies/{study.id}/characteristics",
+                     {**CHARACTERISTICS, "choices_site": "Tokyo, Osaka, Kyoto"}
+                     ).status_code == 302
+    assert post_form(client, f"{page}/list", {}, token_from=page).status_code == 302
+    strata = set(db.session.scalars(select(AllocationSlot.stratum)
+                                    .where(AllocationSlot.study_id == study.id)))
+    assert strata == {"site=tokyo", "site=osaka", "site=kyoto"}
+    # generated once
+    assert post_form(client, f"{page}/list", {}, token_from=page).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(AllocationSlot)) == 6

@@ -25,7 +25,7 @@ from models import (
 )
 from program.core import audit
 from program.core.audit import AuditAction
-from program.trial import characteristics
+from program.trial import allocation, characteristics
 from program.trial.setup import SetupError, allocation_list_exists, check_rules
 
 #: roles that can be on a study's staff
@@ -171,6 +171,18 @@ def save_randomisation(study_id: int, method: str, *, block_sizes: Sequence[int]
             "strata": factors, "strata_levels": characteristics.levels(study, factors),
             **({"factors": {f: 1 for f in factors}} if method == "minimisation" else {})}
         audit.record(AuditAction.RANDOMISATION_SAVED, study, method=method, factors=factors)
+
+
+def generate_list(study_id: int, *, actor=None) -> int:
+    """Generate the concealed list with the strata of the characteristics as they are now
+    (a site added after the settings were saved gets its own list); returns its length."""
+    with write_transaction():
+        study = db.session.get(Study, study_id)
+        settings = dict(study.randomisation_settings or {})
+        if settings.get("strata") and not allocation_list_exists(study_id):
+            settings["strata_levels"] = characteristics.levels(study, settings["strata"])
+            study.randomisation_settings = settings
+    return allocation.generate_allocation_list(study_id, actor=actor)
 
 
 def allocation_summary(study_id: int) -> tuple[int, int, int]:

@@ -88,5 +88,6 @@ def eligibility(study_id: int):
     return render_template("researcher/setup_eligibility.html", study=s, form=form,
                            rules=[{**r, "label": rules_of.rule_label(r)}
                                   for r in s.eligibility_rules or []],
-                           others=rules_of.other_rules(s.eligibility_rules or []),
+                           others=[rules_of.rule_label(r)
+                                   for r in rules_of.other_rules(s.eligibility_rules or [])],
                            next_step=next_step(s, "eligibility"))

@@ -13,7 +13,6 @@ from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from models.studies import RandomisationMethod
-from program.trial import allocation
 from program.trial import characteristics as chars
 from program.trial import studies as trial_studies
 from program.trial.records import TrialError
@@ -85,7 +84,7 @@ def generate_list(study_id: int):
     """Generate the concealed allocation list from the saved settings (once)."""
     s = researcher_study(study_id)
     try:
-        n = allocation.generate_allocation_list(s.id, actor=current_user)
+        n = trial_studies.generate_list(s.id, actor=current_user)
         flash(_("Allocation list generated: %(n)d concealed slots.", n=n), "success")
     except (TrialError, ValueError) as exc:
         flash(str(exc), "error")

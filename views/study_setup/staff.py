@@ -13,6 +13,7 @@ from wtforms import BooleanField, IntegerField, SelectField
 from wtforms.validators import InputRequired
 
 from models import User, db
+from models.people import Role
 from program.trial import studies as trial_studies
 from program.trial.setup import SetupError
 from views.access import researcher_study, role_required
@@ -32,7 +33,8 @@ class RemoveStaffForm(FlaskForm):
 
 
 def _accounts():
-    return options((u.id, f"{u.display_name} · {u.role} <{u.email}>") for u in db.session.scalars(
+    return options((u.id, f"{u.display_name} · {Role.label_of(u.role)} <{u.email}>")
+                   for u in db.session.scalars(
         select(User).where(User.role.in_(trial_studies.STAFF_ROLES), User.active)
         .order_by(User.display_name)))
 

@@ -16,10 +16,13 @@ from models.studies import Design
 from program.trial import checklist as study_checklist
 from program.trial import studies as trial_studies
 from program.trial.setup import SetupError
+from views import navigation
 from views.access import researcher_study, role_required
 from views.forms import options
 from views.study_setup import bp
 from views.study_setup.steps import MISSING, PAGES, step_url
+
+navigation.add("admin", "study_setup.new_study", "New study", order=20)
 
 PROGRAMS = [("cft", _l("Compassion-focused therapy (CFT)")),
             ("msc", _l("Mindful self-compassion (MSC)"))]
@@ -34,7 +37,7 @@ class NewStudyForm(FlaskForm):
                                                     "hyphens."))])
     design = SelectField(_l("Design"), choices=options(Design.choices()))
     program = SelectField(_l("Program"), choices=options(PROGRAMS))
-    registration_id = StringField(_l("Registration id (e.g. UMIN or ClinicalTrials.gov)"),
+    registration_id = StringField(_l("Trial registration id"),
                                   validators=[Optional(), Length(max=80)])
     code_prefix = StringField(_l("Prefix of participant codes"), default="P",
                               validators=[DataRequired(), Length(max=8),

@@ -29,7 +29,7 @@ class WordingForm(FlaskForm):
     instrument = SelectField(_l("Instrument"), choices=[])
     language = SelectField(_l("Language"), choices=options((k, LANGUAGE_NAMES[k])
                                                             for k in LANGUAGES))
-    wording_file = FileField(_l("Wording file (YAML, as the instruments README describes)"))
+    wording_file = FileField(_l("Wording file (in the format the instruments' guide describes)"))
     wording_text = TextAreaField(_l("Or paste the wording"),
                                  validators=[Optional(), Length(max=MAX_WORDING_BYTES)])
 
