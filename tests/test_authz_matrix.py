@@ -133,8 +133,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     # researchers: the study's own
     "researcher.home GET":               (S, 403, 403, 403, 403, 200, 403, 200),
     "researcher.study GET":              (S, 403, 403, 403, 403, 404, 403, 200),
-    "researcher.setup GET":              (S, 403, 403, 403, 403, 404, 403, 200),
-    "researcher.setup POST":             (S, 403, 403, 403, 403, 404, 403, 200),
+    "researcher.setup GET":              (S, 403, 403, 403, 403, 404, 403, S),
     "researcher.generate_list POST":     (S, 403, 403, 403, 403, 404, 403, S),
     "researcher.add_applicant POST":     (S, 403, 403, 403, 403, 404, 403, S),
     "researcher.assign_groups POST":     (S, 403, 403, 403, 403, 404, 403, S),
