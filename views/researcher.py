@@ -36,6 +36,7 @@ from program.core.dates import shortdate
 from program.reports import study_flow
 from program.trial import adverse_events as ae_register
 from program.trial import allocation, eligibility, enrolment, records, withdrawal
+from program.trial import studies as trial_studies
 from program.trial.records import TrialError
 from views import navigation
 from views.access import researcher_participant, researcher_study, role_required, staff_studies
@@ -150,9 +151,9 @@ def generate_list(study_id: int):
     """Generate the concealed allocation list from the study's seed (once)."""
     s = researcher_study(study_id)
     try:
-        n = allocation.generate_allocation_list(s.id, actor=current_user)
+        n = trial_studies.generate_list(s.id, actor=current_user)
         flash(_("Allocation list generated: %(n)d concealed slots.", n=n), "success")
-    except TrialError as exc:
+    except (TrialError, ValueError) as exc:
         flash(str(exc), "error")
     return redirect(url_for("researcher.study", study_id=s.id))
 
