@@ -177,6 +177,12 @@ def test_minimisation_by_two_factors_works_through_the_pages(app, as_user):
     db.session.refresh(study)
     assert study.randomisation_settings["factors"] == {"site": 1, "gender": 1}
     assert "no list is needed" in client.get(page).get_data(as_text=True)
+    # without the characteristics, minimisation refuses rather than balancing on nothing
+    lone = _applicant(client, study)
+    refused = _randomise(client, lone)
+    assert refused.status_code == 302 and lone.arm_id is None
+    assert "has no value" in client.get(f"/research/participants/{lone.id}").get_data(
+        as_text=True)
     arms = Counter()
     for n in range(6):
         person = _applicant(client, study)

@@ -156,6 +156,9 @@ def test_eligibility_rules_are_built_in_a_form_and_screening_excludes_with_reaso
     assert person.eligible is False and person.exclusion_reasons == ["age"]
     assert "no: Age in years (18 to 60)" in client.get(
         f"/research/participants/{person.id}").get_data(as_text=True)
+    # the flow names the reason as the rule reads, not by its key
+    assert "Age in years (18 to 60) 1" in client.get(
+        f"/research/studies/{study.id}").get_data(as_text=True)
 
 
 def test_consent_versions_keep_their_sheet_and_the_current_one_is_used(app, as_user):

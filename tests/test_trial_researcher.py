@@ -61,7 +61,7 @@ def test_screening_records_reasons_and_an_incomplete_form_writes_nothing(app, as
     db.session.expire_all()
     assert db.session.get(Participant, person.id).exclusion_reasons == ["age", "psychosis"]
     flow = client.get(f"/research/studies/{study.id}").get_data(as_text=True)
-    assert "age 1" in flow and "psychosis 1" in flow
+    assert "Age in years (18-60) 1" in flow and "Psychosis 1" in flow
 
 
 def test_another_studys_records_are_not_found(app, as_user):

@@ -12,7 +12,7 @@ from program.core import dates
 from program.core.audit import AuditAction
 from program.core.zones import zonename
 from program.courses import markdown
-from program.trial import characteristics
+from program.trial import characteristics, eligibility
 from views import navigation
 from views.questionnaires import questionnaire_helpers
 from views.reports import labels as report_labels
@@ -37,6 +37,7 @@ FILTERS = {
     "localtime": dates.localtime,
     "zonename": zonename,
     "baseline_definitions": characteristics.definitions,
+    "rule_labels": eligibility.labels_of,
     "label": label,
     "audit_action": AuditAction.label_of,
     "measure_label": measure_label,

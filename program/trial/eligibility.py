@@ -66,6 +66,11 @@ def rule_label(rule: Mapping) -> str:
     return str(label or key or "")
 
 
+def labels_of(rules: Sequence[Mapping]) -> dict[str, str]:
+    """Each rule's label to show, by key (for pages that list exclusion reasons by key)."""
+    return {rule["key"]: rule_label(rule) for rule in rules or [] if isinstance(rule, Mapping)}
+
+
 def parse_screening_answers(
     rules: Sequence[Mapping], form: Mapping[str, str]
 ) -> tuple[dict[str, object], dict[str, str]]:
