@@ -212,3 +212,25 @@ def test_a_site_added_after_the_settings_gets_its_own_list(app, as_user):
     # generated once
     assert post_form(client, f"{page}/list", {}, token_from=page).status_code == 302
     assert db.session.scalar(select(func.count()).select_from(AllocationSlot)) == 6
+
+
+def test_the_strata_characteristics_are_fixed_once_the_list_exists(app, as_user):
+    study, client = _study_and_client(as_user)
+    _characteristics(client, study)
+    page = f"/research/studies/{study.id}/randomisation"
+    assert post_form(client, page, {"method": "stratified_blocks", "block_sizes": "2",
+                                    "list_length": "2", "factors": ["site"]}).status_code == 302
+    assert post_form(client, f"{page}/list", {}, token_from=page).status_code == 302
+    characteristics = f"/research/studies/{study.id}/characteristics"
+    for changed in ({**CHARACTERISTICS, "choices_site": "Tokyo, Osaka, Kyoto"},
+                    {**CHARACTERISTICS, "library": ["gender", "age"]}):
+        response = post_form(client, characteristics, changed)
+        assert response.status_code == 200
+        assert "are fixed" in response.get_data(as_text=True)
+    # another characteristic may still be added
+    assert post_form(client, characteristics,
+                     {**CHARACTERISTICS, "library": ["gender", "age", "site", "education"]}
+                     ).status_code == 302
+    db.session.refresh(study)
+    assert [d["key"] for d in study.baseline_characteristics][-2:] == ["education",
+                                                                        "x_shift_work"]

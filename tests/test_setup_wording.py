@@ -3,6 +3,7 @@ the database; without it (or with a wording file that is gone) the neutral place
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
@@ -95,3 +96,24 @@ def test_bad_wording_is_refused_and_nothing_is_written(app, setting, as_user):
     after = (db.session.scalar(select(func.count()).select_from(InstrumentWording)),
              db.session.scalar(select(func.count()).select_from(AuditEntry)))
     assert after == before
+
+
+def test_uploaded_files_that_are_not_wording_or_too_big_are_refused(app, setting, as_user):
+    study, researcher, _person = setting
+    client = as_user(researcher)
+    page = f"/research/studies/{study.id}/wording"
+    before = db.session.scalar(select(func.count()).select_from(InstrumentWording))
+    for content in (b"\xff\xfe\x00binary", b"items: {1: x}" + b" " * (600 * 1024), b"",
+                    b"- a\n- list\n"):
+        response = post_form(client, page, {"instrument": "BDI-II", "language": "en",
+                                            "wording_file": (io.BytesIO(content), "w.yaml")},
+                             content_type="multipart/form-data")
+        assert response.status_code == 200, content[:20]
+        assert "error" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(InstrumentWording)) == before
+    good = post_form(client, page, {"instrument": "BDI-II", "language": "zh",
+                                    "wording_file": (io.BytesIO("items: {2: 第二项}".encode()),
+                                                     "bdi-zh.yaml")},
+                     content_type="multipart/form-data")
+    assert good.status_code == 302
+    assert db.session.scalar(select(InstrumentWording.language)) == "zh"

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from models import Participant, Study, db, write_transaction
 from program.core import audit
 from program.core.audit import AuditAction
-from program.trial.setup import SetupError
+from program.trial.setup import SetupError, allocation_list_exists
 
 TYPES = {"number": _l("number"), "choice": _l("choice"), "yes_no": _l("yes or no")}
 
@@ -115,8 +115,17 @@ def build(library_keys: Sequence[str], library_choices: Mapping[str, str],
 
 
 def save(study_id: int, chosen: list[dict]) -> None:
+    """Keep the study's characteristics; once the allocation list exists, its strata are fixed
+    (a stratification factor and its choices cannot change)."""
     with write_transaction():
         study = db.session.get(Study, study_id)
+        strata = (study.randomisation_settings or {}).get("strata") or []
+        if strata and allocation_list_exists(study_id):
+            before = {d["key"]: d for d in study.baseline_characteristics or []}
+            after = {d["key"]: d for d in chosen}
+            if any(before.get(f) != after.get(f) for f in strata):
+                raise SetupError(_l("The allocation list exists: the characteristics it is "
+                                    "stratified by are fixed."))
         study.baseline_characteristics = chosen
         audit.record(AuditAction.CHARACTERISTICS_SAVED, study,
                      keys=[d["key"] for d in chosen])
