@@ -174,6 +174,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "study_setup.generate_list POST":    (S, 403, 403, 403, 403, 404, 403, S),
     "study_setup.consent GET":           (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.consent POST":          (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.current_version POST":  (S, 403, 403, 403, 403, 404, 403, S),
     "study_setup.consent_sheet GET":     (S, 403, 403, 403, 403, 404, 403, 404),
     "study_setup.staff GET":             (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.staff POST":            (S, 403, 403, 403, 403, 404, 403, 200),

@@ -179,6 +179,9 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
                             ["version", "sheet_text", "sheet_file", "current"]),
         "study staff": ("home_researcher", f"/research/studies/{study}/staff",
                         ["user_id", "is_clinician", "blind_to_arm"]),
+        "current information sheet": ("home_researcher",
+                                      f"/research/studies/{study}/consent/current",
+                                      ["version_id"]),
         "study staff removal": ("home_researcher", f"/research/studies/{study}/staff/remove",
                                 ["user_id"]),
         "wording": ("home_researcher", f"/research/studies/{study}/wording",
@@ -324,7 +327,8 @@ FORMS = ["sign-in", "reset request", "reset password", "change password", "langu
          "questionnaire answer", "rater entry", "removal", "account", "arm", "arm edit",
          "cohort setup", "cohort edit", "timepoint", "timepoint edit", "group staff",
          "new study", "new study by admin", "eligibility", "characteristics", "baseline",
-         "randomisation setup", "consent version", "study staff", "study staff removal",
+         "randomisation setup", "consent version", "current information sheet", "study staff",
+         "study staff removal",
          "wording"]
 
 

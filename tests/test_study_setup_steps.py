@@ -179,6 +179,21 @@ def test_consent_versions_keep_their_sheet_and_the_current_one_is_used(app, as_u
     download = client.get(f"/research/studies/{study.id}/consent/sheet?version={v2.id}")
     assert download.status_code == 200 and download.data == pdf
     assert client.get(f"/research/studies/{study.id}/consent/sheet?version=999").status_code == 404
+    # an earlier version made current again
+    v1 = db.session.scalar(select(ConsentVersion).where(ConsentVersion.version == "v1"))
+    assert post_form(client, f"{page}/current", {"version_id": str(v1.id)},
+                     token_from=page).status_code == 302
+    db.session.refresh(study)
+    assert study.consent_version == "v1"
+    other = gen_study()
+    theirs = ConsentVersion(study_id=other.id, version="x1", sheet_text="Theirs")
+    db.session.add(theirs)
+    db.session.commit()
+    post_form(client, f"{page}/current", {"version_id": str(theirs.id)}, token_from=page)
+    db.session.refresh(study)
+    assert study.consent_version == "v1"
+    assert post_form(client, f"{page}/current", {"version_id": str(v2.id)},
+                     token_from=page).status_code == 302
 
     before = (_count(ConsentVersion), _count(AuditEntry))
     for bad in ({"version": "v3"},  # no text, no file

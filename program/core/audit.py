@@ -54,6 +54,9 @@ class AuditAction(Vocabulary):
                            lazy_pgettext("audit action", "changed a study's randomisation"))
     CONSENT_VERSION_ADDED = ("study.consent_version_added",
                              lazy_pgettext("audit action", "added an information sheet version"))
+    CONSENT_VERSION_CURRENT = ("study.consent_version_current",
+                               lazy_pgettext("audit action",
+                                             "made an information sheet version current"))
     STUDY_STAFF_SET = ("study.staff_set",
                        lazy_pgettext("audit action", "added or changed a study's staff member"))
     STUDY_STAFF_REMOVED = ("study.staff_removed",

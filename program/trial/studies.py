@@ -129,6 +129,17 @@ def add_consent_version(study_id: int, version: str, *, text: str | None,
     return row
 
 
+def make_current(study_id: int, version_id: int) -> ConsentVersion:
+    """Consent is recorded on this version of the information sheet from now on."""
+    with write_transaction():
+        row = db.session.get(ConsentVersion, version_id)
+        if row is None or row.study_id != study_id:
+            raise SetupError(_l("No such version of this study's information sheet."))
+        db.session.get(Study, study_id).consent_version = row.version
+        audit.record(AuditAction.CONSENT_VERSION_CURRENT, row, version=row.version)
+    return row
+
+
 # --------------------------------------------------------------------------- eligibility
 
 

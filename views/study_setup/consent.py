@@ -10,8 +10,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from program.trial import studies as trial_studies
 from program.trial.setup import SetupError
@@ -63,6 +70,28 @@ def consent(study_id: int):
     return render_template("researcher/setup_consent.html", study=s, form=form,
                            versions=trial_studies.consent_versions(s.id),
                            next_step=next_step(s, "consent"))
+
+
+class CurrentVersionForm(FlaskForm):
+    version_id = IntegerField(validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
+
+
+@bp.post("/studies/<int:study_id>/consent/current")
+@role_required("researcher")
+def current_version(study_id: int):
+    """Make an earlier version the one consent is recorded on."""
+    s = researcher_study(study_id)
+    form = CurrentVersionForm()
+    try:
+        if not form.validate_on_submit():
+            raise SetupError(_("Nothing was changed."))
+        row = trial_studies.make_current(s.id, form.version_id.data)
+    except SetupError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Consent is recorded on %(version)s from now on.", version=row.version),
+              "success")
+    return redirect(url_for("study_setup.consent", study_id=s.id))
 
 
 @bp.get("/studies/<int:study_id>/consent/sheet")
