@@ -1,4 +1,7 @@
-"""Study setup pages of the researcher area: arms, cohorts, timepoints and group leaders.
+"""Study setup pages of the researcher area: arms, cohorts, timepoints and group leaders here;
+the other set-up steps (a new study and its checklist, eligibility, consent, baseline
+characteristics, randomisation, staff, licensed wording) in one module each, on the same
+blueprint.
 
 Scoped like the rest of the researcher area: another study's objects are 404. Arms are fixed
 once the allocation list exists (the concealed list refers to them).
