@@ -92,6 +92,7 @@ def test_baseline_is_entered_once_and_fills_gender_and_birth_year(app, as_user):
     person = _applicant(client, study)
     text = client.get(f"/research/participants/{person.id}").get_data(as_text=True)
     assert "Enter the baseline characteristics" in text
+    assert 'name="bl-site" value="osaka"' in text  # the form is on the participant page
     page = f"/research/participants/{person.id}/baseline"
     for bad in ({"bl-gender": "female", "bl-age": "abc", "bl-site": "tokyo",
                  "bl-x_shift_work": "no"},
