@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from commands import admin as admin_commands
 from commands import content, demo, groups, report, scheduler, trial
 from models import db
 from models.base import configure_sqlite
@@ -16,11 +17,14 @@ from program.courses.catalogue import get_catalogue
 from views import (
     admin,
     alerts,
+    apply,
     auth,
     bench,
     calendar,
+    cohort_staff,
     facilitator,
     home,
+    invitations,
     participant,
     questionnaires,
     rater,
@@ -40,10 +44,11 @@ SUPPORTED_LOCALES = ("en", "ja", "zh")
 #: every blueprint of the web app, one per audience (each view behind ``role_required``)
 BLUEPRINTS = (home.bp, auth.bp, two_factor.bp, settings.bp, participant.bp,
               questionnaires.bp, group_views.bp, facilitator.bp, alerts.bp, rater.bp,
-              researcher.bp, study_setup.bp, reports.bp, admin.bp, calendar.bp)
+              researcher.bp, study_setup.bp, reports.bp, admin.bp, calendar.bp,
+              invitations.bp, cohort_staff.bp, apply.bp, apply.manage)
 #: every ``flask`` command group
 COMMANDS = (demo.cli_group, content.cli_group, scheduler.cli_group, report.cli_group,
-            trial.cli_group, groups.cli_group)
+            trial.cli_group, groups.cli_group, admin_commands.cli_group)
 
 
 def _env_flag(name: str, default: bool = False) -> bool:
@@ -94,6 +99,7 @@ def default_config(instance_path: str) -> dict:
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
         "PASSWORD_RESET_HOURS": 2,
+        "INVITATION_DAYS": int(os.environ.get("INVITATION_DAYS", "7")),
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "60")),
         "SESSION_ABSOLUTE_HOURS": int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),

@@ -38,6 +38,7 @@ from analysis.inference import type3_contrasts
 from analysis.lmm import fit_random_intercept
 from analysis.mmrm import fit_unstructured
 from analysis.notes import note
+from analysis.numbers import finite as _num
 
 __all__ = ["DF_METHODS", "efficacy_report", "formula", "sign_convention"]
 
@@ -48,13 +49,6 @@ SESSIONS_ATTENDED = "sessions_attended"
 
 WALD_Z = float(stats.norm.ppf(0.975))
 
-
-def _num(value) -> float | None:
-    """A plain JSON number, or None for NaN / infinity."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def _effect_row(term: str, c: dict | None, with_d: bool, warning: str | None = None) -> dict:

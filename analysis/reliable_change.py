@@ -20,18 +20,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.notes import note
+from analysis.numbers import finite as _num
 
 __all__ = ["CATEGORIES", "reliable_change", "cutoffs", "classify"]
 
 CATEGORIES = ["recovered", "improved", "non_reliably_recovered", "unchanged", "deteriorated"]
 RELIABLE_Z = 1.96
 
-
-def _num(value) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def cutoffs(

@@ -29,6 +29,28 @@ class CohortStatus(Vocabulary):
     CANCELLED = "cancelled", lazy_pgettext("cohort status", "cancelled")
 
 
+class FacilitatorRole(Vocabulary):
+    """A staff member's part in a cohort: a CFT group has a lead therapist and co-therapists;
+    an MSC course has teachers, small-group leaders and assistant coaches."""
+
+    LEAD_THERAPIST = "lead_therapist", lazy_pgettext("facilitator role", "lead therapist")
+    CO_THERAPIST = "co_therapist", lazy_pgettext("facilitator role", "co-therapist")
+    TEACHER = "teacher", lazy_pgettext("facilitator role", "teacher")
+    GROUP_LEADER = "group_leader", lazy_pgettext("facilitator role", "group leader")
+    ASSISTANT_COACH = "assistant_coach", lazy_pgettext("facilitator role", "assistant coach")
+
+    @classmethod
+    def of_program(cls, program: str) -> list[FacilitatorRole]:
+        """The roles a cohort of this program has (CFT: therapists; MSC: the course staff)."""
+        if program == "cft":
+            return [cls.LEAD_THERAPIST, cls.CO_THERAPIST]
+        return [cls.TEACHER, cls.GROUP_LEADER, cls.ASSISTANT_COACH]
+
+    @property
+    def leads(self) -> bool:
+        """The lead therapist and the teacher lead the whole cohort."""
+        return self in (FacilitatorRole.LEAD_THERAPIST, FacilitatorRole.TEACHER)
+
 
 class Cohort(db.Model):
     __tablename__ = "cohorts"
@@ -69,12 +91,16 @@ class Cohort(db.Model):
 
 class CohortFacilitator(db.Model):
     __tablename__ = "cohort_facilitators"
-    __table_args__ = (UniqueConstraint("cohort_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("cohort_id", "user_id"),
+                      one_of("role", FacilitatorRole, "facilitator_role_valid"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     is_lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: a FacilitatorRole code; ``is_lead`` follows it (set by program.groups.staffing)
+    role: Mapped[str] = mapped_column(String(20), default="co_therapist",
+                                      server_default="co_therapist")
 
     cohort: Mapped[Cohort] = relationship(back_populates="facilitators")
     user = relationship("User")

@@ -41,6 +41,8 @@ class OutboxMessage(db.Model):
     recipient_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
+    #: the address of a recipient who has no account yet (an invitation); None otherwise
+    recipient_email: Mapped[str | None] = mapped_column(String(254))
     kind: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(10), default="email")
     subject: Mapped[str] = mapped_column(String(200))

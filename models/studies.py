@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -91,6 +92,9 @@ class Study(db.Model):
     #: inclusion/exclusion rules the screening form is built from
     eligibility_rules: Mapped[list] = mapped_column(JSON, default=list)
     consent_version: Mapped[str | None] = mapped_column(String(40))
+    #: the public application page takes applications (views.apply)
+    accepts_applications: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
     #: instrument scoring choices and overrides of this study (metric per instrument, subscales)
     instrument_settings: Mapped[dict] = mapped_column(JSON, default=dict)
     code_prefix: Mapped[str] = mapped_column(String(8), default="P")

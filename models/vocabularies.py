@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models._types import Vocabulary
-from models.cohorts import CohortStatus
+from models.cohorts import CohortStatus, FacilitatorRole
 from models.groups import GroupKind, MembershipRole
 from models.meetings import MeetingOutcome
 from models.people import Role
@@ -15,6 +15,7 @@ VOCABULARIES: dict[str, type[Vocabulary]] = {
     "design": Design,
     "randomisation_method": RandomisationMethod,
     "cohort_status": CohortStatus,
+    "facilitator_role": FacilitatorRole,
     "meeting_outcome": MeetingOutcome,
     "group_kind": GroupKind,
     "membership_role": MembershipRole,

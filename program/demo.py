@@ -184,7 +184,7 @@ def _seed_cft(users, password, today):
     db.session.add(cohort)
     db.session.flush()
     db.session.add(CohortFacilitator(cohort_id=cohort.id, user_id=users["therapist"].id,
-                                     is_lead=True))
+                                     is_lead=True, role="lead_therapist"))
     group = Group(cohort_id=cohort.id, kind="therapy", name="CFT therapy group A")
     db.session.add(group)
     db.session.flush()
@@ -245,8 +245,10 @@ def _seed_msc(users, password, today):
     db.session.add(cohort)
     db.session.flush()
     db.session.add_all([
-        CohortFacilitator(cohort_id=cohort.id, user_id=users["msc.teacher"].id, is_lead=True),
-        CohortFacilitator(cohort_id=cohort.id, user_id=users["msc.assistant"].id),
+        CohortFacilitator(cohort_id=cohort.id, user_id=users["msc.teacher"].id, is_lead=True,
+                          role="teacher"),
+        CohortFacilitator(cohort_id=cohort.id, user_id=users["msc.assistant"].id,
+                          role="assistant_coach"),
     ])
     large = Group(cohort_id=cohort.id, kind="large", name="Everyone on the course")
     smalls = [Group(cohort_id=cohort.id, kind="small", name=f"Peer group {i}") for i in (1, 2, 3)]
@@ -258,6 +260,9 @@ def _seed_msc(users, password, today):
     ]
     for group, leader in zip(smalls, leaders, strict=True):
         db.session.add(GroupMembership(group_id=group.id, user_id=leader.id, role="leader"))
+    # the small groups' leaders are the cohort's group leaders, as the cohort page makes them
+    db.session.add_all([CohortFacilitator(cohort_id=cohort.id, user_id=leader.id,
+                                          role="group_leader") for leader in leaders[1:]])
     db.session.add(GroupMembership(group_id=smalls[0].id, user_id=users["msc.assistant"].id,
                                    role="assistant"))
     for staff in {u.id for u in leaders} | {users["msc.assistant"].id}:

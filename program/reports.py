@@ -208,6 +208,25 @@ def build_feasibility(tables: study_data.StudyTables, timepoints: Sequence[str] 
     )
 
 
+def build_baseline(tables: study_data.StudyTables, arms: Sequence[str]) -> dict:
+    """The baseline characteristics tables: by arm (for a study with two or more arms, Table 2
+    of the CFT paper) and completers vs non-completers (Table 1 of the MSC paper), each
+    characteristic with its test (:func:`analysis.baseline.baseline_table`)."""
+    from analysis.baseline import baseline_table, completion_groups
+
+    people = tables.participants
+    characteristics = [c for c in people.columns
+                       if c not in ("participant_id", "arm", "status")
+                       and people[c].notna().any()]
+    by_arm = (baseline_table(people, "arm", characteristics, groups=list(arms))
+              if len(arms) > 1 and len(people) else None)
+    finished = completion_groups(people)
+    completers = (baseline_table(finished, "completion", characteristics,
+                                 groups=["completers", "non_completers"])
+                  if len(finished) else None)
+    return {"characteristics": characteristics, "by_arm": by_arm, "completers": completers}
+
+
 def report_json(report: dict) -> str:
     """The report as ``python -m analysis`` prints it."""
     return json.dumps(report, indent=2, allow_nan=False) + "\n"

@@ -35,9 +35,10 @@ OWNER = {
     "participant": "member", "questionnaires": "member", "auth": "member",
     "settings": "member", "groups": "member", "facilitator": "leader", "alerts": "leader",
     "rater": "home_rater", "researcher": "home_researcher", "reports": "home_researcher",
-    "study_setup": "home_researcher",
+    "study_setup": "home_researcher", "cohort_staff": "home_researcher",
+    "apply": "home_researcher", "applications": "home_researcher",
     "admin": "admin", "calendar": "member", "two_factor": "member", "home": "member",
-    "": "member",
+    "invitations": "member", "": "member",
 }
 #: group routes only the group's leaders and assistants use
 MODERATOR_ENDPOINTS = {"groups.moderate", "groups.hide", "groups.flags", "groups.overview"}
@@ -181,6 +182,28 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "study_setup.remove_staff POST":     (S, 403, 403, 403, 403, 404, 403, S),
     "study_setup.wording GET":           (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.wording POST":          (S, 403, 403, 403, 403, 404, 403, 200),
+    # a cohort's facilitators, participants and groups: the study's researchers
+    "cohort_staff.page GET":             (S, 403, 403, 403, 403, 404, 403, 200),
+    "cohort_staff.add_facilitator POST": (S, 403, 403, 403, 403, 404, 403, 400),
+    "cohort_staff.remove_facilitator POST":
+                                         (S, 403, 403, 403, 403, 404, 403, 404),
+    "cohort_staff.assign_participants POST":
+                                         (S, 403, 403, 403, 403, 404, 403, 400),
+    "cohort_staff.form_groups POST":     (S, 403, 403, 403, 403, 404, 403, S),
+    "cohort_staff.move_member POST":     (S, 403, 403, 403, 403, 404, 403, 400),
+    "cohort_staff.change_leader POST":   (S, 403, 403, 403, 403, 404, 403, 400),
+    # online applications: the researcher opens them; the public page is 404 while closed
+    # (the home study is), a link that is not an application's is 404 for everyone
+    "applications.settings GET":         (S, 403, 403, 403, 403, 404, 403, 200),
+    "applications.settings POST":        (S, 403, 403, 403, 403, 404, 403, S),
+    "apply.start GET":                   (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.start POST":                  (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.status GET":                  (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.screening GET":               (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.screening POST":              (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.consent GET":                 (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.consent POST":                (404, 404, 404, 404, 404, 404, 404, 404),
+    "apply.consent_copy GET":            (404, 404, 404, 404, 404, 404, 404, 404),
     "reports.index GET":                 (S, 403, 403, 403, 403, 200, 403, 200),
     "reports.data GET":                  (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.data_download GET":         (S, 403, 403, 403, 403, 404, 403, 200),
@@ -188,6 +211,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "reports.efficacy_download GET":     (S, 403, 403, 403, 403, 404, 403, 400),
     "reports.feasibility GET":           (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.feasibility_download GET":  (S, 403, 403, 403, 403, 404, 403, 200),
+    "reports.baseline GET":              (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.flow_png GET":              (S, 403, 403, 403, 403, 404, 403, 200),
     "reports.reliable_change_download GET":
                                          (S, 403, 403, 403, 403, 404, 403, 400),
@@ -196,6 +220,20 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "admin.set_user_active POST":        (S, 403, 403, 403, 403, 403, S, S),
     "admin.reset_two_factor POST":       (S, 403, 403, 403, 403, 403, S, S),
     "admin.process_removal POST":        (S, 403, 403, 403, 403, 403, S, S),
+    "admin.set_role POST":               (S, 403, 403, 403, 403, 403, S, S),
+    # invitations: admins invite staff; a bad or unknown invitation goes back with a message
+    "admin.invite GET":                  (S, 403, 403, 403, 403, 403, 200, 200),
+    "admin.invite POST":                 (S, 403, 403, 403, 403, 403, 200, 200),
+    "admin.resend_invitation POST":      (S, 403, 403, 403, 403, 403, S, S),
+    "admin.revoke_invitation POST":      (S, 403, 403, 403, 403, 403, S, S),
+    "admin.bulk_upload GET":             (S, 403, 403, 403, 403, 403, 200, 200),
+    "admin.bulk_upload POST":            (S, 403, 403, 403, 403, 403, 200, 200),
+    "admin.bulk_confirm POST":           (S, 403, 403, 403, 403, 403, S, S),
+    # a researcher invites a participant of their own study (no email given: 400)
+    "researcher.invite_participant POST": (S, 403, 403, 403, 403, 404, 403, 400),
+    # the invitation link: public, and an unknown token is refused for everyone
+    "invitations.accept GET":            (400, 400, 400, 400, 400, 400, 400, 400),
+    "invitations.accept POST":           (400, 400, 400, 400, 400, 400, 400, 400),
 }
 # fmt: on
 
@@ -213,7 +251,8 @@ def _parameters(world: World, endpoint: str) -> dict:
         "study_id": home.study.id, "timepoint_id": home.timepoint.id,
         "key": "GRID-HAMD" if endpoint == "rater.rate" else "BDI-II", "token": token,
         "alert_id": world.alert.id, "user_id": home.member.id, "fmt": "html",
-        "name": "scores.csv", "filename": "css/hearth.css",
+        "name": "scores.csv", "filename": "css/hearth.css", "invitation_id": 1,
+        "study_key": home.study.key,
     }
 
 

@@ -16,14 +16,16 @@ from __future__ import annotations
 import inspect
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from models import GroupMembership, Participant, db, utcnow
+from models import GroupMembership, Invitation, Participant, db, utcnow
 from program.accounts import two_factor
+from program.core.tokens import token_hash
 from program.instruments.library import load_library
 from program.trial.eligibility import CFT_ELIGIBILITY
 from tests.conftest import sign_in
@@ -42,7 +44,8 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30
 VALUE = st.one_of(st.sampled_from(ODD), TEXT, st.integers().map(str), st.none())
 
 #: multi-select fields: drawn as a list of values as well as a single one
-MULTI = {"instruments", "leaders", "assistants", "checklist", "library", "factors"}
+MULTI = {"instruments", "leaders", "assistants", "checklist", "participants", "library",
+         "factors"}
 
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -86,12 +89,25 @@ def _setup_objects(world: World) -> dict[str, int]:
     return {"member_facilitator": member_facilitator.id, "free_facilitator": free_facilitator.id}
 
 
+INVITATION_TOKEN = "invitation-token-for-the-fuzzer-0001"
+
+
+def _invitation(world: World) -> None:
+    """An open invitation to a new researcher, whose link the accept form is fuzzed on."""
+    db.session.add(Invitation(email="invited@example.org", display_name="Invited",
+                              role="researcher", locale="en", token_hash=token_hash(
+                                  INVITATION_TOKEN), invited_by_id=world.users["admin"].id,
+                              expires_at=utcnow() + timedelta(days=7)))
+    db.session.commit()
+
+
 def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
     """form -> (who posts it, path, fields)."""
     home = world.home
     g, p, c = home.group.id, world.post.id, home.cohort.id
     tp, pid = home.timepoint.id, home.participant.id
     applicant = _applicant(world).id
+    _invitation(world)
     study = home.study.id
     uc_arm = next(arm.id for arm in home.study.arms if arm.key == "UC")
     arm = ["key", "name", "receives_program", "allocation_ratio"]
@@ -186,9 +202,28 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
                                 ["user_id"]),
         "wording": ("home_researcher", f"/research/studies/{study}/wording",
                     ["instrument", "language", "wording_text", "wording_file"]),
+        "invite staff": ("admin", "/admin/invitations", ["email", "name", "role", "language"]),
+        "bulk invitation confirm": ("admin", "/admin/invitations/bulk/confirm", ["rows"]),
+        "role change": ("admin", f"/admin/users/{home.facilitator.id}/role", ["role"]),
+        "participant invitation": ("home_researcher", f"/research/participants/{pid}/invitation",
+                                   ["email", "language"]),
+        "invitation accept": (None, f"/invitation/{INVITATION_TOKEN}",
+                              ["name", "password", "confirm"]),
+        "cohort facilitator": ("home_researcher", f"/research/cohorts/{c}/facilitators",
+                               ["user_id", "role"]),
+        "cohort participants": ("home_researcher", f"/research/cohorts/{c}/participants",
+                                ["participants"]),
+        "form groups": ("home_researcher", f"/research/cohorts/{c}/groups/form",
+                        ["small_size"]),
+        "group move": ("home_researcher", f"/research/groups/{g}/move", ["user_id", "to_group"]),
+        "group leader": ("home_researcher", f"/research/groups/{g}/leader", ["leader"]),
+        "applications": ("home_researcher", f"/research/studies/{study}/applications",
+                         ["accepting"]),
     }
 
 
+BULK_CSV = ("email,name,role,language\nb1@example.org,B One,rater,en\n"
+            "b2@example.org,B Two,admin,zh\n")
 COHORT = {"name": "Spring", "start_date": "2027-03-01", "timezone": "Asia/Tokyo",
           "meeting_weekday": "0", "meeting_time": "19:30", "cadence_days": "7",
           "session_count": "12", "release_lead_minutes": "60",
@@ -230,6 +265,15 @@ def _valid(world: World, extra: dict[str, int]) -> dict[str, dict]:
         "study staff": {"user_id": str(home.facilitator.id), "is_clinician": "y"},
         "wording": {"instrument": "BDI-II", "language": "ja",
                     "wording_text": "items: {1: 悲しさ}"},
+        "invite staff": {"email": "new.rater@example.org", "name": "New Rater",
+                         "role": "rater", "language": "ja"},
+        "bulk invitation confirm": {"rows": BULK_CSV},
+        "role change": {"role": "researcher"},
+        "invitation accept": {"name": "Invited", "password": "a long passphrase",
+                              "confirm": "a long passphrase"},
+        "cohort facilitator": {"user_id": str(extra["free_facilitator"]),
+                               "role": "co_therapist"},
+        "form groups": {"small_size": "3"},
     }
 
 
@@ -276,12 +320,19 @@ def _hints(world: World, extra: dict[str, int]) -> dict[str, list]:
         "block_sizes": ["2, 4", "4", "0", "61"],
         "list_length": ["1", "2000", "2001"],
         "factors": ["site", "gender", "age"],
-        "user_id": [str(home.facilitator.id), str(home.member.id),
-                    str(world.users["home_researcher"].id), "2147483648"],
-        "language": ["en", "ja", "zh", "fr"],
         "receives_program": ["y", "false", "on"],
+        "email": ["invited@example.org", home.member.email, "a@b", "x@example.org"],
+        "role": ["admin", "researcher", "participant", "rater", "boss", "lead_therapist",
+                 "co_therapist", "teacher"],
+        "language": ["en", "ja", "zh", "fr"],
+        "rows": [BULK_CSV, BULK_CSV + "x@example.org,X,boss,en\n", "email\n", ""],
         "leaders": [str(i) for i in people],
         "assistants": [str(i) for i in people],
+        "user_id": [str(i) for i in people] + [str(world.users["home_researcher"].id)],
+        "leader": [str(i) for i in people],
+        "participants": [str(home.participant.id), str(world.control_participant.id), "0"],
+        "small_size": ["1", "2", "3", "50", "51"],
+        "to_group": [str(home.group.id), str(world.other.group.id), "0"],
     }
 
 
@@ -329,7 +380,11 @@ FORMS = ["sign-in", "reset request", "reset password", "change password", "langu
          "new study", "new study by admin", "eligibility", "characteristics", "baseline",
          "randomisation setup", "consent version", "current information sheet", "study staff",
          "study staff removal",
-         "wording"]
+         "wording",
+         "invite staff", "bulk invitation confirm", "role change", "participant invitation",
+         "invitation accept",
+         "cohort facilitator", "cohort participants", "form groups", "group move",
+         "group leader", "applications"]
 
 
 #: forms that answer an accepted submission with something other than a redirect
@@ -360,6 +415,39 @@ def test_form_survives_arbitrary_input(app, form):
     submit()
 
 
+def test_online_application_forms_survive_arbitrary_input(app):
+    """The public application page, the screening questionnaire and online consent, fed
+    arbitrary input by a visitor who is not signed in."""
+    from program.trial import applications
+
+    world = gen_world()
+    study = world.home.study
+    study.eligibility_rules, study.consent_version = CFT_ELIGIBILITY, "v1"
+    study.accepts_applications = True
+    db.session.commit()
+    _application, link = applications.apply_online(study.id, "fuzz@example.org", "en")
+    client, token = _signed_in_client(app, world, None)
+    rule_keys = [rule["key"] for rule in CFT_ELIGIBILITY]
+    answers = st.one_of(VALUE, st.sampled_from(["yes", "no", "25", "40"]))
+
+    @FUZZ
+    @given(form=st.sampled_from(["start", "screening", "consent"]),
+           values=st.fixed_dictionaries({name: answers for name in
+                                         ["email", "contact", "agree", *rule_keys]}))
+    def submit(form, values):
+        path = {"start": f"/apply/{study.key}", "screening": f"/apply/continue/{link}/screening",
+                "consent": f"/apply/continue/{link}/consent"}[form]
+        data = {k: v for k, v in values.items() if v is not None}
+        data["csrf_token"] = token
+        before = _snapshot()
+        response = client.post(path, data=data)
+        assert response.status_code < 500, (form, data, response.status_code)
+        if response.status_code not in (302, 429):
+            assert _snapshot() == before, f"{form}: a refused submission changed data"
+
+    submit()
+
+
 def test_attendance_upload_survives_arbitrary_files(app):
     world = gen_world()
     client, token = _signed_in_client(app, world, "leader")
@@ -385,6 +473,34 @@ def test_attendance_upload_survives_arbitrary_files(app):
                                content_type="multipart/form-data")
         assert response.status_code < 500, response.status_code
         assert _snapshot() == before  # reviewing an upload never writes
+
+    upload()
+
+
+def test_bulk_invitation_upload_survives_arbitrary_files(app):
+    world = gen_world()
+    client, token = _signed_in_client(app, world, "admin")
+    header = b"email,name,role,language\n"
+    contents = st.one_of(
+        st.binary(max_size=2000),
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=500)
+        .map(str.encode),
+        st.lists(st.lists(st.sampled_from(ODD[:30]), min_size=1, max_size=5), max_size=20)
+        .map(lambda rows: header + "\n".join(",".join(r) for r in rows)
+             .encode("utf-8", "replace")),
+        st.just(header + b"a@example.org,A,rater,en\n" * 600),
+        st.just(b"x" * (1024 * 1024 + 10)),
+    )
+
+    @FUZZ
+    @given(data=contents)
+    def upload(data):
+        before = _snapshot()
+        response = client.post("/admin/invitations/bulk",
+                               data={"csrf_token": token, "file": (io.BytesIO(data), "x.csv")},
+                               content_type="multipart/form-data")
+        assert response.status_code == 200, response.status_code
+        assert _snapshot() == before  # the preview never writes
 
     upload()
 
@@ -532,17 +648,24 @@ FIELDLESS = {
     "researcher.assign_groups",  # test_trial_operations: test_groups_are_filled_by_size_...
     "researcher.request_removal",  # test_trial_operations: test_asking_for_removal_is_leaving_...
     "two_factor.start",  # test_two_factor: test_enrolment_shows_a_qr_code_and_the_key_...
+    "cohort_staff.remove_facilitator",  # test_cohort_groups: test_facilitators_are_given_...
     "admin.reset_two_factor",  # test_two_factor: test_an_admin_resets_two_factor_for_a_lost_...
     "study_setup.generate_list",  # test_setup_randomisation: test_stratified_blocks_by_two_...
+    "admin.resend_invitation",  # test_invitations: test_a_resent_link_replaces_the_old_one
+    "admin.revoke_invitation",  # test_invitations: test_a_revoked_link_is_refused
 }
 #: POST endpoints whose field is a file, or whose form needs a state beyond a signed-in user,
 #: fuzzed by a test of their own in this module
 OWN_FUZZ_TEST = {
     "facilitator.attendance_import_upload": "test_attendance_upload_survives_arbitrary_files",
+    "admin.bulk_upload": "test_bulk_invitation_upload_survives_arbitrary_files",
     "auth.two_factor_step": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.confirm": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.disable": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.regenerate": "test_two_factor_forms_survive_arbitrary_input",
+    "apply.start": "test_online_application_forms_survive_arbitrary_input",
+    "apply.screening": "test_online_application_forms_survive_arbitrary_input",
+    "apply.consent": "test_online_application_forms_survive_arbitrary_input",
 }
 
 #: what a view that reads submitted fields contains

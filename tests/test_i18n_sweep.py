@@ -58,6 +58,9 @@ ALLOWED = {
     "CONSORT", "ITT", "MMRM", "LMM", "SD", "CI", "RCI", "SSRI",
     # authors' names of a method, as papers in every language cite them (Jacobson and Truax)
     "Jacobson", "Truax",
+    # and of the tests of the baseline characteristics table (Student's t, Welch's t, Fisher's
+    # exact test, the Brown-Forsythe test of equal variances)
+    "Student", "Welch", "Fisher", "Brown", "Forsythe",
     # the language switcher names each language in itself ("English", 日本語, 简体中文)
     "English",
     # the demo's mail domain and video link host

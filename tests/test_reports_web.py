@@ -180,7 +180,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(study, client):
 
 def test_every_report_view_declares_its_roles(app):
     views = [name for name in app.view_functions if name.startswith("reports.")]
-    assert len(views) == 9
+    assert len(views) == 10
     for name in views:
         assert app.view_functions[name].allowed_roles == ("researcher",), name
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property, lru_cache
 
 from babel import support
-from flask import Flask, Request, current_app, request
+from flask import Flask, Request, current_app, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -29,7 +29,10 @@ limiter = Limiter(
 
 
 def select_locale() -> str | None:
-    """The user's own setting, then the browser's preference."""
+    """The user's own setting, then the browser's preference (the default language outside a
+    request: commands and jobs)."""
+    if not has_request_context():
+        return None
     supported = current_app.config["SUPPORTED_LOCALES"]
     if current_user and current_user.is_authenticated and current_user.locale in supported:
         return current_user.locale

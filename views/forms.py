@@ -15,6 +15,9 @@ class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
+#: the interface languages, each named in itself (an invitation's language, a setting)
+LANGUAGES = [("en", "English"), ("ja", "日本語"), ("zh", "简体中文")]
+
 
 def options(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
     """Choices for a select or checkbox field from (value, label) pairs."""

@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from models import (
     AdverseEvent,
@@ -30,6 +30,7 @@ from models import (
     write_transaction,
 )
 from models.safety import AeOutcome, AeRelatedness, AeSeverity
+from program.accounts import invitations
 from program.core import audit
 from program.core.audit import AuditAction
 from program.core.dates import shortdate
@@ -40,7 +41,7 @@ from program.trial import studies as trial_studies
 from program.trial.records import TrialError
 from views import navigation
 from views.access import researcher_participant, researcher_study, role_required, staff_studies
-from views.forms import options
+from views.forms import LANGUAGES, options
 
 bp = Blueprint("researcher", __name__, url_prefix="/research")
 navigation.add("researcher", "researcher.home", "Studies", order=10)
@@ -78,6 +79,12 @@ class AdverseEventForm(FlaskForm):
                               choices=options(AeRelatedness.choices()))
     action_taken = TextAreaField(_l("Action taken"), validators=[Optional(), Length(max=2000)])
     outcome = SelectField(_l("Outcome"), choices=options(AeOutcome.choices()))
+
+
+class ParticipantInviteForm(FlaskForm):
+    email = EmailField(_l("The participant's email"),
+                       validators=[DataRequired(), Email(), Length(max=254)])
+    language = SelectField(_l("Language of the invitation"), choices=options(LANGUAGES))
 
 
 # --------------------------------------------------------------------------- scope
@@ -218,7 +225,7 @@ def participant(participant_id: int):
 
 
 def _participant_page(p: Participant, *, consent=None, withdrawal=None, event=None,
-                      screening_errors=None, status=200):
+                      screening_errors=None, invite=None, status=200):
     study = p.study
     consent = consent or ConsentForm(data={"version": study.consent_version,
                                            "on": utcnow().date()})
@@ -234,7 +241,8 @@ def _participant_page(p: Participant, *, consent=None, withdrawal=None, event=No
         "researcher/participant.html", participant=p, study=study, screening=screening,
         rules=_shown_rules(study.eligibility_rules), consent=consent, withdrawal=withdrawal,
         event=event, cohorts=cohorts, screening_errors=screening_errors or {},
-        withdrawal_labels=WITHDRAWAL_LABELS), status
+        withdrawal_labels=WITHDRAWAL_LABELS, invite=invite or ParticipantInviteForm(),
+        invitation=invitations.for_participant(p.id)), status
 
 
 @bp.post("/participants/<int:participant_id>/screening")
@@ -343,3 +351,19 @@ def add_adverse_event(participant_id: int):
     except TrialError as exc:
         return _refused(exc, p)
     return _done(_("Adverse event recorded."), p)
+
+
+@bp.post("/participants/<int:participant_id>/invitation")
+@role_required("researcher")
+def invite_participant(participant_id: int):
+    """Invite an enrolled participant to create their account, linked to this record."""
+    p = researcher_participant(participant_id)
+    form = ParticipantInviteForm()
+    if not form.validate_on_submit():
+        return _participant_page(p, invite=form, status=400)
+    try:
+        invitations.invite_participant(p, form.email.data, form.language.data, current_user)
+    except invitations.InvitationError as exc:
+        form.form_errors.append(str(exc))
+        return _participant_page(p, invite=form, status=400)
+    return _done(_("The invitation is on its way."), p)

@@ -34,6 +34,17 @@ class AuditAction(Vocabulary):
                         lazy_pgettext("audit action", "disabled an account"))
     TWO_FACTOR_RESET = ("admin.two_factor_reset",
                         lazy_pgettext("audit action", "reset someone's two-factor sign-in"))
+    ACCOUNT_CREATED = ("admin.account_created",
+                       lazy_pgettext("audit action", "created an account"))
+    ROLE_CHANGED = "admin.role_changed", lazy_pgettext("audit action", "changed a role")
+    INVITATION_SENT = ("invitation.sent",
+                       lazy_pgettext("audit action", "invited someone to create an account"))
+    INVITATION_RESENT = ("invitation.resent",
+                         lazy_pgettext("audit action", "sent an invitation again"))
+    INVITATION_REVOKED = ("invitation.revoked",
+                          lazy_pgettext("audit action", "revoked an invitation"))
+    INVITATION_ACCEPTED = ("invitation.accepted",
+                           lazy_pgettext("audit action", "accepted an invitation"))
     STUDY_SETUP_CHANGED = ("study.setup_changed",
                            lazy_pgettext("audit action", "changed a study's set-up"))
     ARM_CREATED = "arm.created", lazy_pgettext("audit action", "added an arm")
@@ -78,6 +89,23 @@ class AuditAction(Vocabulary):
                        lazy_pgettext("audit action", "assigned a participant to a cohort"))
     GROUPS_ASSIGNED = ("cohort.groups_assigned",
                        lazy_pgettext("audit action", "assigned a cohort's groups"))
+    FACILITATOR_ADDED = ("cohort.facilitator_added",
+                         lazy_pgettext("audit action", "gave a staff member a part in a cohort"))
+    FACILITATOR_REMOVED = ("cohort.facilitator_removed",
+                           lazy_pgettext("audit action", "removed a staff member from a cohort"))
+    GROUPS_FORMED = ("cohort.groups_formed",
+                     lazy_pgettext("audit action", "formed a cohort's groups"))
+    GROUP_MEMBER_MOVED = ("group.member_moved",
+                          lazy_pgettext("audit action", "moved a participant to another group"))
+    GROUP_LEADER_CHANGED = ("group.leader_changed",
+                            lazy_pgettext("audit action", "changed a group's leader"))
+    APPLICATIONS_TOGGLED = ("study.applications_toggled",
+                            lazy_pgettext("audit action", "opened or closed online applications"))
+    APPLIED_ONLINE = "participant.applied_online", lazy_pgettext("audit action", "applied online")
+    SCREENED_ONLINE = ("participant.screened_online",
+                       lazy_pgettext("audit action", "answered the screening questionnaire"))
+    CONSENTED_ONLINE = ("participant.consented_online",
+                        lazy_pgettext("audit action", "gave consent online"))
     PARTICIPANT_WITHDRAWN = ("participant.withdrawn",
                              lazy_pgettext("audit action", "recorded a withdrawal"))
     PARTICIPANT_LOST = ("participant.lost",
@@ -128,11 +156,23 @@ def record(action: AuditAction | str, obj=None, *, actor=None, **details) -> Aud
     return entry
 
 
-def latest(action: str | None = None, limit: int = 50) -> list[tuple[AuditEntry, str | None]]:
-    """The newest entries (of one action when given), each with its actor's display name."""
+def latest(action: str | None = None, limit: int = 50, *,
+           actor: int | None = None) -> list[tuple[AuditEntry, str | None]]:
+    """The newest entries (of one action, by one actor's id, when given), each with its
+    actor's display name."""
     query = (select(AuditEntry, User.display_name)
              .outerjoin(User, User.id == AuditEntry.actor_id)
              .order_by(AuditEntry.id.desc()).limit(limit))
     if action in AuditAction:
         query = query.where(AuditEntry.action == action)
+    if actor is not None:
+        query = query.where(AuditEntry.actor_id == actor)
     return [(entry, name) for entry, name in db.session.execute(query)]
+
+
+def actors() -> list[tuple[int, str]]:
+    """Everyone who appears in the log as the one who acted, by name (the log's filter)."""
+    return [(user_id, name) for user_id, name in db.session.execute(
+        select(User.id, User.display_name)
+        .where(User.id.in_(select(AuditEntry.actor_id).distinct()))
+        .order_by(User.display_name, User.id))]

@@ -59,6 +59,9 @@ MAX_ATTEMPTS = 5
 ACTIVE_COHORTS = ("planned", "running")
 #: kinds the recipient can switch off with "reminders"
 REMINDER_KINDS = ("release_notice", "meeting_reminder", "practice_reminder")
+#: kinds whose body carries a link that opens an account: emptied once sent, so the database
+#: keeps no usable link (the invitation itself stores only the token's hash)
+SECRET_LINK_KINDS = ("invitation",)
 
 
 @dataclass
@@ -306,6 +309,8 @@ def _still_wanted(message: OutboxMessage, user: User | None, now: datetime) -> b
     """Checked again at sending time: settings and withdrawals may have changed since."""
     if _meeting_started(message, now):
         return False
+    if user is None and message.recipient_email:
+        return True  # an invitation to someone without an account yet
     if user is None or not user.active:
         return False
     if message.kind in REMINDER_KINDS and not user.reminders_enabled:
@@ -354,7 +359,8 @@ def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
             result.cancelled += 1
             continue
         try:
-            send_email(user.email, message.subject, message.body_text, message.body_html)
+            send_email(user.email if user else message.recipient_email, message.subject,
+                       message.body_text, message.body_html)
         except Exception as exc:  # noqa: BLE001 - any transport error: retry later
             log.warning("sending outbox message %s failed: %s", message_id, type(exc).__name__)
             final = message.attempts >= MAX_ATTEMPTS
@@ -362,7 +368,9 @@ def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
                     last_error=f"{type(exc).__name__}: {exc}"[:500])
             result.failed += 1
             continue
-        _finish(message_id, status="sent", sent_at=now)
+        scrub = ({"body_text": "", "body_html": None} if message.kind in SECRET_LINK_KINDS
+                 else {})
+        _finish(message_id, status="sent", sent_at=now, **scrub)
         result.sent += 1
     db.session.commit()
     return result

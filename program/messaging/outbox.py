@@ -18,12 +18,13 @@ from program.messaging import emails
 
 def enqueue(
     dedup_key: str,
-    recipient_id: int,
+    recipient_id: int | None,
     kind: str,
     subject: str,
     body_text: str,
     due_at: datetime | None = None,
     body_html: str | None = None,
+    recipient_email: str | None = None,
 ) -> bool:
     """Insert a message unless one with ``dedup_key`` exists; True when it was inserted.
 
@@ -32,6 +33,7 @@ def enqueue(
     values = {
         "dedup_key": dedup_key,
         "recipient_id": recipient_id,
+        "recipient_email": recipient_email,
         "kind": kind,
         "subject": subject[:200],
         "body_text": body_text,
@@ -60,6 +62,15 @@ def enqueue_email(user: User, dedup_key: str, kind: str, template: str, *,
     email = emails.render(template, user, **context)
     return enqueue(dedup_key, user.id, kind, email.subject, email.text, due_at=due_at,
                    body_html=email.html)
+
+
+def enqueue_email_to(address: str, locale: str, dedup_key: str, kind: str, template: str,
+                     **context) -> bool:
+    """Queue email ``template`` to an address that has no account yet (an invitation), in
+    ``locale``."""
+    email = emails.render(template, None, locale=locale, **context)
+    return enqueue(dedup_key, None, kind, email.subject, email.text, body_html=email.html,
+                   recipient_email=address)
 
 
 def enqueue_notice(key_prefix: str, user_ids, kind: str, template: str, **context) -> None:

@@ -30,42 +30,54 @@ def screen(participant_id: int, answers: Mapping[str, object], *, on: date, acto
     """Record a screening against the study's rules and which rules excluded the person."""
     with write_transaction():
         participant = participant_for_update(participant_id)
-        if participant.status not in ("applied", "screened", "ineligible"):
-            raise TrialError("this person is past screening")
-        rules = participant.study.eligibility_rules or []
-        failed = failed_rules(rules, answers)
-        screening = db.session.scalar(
-            select(Screening).where(Screening.participant_id == participant.id))
-        if screening is None:
-            screening = Screening(participant_id=participant.id)
-            db.session.add(screening)
-        screening.screened_on = on
-        screening.answers = dict(answers)
-        screening.eligible = not failed
-        screening.failed_rules = failed
-        screening.screened_by_id = getattr(actor, "id", None)
-        participant.screened_on = on
-        participant.eligible = not failed
-        participant.exclusion_reasons = failed
-        participant.status = "screened" if not failed else "ineligible"
-        audit.record(AuditAction.PARTICIPANT_SCREENED, participant, actor=actor)
+        return screen_locked(participant, answers, on=on, actor=actor)
+
+
+def screen_locked(participant: Participant, answers: Mapping[str, object], *, on: date,
+                  actor=None, action: AuditAction = AuditAction.PARTICIPANT_SCREENED
+                  ) -> Screening:
+    """:func:`screen` inside the caller's transaction, on a participant it locked."""
+    if participant.status not in ("applied", "screened", "ineligible"):
+        raise TrialError("this person is past screening")
+    rules = participant.study.eligibility_rules or []
+    failed = failed_rules(rules, answers)
+    screening = db.session.scalar(
+        select(Screening).where(Screening.participant_id == participant.id))
+    if screening is None:
+        screening = Screening(participant_id=participant.id)
+        db.session.add(screening)
+    screening.screened_on = on
+    screening.answers = dict(answers)
+    screening.eligible = not failed
+    screening.failed_rules = failed
+    screening.screened_by_id = getattr(actor, "id", None)
+    participant.screened_on = on
+    participant.eligible = not failed
+    participant.exclusion_reasons = failed
+    participant.status = "screened" if not failed else "ineligible"
+    audit.record(action, participant, actor=actor)
     return screening
 
 
 def record_consent(participant_id: int, version: str, *, on: date, actor=None) -> None:
     """Record informed consent to the study's current information sheet."""
     with write_transaction():
-        participant = participant_for_update(participant_id)
-        if participant.eligible is not True:
-            raise TrialError("consent can only be recorded for an eligible person")
-        current = participant.study.consent_version
-        if not version or (current and version != current):
-            raise TrialError(f"consent must be to the current information sheet ({current})")
-        participant.consented_on = on
-        participant.consent_version = version
-        if participant.status == "screened":
-            participant.status = "consented"
-        audit.record(AuditAction.PARTICIPANT_CONSENTED, participant, actor=actor, version=version)
+        consent_locked(participant_for_update(participant_id), version, on=on, actor=actor)
+
+
+def consent_locked(participant: Participant, version: str, *, on: date, actor=None,
+                   action: AuditAction = AuditAction.PARTICIPANT_CONSENTED) -> None:
+    """:func:`record_consent` inside the caller's transaction, on a participant it locked."""
+    if participant.eligible is not True:
+        raise TrialError("consent can only be recorded for an eligible person")
+    current = participant.study.consent_version
+    if not version or (current and version != current):
+        raise TrialError(f"consent must be to the current information sheet ({current})")
+    participant.consented_on = on
+    participant.consent_version = version
+    if participant.status == "screened":
+        participant.status = "consented"
+    audit.record(action, participant, actor=actor, version=version)
 
 
 def assign_cohort(participant_id: int, cohort_id: int, *, actor=None) -> None:

@@ -23,6 +23,7 @@ from models import (
     AssessmentInvitation,
     Attendance,
     GroupMembership,
+    Invitation,
     OutboxMessage,
     Participant,
     PasswordResetToken,
@@ -40,6 +41,7 @@ from models import (
     utcnow,
     write_transaction,
 )
+from models.applications import OnlineApplication
 from models.people import new_token
 from program.core import audit
 from program.core.audit import AuditAction
@@ -90,6 +92,8 @@ handles("assessment_invitations")(_by_participant(AssessmentInvitation))
 handles("practice_logs")(_by_participant(PracticeLog))
 handles("session_progress")(_by_participant(SessionProgress))
 handles("attendance")(_by_participant(Attendance))
+#: the contact address an online applicant gave, their link and their copy of the consent
+handles("online_applications")(_by_participant(OnlineApplication))
 
 
 @handles("adverse_events")
@@ -133,6 +137,21 @@ def _outbox(r: Removal) -> None:
                        .values(status="cancelled"))
     db.session.execute(update(OutboxMessage).where(OutboxMessage.recipient_id == r.user_id)
                        .values(subject="(removed)", body_text=""))
+
+
+@handles("invitations")
+def _invitations(r: Removal) -> None:
+    """The invitation's address goes, with the email that carried it."""
+    for invitation in db.session.scalars(select(Invitation).where(
+            Invitation.participant_id == r.participant.id)):
+        emails = OutboxMessage.dedup_key.startswith(f"invitation:{invitation.id}:")
+        db.session.execute(update(OutboxMessage)
+                           .where(emails, OutboxMessage.status.in_(("pending", "failed")))
+                           .values(status="cancelled"))
+        db.session.execute(update(OutboxMessage).where(emails)
+                           .values(subject="(removed)", body_text="", body_html=None,
+                                   recipient_email=None))
+    db.session.execute(delete(Invitation).where(Invitation.participant_id == r.participant.id))
 
 
 @handles("password_reset_tokens")

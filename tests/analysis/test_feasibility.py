@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from analysis import feasibility_report
+from analysis.completers import completer_comparison
 from analysis.feasibility import (
     assessment_completion,
     attendance_summary,
-    completer_comparison,
     completion_summary,
     due_timepoints,
     progression,

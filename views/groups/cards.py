@@ -94,26 +94,32 @@ class Card:
     next: str | None  #: where moderation sends the moderator back to (moderators only)
 
 
+def _author_kind(post: Post, author) -> str:
+    """``hearth`` for the weekly thread Hearth opens, ``former`` for a removed author."""
+    if post.weekly_session and post.author_id is None:
+        return "hearth"
+    if post.author_removed or author is None:
+        return "former"
+    return "member"
+
+
+def _flagging(post: Post, page: FeedPage) -> str | None:
+    """What the flag control of someone else's post shows: done, a form, or nothing."""
+    if post.id in page.flagged_by_me:
+        return "flagged"
+    return "form" if post.author_id is not None else None
+
+
 def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer: User,
             now: datetime, next_path: str | None = None) -> Card:
     """Reduce one post to what its card shows to this viewer."""
     mine = post.author_id == viewer.id
     weekly_by_hearth = bool(post.weekly_session) and post.author_id is None
     author = page.authors.get(post.author_id)
-    if weekly_by_hearth:
-        kind = "hearth"
-    elif post.author_removed or author is None:
-        kind = "former"
-    else:
-        kind = "member"
+    kind = _author_kind(post, author)
     role = page.roles.get(post.author_id) if kind == "member" else None
     hidden = post.hidden_at is not None
-    if mine:
-        flagging = None
-    elif post.id in page.flagged_by_me:
-        flagging = "flagged"
-    else:
-        flagging = "form" if post.author_id is not None else None
+    flagging = None if mine else _flagging(post, page)
     moderator = bool(member.moderates)
     return Card(
         id=post.id, is_thread=post.parent_id is None,

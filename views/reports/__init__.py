@@ -19,6 +19,7 @@ from program.reports import ReportInputError
 from views import navigation
 from views.access import researcher_study, role_required, staff_studies
 from views.reports import figures, forms
+from views.reports.baseline import characteristic_words
 from views.reports.downloads import DATA_TYPES, REPORT_FORMATS, download, send_report
 from views.reports.presenters import (
     flow_reasons,
@@ -164,6 +165,18 @@ def feasibility_download(study_id: int, fmt: str):
                                report=None, flow_src=None, tables=[], query="",
                                progression=[], local_labels=False), 400
     return send_report(study, report, "feasibility", fmt)
+
+
+@bp.get("/<int:study_id>/baseline")
+@role_required("researcher")
+def baseline(study_id: int):
+    """The baseline characteristics by arm and of completers vs non-completers, with tests."""
+    study = researcher_study(study_id)
+    tables = reports.build_baseline(reports.load_tables(study.id),
+                                    [arm.key for arm in study.arms])
+    names, levels = characteristic_words(study)
+    return render_template("reports/baseline.html", study=study, tables=tables, names=names,
+                           levels=levels)
 
 
 @bp.get("/<int:study_id>/flow.png")

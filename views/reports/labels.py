@@ -458,13 +458,33 @@ def _measure_names(locale: str) -> dict[str, dict[str, str]]:
     return _MEASURE_NAMES[locale]
 
 
+def _blank(value) -> bool:
+    """A missing value: None, NaN, infinity or pandas' NA."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return True
+    return type(value).__name__ == "NAType"
+
+
+def _quantity_value(kind: str, text: str) -> str:
+    """The value cell of a quantity/value table, worded by its quantity."""
+    if kind == "warning":
+        return warning(text)
+    if kind == "measure":
+        return measure(text)
+    if kind == "cutoff_used":
+        which, _, amount = text.partition(" = ")
+        try:
+            return f"{which} = {number(float(amount))}"
+        except ValueError:
+            return text
+    return _word(VALUES, text)
+
+
 def cell(table: str, name: str, value, *, terms: frozenset[str] = frozenset(),
          reasons: dict[str, str] | None = None, row: dict | None = None) -> str:
     """One cell of a report table as the page shows it (``row``: the other cells, by column,
     for the quantity/value tables whose value depends on the quantity)."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return ""
-    if type(value).__name__ == "NAType":
+    if _blank(value):
         return ""
     if hasattr(value, "item") and not isinstance(value, (str, int, float)):  # numpy scalars
         value = value.item()
@@ -472,18 +492,7 @@ def cell(table: str, name: str, value, *, terms: frozenset[str] = frozenset(),
         return number(value)
     text = str(value)
     if name == "value" and row is not None and "quantity" in row:
-        kind = row["quantity"]
-        if kind == "warning":
-            return warning(text)
-        if kind == "measure":
-            return measure(text)
-        if kind == "cutoff_used":
-            which, _, amount = text.partition(" = ")
-            try:
-                return f"{which} = {number(float(amount))}"
-            except ValueError:
-                return text
-        return _word(VALUES, text)
+        return _quantity_value(row["quantity"], text)
     if name == "warning":
         return warning(text)
     if name == "measure":

@@ -1,14 +1,15 @@
-"""The admin area: accounts, roles, data removal requests, audit log."""
+"""The admin area: accounts, roles, data removal requests, audit log (invitations in
+``views.admin.invitations``, role changes in ``views.admin.accounts``)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from models import Participant, User, db, write_transaction
-from program.accounts import sessions, two_factor
+from models.people import Role
+from program.accounts import directory, sessions, two_factor
 from program.core import audit
 from program.core.audit import AuditAction
 from program.trial.removal import pending_removals, remove_participant_data
@@ -19,16 +20,30 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 navigation.add("admin", "admin.home", "Administration", order=10)
 
 
+#: the account status filter: ?active=yes|no
+ACTIVE_FILTER = {"yes": True, "no": False}
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
 @bp.get("/")
 @role_required("admin")
 def home():
-    """Accounts, pending data removal requests and the latest audit entries (of one action
-    when ``?action=`` names one)."""
-    users = db.session.scalars(select(User).order_by(User.role, User.email)).all()
-    action = request.args.get("action") or None
-    return render_template("admin/home.html", users=users, removals=pending_removals(),
-                           audit=audit.latest(action), actions=audit.AuditAction,
-                           action=action if action in audit.AuditAction else None)
+    """Accounts (found by ``?q=`` in name or email, ``?role=``, ``?active=``), pending data
+    removal requests and the latest audit entries (of one ``?action=``, by one ``?actor=``)."""
+    query, role = request.args.get("q", "")[:254], request.args.get("role") or None
+    active = request.args.get("active", "")
+    users = directory.find_accounts(query, role, ACTIVE_FILTER.get(active))
+    action, actor = request.args.get("action") or None, _int_arg("actor")
+    return render_template(
+        "admin/home.html", users=users, removals=pending_removals(), query=query,
+        role=role if role in Role else None, active=active if active in ACTIVE_FILTER else "",
+        roles=Role, audit=audit.latest(action, actor=actor),
+        actions=audit.AuditAction, action=action if action in audit.AuditAction else None,
+        actors=audit.actors(), actor=actor)
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -78,3 +93,6 @@ def process_removal(participant_id: int):
     remove_participant_data(participant.id, actor=current_user)
     flash(_("The data of %(code)s were removed.", code=participant.code), "success")
     return redirect(url_for("admin.home"))
+
+
+from views.admin import accounts, invitations  # noqa: E402,F401  (their routes join bp)
