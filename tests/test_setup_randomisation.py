@@ -235,3 +235,19 @@ def test_the_strata_characteristics_are_fixed_once_the_list_exists(app, as_user)
     db.session.refresh(study)
     assert [d["key"] for d in study.baseline_characteristics][-2:] == ["education",
                                                                         "x_shift_work"]
+
+
+def test_the_baseline_table_reads_the_characteristics_entered_on_the_pages(app, as_user):
+    study, client = _study_and_client(as_user)
+    _characteristics(client, study)
+    page = f"/research/studies/{study.id}/randomisation"
+    assert post_form(client, page, {"method": "minimisation", "block_sizes": "4",
+                                    "list_length": "10", "factors": ["site"]}).status_code == 302
+    for n in range(4):
+        person = _applicant(client, study)
+        _baseline(client, person, gender=["female", "male"][n % 2], age=str(30 + n),
+                  site=["tokyo", "osaka"][n // 2], x_shift_work=["yes", "no"][n % 2])
+        assert _randomise(client, person).status_code == 302
+    html = client.get(f"/research/reports/{study.id}/baseline").get_data(as_text=True)
+    assert "Site, n (%)" in html and "Osaka" in html and "Tokyo" in html
+    assert "Shift work, n (%)" in html and "Gender, n (%)" in html
