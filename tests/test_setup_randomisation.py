@@ -69,7 +69,7 @@ def test_characteristics_are_chosen_from_the_library_or_added(app, as_user):
     _characteristics(client, study)
     assert [(d["key"], d["type"], d["choices"]) for d in study.baseline_characteristics] == [
         ("gender", "choice", ["female", "male", "other"]), ("age", "number", []),
-        ("site", "choice", ["tokyo", "osaka"]), ("x_shift_work", "yes_no", [])]
+        ("site", "choice", ["Tokyo", "Osaka"]), ("x_shift_work", "yes_no", [])]
 
     before = (list(study.baseline_characteristics), _count(AuditEntry))
     for bad in ({"library": ["site"]},  # a site needs the study's sites
@@ -78,12 +78,24 @@ def test_characteristics_are_chosen_from_the_library_or_added(app, as_user):
                  "custom-0-choice_list": "cat"},
                 {"custom-0-name": "Pets", "custom-0-kind": ""},
                 {"custom-0-name": "Pets", "custom-0-kind": "number",
-                 "custom-1-name": "pets", "custom-1-kind": "number"}):
+                 "custom-1-name": "pets", "custom-1-kind": "number"},
+                {"library": ["site"], "choices_site": "a=b, c"},
+                {"library": ["site"], "choices_site": "Tokyo, Tokyo"}):
         response = post_form(client, page, bad)
         assert response.status_code == 200, bad
         assert "error" in response.get_data(as_text=True), bad
     db.session.refresh(study)
     assert (study.baseline_characteristics, _count(AuditEntry)) == before
+
+    # names and choices in another script keep their words
+    assert post_form(client, page, {"library": ["site"], "choices_site": "東京、大阪",
+                                    "custom-0-name": "夜勤", "custom-0-kind": "yes_no",
+                                    "custom-1-name": "持病", "custom-1-kind": "choice",
+                                    "custom-1-choice_list": "なし, あり"}).status_code == 302
+    db.session.refresh(study)
+    site, night, illness = study.baseline_characteristics
+    assert site["choices"] == ["東京", "大阪"] and night["label"] == "夜勤"
+    assert night["key"] != illness["key"] and illness["choices"] == ["なし", "あり"]
 
 
 def test_baseline_is_entered_once_and_fills_gender_and_birth_year(app, as_user):
@@ -92,27 +104,27 @@ def test_baseline_is_entered_once_and_fills_gender_and_birth_year(app, as_user):
     person = _applicant(client, study)
     text = client.get(f"/research/participants/{person.id}").get_data(as_text=True)
     assert "Enter the baseline characteristics" in text
-    assert 'name="bl-site" value="osaka"' in text  # the form is on the participant page
+    assert 'name="bl-site" value="Osaka"' in text  # the form is on the participant page
     page = f"/research/participants/{person.id}/baseline"
-    for bad in ({"bl-gender": "female", "bl-age": "abc", "bl-site": "tokyo",
+    for bad in ({"bl-gender": "female", "bl-age": "abc", "bl-site": "Tokyo",
                  "bl-x_shift_work": "no"},
-                {"bl-gender": "robot", "bl-age": "40", "bl-site": "tokyo",
+                {"bl-gender": "robot", "bl-age": "40", "bl-site": "Tokyo",
                  "bl-x_shift_work": "no"},
-                {"bl-gender": "female", "bl-age": "40", "bl-site": "kyoto"}):
+                {"bl-gender": "female", "bl-age": "40", "bl-site": "Kyoto"}):
         response = post_form(client, page, bad)
         assert response.status_code == 400, bad
     db.session.refresh(person)
     assert person.baseline in ({}, None) and person.gender is None
-    _baseline(client, person, gender="female", age="40", site="osaka", x_shift_work="yes")
+    _baseline(client, person, gender="female", age="40", site="Osaka", x_shift_work="yes")
     db.session.refresh(person)
-    assert person.baseline == {"gender": "female", "age": 40, "site": "osaka",
+    assert person.baseline == {"gender": "female", "age": 40, "site": "Osaka",
                                "x_shift_work": "yes"}
     assert person.gender == "female" and person.birth_year is not None
     shown = client.get(f"/research/participants/{person.id}").get_data(as_text=True)
-    assert "Osaka" in shown or "osaka" in shown
+    assert "Osaka" in shown or "Osaka" in shown
     assert _randomise(client, person).status_code == 302 and person.arm is not None
     # allocated: fixed
-    assert post_form(client, page, {"bl-gender": "male", "bl-age": "41", "bl-site": "tokyo",
+    assert post_form(client, page, {"bl-gender": "male", "bl-age": "41", "bl-site": "Tokyo",
                                     "bl-x_shift_work": "no"}).status_code == 400
     db.session.refresh(person)
     assert person.gender == "female"
@@ -136,7 +148,7 @@ def test_stratified_blocks_by_two_strata_work_through_the_pages(app, as_user):
     assert post_form(client, page, {"method": "stratified_blocks", "block_sizes": "2",
                                     "list_length": "4", "factors": ["site"]}).status_code == 302
     db.session.refresh(study)
-    assert study.randomisation_settings["strata_levels"] == {"site": ["tokyo", "osaka"]}
+    assert study.randomisation_settings["strata_levels"] == {"site": ["Tokyo", "Osaka"]}
     assert "Not generated yet" in client.get(page).get_data(as_text=True)
     assert post_form(client, f"{page}/list", {}, token_from=page).status_code == 302
     assert db.session.scalar(select(func.count(func.distinct(AllocationSlot.stratum)))
@@ -150,15 +162,15 @@ def test_stratified_blocks_by_two_strata_work_through_the_pages(app, as_user):
     _randomise(client, lone)
     assert lone.arm_id is None
     people = [lone] + [_applicant(client, study) for _ in range(3)]
-    for person, site in zip(people, ["tokyo", "tokyo", "osaka", "osaka"], strict=True):
+    for person, site in zip(people, ["Tokyo", "Tokyo", "Osaka", "Osaka"], strict=True):
         _baseline(client, person, gender="male", age="30", site=site, x_shift_work="no")
         assert _randomise(client, person).status_code == 302
         assert person.arm_id is not None, person.code
     used = Counter(db.session.scalars(select(AllocationSlot.stratum).where(
         AllocationSlot.participant_id.is_not(None))))
-    assert used == {"site=tokyo": 2, "site=osaka": 2}
+    assert used == {"site=Tokyo": 2, "site=Osaka": 2}
     # each stratum's first block of two holds both arms
-    for stratum in ("site=tokyo", "site=osaka"):
+    for stratum in ("site=Tokyo", "site=Osaka"):
         arms = {p.arm.key for p in people if p.baseline["site"] == stratum.split("=")[1]}
         assert arms == {"CFT", "UC"}
     # the list fixes the settings
@@ -188,7 +200,7 @@ def test_minimisation_by_two_factors_works_through_the_pages(app, as_user):
     for n in range(6):
         person = _applicant(client, study)
         _baseline(client, person, gender=["female", "male"][n % 2], age="50",
-                  site=["tokyo", "osaka"][n // 3], x_shift_work="no")
+                  site=["Tokyo", "Osaka"][n // 3], x_shift_work="no")
         assert _randomise(client, person).status_code == 302
         assert person.arm is not None
         arms[person.arm.key] += 1
@@ -209,7 +221,7 @@ def test_a_site_added_after_the_settings_gets_its_own_list(app, as_user):
     assert post_form(client, f"{page}/list", {}, token_from=page).status_code == 302
     strata = set(db.session.scalars(select(AllocationSlot.stratum)
                                     .where(AllocationSlot.study_id == study.id)))
-    assert strata == {"site=tokyo", "site=osaka", "site=kyoto"}
+    assert strata == {"site=Tokyo", "site=Osaka", "site=Kyoto"}
     # generated once
     assert post_form(client, f"{page}/list", {}, token_from=page).status_code == 302
     assert db.session.scalar(select(func.count()).select_from(AllocationSlot)) == 6

@@ -316,7 +316,7 @@ def test_a_trial_is_set_up_from_an_empty_database_through_the_pages_alone(app, a
 
     # then people: one excluded with its reason, two randomised into their site's list
     codes = []
-    for age, site in (("72", None), ("35", "tokyo"), ("48", "osaka")):
+    for age, site in (("72", None), ("35", "Tokyo"), ("48", "Osaka")):
         assert post_form(client, f"{home}/applicants", {}, token_from=home).status_code == 302
         person = db.session.scalar(select(Participant).where(Participant.study_id == study.id)
                                    .order_by(Participant.id.desc()))

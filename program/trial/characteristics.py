@@ -11,6 +11,7 @@ code, yes/no as ``"yes"``/``"no"``), so stratified randomisation and minimisatio
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -50,9 +51,24 @@ YES_NO = [("yes", _l("yes")), ("no", _l("no"))]
 _CODE = re.compile(r"[^a-z0-9]+")
 
 
-def code_of(text: str) -> str:
-    """A stored code for a choice or custom characteristic typed by a researcher."""
-    return _CODE.sub("_", text.strip().lower()).strip("_")[:40]
+def key_of(label: str) -> str:
+    """The stored key of a custom characteristic: its name in letters and digits, or (for a
+    name in another script) a short digest of it."""
+    key = _CODE.sub("_", label.strip().lower()).strip("_")[:36]
+    return "x_" + (key or hashlib.sha256(label.strip().encode()).hexdigest()[:10])
+
+
+def choices_of(text: str | None) -> list[str]:
+    """The choices typed comma-separated, as they are stored and shown (e.g. the sites)."""
+    return [c.strip()[:60] for c in (text or "").replace("、", ",").split(",") if c.strip()]
+
+
+def _check_choices(label, kind: str, choices: list[str]) -> None:
+    if kind == "choice" and len(set(choices)) < 2:
+        raise SetupError(_l("%(label)s needs at least two choices.", label=label))
+    if len(set(choices)) != len(choices) or any(c in ("yes", "no") or "=" in c or "|" in c
+                                                 for c in choices):
+        raise SetupError(_l("%(label)s: each choice once, without = or |.", label=label))
 
 
 def definitions(study: Study) -> list[dict]:
@@ -90,23 +106,21 @@ def build(library_keys: Sequence[str], library_choices: Mapping[str, str],
         if key not in LIBRARY:
             raise SetupError(_l("Unknown characteristic."))
         _label, kind, defaults = LIBRARY[key]
-        typed = [c.strip() for c in (library_choices.get(key) or "").split(",") if c.strip()]
-        choices = [code_of(c) for c in typed] if typed else [c for c, _t in defaults]
-        if kind == "choice" and len(set(choices)) < 2:
-            raise SetupError(_l("%(label)s needs at least two choices.", label=_label))
+        typed = choices_of(library_choices.get(key))
+        choices = typed or [c for c, _t in defaults]
+        _check_choices(_label, kind, choices)
         chosen.append({"key": key, "label": None, "type": kind,
                        "choices": choices if kind == "choice" else []})
     for row in custom:
         label = (row.get("label") or "").strip()
         if not label:
             continue
-        kind, key = row.get("type"), "x_" + code_of(label)
-        choices = [c.strip() for c in (row.get("choices") or "").split(",") if c.strip()]
+        kind, key = row.get("type"), key_of(label)
+        choices = choices_of(row.get("choices"))
         if kind not in TYPES:
             raise SetupError(_l("%(label)s: choose a type.", label=label))
-        if kind == "choice" and len(set(choices)) < 2:
-            raise SetupError(_l("%(label)s needs at least two choices.", label=label))
-        if key == "x_" or any(d["key"] == key for d in chosen):
+        _check_choices(label, kind, choices)
+        if any(d["key"] == key for d in chosen):
             raise SetupError(_l("%(label)s: two characteristics have the same name.",
                                 label=label))
         chosen.append({"key": key, "label": label, "type": kind,
