@@ -258,7 +258,7 @@ def test_the_baseline_table_reads_the_characteristics_entered_on_the_pages(app, 
     for n in range(4):
         person = _applicant(client, study)
         _baseline(client, person, gender=["female", "male"][n % 2], age=str(30 + n),
-                  site=["tokyo", "osaka"][n // 2], x_shift_work=["yes", "no"][n % 2])
+                  site=["Tokyo", "Osaka"][n // 2], x_shift_work=["yes", "no"][n % 2])
         assert _randomise(client, person).status_code == 302
     html = client.get(f"/research/reports/{study.id}/baseline").get_data(as_text=True)
     assert "Site, n (%)" in html and "Osaka" in html and "Tokyo" in html
