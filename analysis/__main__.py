@@ -235,10 +235,6 @@ def _efficacy(args) -> dict:
             raise io.InputError(args.participants, "not a covariate", column=cov) from None
         raise io.InputError(args.participants, "missing covariate column", row=1,
                             column=cov) from None
-    for column in [args.random, args.therapy_group,
-                   "sessions_attended" if args.per_protocol is not None else None]:
-        if column is not None and column not in participants.columns:
-            raise io.InputError(args.participants, "missing column", row=1, column=column)
     scores = scores[scores["timepoint"].isin(args.timepoints)]
     measures, skipped = _complete(scores, args.timepoints, args.measure, args.scores)
     if args.reference_arm is not None:
@@ -250,6 +246,11 @@ def _efficacy(args) -> dict:
             measures=measures, model=args.model, random=args.random,
             therapy_group=args.therapy_group, ddf=args.df, ancova=args.ancova,
             per_protocol=args.per_protocol)
+    except options.OptionError as exc:  # checked by analysis.options.model_options
+        if exc.problem == "missing_column":
+            raise io.InputError(args.participants, "missing column", row=1,
+                                column=exc.values["column"]) from None
+        raise io.InputError("efficacy", str(exc)) from None
     except ValueError as exc:  # an option the design does not support
         raise io.InputError("efficacy", str(exc)) from None
     if skipped:

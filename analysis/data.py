@@ -18,6 +18,7 @@ Who is in the analysis tables
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from functools import cached_property
@@ -62,7 +63,8 @@ __all__ = [
 ]
 
 SCORE_COLUMNS = ["participant_id", "arm", "timepoint", "measure", "score"]
-PARTICIPANT_COLUMNS = ["participant_id", "arm", "status", "gender", "age"]
+PARTICIPANT_COLUMNS = ["participant_id", "arm", "status", "gender", "age", "randomised_on",
+                       "therapy_group", "sessions_attended"]
 ATTENDANCE_COLUMNS = ["participant_id", "arm", "cohort", "meeting", "present", "minutes"]
 PRACTICE_COLUMNS = ["participant_id", "arm", "cohort", "week", "practised_on", "practice",
                     "minutes", "helpfulness"]
@@ -169,16 +171,35 @@ def _age(p: Participant) -> int | None:
     return when.year - p.birth_year
 
 
-def participants(session: Session, study_id: int) -> pd.DataFrame:
-    """participants.csv: ``participant_id, arm, status, gender, age`` and baseline covariates.
+def _delivery(session: Session, study_id: int) -> tuple[dict[int, str], Counter]:
+    """Names of the study's cohorts by id, and the meetings each participant attended."""
+    names = dict(session.execute(select(Cohort.id, Cohort.name).where(
+        Cohort.study_id == study_id)).all())
+    attended = Counter(session.scalars(
+        select(Attendance.participant_id).join(Meeting, Attendance.meeting_id == Meeting.id)
+        .where(Meeting.cohort_id.in_(names), Meeting.outcome.in_(TOOK_PLACE),
+               Attendance.attended)))
+    return names, attended
 
-    The covariates are the keys of each participant's ``baseline`` record (strata and other
+
+def participants(session: Session, study_id: int) -> pd.DataFrame:
+    """participants.csv: ``participant_id, arm, status, gender, age, randomised_on,
+    therapy_group, sessions_attended`` and baseline covariates.
+
+    ``therapy_group`` is the cohort whose meetings a participant of an arm receiving the
+    program was treated in (empty in other arms, e.g. usual care: the partially nested
+    design), ``sessions_attended`` their meetings attended (empty in other arms). The
+    covariates are the keys of each participant's ``baseline`` record (strata and other
     baseline variables), one column each, sorted by name.
     """
+    cohorts, attended = _delivery(session, study_id)
     records = []
     for p, arm in _analysable(session, study_id):
+        program = arm.receives_program
         row = {"participant_id": p.code, "arm": arm.key, "status": _status(p),
-               "gender": p.gender, "age": _age(p)}
+               "gender": p.gender, "age": _age(p), "randomised_on": p.randomised_at.date(),
+               "therapy_group": cohorts.get(p.cohort_id) if program else None,
+               "sessions_attended": attended[p.id] if program else None}
         for key, value in sorted((p.baseline or {}).items()):
             if key not in row:
                 row[key] = value
@@ -186,7 +207,8 @@ def participants(session: Session, study_id: int) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records)
     if frame.empty:
         return pd.DataFrame(columns=PARTICIPANT_COLUMNS)
-    frame["age"] = pd.to_numeric(frame["age"], errors="coerce").astype("Int64")
+    for column in ("age", "sessions_attended"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
     extra = sorted(c for c in frame.columns if c not in PARTICIPANT_COLUMNS)
     return frame[PARTICIPANT_COLUMNS + extra]
 
@@ -396,8 +418,10 @@ def flow(session: Session, study_id: int, *, trial_records: bool = False) -> pd.
     Stages follow :mod:`analysis.consort`: everyone screened (or allocated) is ``screened``;
     the ineligible are ``excluded`` with one row per failed rule; eligible people not (yet)
     allocated are ``excluded`` as "eligible, not randomised"; allocated people are
-    ``randomised`` to their arm, then ``withdrawn`` or ``lost`` with the recorded reason, and
-    ``analysed`` unless their data were removed (or removal was asked for).
+    ``randomised`` to their arm; ``received`` (an arm without the program, or a meeting
+    attended) or ``not_received`` (none though the cohort has met); ``stopped_sessions``,
+    ``withdrawn`` (left the study) or ``lost`` with the recorded reason; ``analysed`` unless
+    their data were removed (or removal was asked for).
 
     With ``trial_records`` the rows of the trial's own stages follow (see
     :data:`analysis.consort.TRIAL_STAGES`): what the study page and ``flask trial flow`` count
@@ -406,6 +430,10 @@ def flow(session: Session, study_id: int, *, trial_records: bool = False) -> pd.
     study = session.get(Study, study_id)
     rules = {r["key"]: r for r in (study.eligibility_rules or []) if "key" in r}
     arm_keys = {arm.id: arm.key for arm in study.arms}
+    receives = {arm.id: arm.receives_program for arm in study.arms}
+    _names, attended = _delivery(session, study_id)
+    met = set(session.scalars(select(Meeting.cohort_id).join(Cohort).where(
+        Cohort.study_id == study_id, Meeting.outcome.in_(TOOK_PLACE))))
     rows = []
     people = session.scalars(
         select(Participant).where(Participant.study_id == study_id)
@@ -424,8 +452,16 @@ def flow(session: Session, study_id: int, *, trial_records: bool = False) -> pd.
         rows.append((p.code, "randomised", arm, ""))
         removed = p.data_removed_at is not None or p.data_removal_requested_at is not None
         reason = REMOVAL_REASON if removed else (p.withdrawal_reason or "not given")
+        if p.data_removed_at is not None:
+            pass  # their attendance went with their data: neither line can be told
+        elif not receives[p.arm_id] or p.started_on or attended[p.id]:
+            rows.append((p.code, "received", arm, ""))
+        elif p.cohort_id in met or p.withdrawal_kind is not None:
+            rows.append((p.code, "not_received", arm, reason))
         if p.status == "lost":
             rows.append((p.code, "lost", arm, reason))
+        elif p.withdrawal_kind == "stop_sessions":
+            rows.append((p.code, "stopped_sessions", arm, reason))
         elif p.withdrawal_kind is not None or p.status == "withdrawn":
             rows.append((p.code, "withdrawn", arm, reason))
         if not removed:

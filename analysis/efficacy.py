@@ -39,13 +39,11 @@ from analysis.lmm import fit_random_intercept
 from analysis.mmrm import fit_unstructured
 from analysis.notes import note
 from analysis.numbers import finite as _num
+from analysis.options import DF_METHODS, SESSIONS_ATTENDED
+from analysis.options import model_options as check_model_options
 
 __all__ = ["DF_METHODS", "efficacy_report", "formula", "sign_convention"]
 
-#: the denominator df methods (lmerTest's ``ddf`` argument, lower case)
-DF_METHODS = ("satterthwaite", "kenward-roger")
-#: participants.csv column of the sessions attended (per-protocol population)
-SESSIONS_ATTENDED = "sessions_attended"
 
 WALD_Z = float(stats.norm.ppf(0.975))
 
@@ -336,33 +334,6 @@ def _per_protocol(data: pd.DataFrame, participants: pd.DataFrame, minimum: int
     return data[~ids.isin(excluded)], dropped
 
 
-def _check_options(options: _Options, design: str, participants, per_protocol, ancova) -> None:
-    if options.ddf not in DF_METHODS:
-        raise ValueError(f"unknown df method {options.ddf!r} (one of {', '.join(DF_METHODS)})")
-    if options.model not in ("lmm", "mmrm"):
-        raise ValueError(f"unknown model {options.model!r}")
-    random_intercept = design == "rct" and options.model == "lmm"
-    for option, value in (("--random", options.random),
-                          ("--therapy-group", options.therapy_group)):
-        if value is not None and not random_intercept:
-            raise ValueError(f"{option} belongs to the random-intercept model of a randomised "
-                             "trial (--model lmm); in the unstructured model enter a site as "
-                             "a covariate")
-    if options.ddf != "satterthwaite" and not random_intercept:
-        raise ValueError("Kenward-Roger df are available for the random-intercept model of a "
-                         "randomised trial (--model lmm)")
-    if ancova and design != "rct":
-        raise ValueError("the ANCOVA compares arms: it needs a randomised trial")
-    needed = [c for c in (options.random, options.therapy_group) if c is not None]
-    if per_protocol is not None:
-        needed.append(SESSIONS_ATTENDED)
-        if per_protocol < 0:
-            raise ValueError("the per-protocol minimum of sessions cannot be negative")
-    for column in needed:
-        if participants is None or column not in participants.columns:
-            raise ValueError(f"participants need a {column!r} column")
-
-
 def efficacy_report(
     scores: pd.DataFrame,
     participants: pd.DataFrame | None,
@@ -440,7 +411,8 @@ def efficacy_report(
     ------
     ValueError
         Unknown reference arm, model or df method; an option the design does not support;
-        a column an option needs missing from ``participants``.
+        a column an option needs missing from ``participants`` (the last three an
+        :class:`analysis.options.OptionError`).
 
     Examples
     --------
@@ -474,7 +446,9 @@ def efficacy_report(
     data = scores[scores["timepoint"].isin(timepoints)].copy()
     arms = r_sorted(data["arm"].dropna().astype(str).unique())
     report: dict = {"design": "rct" if len(arms) > 1 else "single_arm"}
-    _check_options(options, report["design"], participants, per_protocol, ancova)
+    check_model_options(report["design"], participants, model=model, random=random,
+                        therapy_group=therapy_group, ddf=ddf, ancova=ancova,
+                        per_protocol=per_protocol)
     top_notes = []
     if report["design"] == "rct":
         if reference_arm is None:

@@ -1,7 +1,8 @@
 """Report options checked against the data: one set of checks for every front end.
 
 The report pages, ``flask report`` and ``python -m analysis`` offer the same options
-(timepoints, measures, covariates, reference arm, reliability, norms, cutoff). The checks here
+(timepoints, measures, covariates, reference arm, the efficacy model and its clustering terms,
+df method, ANCOVA and per-protocol population, reliability, norms, cutoff). The checks here
 decide what fits the data; a failed check raises :class:`OptionError`, which names the
 problem and its values so each front end can word it its own way: the pages in the reader's
 language, ``python -m analysis`` with the file, row and column (:mod:`analysis.io`).
@@ -15,6 +16,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 __all__ = [
+    "DF_METHODS",
+    "MODELS",
     "OptionError",
     "PROBLEMS",
     "complete_measures",
@@ -23,6 +26,7 @@ __all__ = [
     "cutoff",
     "measures",
     "missing_timepoint",
+    "model_options",
     "norms",
     "reference_arm",
     "reliability",
@@ -42,10 +46,29 @@ PROBLEMS = {
     "norms": "give both the normative mean and SD, or neither",
     "norm_sd": "the normative SD must be above 0",
     "cutoff": "expected a, b, c or a number",
+    "unknown_df": "unknown df method {ddf!r} (one of {methods})",
+    "unknown_model": "unknown model {model!r}",
+    "random_needs_lmm": ("{option} belongs to the random-intercept model of a randomised trial"
+                         " (--model lmm); in the unstructured model enter a site as a"
+                         " covariate"),
+    "kenward_roger_needs_lmm": ("Kenward-Roger df are available for the random-intercept model"
+                                " of a randomised trial (--model lmm)"),
+    "ancova_needs_rct": "the ANCOVA compares arms: it needs a randomised trial",
+    "per_protocol_negative": "the per-protocol minimum of sessions cannot be negative",
+    "missing_column": "participants need a {column!r} column",
+    "no_therapy_groups": "no participant has a therapy group in column {column!r}",
 }
 
-#: participant columns that are not covariates
-NOT_COVARIATES = ("participant_id", "arm", "status")
+#: participant columns that are not covariates: identifiers, outcomes of the allocation and
+#: of the course (a therapy group or the sessions attended would adjust away the effect)
+NOT_COVARIATES = ("participant_id", "arm", "status", "randomised_on", "therapy_group",
+                  "sessions_attended", "due", "start_meeting", "cohort")
+#: the denominator df methods (lmerTest's ``ddf`` argument, lower case)
+DF_METHODS = ("satterthwaite", "kenward-roger")
+#: the efficacy models of a randomised trial: random intercept, unstructured covariance
+MODELS = ("lmm", "mmrm")
+#: participants column of the sessions attended (per-protocol population)
+SESSIONS_ATTENDED = "sessions_attended"
 
 
 class OptionError(ValueError):
@@ -143,3 +166,37 @@ def cutoff(text: str) -> str | float:
     if not math.isfinite(value):
         raise OptionError("cutoff")
     return value
+
+
+def model_options(design: str, participants: pd.DataFrame | None, *, model: str = "lmm",
+                  random: str | None = None, therapy_group: str | None = None,
+                  ddf: str = "satterthwaite", ancova: bool = False,
+                  per_protocol: int | None = None) -> None:
+    """The efficacy model's options fit the design (``rct`` or ``single_arm``) and the
+    participants table has the columns they name: a site (``random``) and a therapy group
+    belong to the random-intercept model of a randomised trial, as Kenward–Roger df do; the
+    ANCOVA compares arms; the per-protocol population needs ``sessions_attended``."""
+    if ddf not in DF_METHODS:
+        raise OptionError("unknown_df", ddf=ddf, methods=", ".join(DF_METHODS))
+    if model not in MODELS:
+        raise OptionError("unknown_model", model=model)
+    random_intercept = design == "rct" and model == "lmm"
+    for option, value in (("--random", random), ("--therapy-group", therapy_group)):
+        if value is not None and not random_intercept:
+            raise OptionError("random_needs_lmm", option=option)
+    if ddf != "satterthwaite" and not random_intercept:
+        raise OptionError("kenward_roger_needs_lmm")
+    if ancova and design != "rct":
+        raise OptionError("ancova_needs_rct")
+    needed = [c for c in (random, therapy_group) if c is not None]
+    if per_protocol is not None:
+        needed.append(SESSIONS_ATTENDED)
+        if per_protocol < 0:
+            raise OptionError("per_protocol_negative")
+    for column in needed:
+        if participants is None or column not in participants.columns:
+            raise OptionError("missing_column", column=column)
+    if therapy_group is not None:
+        groups = participants[therapy_group]
+        if not (groups.notna() & (groups.astype(str) != "")).any():
+            raise OptionError("no_therapy_groups", column=therapy_group)

@@ -92,16 +92,30 @@ def _common(fn):
               "with scores at every timepoint).")
 @click.option("--completers-only", is_flag=True)
 @click.option("--model", type=click.Choice(["lmm", "mmrm"]), default="lmm", show_default=True)
+@click.option("--therapy-groups", is_flag=True,
+              help="Random intercept per therapy group (the cohort of arms with sessions; "
+                   "partially nested).")
+@click.option("--random", metavar="COLUMN", help="Random intercept per level of a participant "
+              "column, e.g. site.")
+@click.option("--df", "ddf", type=click.Choice(["satterthwaite", "kenward-roger"]),
+              default="satterthwaite", show_default=True, help="Denominator df method.")
+@click.option("--ancova", is_flag=True, help="Add a baseline-adjusted ANCOVA per later "
+              "timepoint.")
+@click.option("--per-protocol", type=click.IntRange(min=0), metavar="K",
+              help="Only participants of arms with sessions who attended at least K.")
 def efficacy_command(study, fmt, out, timepoints, reference_arm, covariate, measure,
-                     completers_only, model):
+                     completers_only, model, therapy_groups, random, ddf, ancova, per_protocol):
     """Descriptives and mixed-model effects per measure (the data contract's JSON)."""
     from program.reports import ReportInputError, build_efficacy, load_tables
 
     row = _study(study)
     tables = load_tables(row.id)
+    chosen = {"therapy_group": "therapy_group" if therapy_groups else None, "random": random,
+              "ddf": ddf, "ancova": ancova, "per_protocol": per_protocol}
     try:
         report = build_efficacy(tables, _timepoints(timepoints), list(measure) or None,
-                                reference_arm, covariate, completers_only, model)
+                                reference_arm, covariate, completers_only, model,
+                                **{k: v for k, v in chosen.items() if v is not None})
     except ReportInputError as exc:
         raise BadInput(str(exc)) from None
     _output(row, report, "efficacy", fmt, out)

@@ -57,6 +57,14 @@ class Meeting(db.Model):
     session_number: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(12), default="scheduled")
     postponed_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: a make-up meeting for this cancelled one
+    makeup_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: this meeting and every later one moved by this many minutes (on the cohort's wall clock)
+    shift_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: how many times the rest of the course was shifted from this meeting
+    shift_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: how many times this meeting itself was moved, cancelled or given a make-up
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     actual_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     actual_minutes: Mapped[int | None] = mapped_column(Integer)
     notes: Mapped[str | None] = mapped_column(Text)

@@ -39,7 +39,10 @@ def _(text: str, **values) -> str:
 
 
 class ReportInputError(ValueError):
-    """Report options that do not fit the study's data (shown to the user, one line)."""
+    """Report options that do not fit the study's data (shown to the user, one line);
+    ``problem`` is :mod:`analysis.options`' name for it, when it found it."""
+
+    problem: str | None = None
 
 
 #: the words for each problem :mod:`analysis.options` finds (its ``problem`` and ``values``)
@@ -56,12 +59,29 @@ _PROBLEMS = {
     "norms": lambda v: _("Give both the normative mean and SD, or neither."),
     "norm_sd": lambda v: _("The normative SD must be above 0."),
     "cutoff": lambda v: _("The cutoff is a, b, c or a number."),
+    "unknown_df": lambda v: _("Unknown df method %(m)s.", m=v["ddf"]),
+    "unknown_model": lambda v: _("Unknown model %(m)s.", m=v["model"]),
+    "random_needs_lmm": lambda v: _(
+        "Random intercepts for sites and therapy groups belong to the random-intercept model "
+        "of a randomised trial: choose that model, or enter the site as a covariate."),
+    "kenward_roger_needs_lmm": lambda v: _(
+        "Kenward–Roger df are available for the random-intercept model of a randomised trial "
+        "only."),
+    "ancova_needs_rct": lambda v: _("The ANCOVA compares arms: it needs a randomised trial."),
+    "per_protocol_negative": lambda v: _("The minimum of sessions attended cannot be "
+                                         "negative."),
+    "missing_column": lambda v: _("The participants have no %(c)s column.", c=v["column"]),
+    "no_therapy_groups": lambda v: _(
+        "No participant has a therapy group yet: nobody in an arm receiving the program has "
+        "been placed in a cohort."),
 }
 
 
 def refused(exc: OptionError) -> ReportInputError:
     """The error to show for an option :mod:`analysis.options` refused."""
-    return ReportInputError(_PROBLEMS[exc.problem](exc.values))
+    error = ReportInputError(_PROBLEMS[exc.problem](exc.values))
+    error.problem = exc.problem
+    return error
 
 
 # --------------------------------------------------------------------------- study data
@@ -136,10 +156,14 @@ def cutoff(text: str | None) -> str | float:
 def build_efficacy(tables: study_data.StudyTables, timepoints: Sequence[str] | None = None,
                    measures: Sequence[str] | None = None, reference_arm: str | None = None,
                    covariates: Sequence[str] = (), completers_only: bool = False,
-                   model: str = "lmm") -> dict:
+                   model: str = "lmm", **clustering) -> dict:
     """The efficacy report of a study, checked as ``python -m analysis efficacy`` checks.
 
     Without ``measures`` every measure with scores at all the timepoints is reported.
+    ``clustering`` takes the data contract's options of the random-intercept model and the
+    sensitivity analyses, as :func:`analysis.efficacy_report` names them: ``random`` (a
+    participants column such as ``site``), ``therapy_group`` (the column of the therapy
+    groups, ``therapy_group``), ``ddf``, ``ancova`` and ``per_protocol``.
     """
     from analysis import efficacy_report, options
 
@@ -150,13 +174,18 @@ def build_efficacy(tables: study_data.StudyTables, timepoints: Sequence[str] | N
         options.covariates(tables.participants, covariates)
         if reference_arm:
             options.reference_arm(tables.scores, reference_arm)
+        chosen = tables.scores[tables.scores["measure"].isin(measures)
+                               & tables.scores["timepoint"].isin(timepoints)]
+        arms = chosen["arm"].nunique()
+        options.model_options("rct" if arms > 1 else "single_arm", tables.participants,
+                              model=model, **clustering)
     except options.OptionError as exc:
         raise refused(exc) from None
     scores = tables.scores[tables.scores["measure"].isin(measures)]
     return efficacy_report(scores, tables.participants, timepoints,
                            reference_arm=reference_arm or None, covariates=tuple(covariates),
                            completers_only=completers_only, measures=list(measures),
-                           model=model)
+                           model=model, **clustering)
 
 
 def build_reliable_change(tables: study_data.StudyTables, measure: str,
@@ -262,6 +291,9 @@ _FIXED_LABELS = {
     "status": "Status: completed, withdrawn, lost or active",
     "gender": "Gender",
     "age": "Age in years at allocation (from birth year)",
+    "randomised_on": "Date of allocation (UTC)",
+    "therapy_group": "Therapy group: the cohort of arms with sessions (empty in other arms)",
+    "sessions_attended": "Meetings attended (empty in arms without sessions)",
 }
 #: the variable labels above in the researcher's language (a download with ``labels=local``)
 _LOCAL_FIXED_LABELS = {
@@ -270,6 +302,9 @@ _LOCAL_FIXED_LABELS = {
     "status": _l("Status: completed, withdrawn, lost or active"),
     "gender": _l("Gender"),
     "age": _l("Age in years at allocation (from birth year)"),
+    "randomised_on": _l("Date of allocation (UTC)"),
+    "therapy_group": _l("Therapy group: the cohort of arms with sessions (empty in other arms)"),
+    "sessions_attended": _l("Meetings attended (empty in arms without sessions)"),
 }
 
 

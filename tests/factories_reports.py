@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from models import (
     Attendance,
@@ -99,4 +100,54 @@ def gen_scored_trial(researcher: User | None = None) -> Study:
             gen_response(p, pre, "BDI-II", {"BDI-II": before})
             if after is not None:
                 gen_response(p, post, "BDI-II", {"BDI-II": after})
+    return study
+
+
+#: the analysis tests' data set with a real therapy-group effect (R-checked there)
+GROUPS_DATA = Path(__file__).parent / "analysis" / "data"
+
+
+def gen_groups_trial(researcher: User | None = None) -> Study:
+    """The ``groups`` data set of ``tests/analysis/data`` as a study in the database: CFT
+    delivered in six cohorts (its therapy groups G1..G6, each participant attending as many
+    meetings as ``sessions_attended``), usual care in none, a ``site`` baseline variable,
+    BDI-II pre and post. Its numbers are R's (tests/analysis/test_clustered.py)."""
+    import pandas as pd
+
+    people = pd.read_csv(GROUPS_DATA / "groups_participants.csv")
+    scores = pd.read_csv(GROUPS_DATA / "groups_scores.csv")
+    study = gen_study("rct", "cft")
+    timepoints = {"pre": gen_timepoint(study, "pre", 1),
+                  "post": gen_timepoint(study, "post", 2, opens_day=77, closes_day=98)}
+    if researcher is not None:
+        gen_staff(study, researcher)
+    arms = {arm.key: arm.id for arm in study.arms}
+    cohorts = {name: gen_cohort(study, name=name, start_date=date(2026, 3, 9))
+               for name in sorted(people["therapy_group"].dropna().unique())}
+    by_code = {}
+    for row in people.itertuples():
+        cohort = cohorts.get(row.therapy_group) if isinstance(row.therapy_group, str) else None
+        by_code[row.participant_id] = p = Participant(
+            study_id=study.id, code=row.participant_id, arm_id=arms[row.arm],
+            cohort_id=cohort.id if cohort else None, status=row.status, gender=row.gender,
+            birth_year=RANDOMISED_AT.year - int(row.age), baseline={"site": row.site},
+            eligible=True, randomised_at=RANDOMISED_AT)
+        db.session.add(p)
+    db.session.flush()
+    for name, cohort in cohorts.items():
+        members = people[people["therapy_group"] == name]
+        for number in range(1, int(members["sessions_attended"].max()) + 1):
+            gen_meeting(cohort, number, register=[
+                (by_code[m.participant_id], "present", 90) for m in members.itertuples()
+                if m.sessions_attended >= number])
+    for row in scores.itertuples():
+        p, tp = by_code[row.participant_id], timepoints[row.timepoint]
+        response = Response(participant_id=p.id, timepoint_id=tp.id, instrument_key="BDI-II",
+                            answers={}, scores={row.measure: row.score}, status="submitted",
+                            submitted_at=RANDOMISED_AT)
+        db.session.add(response)
+        db.session.flush()
+        db.session.add(Score(response_id=response.id, participant_id=p.id, timepoint_id=tp.id,
+                             measure=row.measure, value=row.score))
+    db.session.commit()
     return study

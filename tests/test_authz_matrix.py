@@ -113,6 +113,8 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "facilitator.cohort GET":            (S, 403, 403, 404, 403, 403, 403, 200),
     "facilitator.meeting GET":           (S, 403, 403, 404, 403, 403, 403, 200),
     "facilitator.meeting POST":          (S, 403, 403, 404, 403, 403, 403, 200),
+    "facilitator.reschedule GET":        (S, 403, 403, 404, 403, 403, 403, 200),
+    "facilitator.reschedule POST":       (S, 403, 403, 404, 403, 403, 403, 200),
     "facilitator.register GET":          (S, 403, 403, 404, 403, 403, 403, 200),
     "facilitator.register POST":         (S, 403, 403, 404, 403, 403, 403, S),
     "facilitator.attendance_import_upload GET":

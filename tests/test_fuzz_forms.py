@@ -140,6 +140,8 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
         "meeting record": ("leader", f"/facilitate/cohorts/{c}/meetings/1",
                            ["outcome", "postponed_to", "actual_start", "actual_minutes",
                             "notes", "checklist"]),
+        "reschedule": ("leader", f"/facilitate/cohorts/{c}/meetings/1/reschedule",
+                       ["change", "new_start"]),
         "attendance register": ("leader", f"/facilitate/cohorts/{c}/meetings/1/register",
                                 ["fill", f"status-{pid}", f"minutes-{pid}", "status-999999",
                                  "minutes-x"]),
@@ -333,6 +335,11 @@ def _hints(world: World, extra: dict[str, int]) -> dict[str, list]:
         "participants": [str(home.participant.id), str(world.control_participant.id), "0"],
         "small_size": ["1", "2", "3", "50", "51"],
         "to_group": [str(home.group.id), str(world.other.group.id), "0"],
+        "change": ["move", "shift", "makeup", "cancel"],
+        "new_start": ["2036-01-01T10:00", "0001-01-01T10:00", "9999-12-31T23:59",
+                      "2026-13-01T25:61", f"{utcnow().year + 1}-06-02T09:00"],
+        "postponed_to": ["2036-01-01T10:00", "0001-01-01T10:00", "9999-12-31T23:59"],
+        "actual_start": ["0001-01-01T10:00", "9999-12-31T23:59"],
     }
 
 
@@ -372,7 +379,7 @@ def _signed_in_client(app, world: World, who: str | None):
 
 FORMS = ["sign-in", "reset request", "reset password", "change password", "language",
          "settings", "practice log", "practice edit", "post", "reply", "post edit", "flag",
-         "hide", "moderation", "meeting record", "attendance register",
+         "hide", "moderation", "meeting record", "reschedule", "attendance register",
          "attendance import confirm", "alert note", "screening", "consent", "randomisation",
          "cohort", "withdrawal", "adverse event", "questionnaire",
          "questionnaire answer", "rater entry", "removal", "account", "arm", "arm edit",

@@ -73,6 +73,11 @@ ALLOWED = {
     "Markdown",
     # units
     "min",
+    # the efficacy models as Japanese and Chinese papers write them: the estimation method,
+    # the df methods by their authors' names, type III tests, ANCOVA, and the R packages
+    # whose numbers the report reproduces (lme4, lmerTest, pbkrtest)
+    "REML", "Satterthwaite", "Kenward", "Roger", "III", "ANCOVA", "lme", "lmerTest",
+    "pbkrtest",
 }
 
 _WORD = re.compile(r"[A-Za-z]{3,}")

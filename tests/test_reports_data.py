@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
+import pandas as pd
 import pytest
 
 from analysis import data as study_data
@@ -64,7 +65,8 @@ def test_participants_map_status_age_and_baseline_covariates(app):
 
     table = study_data.participants(db.session, study.id).set_index("participant_id")
 
-    assert list(table.columns) == ["arm", "status", "gender", "age", "severity", "site"]
+    assert list(table.columns) == ["arm", "status", "gender", "age", "randomised_on",
+                                   "therapy_group", "sessions_attended", "severity", "site"]
     assert table.loc[active.code, "age"] == 2026 - 1990
     assert table.loc[active.code, "site"] == "Tokyo"
     assert table.loc[stopped.code, "status"] == "withdrawn"
@@ -283,3 +285,67 @@ def test_recruitment_per_month_spans_first_to_last_allocation(app):
     assert study_data.recruitment_per_month(db.session, study.id) == pytest.approx(
         3 / (60 / (365.25 / 12)))
     assert study_data.recruitment_per_month(db.session, gen_study().id) is None
+
+
+def test_participants_carry_therapy_group_sessions_attended_and_allocation_date(app):
+    """The partially nested design from the database: program participants are in their
+    cohort's therapy group with the meetings they attended; usual care is in none."""
+    study = gen_study()
+    cohort = gen_cohort(study, name="Tuesday group")
+    came = gen_allocated(study, "CFT", cohort)
+    absent = gen_allocated(study, "CFT", cohort)
+    usual = gen_allocated(study, "UC", cohort)  # in the cohort for its assessment dates
+    gen_meeting(cohort, 1, register=[(came, "present", 90), (absent, "absent", None)])
+    gen_meeting(cohort, 2, register=[(came, "late", 60)])
+    gen_meeting(cohort, 3, "cancelled", register=[(came, "present", 90)])
+
+    table = study_data.participants(db.session, study.id).set_index("participant_id")
+
+    assert table.loc[came.code, "therapy_group"] == "Tuesday group"
+    assert table.loc[came.code, "sessions_attended"] == 2  # the cancelled meeting not counted
+    assert table.loc[absent.code, "sessions_attended"] == 0
+    assert pd.isna(table.loc[usual.code, "therapy_group"])
+    assert pd.isna(table.loc[usual.code, "sessions_attended"])
+    assert table.loc[came.code, "randomised_on"] == date(2026, 3, 2)
+
+
+def test_flow_tells_stopping_sessions_from_leaving_and_who_received_the_intervention(app):
+    study = gen_study()
+    cohort = gen_cohort(study)
+    came = gen_allocated(study, "CFT", cohort)
+    never = gen_allocated(study, "CFT", cohort)
+    stopped = gen_allocated(study, "CFT", cohort)
+    left = gen_allocated(study, "UC")
+    gen_meeting(cohort, 1, register=[(came, "present", 90), (stopped, "present", 90)])
+    withdrawal.withdraw(stopped.id, "stop_sessions", reason="too busy", on=date(2026, 4, 1))
+    withdrawal.withdraw(left.id, "leave_study", reason="moved away", on=date(2026, 4, 1))
+
+    counts = consort_counts(study_data.flow(db.session, study.id))
+
+    cft, uc = counts["arms"]["CFT"], counts["arms"]["UC"]
+    assert counts["intervention_recorded"]
+    assert (cft["received"], cft["not_received"]["n"], uc["received"]) == (2, 1, 1)
+    assert never.code not in set(study_data.flow(db.session, study.id).query(
+        "stage == 'received'")["participant_id"])
+    assert cft["stopped_sessions"] == {"n": 1, "reasons": [{"reason": "too busy", "n": 1}]}
+    assert cft["withdrawn"]["n"] == 0
+    assert uc["withdrawn"] == {"n": 1, "reasons": [{"reason": "moved away", "n": 1}]}
+    assert cft["analysed"] == 3  # stopping the sessions keeps a person in the analysis
+
+
+def test_the_study_page_counts_who_stopped_sessions_apart_from_who_left(app, as_user):
+    study = gen_study()
+    stopped = gen_allocated(study, "CFT")
+    left = gen_allocated(study, "CFT")
+    withdrawal.withdraw(stopped.id, "stop_sessions", reason="too busy", on=date(2026, 4, 1))
+    withdrawal.withdraw(left.id, "leave_study", reason="moved away", on=date(2026, 4, 1))
+    researcher = gen_user("researcher")
+    gen_staff(study, researcher)
+
+    page = as_user(researcher).get(f"/research/studies/{study.id}").get_data(as_text=True)
+
+    assert "Stopped sessions, stayed in the study" in page
+    row = re.search(r'<th scope="row">CFT</th>(.*?)</tr>', page, re.S).group(1)
+    cells = re.findall(r"<td>(\d+)", row)
+    assert cells[:4] == ["2", "0", "1", "1"]  # allocated, started, withdrew, stopped sessions
+    assert "moved away: 1" in row and "too busy: 1" in row

@@ -116,3 +116,91 @@ def test_a_download_in_the_researcher_s_language_has_the_diagram_in_it(study, re
     assert "適格性評価（n = 10）" in local and "除外基準に該当：精神病性障害" in local
     english = client.get(url).get_data(as_text=True)
     assert "Assessed for eligibility (n = 10)" in english and "適格性評価" not in english
+
+
+def _course(study):
+    """Two CFT participants who came to meetings (one then stopped the sessions), one who
+    never came, and a UC participant who left the study."""
+    from datetime import date
+
+    from models import Participant
+    from program.trial import withdrawal
+    from tests.factories_reports import gen_meeting
+
+    people = db.session.scalars(db.select(Participant).filter_by(study_id=study.id)
+                                .where(Participant.arm_id.is_not(None))
+                                .order_by(Participant.code)).all()
+    cft = [p for p in people if p.arm.key == "CFT"]
+    uc = [p for p in people if p.arm.key == "UC"]
+    cohort = cft[0].cohort
+    gen_meeting(cohort, 1, register=[(cft[0], "present", 90), (cft[1], "present", 90)])
+    gen_meeting(cohort, 2, register=[(cft[0], "present", 90)])
+    withdrawal.withdraw(cft[1].id, "stop_sessions", reason="too busy", on=date(2026, 4, 1))
+    withdrawal.withdraw(uc[0].id, "leave_study", reason="moved away", on=date(2026, 4, 1))
+
+
+def test_the_flow_diagram_tells_stopping_sessions_from_leaving_the_study(study, researcher,
+                                                                         as_user):
+    _course(study)
+    _speaks(researcher, "en")
+    svg = _flow_svg(as_user(researcher).get(FEASIBILITY.format(id=study.id))
+                    .get_data(as_text=True))
+
+    assert "Received allocated intervention (n = 2)" in svg  # CFT: two came to a meeting
+    assert "Did not receive allocated intervention (n = 3)" in svg
+    assert "Received allocated intervention (n = 4)" in svg  # usual care: everyone
+    assert "Stopped sessions, stayed in the study (n = 1)" in svg
+    assert "- too busy (n = 1)" in svg and "- moved away (n = 1)" in svg
+    assert "Left the study (n = 1)" in svg
+
+
+def test_the_flow_diagram_s_new_lines_speak_japanese(study, researcher, as_user):
+    _course(study)
+    _speaks(researcher, "ja")
+    svg = _flow_svg(as_user(researcher).get(FEASIBILITY.format(id=study.id))
+                    .get_data(as_text=True))
+
+    assert "割り付けられた介入を受けた（n = 2）" in svg
+    assert "セッションを中止、研究には継続参加（n = 1）" in svg
+    assert "研究から離脱（n = 1）" in svg
+    assert not [english for english in ENGLISH if english in svg]
+
+
+def test_the_feasibility_page_draws_attendance_per_meeting_and_recruitment(study, researcher,
+                                                                          as_user):
+    _course(study)
+    client = as_user(researcher)
+    page = client.get(FEASIBILITY.format(id=study.id)).get_data(as_text=True)
+    report = client.get(FEASIBILITY.format(id=study.id).replace(
+        "feasibility?", "feasibility.json?")).get_json()
+
+    assert [m["meeting"] for m in report["attendance"]["by_meeting"]] == [1, 2]
+    assert report["recruitment"]["by_month"] == [{"month": "2026-03", "n": 9, "cumulative": 9}]
+    assert "<h2>Attendance per meeting</h2>" in page and "<h2>Recruitment over time</h2>" in page
+    assert page.count('src="data:image/png;base64,') == 2
+    assert 'alt="Share of the participants due at each meeting who were present' in page
+
+
+@pytest.mark.parametrize(("labels", "titles"), [
+    ("", ["Participant flow: CONSORT flow diagram",
+          "Attendance per meeting: share present at each meeting",
+          "Recruitment over time: participants allocated per month"]),
+    ("&labels=local", ["セッションごとの出席: 各セッションの出席割合",
+                       "募集の推移: 月ごとの割り付け参加者数"]),
+])
+def test_the_feasibility_workbook_embeds_its_figures_in_the_chosen_language(
+        study, researcher, as_user, labels, titles):
+    import io
+
+    import openpyxl
+
+    _course(study)
+    _speaks(researcher, "ja")
+    url = FEASIBILITY.format(id=study.id).replace("feasibility?", "feasibility.xlsx?")
+    book = openpyxl.load_workbook(io.BytesIO(as_user(researcher).get(url + labels).data))
+
+    sheet = book["figures"]
+    shown = [row[0] for row in sheet.iter_rows(values_only=True) if row[0]]
+    for title in titles:
+        assert title in shown
+    assert len(sheet._images) == 3  # the flow diagram, attendance and recruitment

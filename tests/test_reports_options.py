@@ -23,6 +23,21 @@ WORDS = {
     "norms": ({}, "Give both the normative mean and SD, or neither."),
     "norm_sd": ({}, "The normative SD must be above 0."),
     "cutoff": ({}, "The cutoff is a, b, c or a number."),
+    "unknown_df": ({"ddf": "containment", "methods": "satterthwaite, kenward-roger"},
+                   "Unknown df method containment."),
+    "unknown_model": ({"model": "gee"}, "Unknown model gee."),
+    "random_needs_lmm": ({"option": "--random"},
+                         "Random intercepts for sites and therapy groups belong to the "
+                         "random-intercept model of a randomised trial: choose that model, or "
+                         "enter the site as a covariate."),
+    "kenward_roger_needs_lmm": ({}, "Kenward–Roger df are available for the random-intercept "
+                                    "model of a randomised trial only."),
+    "ancova_needs_rct": ({}, "The ANCOVA compares arms: it needs a randomised trial."),
+    "per_protocol_negative": ({}, "The minimum of sessions attended cannot be negative."),
+    "missing_column": ({"column": "clinic"}, "The participants have no clinic column."),
+    "no_therapy_groups": ({"column": "therapy_group"},
+                          "No participant has a therapy group yet: nobody in an arm receiving "
+                          "the program has been placed in a cohort."),
 }
 
 

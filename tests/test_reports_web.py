@@ -57,7 +57,7 @@ def test_efficacy_page_shows_the_published_table_layout(study, researcher, as_us
     cft_pre = next(d for d in bdi["descriptives"] if (d["arm"], d["timepoint"]) == ("CFT", "pre"))
     assert f"{cft_pre['mean']:.4g}" in page and f"{cft_pre['sd']:.4g}" in page
     assert f"{bdi['effects'][0]['estimate']:.4g}" in page
-    assert "time[post]:arm[UC]" in page
+    assert "UC − CFT change, pre to post" in page  # the interaction, named for people
     assert "the reference arm" in page  # the sign convention in words
     assert 'src="data:image/png;base64,' in page  # trajectory figure, no inline script
     assert "<script" not in page

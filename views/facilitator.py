@@ -16,10 +16,11 @@ from sqlalchemy import func, select
 from wtforms import (
     DateTimeLocalField,
     IntegerField,
+    RadioField,
     SelectField,
     TextAreaField,
 )
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from models import (
     Attendance,
@@ -32,7 +33,7 @@ from models import (
     utcnow,
 )
 from models.meetings import AttendanceStatus
-from program.courses import attendance_import
+from program.courses import attendance_import, rescheduling
 from program.courses import delivery as operations
 from program.courses.catalogue import get_catalogue
 from program.courses.roster import cohort_progress
@@ -59,6 +60,24 @@ class MeetingForm(FlaskForm):
                                   validators=[Optional(), NumberRange(min=0, max=600)])
     notes = TextAreaField(_l("Notes"))
     checklist = MultiCheckboxField(_l("Adherence checklist"), choices=[])
+
+    def validate_actual_start(self, field) -> None:
+        if field.data is not None and not 2000 <= field.data.year <= utcnow().year + 2:
+            raise ValidationError(_("Give the time the meeting actually started."))
+
+
+CHANGES = [(rescheduling.Change.MOVE, _l("Move only this meeting")),
+           (rescheduling.Change.SHIFT,
+            _l("Move this meeting and every later one (and the retreat) by the same interval")),
+           (rescheduling.Change.MAKEUP, _l("Cancel it and add a make-up meeting")),
+           (rescheduling.Change.CANCEL, _l("Cancel it without a make-up"))]
+
+
+class RescheduleForm(FlaskForm):
+    change = RadioField(_l("What changes?"), choices=options(CHANGES),
+                        validators=[InputRequired()])
+    new_start = DateTimeLocalField(_l("New date and time (cohort's local time)"),
+                                   validators=[Optional()])
 
 
 class ImportForm(FlaskForm):
@@ -160,15 +179,56 @@ def meeting(cohort_id: int, number: int):
     session = get_catalogue(get_locale()).session(cohort.program, number)
     planned = operations.cohort_calendar(cohort).meeting(number)
     form = _meeting_form(cohort, number, session, zone)
-    if form.validate_on_submit():
-        if form.outcome.data == "postponed" and form.postponed_to.data is None:
-            form.postponed_to.errors.append(_("Give the new date and time."))
-        else:
-            operations.record_meeting(cohort, number, _meeting_record(form, zone), current_user)
-            flash(_("Meeting record saved."), "success")
-            return redirect(url_for("facilitator.cohort", cohort_id=cohort.id))
+    if form.validate_on_submit() and not _schedule_change_refused(cohort, number, form):
+        operations.record_meeting(cohort, number, _meeting_record(form, zone), current_user)
+        flash(_("Meeting record saved."), "success")
+        return redirect(url_for("facilitator.cohort", cohort_id=cohort.id))
     return render_template("facilitator/meeting.html", cohort=cohort, session=session,
                            planned=planned, form=form, zone=zone)
+
+
+def _schedule_change_refused(cohort: Cohort, number: int, form: MeetingForm) -> bool:
+    """A postponement or cancellation in the meeting record is a change of the schedule: check
+    it as one (a form error when it cannot be made), make it and tell everyone."""
+    row = _meeting_row(cohort, number)
+    new_start = rescheduling.to_instant(form.postponed_to.data, cohort.timezone)
+    if form.outcome.data == "cancelled" and getattr(row, "outcome", None) != "cancelled":
+        request_ = rescheduling.Request(number, rescheduling.Change.CANCEL)
+    elif (form.outcome.data == "postponed" and new_start is None) or (
+            # A new time typed with any outcome but "cancelled" moves the meeting.
+            form.outcome.data != "cancelled" and new_start is not None
+            and new_start != getattr(row, "postponed_to", None)):
+        request_ = rescheduling.Request(number, rescheduling.Change.MOVE, new_start)
+    else:
+        return False
+    problem = rescheduling.problem(cohort, request_, utcnow())
+    if problem:
+        form.postponed_to.errors.append(problem)
+        return True
+    rescheduling.reschedule(cohort, request_, current_user)
+    return False
+
+
+@bp.route("/cohorts/<int:cohort_id>/meetings/<int:number>/reschedule", methods=["GET", "POST"])
+@role_required("facilitator")
+def reschedule(cohort_id: int, number: int):
+    """Postpone or cancel a meeting: move it alone, shift the rest with it, or add a make-up."""
+    cohort = facilitator_cohort(cohort_id)
+    number = _session_number(cohort, number)
+    session = get_catalogue(get_locale()).session(cohort.program, number)
+    form = RescheduleForm()
+    if form.validate_on_submit():
+        request_ = rescheduling.Request(
+            number, rescheduling.Change(form.change.data),
+            rescheduling.to_instant(form.new_start.data, cohort.timezone))
+        problem = rescheduling.problem(cohort, request_, utcnow())
+        if problem is None:
+            rescheduling.reschedule(cohort, request_, current_user)
+            flash(_("The schedule is changed and everyone is told."), "success")
+            return redirect(url_for("facilitator.cohort", cohort_id=cohort.id))
+        form.new_start.errors.append(problem)
+    return render_template("facilitator/reschedule.html", cohort=cohort, session=session,
+                           meeting=operations.cohort_calendar(cohort).meeting(number), form=form)
 
 
 def _register_marks(roster) -> tuple[list[operations.AttendanceMark], list[str]]:

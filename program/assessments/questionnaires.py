@@ -43,6 +43,8 @@ from models.base import is_unique_violation
 from program.core import audit
 from program.core.audit import AuditAction
 from program.core.dates import for_recipient
+from program.courses.calendar import course_end_day, course_end_shift
+from program.courses.delivery import cohort_calendar
 from program.instruments.library import load_library, with_overrides
 from program.instruments.model import Instrument, RiskRule
 from program.instruments.scoring import risk_flags, score
@@ -131,17 +133,31 @@ def clinician_rated(study: Study, timepoint: Timepoint) -> list[str]:
 # --------------------------------------------------------------------------- windows
 
 
-def window(timepoint: Timepoint, cohort: Cohort) -> tuple[datetime, datetime]:
+def window(timepoint: Timepoint, cohort: Cohort, end: tuple[int, int] | None = None
+           ) -> tuple[datetime, datetime]:
     """When the timepoint opens and closes (aware UTC): from the start of ``opens_day`` to the
-    end of ``closes_day`` relative to the cohort's start date, in the cohort's time zone."""
+    end of ``closes_day`` relative to the cohort's start date, in the cohort's time zone.
+
+    A timepoint tied to the course end (opening on or after the planned last meeting's day)
+    moves by as many days as the last meeting moved (``end``: ``course_end(cohort)``, computed
+    when not given).
+    """
     zone = ZoneInfo(cohort.timezone)
     start = datetime.combine(cohort.start_date, time(0), zone)
-    opens = start + timedelta(days=timepoint.opens_day)
-    closes = start + timedelta(days=timepoint.closes_day + 1)
+    end_day, end_shift = end if end is not None else course_end(cohort)
+    moved = end_shift if timepoint.opens_day >= end_day else 0
+    opens = start + timedelta(days=timepoint.opens_day + moved)
+    closes = start + timedelta(days=timepoint.closes_day + moved + 1)
     # Rebuild in the zone so a DST change between the start and the window keeps midnight.
     opens = datetime.combine(opens.date(), time(0), zone).astimezone(UTC)
     closes = datetime.combine(closes.date(), time(0), zone).astimezone(UTC)
     return opens, closes
+
+
+def course_end(cohort: Cohort) -> tuple[int, int]:
+    """The planned last meeting's day from the cohort's start, and the days it has moved."""
+    calendar = cohort_calendar(cohort)
+    return (course_end_day(calendar, cohort.start_date), course_end_shift(calendar))
 
 
 def is_open(timepoint: Timepoint, cohort: Cohort | None, now: datetime) -> bool:
@@ -194,6 +210,7 @@ def materialise_invitations(now: datetime | None = None) -> int:
     queued = 0
     with write_transaction():
         timepoints: dict[int, list[Timepoint]] = {}
+        ends: dict[int, tuple[int, int]] = {}
         due = []
         for participant, cohort, user in _assessed(now):
             if participant.study_id not in timepoints:
@@ -202,7 +219,9 @@ def materialise_invitations(now: datetime | None = None) -> int:
                     select(Timepoint).where(Timepoint.study_id == study.id)
                     .order_by(Timepoint.position)) if self_report(study, tp)]
             for tp in timepoints[participant.study_id]:
-                opens, closes = window(tp, cohort)
+                if cohort.id not in ends:
+                    ends[cohort.id] = course_end(cohort)
+                opens, closes = window(tp, cohort, ends[cohort.id])
                 if opens <= now < closes:
                     due.append((participant, tp, user, closes))
         existing = _invitations({p.id for p, *_ in due})
@@ -231,9 +250,13 @@ def _invite_or_remind(invitation, participant, timepoint, user, now, closes) -> 
         invitation.token_hash = token_hash(_token(invitation))
         db.session.add(invitation)
         key, kind = f"assessment-invite:{event}", "assessment_invitation"
-    elif invitation.completed_at is not None or not user.reminders_enabled:
+    elif invitation.completed_at is not None:
         return 0
     else:
+        if invitation.expires_at != closes:  # the window moved with the course's end
+            invitation.expires_at = closes
+        if not user.reminders_enabled:
+            return 0
         days = (now - invitation.created_at).days
         if days < REMINDER_EVERY_DAYS:
             return 0

@@ -117,6 +117,12 @@ class AuditAction(Vocabulary):
     ADVERSE_EVENT_RECORDED = ("adverse_event.recorded",
                               lazy_pgettext("audit action", "recorded an adverse event"))
     MEETING_RECORDED = "meeting.record", lazy_pgettext("audit action", "recorded a meeting")
+    MEETING_MOVED = "meeting.moved", lazy_pgettext("audit action", "moved a meeting")
+    COURSE_SHIFTED = ("meeting.shifted",
+                      lazy_pgettext("audit action", "moved a meeting and every later one"))
+    MAKEUP_ADDED = ("meeting.makeup",
+                    lazy_pgettext("audit action", "cancelled a meeting and added a make-up"))
+    MEETING_CANCELLED = "meeting.cancelled", lazy_pgettext("audit action", "cancelled a meeting")
     ATTENDANCE_RECORDED = "attendance.record", lazy_pgettext("audit action", "recorded attendance")
     RESPONSE_RATED = "response.rated", lazy_pgettext("audit action", "entered a clinician rating")
     ALERT_OWNED = "alert.own", lazy_pgettext("audit action", "took on a safety alert")

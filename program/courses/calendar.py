@@ -14,7 +14,15 @@ Rules
   it, so material is never released before the meeting it belongs to.
 - A cancelled meeting's material is still released at the planned time: participants still need
   that week's material.
-- Later meetings keep their dates unless they are themselves overridden.
+- Later meetings keep their dates unless they are themselves overridden, or a meeting before
+  them carries a ``shift``: then that meeting and every later one move by the shift on the
+  cohort's wall clock (shifts add up), and so does an extra event on or after the shifted
+  meeting's day (by as many days as that meeting moved).
+- A cancelled meeting may have a make-up meeting (``makeup_start``): a live meeting of its own
+  (``CohortCalendar.makeups``) with the cancelled session's number; it does not move the
+  session's release.
+- Each meeting counts the changes that moved it (``sequence``: its own revisions plus every
+  shift that covered it), for the iCalendar SEQUENCE of its event.
 - Release is ``release_lead`` before the meeting (by default at its start) and lasts for good,
   so material stays visible after the course ends.
 - Extra events (the MSC half-day retreat) fall ``offset_days`` after the PLANNED meeting of
@@ -36,6 +44,7 @@ class MeetingStatus(StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
     POSTPONED = "postponed"
+    MAKEUP = "makeup"
 
 
 class OverrideLike(Protocol):
@@ -111,6 +120,14 @@ class MeetingOverride:
     session_number: int
     cancelled: bool = False
     postponed_to: datetime | None = None
+    #: this meeting and every later one move by this much (wall clock); added to other shifts
+    shift: timedelta = timedelta(0)
+    #: how many shifts started at this meeting (each raises the SEQUENCE of the later ones)
+    shifts: int = 0
+    #: how many times this meeting itself was moved, cancelled or given a make-up
+    revision: int = 0
+    #: a make-up meeting for a cancelled one (naive = cohort-local wall clock)
+    makeup_start: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +157,10 @@ class PlannedMeeting:
     minutes: int
     #: From this instant (inclusive) the session's material is visible.
     release_at: datetime
+    #: how many changes moved this meeting (the iCalendar SEQUENCE of its event)
+    sequence: int = 0
+    #: the planned start moved by the shifts of the course (before its own postponement)
+    scheduled_start: datetime | None = None
 
     @property
     def actual_end(self) -> datetime | None:
@@ -158,6 +179,8 @@ class CalendarEvent:
     minutes: int
     after_session: int
     description: str = ""
+    #: how many shifts of the course moved this event
+    sequence: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,6 +190,13 @@ class CohortCalendar:
     zone: ZoneInfo
     meetings: tuple[PlannedMeeting, ...]
     events: tuple[CalendarEvent, ...] = ()
+    #: make-up meetings of cancelled sessions, in time order
+    makeups: tuple[PlannedMeeting, ...] = ()
+
+    def live_meetings(self) -> list[PlannedMeeting]:
+        """Every meeting that takes place (not cancelled), make-ups included, in time order."""
+        live = [m for m in self.meetings + self.makeups if m.actual_start is not None]
+        return sorted(live, key=lambda m: (m.actual_start, m.session_number))
 
     def meeting(self, session_number: int) -> PlannedMeeting:
         if not 1 <= session_number <= len(self.meetings):
@@ -201,45 +231,80 @@ def build_calendar(
 
     overrides = _overrides_by_session(plan.overrides, plan.session_count)
     first = first_meeting_date(plan.start_date, plan.meeting_weekday)
-    meetings = []
+    meetings, makeups, moves = [], [], []
+    shift, shifts = timedelta(0), 0
     for number in range(1, plan.session_count + 1):
         day = first + timedelta(days=(number - 1) * plan.cadence_days)
-        planned = _to_utc(datetime.combine(day, plan.meeting_time), zone)
+        local = datetime.combine(day, plan.meeting_time)
+        planned = _to_utc(local, zone)
         override = overrides.get(number)
-        if override is None:
-            status, actual = MeetingStatus.SCHEDULED, planned
+        if override is not None and override.shift:
+            before = (local + shift).date()
+            shift += override.shift
+            moves.append((before, (local + shift).date() - before))
+        shifts += override.shifts if override is not None else 0
+        scheduled = _to_utc(local + shift, zone) if shift else planned
+        sequence = shifts + (override.revision if override is not None else 0)
+        if override is None or not (override.cancelled or override.postponed_to):
+            status, actual = MeetingStatus.SCHEDULED, scheduled
         elif override.cancelled:
             status, actual = MeetingStatus.CANCELLED, None
         else:
-            assert override.postponed_to is not None
             status, actual = MeetingStatus.POSTPONED, _to_utc(override.postponed_to, zone)
-        meetings.append(
-            PlannedMeeting(
-                session_number=number,
-                planned_start=planned,
-                actual_start=actual,
-                status=status,
-                minutes=plan.meeting_minutes,
-                release_at=(actual or planned) - plan.release_lead,
-            )
-        )
+        release_at = (actual or scheduled) - plan.release_lead
+        meetings.append(PlannedMeeting(number, planned, actual, status, plan.meeting_minutes,
+                                       release_at, sequence, scheduled))
+        if override is not None and override.cancelled and override.makeup_start is not None:
+            makeups.append(PlannedMeeting(number, planned, _to_utc(override.makeup_start, zone),
+                                          MeetingStatus.MAKEUP, plan.meeting_minutes,
+                                          release_at, sequence, scheduled))
 
+    events = _extra_events(extra_events, meetings, moves, plan.session_count, zone)
+    makeups.sort(key=lambda m: m.actual_start)
+    return CohortCalendar(zone=zone, meetings=tuple(meetings), events=tuple(events),
+                          makeups=tuple(makeups))
+
+
+def course_end_shift(calendar: CohortCalendar) -> int:
+    """How many days the course's last meeting moved (its make-up, if it was cancelled)."""
+    last = calendar.meetings[-1]
+    makeup = [m for m in calendar.makeups if m.session_number == last.session_number]
+    moved = last.actual_start or (makeup[0].actual_start if makeup else last.scheduled_start)
+    if moved is None:
+        return 0
+    return (calendar.local(moved).date() - calendar.local(last.planned_start).date()).days
+
+
+def course_end_day(calendar: CohortCalendar, start_date: date) -> int:
+    """The planned last meeting's day, counted from the cohort's start date."""
+    return (calendar.local(calendar.meetings[-1].planned_start).date() - start_date).days
+
+
+def _extra_events(extra_events: Iterable[ExtraEventLike], meetings: list[PlannedMeeting],
+                  moves: list[tuple[date, timedelta]], session_count: int, zone: ZoneInfo
+                  ) -> list[CalendarEvent]:
+    """Extra events on their planned day, moved by each shift that starts on or before it."""
     events = []
     for event in extra_events:
-        if not 1 <= event.after_session <= plan.session_count:
+        if not 1 <= event.after_session <= session_count:
             raise ValueError(f"event {event.key!r} follows a session that does not exist")
         anchor = meetings[event.after_session - 1].planned_start.astimezone(zone).date()
+        on, moved = anchor + timedelta(days=event.offset_days), 0
+        for since, by in moves:
+            if on >= since and by:
+                on, moved = on + by, moved + 1
         events.append(
             CalendarEvent(
                 key=event.key,
                 title=event.title,
-                date=anchor + timedelta(days=event.offset_days),
+                date=on,
                 minutes=event.minutes,
                 after_session=event.after_session,
                 description=getattr(event, "description", ""),
+                sequence=moved,
             )
         )
-    return CohortCalendar(zone=zone, meetings=tuple(meetings), events=tuple(events))
+    return events
 
 
 def first_meeting_date(start_date: date, meeting_weekday: int) -> date:
@@ -268,14 +333,10 @@ def current_session(calendar: CohortCalendar, now: datetime) -> PlannedMeeting |
 def next_meeting(calendar: CohortCalendar, now: datetime) -> PlannedMeeting | None:
     """The next live meeting that has not yet ended (so one in progress counts), if any.
 
-    Cancelled meetings are skipped; None once the last meeting is over.
+    Cancelled meetings are skipped and make-up meetings count; None once the last is over.
     """
     now = _aware(now)
-    upcoming = [
-        m
-        for m in calendar.meetings
-        if m.actual_start is not None and m.actual_end is not None and m.actual_end > now
-    ]
+    upcoming = [m for m in calendar.live_meetings() if m.actual_end > now]
     return min(upcoming, key=lambda m: (m.actual_start, m.session_number), default=None)
 
 
@@ -302,17 +363,24 @@ def _aware(now: datetime) -> datetime:
 
 def _overrides_by_session(
     overrides: Iterable[OverrideLike], session_count: int
-) -> dict[int, OverrideLike]:
-    by_session: dict[int, OverrideLike] = {}
-    for override in overrides:
+) -> dict[int, MeetingOverride]:
+    by_session: dict[int, MeetingOverride] = {}
+    for given in overrides:
+        override = given if isinstance(given, MeetingOverride) else MeetingOverride(
+            given.session_number, given.cancelled, given.postponed_to,
+            *(getattr(given, name, default) for name, default in (
+                ("shift", timedelta(0)), ("shifts", 0), ("revision", 0), ("makeup_start", None))))
         number = override.session_number
         if not 1 <= number <= session_count:
             raise ValueError(f"override for session {number}, outside 1..{session_count}")
         if number in by_session:
             raise ValueError(f"two overrides for session {number}")
-        if override.cancelled == (override.postponed_to is not None):
+        changes = (override.cancelled, override.postponed_to, override.shift, override.revision)
+        if (override.cancelled and override.postponed_to is not None) or not any(changes):
             raise ValueError(
                 f"override for session {number} must either cancel or postpone the meeting"
             )
+        if override.makeup_start is not None and not override.cancelled:
+            raise ValueError(f"a make-up meeting for session {number}, which is not cancelled")
         by_session[number] = override
     return by_session

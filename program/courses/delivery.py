@@ -54,14 +54,9 @@ ENROLLED_STATUSES = ("randomised", "active", "completed")
 
 def cohort_plan(cohort: Cohort, meetings: list[Meeting]) -> CohortPlan:
     """The cohort's schedule settings with its cancelled and postponed meetings as overrides."""
-    overrides = []
-    for row in meetings:
-        if not 1 <= row.session_number <= cohort.session_count:
-            continue  # a record left over from before the course was shortened
-        if row.outcome == "cancelled":
-            overrides.append(MeetingOverride(row.session_number, cancelled=True))
-        elif row.outcome == "postponed" and row.postponed_to is not None:
-            overrides.append(MeetingOverride(row.session_number, postponed_to=row.postponed_to))
+    overrides = [override for row in meetings
+                 if 1 <= row.session_number <= cohort.session_count  # not from a longer course
+                 and (override := meeting_override(row)) is not None]
     program = get_catalogue().program(cohort.program)
     return CohortPlan(
         start_date=cohort.start_date,
@@ -74,6 +69,20 @@ def cohort_plan(cohort: Cohort, meetings: list[Meeting]) -> CohortPlan:
         release_lead=timedelta(minutes=cohort.release_lead_minutes or 0),
         overrides=tuple(overrides),
     )
+
+
+def meeting_override(row: Meeting) -> MeetingOverride | None:
+    """How a meeting record changes the calendar: cancelled (perhaps with a make-up),
+    postponed, the start of a shift of the rest of the course; None when it changes nothing."""
+    cancelled = row.outcome == "cancelled"
+    postponed_to = None if cancelled else row.postponed_to
+    changes = (cancelled, postponed_to, row.shift_minutes, row.shift_count, row.revision)
+    if not any(changes):
+        return None
+    return MeetingOverride(row.session_number, cancelled=cancelled, postponed_to=postponed_to,
+                           shift=timedelta(minutes=row.shift_minutes or 0),
+                           shifts=row.shift_count or 0, revision=row.revision or 0,
+                           makeup_start=row.makeup_start if cancelled else None)
 
 
 def cohort_calendar(cohort: Cohort) -> CohortCalendar:
@@ -303,8 +312,14 @@ def record_meeting(cohort: Cohort, number: int, record: MeetingRecord, by: User)
     checklist = get_catalogue().session(cohort.program, number).checklist
     with write_transaction():
         row = _meeting_row(cohort.id, number)
+        cancelled = record.outcome == "cancelled"
+        # A meeting held at its postponed time keeps that time; only cancelling clears it.
+        postponed_to = None if cancelled else (record.postponed_to or row.postponed_to)
+        if (row.outcome == "cancelled") != cancelled or row.postponed_to != postponed_to:
+            row.revision = (row.revision or 0) + 1  # a new SEQUENCE for calendar apps
         row.outcome = record.outcome
-        row.postponed_to = record.postponed_to if record.outcome == "postponed" else None
+        row.postponed_to = postponed_to
+        row.makeup_start = row.makeup_start if cancelled else None
         row.actual_start = record.actual_start
         row.actual_minutes = record.actual_minutes
         row.notes = record.notes
@@ -327,13 +342,17 @@ class AttendanceMark:
 
 def meeting_day(meeting: Meeting) -> date:
     """The day, on the cohort's wall clock, a meeting took place: its recorded start, else its
-    postponed or planned start. Needs no query (only this meeting's own record matters)."""
+    make-up, postponed, shifted or planned start (from the cohort's calendar, so a shift of the
+    course from an earlier meeting counts)."""
     cohort = meeting.cohort
-    calendar = build_calendar(cohort_plan(cohort, [meeting]))
+    calendar = cohort_calendar(cohort)
     start = meeting.actual_start
     if start is None and 1 <= meeting.session_number <= cohort.session_count:
         planned = calendar.meeting(meeting.session_number)
-        start = planned.actual_start or planned.planned_start
+        makeup = [m.actual_start for m in calendar.makeups
+                  if m.session_number == meeting.session_number]
+        start = (planned.actual_start or (makeup[0] if makeup else None)
+                 or planned.scheduled_start or planned.planned_start)
     return calendar.local(start or utcnow()).date()
 
 

@@ -1,7 +1,9 @@
 """iCalendar feeds: every live meeting (and the MSC retreat) of a person's cohorts.
 
-A postponed meeting keeps its UID and moves; a cancelled one stays in the feed with
-STATUS:CANCELLED, so calendar apps remove it instead of keeping a stale copy.
+A postponed or shifted meeting keeps its UID and moves with a higher SEQUENCE (one more per
+change, so calendar apps replace their copy instead of adding a second event); a cancelled one
+stays in the feed with STATUS:CANCELLED, so calendar apps remove it instead of keeping a stale
+copy. A make-up meeting is an event of its own (UID ``…-session<N>-makeup``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from models import Cohort, CohortFacilitator, Participant, User, db
-from program.courses.calendar import MeetingStatus
+from program.courses.calendar import MeetingStatus, PlannedMeeting
 from program.courses.catalogue import get_catalogue
 from program.courses.delivery import cohort_calendar, sees_material
 
@@ -35,6 +37,35 @@ def _uid(cohort: Cohort, part: str, host: str) -> str:
     return f"hearth-cohort{cohort.id}-{part}@{host}"
 
 
+def _meeting_event(cohort: Cohort, calendar, program, meeting: PlannedMeeting,
+                   now: datetime, host: str) -> Event:
+    session = program.session(meeting.session_number)
+    makeup = meeting.status == MeetingStatus.MAKEUP
+    event = Event()
+    part = f"session{meeting.session_number}" + ("-makeup" if makeup else "")
+    event.add("uid", _uid(cohort, part, host))
+    event.add("dtstamp", now)
+    start = meeting.actual_start or meeting.scheduled_start or meeting.planned_start
+    event.add("dtstart", start)
+    event.add("dtend", start + timedelta(minutes=meeting.minutes))
+    title = f"{program.name} {meeting.session_number}: {session.title}"
+    event.add("summary", f"{title} (make-up)" if makeup else title)
+    event.add("sequence", meeting.sequence)
+    lines = [cohort.name]
+    if meeting.status == MeetingStatus.CANCELLED:
+        event.add("status", "CANCELLED")
+    else:
+        event.add("status", "CONFIRMED")
+        if start != meeting.planned_start and not makeup:
+            planned = calendar.local(meeting.planned_start)
+            lines.append(f"Moved from {planned:%Y-%m-%d %H:%M} ({cohort.timezone}).")
+        if cohort.video_link:
+            event.add("location", cohort.video_link)
+            event.add("url", cohort.video_link)
+    event.add("description", "\n".join(lines))
+    return event
+
+
 def feed(user: User, now: datetime, host: str = "hearth") -> bytes:
     """The user's calendar as an .ics document."""
     ical = Calendar()
@@ -45,30 +76,8 @@ def feed(user: User, now: datetime, host: str = "hearth") -> bytes:
     for cohort in cohorts_for(user):
         calendar = cohort_calendar(cohort)
         program = get_catalogue().program(cohort.program)
-        for meeting in calendar.meetings:
-            session = program.session(meeting.session_number)
-            event = Event()
-            event.add("uid", _uid(cohort, f"session{meeting.session_number}", host))
-            event.add("dtstamp", now)
-            start = meeting.actual_start or meeting.planned_start
-            event.add("dtstart", start)
-            event.add("dtend", start + timedelta(minutes=meeting.minutes))
-            event.add("summary", f"{program.name} {meeting.session_number}: {session.title}")
-            lines = [cohort.name]
-            if meeting.status == MeetingStatus.CANCELLED:
-                event.add("status", "CANCELLED")
-                event.add("sequence", 2)
-            else:
-                event.add("status", "CONFIRMED")
-                if meeting.status == MeetingStatus.POSTPONED:
-                    event.add("sequence", 1)
-                    planned = calendar.local(meeting.planned_start)
-                    lines.append(f"Moved from {planned:%Y-%m-%d %H:%M} ({cohort.timezone}).")
-                if cohort.video_link:
-                    event.add("location", cohort.video_link)
-                    event.add("url", cohort.video_link)
-            event.add("description", "\n".join(lines))
-            ical.add_component(event)
+        for meeting in calendar.meetings + calendar.makeups:
+            ical.add_component(_meeting_event(cohort, calendar, program, meeting, now, host))
         for extra in calendar.events:
             event = Event()
             event.add("uid", _uid(cohort, f"event-{extra.key}", host))
@@ -78,5 +87,6 @@ def feed(user: User, now: datetime, host: str = "hearth") -> bytes:
             event.add("summary", f"{program.name}: {extra.title}")
             event.add("description", extra.description or cohort.name)
             event.add("transp", "OPAQUE")
+            event.add("sequence", extra.sequence)
             ical.add_component(event)
     return ical.to_ical()

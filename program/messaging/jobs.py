@@ -42,7 +42,7 @@ from models import (
 from program.accounts.sessions import purge_sign_in_sessions
 from program.assessments.questionnaires import materialise_invitations
 from program.core.dates import for_recipient
-from program.courses.calendar import CohortCalendar, MeetingStatus, PlannedMeeting
+from program.courses.calendar import CohortCalendar, PlannedMeeting
 from program.courses.catalogue import get_catalogue
 from program.courses.delivery import cohort_calendar, sees_material
 from program.groups.digests import ensure_weekly_threads, materialise_digests
@@ -143,9 +143,9 @@ def _release_notices(cohort, calendar, people, now, result) -> list[Due]:
 def _meeting_reminders(cohort, calendar, people, staff, now, result) -> list[Due]:
     program = get_catalogue().program(cohort.program)
     due = []
-    for meeting in calendar.meetings:
+    for meeting in calendar.live_meetings():  # make-up meetings too
         start = meeting.actual_start
-        if meeting.status == MeetingStatus.CANCELLED or start is None or now >= start:
+        if now >= start:
             continue
         reminders = [(kind, start - lead) for kind, lead in MEETING_REMINDERS
                      if start - lead <= now]
@@ -154,7 +154,7 @@ def _meeting_reminders(cohort, calendar, people, staff, now, result) -> list[Due
         kind, due_at = reminders[-1]  # the latest due reminder supersedes earlier ones
         result.skipped_stale += len(reminders) - 1
         session = program.session(meeting.session_number)
-        postponed = meeting.status == MeetingStatus.POSTPONED
+        postponed = start != meeting.planned_start  # postponed, shifted or a make-up
         for user in [u for _p, u in people] + staff:
             key = (f"meeting:{user.id}:{cohort.id}:{meeting.session_number}:"
                    f"{start:%Y%m%dT%H%MZ}:{kind}")

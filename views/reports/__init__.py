@@ -21,6 +21,7 @@ from views.access import researcher_study, role_required, staff_studies
 from views.reports import figures, forms
 from views.reports.baseline import characteristic_words
 from views.reports.downloads import DATA_TYPES, REPORT_FORMATS, download, send_report
+from views.reports.model_words import model_described
 from views.reports.presenters import (
     flow_reasons,
     offer_local_labels,
@@ -55,10 +56,11 @@ def _efficacy(study_id: int):
             report = reports.build_efficacy(
                 tables, form.timepoints.data, form.measures.data or None,
                 form.reference_arm.data or None, form.covariates.data or (),
-                form.completers_only.data, form.model.data)
+                form.completers_only.data, form.model.data, **forms.clustering(form))
             change = _reliable_change(tables, form)
         except ReportInputError as exc:
             report, change, error = None, None, str(exc)
+            forms.mark_refused(form, exc)
     return study, form, report, change, error
 
 
@@ -82,6 +84,7 @@ def efficacy(study_id: int):
         "reports/efficacy.html", study=study, form=form, report=report, error=error,
         tables=page_tables(report, "efficacy", study) if report else [],
         words=words(report, change), local_labels=offer_local_labels(),
+        model=model_described(report, study) if report else None,
         figures=figures.trajectories(report) if report else [],
         query=request.query_string.decode(), change=change,
         change_tables=page_tables(change, "reliable-change") if change else [],
@@ -147,6 +150,7 @@ def feasibility(study_id: int):
     return render_template(
         "reports/feasibility.html", study=study, form=form, report=report, flow_src=flow_src,
         progression=progression(report) if report else [],
+        course_figures=figures.course(report) if report else [],
         tables=page_tables(report, "feasibility", study) if report else [],
         local_labels=offer_local_labels(),
         query=request.query_string.decode(),

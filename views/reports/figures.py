@@ -1,5 +1,6 @@
-"""The report figures on the pages: trajectories, the Jacobson–Truax plot and the CONSORT
-diagram, with their words (and a CJK font) in the reader's language."""
+"""The report figures on the pages: trajectories, the Jacobson–Truax plot, the CONSORT
+diagram, attendance per meeting and recruitment over time, with their words (and a CJK font)
+in the reader's language."""
 
 from __future__ import annotations
 
@@ -55,6 +56,30 @@ def jacobson_truax(change: dict) -> str | None:
                  "arm_names": labels.arm_names(r["arm"] for r in change["participants"])}
     with PLOT_LOCK, figure_font():
         return data_uri("image/png", to_png(jacobson_truax_plot(change, **extra)))
+
+
+def course(report: dict) -> list[dict]:
+    """The feasibility report's figures of the course: attendance per meeting and
+    recruitment over time (when the report has them), as PNG data URIs with their words."""
+    from flask_babel import gettext as _
+
+    from analysis.plots import attendance_plot, recruitment_plot, to_png
+
+    phrases = labels.figure_phrases()
+    by_meeting = (report.get("attendance") or {}).get("by_meeting")
+    by_month = (report.get("recruitment") or {}).get("by_month")
+    drawn = []
+    with PLOT_LOCK, figure_font():
+        if by_meeting:
+            drawn.append({"title": _("Attendance per meeting"), "alt": _(
+                "Share of the participants due at each meeting who were present, meeting by "
+                "meeting over the course"),
+                "src": data_uri("image/png", to_png(attendance_plot(by_meeting, phrases)))})
+        if by_month:
+            drawn.append({"title": _("Recruitment over time"), "alt": _(
+                "Participants allocated per month and in all, month by month"),
+                "src": data_uri("image/png", to_png(recruitment_plot(by_month, phrases)))})
+    return drawn
 
 
 def flow_diagram(counts: dict, reasons: dict[str, str] | None) -> str:

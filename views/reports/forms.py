@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 
 MODELS = [("lmm", _l("Random-intercept mixed model (the papers' model)")),
           ("mmrm", _l("Mixed model for repeated measures, unstructured covariance"))]
+#: the denominator df methods (:data:`analysis.options.DF_METHODS`)
+DF_METHODS = [("satterthwaite", _l("Satterthwaite (lmerTest's default)")),
+              ("kenward-roger", _l("Kenward–Roger (pbkrtest; also adjusts the standard errors)"))]
+#: the participants column of the therapy groups (:func:`analysis.data.participants`)
+THERAPY_GROUP = "therapy_group"
 
 
 class EfficacyForm(FlaskForm):
@@ -42,6 +47,17 @@ class EfficacyForm(FlaskForm):
     covariates = MultiCheckboxField(_l("Covariates"), choices=[])
     completers_only = BooleanField(_l("Completers only (a score at every timepoint)"))
     model = SelectField(_l("Model"), choices=options(MODELS), default="lmm")
+    therapy_groups = BooleanField(_l(
+        "Random intercept per therapy group (partially nested: arms without sessions have no "
+        "groups)"))
+    random = SelectField(_l("Random intercept per level of (e.g. site)"), choices=[],
+                         default="")
+    ddf = SelectField(_l("Degrees of freedom"), choices=options(DF_METHODS),
+                      default="satterthwaite")
+    ancova = BooleanField(_l("Add a baseline-adjusted ANCOVA at each later timepoint"))
+    per_protocol = IntegerField(
+        _l("Per-protocol: only those who attended at least this many sessions"),
+        validators=[Optional(), NumberRange(min=0, max=1000)])
     rc_measure = SelectField(_l("Reliable change of"), choices=[], default="")
     rc_reliability = FloatField(_l("Reliability of the measure (0-1)"),
                                 validators=[Optional(), NumberRange(min=0.01, max=0.99)])
@@ -84,6 +100,8 @@ def _formdata() -> MultiDict | None:
 
 
 def efficacy_form(study: Study, tables: study_data.StudyTables) -> EfficacyForm:
+    from pandas.api.types import is_numeric_dtype
+
     arms = [a.key for a in study.arms]
     form = EfficacyForm(formdata=_formdata(), data={
         "timepoints": tables.timepoints,
@@ -94,10 +112,45 @@ def efficacy_form(study: Study, tables: study_data.StudyTables) -> EfficacyForm:
     form.timepoints.choices = options((t, t) for t in tables.timepoints)
     form.measures.choices = options((m, labels.measure(m)) for m in tables.measures)
     form.reference_arm.choices = options((a, a) for a in sorted(arms))
-    form.covariates.choices = options((c, labels.column(c)) for c in covariate_choices(tables))
+    covariates = covariate_choices(tables)
+    form.covariates.choices = options((c, labels.column(c)) for c in covariates)
+    levels = [c for c in covariates if not is_numeric_dtype(tables.participants[c])]
+    form.random.choices = options([("", _("(none)"))] + [(c, labels.column(c)) for c in levels])
     form.rc_measure.choices = options([("", _("(none)"))]
                                       + [(m, labels.measure(m)) for m in tables.measures])
     return form
+
+
+def clustering(form: EfficacyForm) -> dict:
+    """The model's clustering and sensitivity options, as :func:`program.reports.build_efficacy`
+    takes them; only those chosen (the others keep the analysis defaults)."""
+    chosen = {"random": form.random.data or None,
+              "therapy_group": THERAPY_GROUP if form.therapy_groups.data else None,
+              "ddf": form.ddf.data or "satterthwaite", "ancova": bool(form.ancova.data),
+              "per_protocol": form.per_protocol.data}
+    defaults = {"ddf": "satterthwaite", "ancova": False}
+    return {k: v for k, v in chosen.items() if v is not None and defaults.get(k) != v}
+
+
+#: the efficacy form's field each refused option (:data:`analysis.options.PROBLEMS`) is about
+FIELD_OF_PROBLEM = {
+    "unknown_timepoint": "timepoints", "too_few_timepoints": "timepoints",
+    "no_complete_measure": "measures",
+    "unknown_covariate": "covariates", "empty_covariate": "covariates",
+    "unknown_arm": "reference_arm", "unknown_model": "model", "random_needs_lmm": "model",
+    "kenward_roger_needs_lmm": "ddf", "unknown_df": "ddf", "ancova_needs_rct": "ancova",
+    "per_protocol_negative": "per_protocol", "no_therapy_groups": "therapy_groups",
+    "reliability": "rc_reliability", "norms": "rc_norm_sd", "norm_sd": "rc_norm_sd",
+    "cutoff": "rc_cutoff",
+}
+
+
+def mark_refused(form: EfficacyForm, error: Exception) -> None:
+    """Show a refused option's message at the field it is about, too."""
+    name = FIELD_OF_PROBLEM.get(getattr(error, "problem", None) or "")
+    if name is not None:
+        field = getattr(form, name)
+        field.errors = [*field.errors, str(error)]
 
 
 def feasibility_form(tables: study_data.StudyTables) -> FlaskForm:

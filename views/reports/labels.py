@@ -38,6 +38,10 @@ TABLES = {
     "progression criteria": lazy_pgettext("report table", "Progression criteria"),
     "completers vs non-completers": lazy_pgettext("report table",
                                                   "Completers vs non-completers"),
+    "type III tests": lazy_pgettext("report table", "Type III tests"),
+    "contrasts per timepoint": lazy_pgettext("report table", "Arms compared at each timepoint"),
+    "attendance per meeting": lazy_pgettext("report table", "Attendance per meeting"),
+    "model": lazy_pgettext("report table", "Model"),
 }
 
 #: column ids of the report tables (and of the data files' fixed columns)
@@ -60,6 +64,12 @@ COLUMNS = {
     "wald_ci_high": lazy_pgettext("report column", "Wald 95% CI upper"),
     "d": lazy_pgettext("report column", "d"),
     "warning": lazy_pgettext("report column", "Warning"),
+    "effect": lazy_pgettext("report column", "Effect"),
+    "f": lazy_pgettext("report column", "F"),
+    "num_df": lazy_pgettext("report column", "Numerator df"),
+    "den_df": lazy_pgettext("report column", "Denominator df"),
+    "contrast": lazy_pgettext("report column", "Contrast"),
+    "model": lazy_pgettext("report column", "Model"),
     "n_participants": lazy_pgettext("report column", "Participants"),
     "n_observations": lazy_pgettext("report column", "Observations"),
     "component": lazy_pgettext("report column", "Component"),
@@ -100,6 +110,9 @@ COLUMNS = {
     "gender": lazy_pgettext("report column", "Gender"),
     "age": lazy_pgettext("report column", "Age"),
     "status": lazy_pgettext("report column", "Status"),
+    "therapy_group": lazy_pgettext("report column", "Therapy group"),
+    "sessions_attended": lazy_pgettext("report column", "Sessions attended"),
+    "randomised_on": lazy_pgettext("report column", "Date of allocation"),
     # reliable-change categories (counts per arm)
     "recovered": lazy_pgettext("reliable change", "Recovered"),
     "improved": lazy_pgettext("reliable change", "Improved"),
@@ -151,6 +164,13 @@ QUANTITIES = {
     "cutoff_c": lazy_pgettext("report quantity", "Cutoff c"),
     "cutoff_used": lazy_pgettext("report quantity", "Cutoff used"),
     "warning": lazy_pgettext("report quantity", "Warning"),
+    # the fitted model (an efficacy workbook's "model" sheet)
+    "design": lazy_pgettext("report quantity", "Design"),
+    "df_method": lazy_pgettext("report quantity", "Degrees of freedom"),
+    "formula": lazy_pgettext("report quantity", "R formula"),
+    "ancova_formula": lazy_pgettext("report quantity", "ANCOVA formula"),
+    "population": lazy_pgettext("report quantity", "Population"),
+    "excluded": lazy_pgettext("report quantity", "Left out (per-protocol)"),
 }
 _AT_LEAST = re.compile(r"attended_at_least_(\d+)_(n|pct)\Z")
 
@@ -167,6 +187,13 @@ VALUES = {
     # variance components
     "participant": lazy_pgettext("variance component", "participant"),
     "residual": lazy_pgettext("variance component", "residual"),
+    "therapy_group": lazy_pgettext("variance component", "therapy group"),
+    "ancova": lazy_pgettext("report value", "ANCOVA"),
+    "rct": lazy_pgettext("report value", "randomised trial"),
+    "single_arm": lazy_pgettext("report value", "single arm"),
+    "satterthwaite": lazy_pgettext("report value", "Satterthwaite"),
+    "kenward-roger": lazy_pgettext("report value", "Kenward–Roger"),
+    "per_protocol": lazy_pgettext("report value", "per-protocol"),
     # progression bands
     "green": lazy_pgettext("progression band", "green"),
     "amber": lazy_pgettext("progression band", "amber"),
@@ -221,6 +248,10 @@ NOTES = {
                         "is identical): effects cannot be tested"),
     "singular_hessian": _l("the variance parameters' Hessian is singular: df not available"),
     "boundary_fit": _l("boundary (singular) fit: the participant variance is estimated as 0"),
+    "boundary_term": _l("boundary (singular) fit: the %(term)s variance is estimated as 0"),
+    "d_clustered": _l("d = 2t/sqrt(df) is inflated here: with a therapy-group term the df fall "
+                      "to about the number of groups (reported for comparison with "
+                      "lme.dscore)"),
     "unstructured_constant": _l("the unstructured covariance cannot be estimated: scores are "
                                 "constant (or single) at %(timepoints)s"),
     "unstructured_not_converged": _l("the unstructured covariance model did not converge"),
@@ -261,6 +292,13 @@ FIGURES = {
                                arm="{arm}", n="{n}"),
     "withdrawn": lazy_pgettext("flow diagram", "Withdrew (n = %(n)s)", n="{n}"),
     "lost": lazy_pgettext("flow diagram", "Lost to follow-up (n = %(n)s)", n="{n}"),
+    "received": lazy_pgettext("flow diagram", "Received allocated intervention (n = %(n)s)",
+                              n="{n}"),
+    "not_received": lazy_pgettext(
+        "flow diagram", "Did not receive allocated intervention (n = %(n)s)", n="{n}"),
+    "stopped_sessions": lazy_pgettext(
+        "flow diagram", "Stopped sessions, stayed in the study (n = %(n)s)", n="{n}"),
+    "left_study": lazy_pgettext("flow diagram", "Left the study (n = %(n)s)", n="{n}"),
     "analysed": lazy_pgettext("flow diagram", "Analysed (n = %(n)s)", n="{n}"),
     "not_analysed": lazy_pgettext("flow diagram", "Not analysed (n = %(n)s)", n="{n}"),
     "title": lazy_pgettext("flow diagram", "CONSORT flow diagram"),
@@ -273,6 +311,13 @@ FIGURES = {
                             kind="{kind}", value="{value}"),
     "pre": lazy_pgettext("report column", "Before"),
     "post": lazy_pgettext("report column", "After"),
+    "attendance_x": lazy_pgettext("figure", "meeting"),
+    "attendance_y": lazy_pgettext("figure", "present (%(pct)s of those due)", pct="%"),
+    "attendance_n": lazy_pgettext("figure", "n = %(n)s", n="{n}"),
+    "recruitment_x": lazy_pgettext("figure", "month"),
+    "recruitment_y": lazy_pgettext("figure", "participants allocated"),
+    "recruitment_month": lazy_pgettext("figure", "per month"),
+    "recruitment_total": lazy_pgettext("figure", "cumulative"),
 }
 
 
@@ -414,21 +459,6 @@ def _locale():
     return get_locale() or "en"
 
 
-def sign_convention(timepoints: list[str], arms: list[str], reference_arm: str) -> str:
-    """Which way the interaction estimates run, as :func:`analysis.efficacy.sign_convention`
-    says it in English."""
-    others = [a for a in arms if a != reference_arm]
-    if len(others) == 1:
-        return str(_l("Each time[t]:arm[%(other)s] estimate is the change from %(baseline)s to "
-                      "t in %(other)s minus the same change in %(ref)s (the reference arm): a "
-                      "positive value means scores rose more, or fell less, in %(other)s than "
-                      "in %(ref)s.", other=others[0], baseline=timepoints[0], ref=reference_arm))
-    return str(_l("Each time[t]:arm[a] estimate is the change from %(baseline)s to t in arm a "
-                  "minus the same change in %(ref)s (the reference arm): a positive value means "
-                  "scores rose more, or fell less, in arm a than in %(ref)s.",
-                  baseline=timepoints[0], ref=reference_arm))
-
-
 def measure(key: str) -> str:
     """A measure key (``SCS.self_kindness``) with the instrument's subscale name in the
     reader's language; the key itself for anything the instrument library does not know."""
@@ -507,7 +537,7 @@ def cell(table: str, name: str, value, *, terms: frozenset[str] = frozenset(),
         return _word(CRITERIA, text)
     if name == "variable":
         return term(text)
-    if name in ("component", "band", "direction", "category", "test", "arm"):
+    if name in ("component", "band", "direction", "category", "test", "arm", "model"):
         return _word(VALUES, text)
     return text
 

@@ -8,7 +8,7 @@ from flask_babel import get_locale
 from models import Study
 from program.reports import criteria
 from program.trial.eligibility import rule_label
-from views.reports import labels
+from views.reports import labels, model_words
 
 
 def offer_local_labels() -> bool:
@@ -27,19 +27,34 @@ def words(report: dict | None, change: dict | None = None) -> dict[str, str]:
         if item.get("sign_convention"):
             arms = list(dict.fromkeys(
                 d["arm"] for entry in item["measures"].values() for d in entry["descriptives"]))
-            said[item["sign_convention"]] = labels.sign_convention(
+            said[item["sign_convention"]] = model_words.sign_convention(
                 item["timepoints"], arms, item["reference_arm"])
     return said
 
 
-def page_tables(report: dict, kind: str, study: Study | None = None) -> list[dict]:
-    """The report's tables with labels, values and numbers in the reader's language."""
+def _tables(report: dict, kind: str) -> dict:
+    """The report's tables; an efficacy report's in the full layout, its terms named for
+    people in the reader's language (type III tests and per-timepoint contrasts included)."""
     from analysis.report import tables
 
+    if kind != "efficacy":
+        return tables(report, kind)
+    return tables(report, kind, full=True, phrases=model_words.term_phrases())
+
+
+#: the machine names a page leaves out where a column names the same for people
+_MACHINE_NAMES = {"effects": ("term",), "type III tests": ("term",),
+                  "contrasts per timepoint": ("contrast",)}
+
+
+def page_tables(report: dict, kind: str, study: Study | None = None) -> list[dict]:
+    """The report's tables with labels, values and numbers in the reader's language (the
+    fitted model is said above them, not as a table)."""
     reasons = {**rule_labels(study), **(flow_reasons(study) or {})} if study else {}
     terms = labels.terms_of(report)
-    return [labels.table(name, frame, terms=terms, reasons=reasons)
-            for name, frame in tables(report, kind).items()]
+    return [labels.table(name, frame.drop(columns=list(_MACHINE_NAMES.get(name, ())),
+                                          errors="ignore"), terms=terms, reasons=reasons)
+            for name, frame in _tables(report, kind).items() if name != "model"]
 
 
 def local_frames(report: dict, kind: str, study: Study, as_text: bool) -> dict:
@@ -47,12 +62,10 @@ def local_frames(report: dict, kind: str, study: Study, as_text: bool) -> dict:
     in a workbook (``as_text`` False) and are written the locale's way on a page."""
     import pandas as pd
 
-    from analysis.report import tables
-
     reasons = {**rule_labels(study), **(flow_reasons(study) or {})}
     terms = labels.terms_of(report)
     out = {}
-    for name, frame in tables(report, kind).items():
+    for name, frame in _tables(report, kind).items():
         shown = labels.table(name, frame, terms=terms, reasons=reasons)
         if not as_text:
             numbers = [i for i, c in enumerate(shown["ids"])
