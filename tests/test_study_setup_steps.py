@@ -210,6 +210,18 @@ def test_consent_versions_keep_their_sheet_and_the_current_one_is_used(app, as_u
     db.session.commit()
     assert 'value="v2"' in client.get(f"/research/participants/{person.id}").get_data(
         as_text=True)
+    # consent is recorded only on a version the study has
+    page = f"/research/participants/{person.id}"
+    refused = post_form(client, f"{page}/consent", {"version": "v7", "on": "2027-01-10"},
+                        token_from=page)
+    assert refused.status_code == 400
+    assert "Not a version of this study" in refused.get_data(as_text=True)
+    db.session.refresh(person)
+    assert person.consented_on is None
+    assert post_form(client, f"{page}/consent", {"version": "v2", "on": "2027-01-10"},
+                     token_from=page).status_code == 302
+    db.session.refresh(person)
+    assert person.consent_version == "v2"
 
 
 def test_clinicians_and_staff_are_added_with_their_flags(app, as_user):

@@ -269,7 +269,12 @@ def consent(participant_id: int):
     """Record consent with the information sheet version and date."""
     p = researcher_participant(participant_id)
     form = ConsentForm()
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    known = {v.version for v in trial_studies.consent_versions(p.study_id)}
+    if valid and known and form.version.data.strip() not in known:
+        form.version.errors.append(_("Not a version of this study's information sheet."))
+        valid = False
+    if not valid:
         return _participant_page(p, consent=form, status=400)
     try:
         enrolment.record_consent(p.id, form.version.data.strip(), on=form.on.data,
