@@ -24,6 +24,7 @@ from tests.factories import gen_staff, gen_study, gen_user
 NEW = {"title": "CFT for refractory depression", "key": "cft-2027", "design": "rct",
        "program": "cft", "registration_id": "UMIN000012345", "code_prefix": "C"}
 RULES = {"age_min": "18", "age_max": "60", "instrument": "BDI-II", "min_score": "20",
+         "numbers-0-text": "Adequate SSRI trials without response", "numbers-0-minimum": "2",
          "inclusions-0-text": "Primary diagnosis of major depressive disorder",
          "exclusions-0-text": "Psychosis", "exclusions-1-text": "Active suicidality"}
 
@@ -120,6 +121,8 @@ def test_eligibility_rules_are_built_in_a_form_and_screening_excludes_with_reaso
     by_key = {r["key"]: r for r in study.eligibility_rules}
     assert (by_key["age"]["min"], by_key["age"]["max"]) == (18, 60)
     assert by_key["score_bdiii"]["min"] == 20 and by_key["score_bdiii"]["instrument"] == "BDI-II"
+    assert (by_key["number_1"]["min"], by_key["number_1"]["label"]) == (
+        2, "Adequate SSRI trials without response")
     assert [r["label"] for r in study.eligibility_rules if r["type"] == "exclusion"] == [
         "Psychosis", "Active suicidality"]
 
@@ -134,7 +137,9 @@ def test_eligibility_rules_are_built_in_a_form_and_screening_excludes_with_reaso
     rules, audits = list(study.eligibility_rules), _count(AuditEntry)
     for bad in ({**RULES, "age_min": "70"}, {**RULES, "age_max": "abc"},
                 {**RULES, "min_score": ""}, {**RULES, "instrument": "NOPE"},
-                {**RULES, "exclusions-1-text": "Psychosis"}):
+                {**RULES, "exclusions-1-text": "Psychosis"},
+                {**RULES, "numbers-0-minimum": ""},
+                {**RULES, "numbers-0-maximum": "1"}):
         response = post_form(client, page, bad)
         assert response.status_code == 200, bad
         assert "error" in response.get_data(as_text=True)
@@ -147,7 +152,8 @@ def test_eligibility_rules_are_built_in_a_form_and_screening_excludes_with_reaso
     person = db.session.scalar(select(Participant).where(Participant.study_id == study.id))
     form = client.get(f"/research/participants/{person.id}").get_data(as_text=True)
     assert "Age in years (18 to 60)" in form and "BDI-II total at screening (20 or more)" in form
-    answers = {"age": "70", "score_bdiii": "25", kept_key: "no",
+    assert "Adequate SSRI trials without response (2 or more)" in form
+    answers = {"age": "70", "score_bdiii": "25", kept_key: "no", "number_1": "3",
                next(r["key"] for r in study.eligibility_rules if r["type"] == "inclusion"
                     and r["kind"] == "yes_no"): "yes"}
     assert post_form(client, f"/research/participants/{person.id}/screening", answers,
@@ -335,7 +341,8 @@ def test_a_trial_is_set_up_from_an_empty_database_through_the_pages_alone(app, a
         page = f"/research/participants/{person.id}"
         answers = {rule["key"]: "no" if rule["type"] == "exclusion" else "yes"
                    for rule in study.eligibility_rules if rule["kind"] == "yes_no"}
-        post_form(client, f"{page}/screening", {**answers, "age": age, "score_bdiii": "31"},
+        post_form(client, f"{page}/screening", {**answers, "age": age, "score_bdiii": "31",
+                                                "number_1": "2"},
                   token_from=page)
         db.session.refresh(person)
         if site is None:

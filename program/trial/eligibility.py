@@ -61,6 +61,13 @@ def rule_label(rule: Mapping) -> str:
     if rule.get("built") == "score":
         return str(_l("%(instrument)s total at screening (%(min)s or more)",
                       instrument=rule.get("instrument"), min=rule.get("min")))
+    if rule.get("built") == "number":
+        low, high = rule.get("min"), rule.get("max")
+        if high is None:
+            return str(_l("%(label)s (%(min)s or more)", label=label, min=low))
+        if low is None:
+            return str(_l("%(label)s (at most %(max)s)", label=label, max=high))
+        return str(_l("%(label)s (%(min)s to %(max)s)", label=label, min=low, max=high))
     if key in CFT_RULE_LABELS and label in (None, _CFT_ENGLISH[key]):
         return str(CFT_RULE_LABELS[key])
     return str(label or key or "")
@@ -121,37 +128,53 @@ def failed_rules(rules: Sequence[Mapping], answers: Mapping[str, object]) -> lis
 
 def built_rules(*, age_min: int | None, age_max: int | None, instrument: str | None,
                 min_score: int | None, inclusions: Sequence[str], exclusions: Sequence[str],
+                numbers: Sequence[tuple[str, float | None, float | None]] = (),
                 kept: Sequence[Mapping] = ()) -> list[dict]:
     """Rules in the format :func:`failed_rules` evaluates, from the eligibility form.
 
-    An age range and a minimum score become number rules (with ``built`` naming how to label
-    them); each inclusion criterion is a yes/no that must be "yes", each exclusion condition a
-    yes/no that must be "no". A yes/no rule keeps its key while its label is unchanged
-    (``kept``: the study's rules now), so screenings already recorded still name it.
+    An age range, a minimum score and each number criterion (label, minimum, maximum: e.g.
+    adequate SSRI trials without response, 2 or more) become number rules, with ``built``
+    naming how to label them; each inclusion criterion is a yes/no that must be "yes", each
+    exclusion condition a yes/no that must be "no". A criterion keeps its key while its label
+    is unchanged (``kept``: the study's rules now), so screenings already recorded still name
+    it.
     """
     rules: list[dict] = []
     if age_min is not None or age_max is not None:
         rules.append({"key": "age", "label": "Age in years", "type": "inclusion",
-                      "kind": "number", "built": "age",
-                      **({"min": age_min} if age_min is not None else {}),
-                      **({"max": age_max} if age_max is not None else {})})
+                      "kind": "number", "built": "age", **_range(age_min, age_max)})
     if instrument and min_score is not None:
         rules.append({"key": "score_" + "".join(c for c in instrument.lower() if c.isalnum()),
                       "label": f"{instrument} total at screening", "type": "inclusion",
                       "kind": "number", "built": "score", "instrument": instrument,
                       "min": min_score})
-    old = {(r.get("type"), r.get("label")): r["key"] for r in kept if r.get("kind") == "yes_no"}
+    old = {(r.get("type"), r.get("kind"), r.get("label")): r["key"] for r in kept
+           if r.get("kind") == "yes_no" or r.get("built") == "number"}
+    for label, low, high in numbers:
+        rules.append({"key": _key(rules, old, ("inclusion", "number", label), "number"),
+                      "label": label, "type": "inclusion", "kind": "number",
+                      "built": "number", **_range(low, high)})
     for kind, labels in (("inclusion", inclusions), ("exclusion", exclusions)):
         for label in labels:
-            key = old.get((kind, label))
-            if key is None or any(r["key"] == key for r in rules):
-                n = 1
-                while any(r["key"] == f"{kind}_{n}" for r in rules) or \
-                        f"{kind}_{n}" in old.values():
-                    n += 1
-                key = f"{kind}_{n}"
-            rules.append({"key": key, "label": label, "type": kind, "kind": "yes_no"})
+            rules.append({"key": _key(rules, old, (kind, "yes_no", label), kind),
+                          "label": label, "type": kind, "kind": "yes_no"})
     return rules + [r for r in other_rules(kept) if all(r["key"] != o["key"] for o in rules)]
+
+
+def _range(low, high) -> dict:
+    return {**({"min": low} if low is not None else {}),
+            **({"max": high} if high is not None else {})}
+
+
+def _key(rules: list[dict], old: Mapping[tuple, str], wanted: tuple, prefix: str) -> str:
+    """The key a criterion had (same kind and label), else the next free ``<prefix>_<n>``."""
+    key = old.get(wanted)
+    if key is None or any(r["key"] == key for r in rules):
+        n = 1
+        while any(r["key"] == f"{prefix}_{n}" for r in rules) or f"{prefix}_{n}" in old.values():
+            n += 1
+        key = f"{prefix}_{n}"
+    return key
 
 
 def form_values(rules: Sequence[Mapping]) -> dict:
@@ -160,6 +183,8 @@ def form_values(rules: Sequence[Mapping]) -> dict:
     score = next((r for r in rules if r.get("built") == "score"), {})
     return {"age_min": age.get("min"), "age_max": age.get("max"),
             "instrument": score.get("instrument") or "", "min_score": score.get("min"),
+            "numbers": [{"text": r.get("label"), "minimum": r.get("min"),
+                         "maximum": r.get("max")} for r in rules if r.get("built") == "number"],
             "inclusions": [{"text": r.get("label") or r["key"]} for r in rules
                            if r.get("kind") == "yes_no" and r.get("type") == "inclusion"],
             "exclusions": [{"text": r.get("label") or r["key"]} for r in rules

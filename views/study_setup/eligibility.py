@@ -27,12 +27,20 @@ class CriterionForm(Form):
     remove = BooleanField(_l("Remove"))
 
 
+class NumberCriterionForm(Form):
+    text = StringField(_l("Criterion"), validators=[Optional(), Length(max=200)])
+    minimum = IntegerField(_l("At least"), validators=[Optional(), NumberRange(-10_000, 10_000)])
+    maximum = IntegerField(_l("At most"), validators=[Optional(), NumberRange(-10_000, 10_000)])
+    remove = BooleanField(_l("Remove"))
+
+
 class EligibilityForm(FlaskForm):
     age_min = IntegerField(_l("Youngest age"), validators=[Optional(), NumberRange(0, 130)])
     age_max = IntegerField(_l("Oldest age"), validators=[Optional(), NumberRange(0, 130)])
     instrument = SelectField(_l("Screening instrument"), choices=[])
     min_score = IntegerField(_l("Minimum total score"),
                              validators=[Optional(), NumberRange(0, 10_000)])
+    numbers = FieldList(FormField(NumberCriterionForm), max_entries=MAX_ROWS)
     inclusions = FieldList(FormField(CriterionForm), max_entries=MAX_ROWS)
     exclusions = FieldList(FormField(CriterionForm), max_entries=MAX_ROWS)
 
@@ -45,6 +53,19 @@ class EligibilityForm(FlaskForm):
             raise ValidationError(_("Give both the instrument and its minimum score, or "
                                     "neither."))
 
+    def number_rows(self) -> list[tuple[str, int | None, int | None]]:
+        rows = [(r.form.text.data.strip(), r.form.minimum.data, r.form.maximum.data)
+                for r in self.numbers if not r.form.remove.data
+                and (r.form.text.data or "").strip()]
+        if any(low is None and high is None for _t, low, high in rows):
+            raise SetupError(_("Give each number criterion a lower or an upper limit."))
+        if any(None not in (low, high) and high < low for _t, low, high in rows):
+            raise SetupError(_("A number criterion's upper limit cannot be below its lower "
+                                  "limit."))
+        if len({row[0] for row in rows}) != len(rows):
+            raise SetupError(_("Two criteria have the same text."))
+        return rows
+
     def labels(self, rows) -> list[str]:
         kept = [r.form.text.data.strip() for r in rows if not r.form.remove.data
                 and (r.form.text.data or "").strip()]
@@ -56,8 +77,8 @@ class EligibilityForm(FlaskForm):
 def _form(study) -> EligibilityForm:
     if request.method == "GET":
         form = EligibilityForm(data=rules_of.form_values(study.eligibility_rules or []))
-        form.inclusions.append_entry()
-        form.exclusions.append_entry()
+        for rows in (form.numbers, form.inclusions, form.exclusions):
+            rows.append_entry()
     else:
         form = EligibilityForm()
     form.instrument.choices = options([("", _("— none —"))] + [(k, k) for k in sorted(library())])
@@ -71,7 +92,7 @@ def eligibility(study_id: int):
     s = researcher_study(study_id)
     form = _form(s)
     more = request.form.get("more")
-    if more in ("inclusions", "exclusions") and len(form[more]) < MAX_ROWS:
+    if more in ("numbers", "inclusions", "exclusions") and len(form[more]) < MAX_ROWS:
         form[more].append_entry()
     elif form.validate_on_submit():
         try:
@@ -79,7 +100,7 @@ def eligibility(study_id: int):
                 age_min=form.age_min.data, age_max=form.age_max.data,
                 instrument=form.instrument.data or None, min_score=form.min_score.data,
                 inclusions=form.labels(form.inclusions), exclusions=form.labels(form.exclusions),
-                kept=s.eligibility_rules or []))
+                numbers=form.number_rows(), kept=s.eligibility_rules or []))
         except SetupError as exc:
             form.form_errors.append(str(exc))
         else:
