@@ -11,7 +11,7 @@ TRANSLATIONS = translations
 CATALOGUES = $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
 EXTRACT_IGNORE = .* ._ tests analysis benchmarks migrations instance __pycache__
 
-.PHONY: run test install install-dev browser lint migrate-check scheduler clean messages translations
+.PHONY: run test install install-dev browser proxy lint migrate-check scheduler clean messages translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,12 +55,21 @@ browser:
 	  else echo "warning: $(CHROMIUM) missing: install Debian's chromium package for the browser tests"; fi; \
 	fi
 
+## Install Debian's nginx (tests/test_proxy.py runs it in front of gunicorn; no service started).
+proxy:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
+	      || echo "warning: could not install nginx; the proxy test will fail"; \
+	  else echo "warning: nginx missing: install Debian's nginx-light package for the proxy test"; fi; \
+	fi
+
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed --if-empty
 	STAFF_TWO_FACTOR=optional $(FLASK) run --port $${PORT:-5000}
 
-test: install-dev browser
+test: install-dev browser proxy
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 
 lint: install-dev

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from commands import admin as admin_commands
 from commands import content, demo, groups, report, scheduler, trial
@@ -96,6 +97,13 @@ def default_config(instance_path: str) -> dict:
         "MAIL_USE_TLS": _env_flag("MAIL_USE_TLS", True),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Hearth <no-reply@hearth.invalid>"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # proxies in front that set X-Forwarded-For/-Proto (1 behind nginx): client addresses
+        # for the sign-in limits and the audit log come from the proxy's header
+        "TRUSTED_PROXIES": int(os.environ.get("HEARTH_TRUSTED_PROXIES", "0")),
+        # "json": one JSON object per log line (with request and user ids); else plain text
+        "LOG_FORMAT": os.environ.get("HEARTH_LOG_FORMAT", "text").strip().lower(),
+        # how long the scheduler's claim on an outbox message lasts (a crash holds it so long)
+        "OUTBOX_LEASE_SECONDS": int(os.environ.get("OUTBOX_LEASE_SECONDS", "60")),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
         "PASSWORD_RESET_HOURS": 2,
@@ -164,4 +172,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(bench.bp)
     for group in COMMANDS:
         app.cli.add_command(group)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app

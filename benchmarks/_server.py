@@ -7,6 +7,7 @@ its own process group; ``stop`` ends exactly that group.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +22,9 @@ from benchmarks._http import wait_until_up
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 FLASK = str(Path(sys.executable).with_name("flask"))
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+#: the production proxy settings (README, Deployment), used as they are
+PROXY_SETTINGS = ROOT / "docs" / "deploy" / "hearth-proxy.conf"
 
 
 def free_port() -> int:
@@ -55,6 +59,47 @@ def start_gunicorn(database_url: str, port: int, workers: int | None = None,
         start_new_session=True)
     try:
         wait_until_up("127.0.0.1", port, seconds=60)
+    except RuntimeError:
+        stop(process)
+        raise
+    return process
+
+
+def nginx_available() -> bool:
+    return Path(NGINX).exists()
+
+
+def start_nginx(prefix: Path, listen: int, upstream: int) -> subprocess.Popen:
+    """Debian's nginx on 127.0.0.1:``listen`` in front of gunicorn on ``upstream``, with the
+    repository's proxy settings (buffering both ways); its files under ``prefix``."""
+    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / name).mkdir(parents=True, exist_ok=True)
+    config = prefix / "nginx.conf"
+    config.write_text(f"""
+daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    upstream hearth_app {{ server 127.0.0.1:{upstream}; keepalive 16; }}
+    server {{
+        listen 127.0.0.1:{listen};
+        client_header_timeout 30s;
+        location / {{ include {PROXY_SETTINGS}; }}
+    }}
+}}
+""")
+    process = subprocess.Popen([NGINX, "-e", str(prefix / "error.log"), "-p", str(prefix),
+                                "-c", str(config)], start_new_session=True)
+    try:
+        wait_until_up("127.0.0.1", listen, seconds=20)
     except RuntimeError:
         stop(process)
         raise

@@ -11,9 +11,11 @@ first, in ``--rounds`` rounds, so every page's throughput is reported as a ratio
 on the same server in the same run (the median of the rounds' ratios). Finally the resident
 memory of the server's workers is read from /proc.
 
-The server is gunicorn with the README's production settings (sync workers, 2 x cores + 1) on a
-fresh database: a temporary SQLite file, and a scratch PostgreSQL database (``hearth_load`` on
-127.0.0.1:5432 unless ``LOAD_DATABASE_URL`` says otherwise) that the script creates and drops.
+The server is gunicorn with the README's production settings (sync workers, 2 x cores + 1)
+behind Debian's nginx with the repository's proxy settings (docs/deploy/hearth-proxy.conf;
+``--no-proxy`` talks to gunicorn directly), on a fresh database: a temporary SQLite file, and
+a scratch PostgreSQL database (``hearth_load`` on 127.0.0.1:5432 unless ``LOAD_DATABASE_URL``
+says otherwise) that the script creates and drops.
 Everything stays on loopback, with a bounded number of requests.
 
 Usage: ``python benchmarks/load.py [--backend sqlite|postgresql|both]`` (default both).
@@ -42,9 +44,11 @@ from benchmarks._server import (  # noqa: E402
     create_database,
     drop_database,
     free_port,
+    nginx_available,
     production_workers,
     resident_mib,
     start_gunicorn,
+    start_nginx,
     stop,
     worker_pids,
 )
@@ -240,9 +244,15 @@ def run_backend(name: str, url: str, args) -> bool:
     print(f"\n== {name}: seeded {args.participants} participants, {args.facilitators} "
           f"facilitators in {time.perf_counter() - began:.1f} s; gunicorn --workers "
           f"{production_workers()} (sync)")
-    port = free_port()
-    server = start_gunicorn(url, port, log_path=Path(args.log) if args.log else None)
+    port = app_port = free_port()
+    server = start_gunicorn(url, app_port, log_path=Path(args.log) if args.log else None,
+                            HEARTH_TRUSTED_PROXIES="1" if args.proxy else "0")
+    proxy, proxy_files = None, tempfile.TemporaryDirectory()
     try:
+        if args.proxy:  # the production front: nginx buffering both ways (README, Deployment)
+            port = free_port()
+            proxy = start_nginx(Path(proxy_files.name), port, app_port)
+            print(f"through nginx on 127.0.0.1:{port} (docs/deploy/hearth-proxy.conf)")
         stats = Stats()
         run = Run(HOST, port, seeded, args.think, stats)
         duration = peak(run, args.ramp)
@@ -251,7 +261,10 @@ def run_backend(name: str, url: str, args) -> bool:
         workers = worker_pids(server.pid)
         memory = [m for m in (resident_mib(pid) for pid in workers) if m is not None]
     finally:
+        if proxy is not None:
+            stop(proxy)
         stop(server)
+        proxy_files.cleanup()
     return report(name, stats, duration, throughput, shares, memory)
 
 
@@ -297,7 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of floor-then-pages when saturating; medians reported")
     parser.add_argument("--log", help="append gunicorn's output to this file")
+    parser.add_argument("--no-proxy", dest="proxy", action="store_false",
+                        help="talk to gunicorn directly instead of through nginx")
     args = parser.parse_args(argv)
+    if args.proxy and not nginx_available():
+        parser.error("nginx not found: install Debian's nginx-light (make proxy) or --no-proxy")
     ok = True
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as workdir:

@@ -7,10 +7,14 @@ twice.
 
 from __future__ import annotations
 
+import logging
+import signal
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+log = logging.getLogger("hearth.jobs")
 cli_group = AppGroup("scheduler", help="Reminders, notices and the outbox dispatcher.")
 
 
@@ -32,10 +36,14 @@ def tick_command(limit: int) -> None:
 @click.option("--tick-seconds", default=60, show_default=True)
 @click.option("--dispatch-seconds", default=20, show_default=True)
 def run_command(tick_seconds: int, dispatch_seconds: int) -> None:
-    """Run the scheduler in this process until stopped (Ctrl-C)."""
+    """Run the scheduler in this process until stopped (Ctrl-C or SIGTERM).
+
+    On SIGTERM (a deploy) the dispatcher finishes the message it is sending, hands back the
+    rest of its batch to the outbox and the process exits; nothing waits out a lease.
+    """
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from program.messaging.jobs import run_in_app
+    from program.messaging.jobs import STOP, run_in_app
 
     app = current_app._get_current_object()
     scheduler = BlockingScheduler(timezone="UTC")
@@ -45,8 +53,21 @@ def run_command(tick_seconds: int, dispatch_seconds: int) -> None:
                       id="hearth-tick", **common)
     scheduler.add_job(run_in_app, "interval", seconds=dispatch_seconds, args=[app, "dispatch"],
                       id="hearth-dispatch", **common)
+
+    def stop(signum, _frame) -> None:
+        log.info("scheduler: %s received; handing back claimed messages and stopping",
+                 signal.Signals(signum).name)
+        STOP.set()
+        scheduler.shutdown(wait=True)  # the running dispatch sees STOP and hands back
+
+    STOP.clear()
+    previous = signal.signal(signal.SIGTERM, stop)
     click.echo("Hearth scheduler running; press Ctrl-C to stop.")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
-        scheduler.shutdown(wait=False)
+        STOP.set()
+        scheduler.shutdown(wait=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    log.info("scheduler: stopped")

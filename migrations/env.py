@@ -87,14 +87,44 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds a table (copy, DROP, rename): with foreign keys on,
+            # the DROP fires every ON DELETE CASCADE / SET NULL pointing at the table and
+            # empties or unlinks the rows of other tables. The pragma only takes effect
+            # outside a transaction, so it is set on the driver connection before BEGIN.
+            _sqlite_foreign_keys(connection, on=False)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            # SQLite runs DDL in transactions: a failed check rolls the whole step back
+            **({"transactional_ddl": True} if sqlite else {}),
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    _check_foreign_keys(connection)
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, *, on: bool):
+    connection.connection.driver_connection.execute(
+        f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
+def _check_foreign_keys(connection):
+    """Fail the migration (rolling it back) if it left a row pointing at nothing."""
+    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        shown = ", ".join(f"{table} row {rowid} -> {parent}"
+                          for table, rowid, parent, _fk in problems[:10])
+        raise RuntimeError(
+            f"the migration left {len(problems)} rows with broken foreign keys: {shown}")
 
 
 if context.is_offline_mode():

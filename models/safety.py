@@ -99,6 +99,8 @@ class AdverseEvent(db.Model):
         one_of("severity", AeSeverity),
         one_of("relatedness", AeRelatedness, "relatedness_valid"),
         one_of("outcome", AeOutcome, "outcome_valid"),
+        # a double-submitted form records one event
+        UniqueConstraint("participant_id", "submission_token"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,3 +120,4 @@ class AdverseEvent(db.Model):
     outcome: Mapped[str] = mapped_column(String(30), default="unknown")
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submission_token: Mapped[str | None] = mapped_column(String(64))

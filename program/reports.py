@@ -241,12 +241,12 @@ def build_baseline(tables: study_data.StudyTables, arms: Sequence[str]) -> dict:
     """The baseline characteristics tables: by arm (for a study with two or more arms, Table 2
     of the CFT paper) and completers vs non-completers (Table 1 of the MSC paper), each
     characteristic with its test (:func:`analysis.baseline.baseline_table`)."""
+    from analysis import options
     from analysis.baseline import baseline_table, completion_groups
 
     people = tables.participants
-    characteristics = [c for c in people.columns
-                       if c not in ("participant_id", "arm", "status")
-                       and people[c].notna().any()]
+    characteristics = [c for c in options.covariate_columns(people)
+                       if people[c].notna().any()]
     by_arm = (baseline_table(people, "arm", characteristics, groups=list(arms))
               if len(arms) > 1 and len(people) else None)
     finished = completion_groups(people)

@@ -103,3 +103,22 @@ def _token(client) -> str:
 
     page = client.get("/settings/").get_data(as_text=True)
     return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+
+
+def test_the_course_and_the_allocation_date_are_not_baseline_characteristics(app, as_user):
+    from tests.factories import gen_cohort
+    from tests.factories_reports import gen_meeting
+
+    study, researcher, people = _cft_trial()
+    cohort = gen_cohort(study, name="Tuesday group")
+    for person in people[::2]:
+        person.cohort_id = cohort.id
+    db.session.commit()
+    gen_meeting(cohort, 1, register=[(people[0], "present", 90)])
+
+    html = as_user(researcher).get(f"/research/reports/{study.id}/baseline").get_data(
+        as_text=True)
+
+    assert "site, n (%)" in html
+    for column in ("randomised_on", "therapy_group", "sessions_attended", "Tuesday group"):
+        assert column not in html

@@ -56,9 +56,9 @@ def test_leaders_and_assistants_pin_lock_hide_and_restore_with_an_audit_trail(ap
         assert act(client, world.group.id, thread.id, action).status_code == 302, action
     entries = db.session.execute(select(AuditEntry.action, AuditEntry.actor_id,
                                         AuditEntry.object_id).order_by(AuditEntry.id)).all()
+    # resolving with no open flag changes nothing and records nothing (a repeated click)
     assert [(a, actor, obj) for a, actor, obj in entries if a.startswith("post.")] == [
-        (f"post.{a if a != 'resolve' else 'resolve_flags'}", moderator.id, thread.id)
-        for a in ACTIONS]
+        (f"post.{a}", moderator.id, thread.id) for a in ACTIONS if a != "resolve"]
     assert all("A thread" not in str(e.details) for e in db.session.scalars(select(AuditEntry)))
 
 

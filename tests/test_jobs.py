@@ -180,7 +180,7 @@ def test_an_expired_lease_returns_the_message_to_pending_and_it_is_sent_once(app
     now = utc(2026, 10, 21, 12)
     _queue(app, 3, now)
     assert len(_claim(now, 10)) == 3  # a dispatcher claims, then dies before sending
-    assert dispatch(now + timedelta(minutes=1), 10).sent == 0  # still leased
+    assert dispatch(now + timedelta(seconds=30), 10).sent == 0  # still leased
     result = dispatch(now + LEASE + timedelta(seconds=1), 10)
     assert (result.released_leases, result.sent) == (3, 3)
     assert dispatch(now + LEASE * 3, 10).sent == 0
@@ -285,3 +285,29 @@ def test_a_broken_cohort_or_part_does_not_stop_the_other_messages(app, course, m
     assert queued.failed_cohorts == [broken.cohort.id]
     assert queued.queued == 4 and dispatched.sent == 4
     assert subjects_to(app, course.user.email) and not subjects_to(app, broken.user.email)
+
+
+def test_safety_alerts_are_claimed_ahead_of_older_notices(app):
+    now = utc(2026, 10, 21, 12)
+    _queue(app, 30, now - timedelta(minutes=5))
+    from models import write_transaction
+
+    alert_user = gen_user("facilitator")
+    with write_transaction():
+        enqueue(f"alert:{alert_user.id}", alert_user.id, "safety_alert", "Alert", "Body",
+                due_at=now)
+    claimed = _claim(now, 10)
+    first = db.session.get(OutboxMessage, claimed[0])
+    assert first.kind == "safety_alert" and len(claimed) == 10
+
+
+def test_each_batch_is_one_log_line(app, caplog):
+    import logging
+
+    now = utc(2026, 10, 21, 12)
+    _queue(app, 3, now)
+    with caplog.at_level(logging.INFO, logger="hearth.jobs"):
+        dispatch(now, 10)
+    lines = [r.getMessage() for r in caplog.records if r.name == "hearth.jobs"]
+    assert lines == ["dispatch: claimed 3, sent 3, failed 0 (0 to retry), cancelled 0, "
+                     "handed back 0, expired claims released 0"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property, lru_cache
+from urllib.parse import urlsplit
 
 from babel import support
 from flask import Flask, Request, current_app, has_request_context, request
@@ -16,7 +18,9 @@ from wtforms.i18n import messages_path
 
 from models import db
 from program.accounts.sessions import load_user
+from views.logs import init_logging
 
+log = logging.getLogger("hearth")
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
@@ -75,3 +79,25 @@ def init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), compare_type=True,
                      render_as_batch=True)
     limiter.init_app(app)
+    init_logging(app)
+    log_rate_limit_store(app)
+
+
+def log_rate_limit_store(app: Flask) -> None:
+    """Say at start-up which store holds the rate limits and whether it answered (its
+    address without credentials)."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    parts = urlsplit(uri)
+    if parts.scheme == "memory":
+        log.info("rate limits: in-memory store (each worker process counts on its own)")
+        return
+    where = f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
+    try:
+        reachable = bool(limiter.storage.check())
+    except Exception:  # noqa: BLE001 - any failure to answer means unreachable
+        reachable = False
+    if reachable:
+        log.info("rate limits: store %s reachable", where)
+    else:
+        log.warning("rate limits: store %s NOT reachable; each worker counts in memory until "
+                    "it answers", where)

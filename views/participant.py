@@ -217,7 +217,12 @@ def practice_edit(log_id: int):
 def practice_delete(log_id: int):
     """Delete one of your own practice entries."""
     participant = _participant_with_material()
-    operations.delete_practice(_own_log(log_id, participant))
+    row = db.session.get(PracticeLog, log_id)
+    if row is not None and row.participant_id != participant.id:
+        abort(404)
+    if row is None or not operations.delete_practice(row):  # the first of two clicks did it
+        flash(_("This practice entry is already deleted."), "info")
+        return redirect(url_for("participant.practice_history"))
     flash(_("Practice deleted."), "success")
     return redirect(url_for("participant.practice_history"))
 

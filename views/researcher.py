@@ -7,13 +7,23 @@ Every page is scoped to the studies the researcher is staff of (another study's 
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from models import (
@@ -79,6 +89,8 @@ class AdverseEventForm(FlaskForm):
                               choices=options(AeRelatedness.choices()))
     action_taken = TextAreaField(_l("Action taken"), validators=[Optional(), Length(max=2000)])
     outcome = SelectField(_l("Outcome"), choices=options(AeOutcome.choices()))
+    #: one event per form, however often it is sent
+    submission_token = HiddenField(validators=[Optional(), Length(max=64)])
 
 
 class ParticipantInviteForm(FlaskForm):
@@ -230,7 +242,8 @@ def _participant_page(p: Participant, *, consent=None, withdrawal=None, event=No
     consent = consent or ConsentForm(data={"version": study.consent_version,
                                            "on": utcnow().date()})
     withdrawal = withdrawal or WithdrawalForm(data={"on": utcnow().date()})
-    event = event or AdverseEventForm(data={"onset_on": utcnow().date()})
+    event = event or AdverseEventForm(data={"onset_on": utcnow().date(),
+                                            "submission_token": secrets.token_urlsafe(16)})
     event.alert_id.choices = options([(0, _("— none —"))] + [
         (a.id, f"#{a.id} {a.rule} ({shortdate(a.created_at)})")
         for a in db.session.scalars(select(SafetyAlert).where(SafetyAlert.participant_id == p.id))
@@ -352,7 +365,8 @@ def add_adverse_event(participant_id: int):
             p.id, description=form.description.data, onset_on=form.onset_on.data,
             severity=form.severity.data, serious=form.serious.data,
             relatedness=form.relatedness.data, action_taken=form.action_taken.data or None,
-            outcome=form.outcome.data, alert_id=form.alert_id.data or None, actor=current_user)
+            outcome=form.outcome.data, alert_id=form.alert_id.data or None, actor=current_user,
+            submission_token=form.submission_token.data or None)
     except TrialError as exc:
         return _refused(exc, p)
     return _done(_("Adverse event recorded."), p)

@@ -21,10 +21,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.routing import IntegerConverter
 
 from models import db, utcnow, write_transaction
+from models.base import is_unique_violation
 from program.accounts.sessions import end_session
 from views.extensions import login_manager
 
@@ -158,6 +159,17 @@ def init_security(app: Flask) -> None:
               "was saved; please try again in a moment.")))
         response.headers["Retry-After"] = "5"
         return response
+
+    @app.errorhandler(IntegrityError)
+    def conflict(e):
+        if not is_unique_violation(e):
+            return database_unavailable(e)
+        db.session.rollback()
+        g._login_user = login_manager.anonymous_user()
+        log.info("unique key conflict answered 409")
+        return error_page(409, _("Already done"),
+                          _("This was already done, perhaps by a second click. "
+                            "Nothing more was changed; please reload the page."))
 
     @app.errorhandler(500)
     def server_error(_e):

@@ -2,7 +2,7 @@
 licensed instrument wording in the database
 
 Revision ID: i14b_characteristics
-Revises: i15a_reschedule
+Revises: i21a_adverse_event_token
 Create Date: 2026-12-04 23:00:00
 
 """
@@ -14,7 +14,7 @@ import models.base
 
 # revision identifiers, used by Alembic.
 revision = 'i14b_characteristics'
-down_revision = 'i15a_reschedule'
+down_revision = 'i21a_adverse_event_token'
 branch_labels = None
 depends_on = None
 

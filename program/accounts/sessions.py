@@ -113,7 +113,9 @@ def end_all_sessions(user: User, reason: str) -> None:
 def set_active(user: User, active: bool) -> None:
     """Disable or enable an account; disabling ends its sessions at once."""
     with write_transaction():
-        user = db.session.get(User, user.id)
+        user = db.session.get(User, user.id, with_for_update=True, populate_existing=True)
+        if user.active == active:
+            return  # already so (a repeated click)
         user.active = active
         if not active:
             end_all_sessions(user, "account_disabled")

@@ -390,7 +390,8 @@ def save_answers(participant_id: int, timepoint_id: int, key: str,
                 response = db.session.scalar(select(Response).where(
                     Response.participant_id == participant_id,
                     Response.timepoint_id == timepoint_id,
-                    Response.instrument_key == key).with_for_update())
+                    Response.instrument_key == key).with_for_update()
+                    .execution_options(populate_existing=True))
                 if response is None:
                     response = Response(participant_id=participant_id, timepoint_id=timepoint_id,
                                         instrument_key=key, answers={}, status="in_progress")
@@ -445,7 +446,8 @@ def submit(participant_id: int, timepoint_id: int, key: str, *, now: datetime | 
     with write_transaction():
         response = db.session.scalar(select(Response).where(
             Response.participant_id == participant_id, Response.timepoint_id == timepoint_id,
-            Response.instrument_key == key).with_for_update())
+            Response.instrument_key == key).with_for_update()
+            .execution_options(populate_existing=True))
         if response is None:
             response = Response(participant_id=participant_id, timepoint_id=timepoint_id,
                                 instrument_key=key, answers={}, status="in_progress")

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from flask import has_request_context, request
 from flask_babel import get_locale
-from sqlalchemy import bindparam, func, inspect, or_, select, update
+from sqlalchemy import bindparam, delete, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -262,9 +262,13 @@ def update_practice(row: PracticeLog, participant: Participant, entry: PracticeE
             _scan_for_risk(row, participant)
 
 
-def delete_practice(row: PracticeLog) -> None:
+def delete_practice(row: PracticeLog) -> bool:
+    """Delete a practice entry; False when it was already gone (a second click)."""
     with write_transaction():
-        db.session.delete(db.session.merge(row))
+        deleted = db.session.execute(
+            delete(PracticeLog).where(PracticeLog.id == row.id)
+            .returning(PracticeLog.id)).first()
+    return deleted is not None
 
 
 # --- meetings and attendance -----------------------------------------------------------------
@@ -280,9 +284,12 @@ class MeetingRecord:
     checklist_done: tuple[str, ...] = ()
 
 
-def _meeting_row(cohort_id: int, number: int) -> Meeting:
-    row = db.session.scalar(select(Meeting).where(Meeting.cohort_id == cohort_id,
-                                                  Meeting.session_number == number))
+def _meeting_row(cohort_id: int, number: int, *, lock: bool = False) -> Meeting:
+    query = select(Meeting).where(Meeting.cohort_id == cohort_id,
+                                  Meeting.session_number == number)
+    if lock:  # read afresh under the row lock: the decision below depends on it
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = db.session.scalar(query)
     if row is None:
         row = Meeting(cohort_id=cohort_id, session_number=number, outcome="scheduled",
                       checklist_done=[])
@@ -310,20 +317,27 @@ def ensure_meeting(cohort: Cohort, number: int) -> Meeting:
 def record_meeting(cohort: Cohort, number: int, record: MeetingRecord, by: User) -> Meeting:
     """Record how session ``number``'s meeting went; postponing moves its release too."""
     checklist = get_catalogue().session(cohort.program, number).checklist
+    recorded = {
+        "outcome": record.outcome,
+        "postponed_to": record.postponed_to if record.outcome == "postponed" else None,
+        "actual_start": record.actual_start, "actual_minutes": record.actual_minutes,
+        "notes": record.notes,
+        "checklist_done": [item for item in checklist if item in record.checklist_done],
+    }
     with write_transaction():
-        row = _meeting_row(cohort.id, number)
+        row = _meeting_row(cohort.id, number, lock=True)
         cancelled = record.outcome == "cancelled"
         # A meeting held at its postponed time keeps that time; only cancelling clears it.
-        postponed_to = None if cancelled else (record.postponed_to or row.postponed_to)
-        if (row.outcome == "cancelled") != cancelled or row.postponed_to != postponed_to:
+        recorded["postponed_to"] = (None if cancelled
+                                    else (record.postponed_to or row.postponed_to))
+        if all(getattr(row, name) == value for name, value in recorded.items()):
+            return row  # the same record sent again: nothing changes, nothing is audited
+        moved = row.postponed_to != recorded["postponed_to"]
+        if (row.outcome == "cancelled") != cancelled or moved:
             row.revision = (row.revision or 0) + 1  # a new SEQUENCE for calendar apps
-        row.outcome = record.outcome
-        row.postponed_to = postponed_to
         row.makeup_start = row.makeup_start if cancelled else None
-        row.actual_start = record.actual_start
-        row.actual_minutes = record.actual_minutes
-        row.notes = record.notes
-        row.checklist_done = [item for item in checklist if item in record.checklist_done]
+        for name, value in recorded.items():
+            setattr(row, name, value)
         row.recorded_by_id = by.id
         audit.record(AuditAction.MEETING_RECORDED, row, actor=by, cohort_id=cohort.id,
                      session=number, outcome=record.outcome)
@@ -394,6 +408,16 @@ def record_attendance(meeting: Meeting, marks: list[AttendanceMark], by: User,
         .execution_options(synchronize_session=False)
     ) if attended else None
     with write_transaction():
+        # one register of a meeting at a time, decided from what is stored now
+        db.session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
+        stored = {(a.participant_id, a.status, a.minutes_attended, a.source)
+                  for a in db.session.execute(
+                      select(Attendance.participant_id, Attendance.status,
+                             Attendance.minutes_attended, Attendance.source)
+                      .where(Attendance.meeting_id == meeting.id))}
+        if {(r["participant_id"], r["status"], r["minutes_attended"], r["source"])
+                for r in rows.values()} <= stored:
+            return len(marks)  # the same register sent again: nothing changes
         db.session.execute(statement, list(rows.values()))
         if started is not None:
             db.session.execute(started)  # expired below with everything else

@@ -22,13 +22,18 @@ from program.core.audit import AuditAction
 from program.groups.access import PostError, post_in_group, require_membership, require_moderator
 from program.messaging.outbox import enqueue_email
 
+#: what moderation changes on a post: a repeat that changes none of them records nothing
+_MODERATED = ("pinned", "locked", "hidden_at", "hidden_by_id", "hidden_reason")
+
 
 def _moderate(user: User, group_id: int, post_id: int, action: AuditAction, change) -> Post:
     with write_transaction():
         require_moderator(user, group_id)
         post = post_in_group(group_id, post_id, lock=True)
+        before = [getattr(post, name) for name in _MODERATED]
         change(post)
-        audit.record(action, post, actor=user, group_id=group_id)
+        if [getattr(post, name) for name in _MODERATED] != before:
+            audit.record(action, post, actor=user, group_id=group_id)
     return post
 
 
@@ -118,8 +123,9 @@ def resolve_flags(user: User, group_id: int, post_id: int, now: datetime | None 
             PostFlag.post_id == post.id, PostFlag.resolved_at.is_(None))).all()
         for flag in flags:
             flag.resolved_at, flag.resolved_by_id = now, user.id
-        audit.record(AuditAction.FLAGS_RESOLVED, post, actor=user, group_id=group_id,
-                     flags=len(flags))
+        if flags:
+            audit.record(AuditAction.FLAGS_RESOLVED, post, actor=user, group_id=group_id,
+                         flags=len(flags))
     return len(flags)
 
 

@@ -23,10 +23,12 @@ before the meeting started is cancelled, not sent late.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import case, select, update
 
 from models import (
     Cohort,
@@ -53,8 +55,17 @@ log = logging.getLogger("hearth.jobs")
 
 MEETING_REMINDERS = (("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)))
 RELEASE_NOTICE_WINDOW = timedelta(days=7)
-LEASE = timedelta(minutes=15)
-LEASE_MARGIN = timedelta(minutes=5)
+#: how long a claim lasts: a dispatcher that crashed holds its messages about a minute
+LEASE = timedelta(seconds=60)
+#: a dispatcher stops sending this long before its lease ends (more than the SMTP timeout)
+LEASE_MARGIN = timedelta(seconds=25)
+#: sent ahead of everything older: a safety alert never waits behind a queue of notices
+URGENT_KINDS = ("safety_alert", "serious_adverse_event")
+#: between messages of a batch, look for urgent ones this often
+URGENT_CHECK_EVERY = 5
+#: set when the scheduler is asked to stop (SIGTERM): the dispatcher hands back what it
+#: claimed and has not sent, instead of leaving it to wait out the lease
+STOP = threading.Event()
 MAX_ATTEMPTS = 5
 ACTIVE_COHORTS = ("planned", "running")
 #: kinds the recipient can switch off with "reminders"
@@ -259,31 +270,61 @@ def tick(now: datetime) -> TickResult:
 
 @dataclass
 class DispatchResult:
+    claimed: int = 0
     sent: int = 0
+    #: send attempts that failed (``retried`` of them go back to pending for another try)
     failed: int = 0
+    retried: int = 0
     cancelled: int = 0
     released_leases: int = 0
+    #: claimed but handed back unsent (stopping, or the lease about to run out)
+    handed_back: int = 0
 
 
-def _claim(now: datetime, limit: int) -> list[int]:
-    """Lease up to ``limit`` due rows to this dispatcher; nobody else can claim them."""
+def lease() -> timedelta:
+    """The claim's length: ``OUTBOX_LEASE_SECONDS`` (tests shorten it), else ``LEASE``."""
+    seconds = current_app.config.get("OUTBOX_LEASE_SECONDS")
+    return timedelta(seconds=float(seconds)) if seconds else LEASE
+
+
+def _urgent_first():
+    return case((OutboxMessage.kind.in_(URGENT_KINDS), 0), else_=1)
+
+
+def _claim(now: datetime, limit: int, *, urgent_only: bool = False) -> list[int]:
+    """Lease up to ``limit`` due rows to this dispatcher; nobody else can claim them.
+
+    Urgent kinds (safety alerts) come first, then the oldest; the ids are returned in that
+    order, which is the order of sending.
+    """
     with write_transaction() as session:
         candidates = (select(OutboxMessage.id)
                       .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
-                      .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit))
+                      .order_by(_urgent_first(), OutboxMessage.due_at, OutboxMessage.id)
+                      .limit(limit))
+        if urgent_only:
+            candidates = candidates.where(OutboxMessage.kind.in_(URGENT_KINDS))
         if session.get_bind().dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
         ids = session.scalars(candidates).all()
         if not ids:
             return []
         # The status condition makes the claim exclusive even without row locks.
-        claimed = session.scalars(
+        claimed = set(session.scalars(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
-            .values(status="sending", lease_until=now + LEASE,
+            .values(status="sending", lease_until=now + lease(),
                     attempts=OutboxMessage.attempts + 1)
-            .returning(OutboxMessage.id)).all()
-    return sorted(claimed)
+            .returning(OutboxMessage.id)).all())
+    return [i for i in ids if i in claimed]
+
+
+def _urgent_waiting(now: datetime) -> bool:
+    found = db.session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.status == "pending", OutboxMessage.due_at <= now,
+        OutboxMessage.kind.in_(URGENT_KINDS)).limit(1))
+    db.session.commit()  # end the read transaction
+    return found is not None
 
 
 def _release_expired(now: datetime) -> int:
@@ -323,6 +364,8 @@ def _still_wanted(message: OutboxMessage, user: User | None, now: datetime) -> b
 
 
 def _unclaim(message_ids: list[int]) -> None:
+    if not message_ids:
+        return
     with write_transaction() as session:
         session.execute(update(OutboxMessage)
                         .where(OutboxMessage.id.in_(message_ids),
@@ -339,41 +382,70 @@ def _finish(message_id: int, **values) -> None:
 
 
 def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
-    """Send due messages once: claim with a lease, send, mark sent; expired leases go back."""
-    from program.core.mail import send_email
+    """Send due messages once: claim with a lease, send, mark sent; expired leases go back.
 
+    Urgent messages queued while a batch is on its way join it next. When the scheduler is
+    stopping, or the lease is about to run out, what is left is handed back at once.
+    """
     result = DispatchResult(released_leases=_release_expired(now))
+    if result.released_leases:
+        log.warning("dispatch: %d messages were stranded by a dispatcher that stopped without "
+                    "finishing; their claims expired and they are pending again",
+                    result.released_leases)
     claimed = _claim(now, limit)
+    result.claimed = len(claimed)
     # Stop well before the lease ends (slow SMTP), so no other dispatcher can take a row back
     # while this one is still about to send it.
-    deadline = utcnow() + LEASE - LEASE_MARGIN
-    for position, message_id in enumerate(claimed):
-        if utcnow() >= deadline:
+    deadline = utcnow() + lease() - min(LEASE_MARGIN, lease() / 2)
+    position = 0
+    while position < len(claimed):
+        current = utcnow()
+        if STOP.is_set() or current >= deadline:
+            result.handed_back = len(claimed) - position
             _unclaim(claimed[position:])
             break
-        message = db.session.get(OutboxMessage, message_id)
-        db.session.refresh(message)
-        user = db.session.get(User, message.recipient_id) if message.recipient_id else None
-        if not _still_wanted(message, user, now):
-            _finish(message_id, status="cancelled")
-            result.cancelled += 1
-            continue
-        try:
-            send_email(user.email if user else message.recipient_email, message.subject,
-                       message.body_text, message.body_html)
-        except Exception as exc:  # noqa: BLE001 - any transport error: retry later
-            log.warning("sending outbox message %s failed: %s", message_id, type(exc).__name__)
-            final = message.attempts >= MAX_ATTEMPTS
-            _finish(message_id, status="failed" if final else "pending",
-                    last_error=f"{type(exc).__name__}: {exc}"[:500])
-            result.failed += 1
-            continue
-        scrub = ({"body_text": "", "body_html": None} if message.kind in SECRET_LINK_KINDS
-                 else {})
-        _finish(message_id, status="sent", sent_at=now, **scrub)
-        result.sent += 1
+        if position and position % URGENT_CHECK_EVERY == 0 and _urgent_waiting(current):
+            urgent = _claim(current, 10, urgent_only=True)
+            claimed[position:position] = urgent
+            result.claimed += len(urgent)
+        _send_one(claimed[position], now, result)
+        position += 1
     db.session.commit()
+    if result.claimed or result.released_leases:
+        log.info("dispatch: claimed %d, sent %d, failed %d (%d to retry), cancelled %d, "
+                 "handed back %d, expired claims released %d", result.claimed, result.sent,
+                 result.failed, result.retried, result.cancelled, result.handed_back,
+                 result.released_leases)
     return result
+
+
+def _send_one(message_id: int, now: datetime, result: DispatchResult) -> None:
+    from program.core.mail import send_email
+
+    message = db.session.get(OutboxMessage, message_id)
+    db.session.refresh(message)
+    user = db.session.get(User, message.recipient_id) if message.recipient_id else None
+    if not _still_wanted(message, user, now):
+        _finish(message_id, status="cancelled")
+        result.cancelled += 1
+        return
+    try:
+        send_email(user.email if user else message.recipient_email, message.subject,
+                   message.body_text, message.body_html)
+    except Exception as exc:  # noqa: BLE001 - any transport error: retry later
+        log.warning("sending outbox message %s failed: %s", message_id, type(exc).__name__)
+        final = message.attempts >= MAX_ATTEMPTS
+        _finish(message_id, status="failed" if final else "pending",
+                last_error=f"{type(exc).__name__}: {exc}"[:500])
+        if final:
+            log.error("outbox message %s (%s) given up after %d attempts", message_id,
+                      message.kind, message.attempts)
+        result.failed += 1
+        result.retried += not final
+        return
+    scrub = {"body_text": "", "body_html": None} if message.kind in SECRET_LINK_KINDS else {}
+    _finish(message_id, status="sent", sent_at=now, **scrub)
+    result.sent += 1
 
 
 # --- scheduler entry points (ids in, app context pushed) ---------------------------------------
@@ -387,9 +459,8 @@ def run_in_app(app, job: str) -> None:
             result = tick(now)
             log.info("tick: %d queued, %d stale skipped", result.queued, result.skipped_stale)
         elif job == "dispatch":
-            result = dispatch(now)
-            if result.sent or result.failed:
-                log.info("dispatch: %d sent, %d failed", result.sent, result.failed)
+            if not STOP.is_set():
+                dispatch(now)  # logs its batch
         else:
             raise ValueError(f"unknown job {job!r}")
         db.session.remove()

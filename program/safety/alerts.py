@@ -114,8 +114,9 @@ def take_ownership(user, alert_id: int) -> SafetyAlert:
     """Make the user the alert's owner (the person following it up)."""
     with write_transaction():
         alert = alert_for(user, alert_id, lock=True)
-        alert.owner_id = user.id
-        audit.record(AuditAction.ALERT_OWNED, alert, actor=user)
+        if alert.owner_id != user.id:
+            alert.owner_id = user.id
+            audit.record(AuditAction.ALERT_OWNED, alert, actor=user)
     return alert
 
 
@@ -136,8 +137,10 @@ def set_note(user, alert_id: int, note: str) -> SafetyAlert:
     """Replace the alert's follow-up note (kept in the alert, never in the audit log)."""
     with write_transaction():
         alert = alert_for(user, alert_id, lock=True)
-        alert.note = (note or "").strip() or None
-        audit.record(AuditAction.ALERT_NOTE, alert, actor=user)
+        note = (note or "").strip() or None
+        if alert.note != note:
+            alert.note = note
+            audit.record(AuditAction.ALERT_NOTE, alert, actor=user)
     return alert
 
 

@@ -43,6 +43,9 @@ def screen_locked(participant: Participant, answers: Mapping[str, object], *, on
     failed = failed_rules(rules, answers)
     screening = db.session.scalar(
         select(Screening).where(Screening.participant_id == participant.id))
+    if (screening is not None and screening.screened_on == on
+            and screening.answers == dict(answers)):
+        return screening  # the same form sent again: already recorded
     if screening is None:
         screening = Screening(participant_id=participant.id)
         db.session.add(screening)
@@ -73,6 +76,8 @@ def consent_locked(participant: Participant, version: str, *, on: date, actor=No
     current = participant.study.consent_version
     if not version or (current and version != current):
         raise TrialError(f"consent must be to the current information sheet ({current})")
+    if participant.consented_on == on and participant.consent_version == version:
+        return  # the same consent sent again: already recorded
     participant.consented_on = on
     participant.consent_version = version
     if participant.status == "screened":
@@ -89,6 +94,8 @@ def assign_cohort(participant_id: int, cohort_id: int, *, actor=None) -> None:
             raise TrialError("that cohort belongs to another study")
         if participant.arm_id is None:
             raise TrialError("allocate the person before assigning a cohort")
+        if participant.cohort_id == cohort.id:
+            return  # already in this cohort
         participant.cohort_id = cohort.id
         audit.record(AuditAction.COHORT_ASSIGNED, participant, actor=actor,
                      cohort_id=cohort.id)
@@ -102,6 +109,8 @@ def assign_groups(cohort_id: int, *, actor=None) -> int:
     memberships were added.
     """
     with write_transaction():
+        # one assignment of a cohort at a time: each fills groups by the sizes it reads
+        db.session.execute(select(Cohort.id).where(Cohort.id == cohort_id).with_for_update())
         groups = db.session.scalars(
             select(Group).where(Group.cohort_id == cohort_id).order_by(Group.id)).all()
         small = [g for g in groups if g.kind in ("small", "therapy")]
@@ -133,6 +142,7 @@ def assign_groups(cohort_id: int, *, actor=None) -> int:
                     db.session.add(GroupMembership(group_id=g.id, user_id=person.user_id))
                     members[g.id].add(person.user_id)
                     added += 1
-        audit.record(AuditAction.GROUPS_ASSIGNED, None, actor=actor, cohort_id=cohort_id,
-                     added=added)
+        if added:  # a second click finds everyone placed and records nothing
+            audit.record(AuditAction.GROUPS_ASSIGNED, None, actor=actor, cohort_id=cohort_id,
+                         added=added)
     return added

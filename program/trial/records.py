@@ -21,8 +21,16 @@ def study_participants(study_id: int) -> list[Participant]:
 
 
 def participant_for_update(participant_id: int) -> Participant:
+    """The participant's row, locked and read afresh for a decision.
+
+    The lock is taken by the query (``FOR UPDATE`` on PostgreSQL; on SQLite the BEGIN
+    IMMEDIATE of ``write_transaction``), and ``populate_existing`` overwrites any copy the
+    session already holds (the page loaded it before the lock), so every check reads what is
+    stored now and not what another request has since changed.
+    """
     participant = db.session.scalar(
-        select(Participant).where(Participant.id == participant_id).with_for_update())
+        select(Participant).where(Participant.id == participant_id).with_for_update()
+        .execution_options(populate_existing=True))
     if participant is None:
         raise TrialError("no such participant")
     return participant

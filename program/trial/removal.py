@@ -211,7 +211,8 @@ def remove_participant_data(participant_id: int, *, actor=None, now: datetime | 
     now = now or utcnow()
     with write_transaction():
         participant = db.session.scalar(
-            select(Participant).where(Participant.id == participant_id).with_for_update())
+            select(Participant).where(Participant.id == participant_id).with_for_update()
+            .execution_options(populate_existing=True))
         if participant is None:
             raise LookupError("no such participant")
         if participant.data_removed_at is not None:

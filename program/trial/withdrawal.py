@@ -38,6 +38,8 @@ def withdraw(participant_id: int, kind: str, *, reason: str, on: date, actor=Non
         previous = participant.withdrawal_kind
         if previous is not None and WITHDRAWAL_ORDER[kind] < WITHDRAWAL_ORDER[previous]:
             raise TrialError("a withdrawal can be widened but not narrowed")
+        if previous == kind:
+            return  # already withdrawn this way (a repeated form changes nothing)
         _apply_withdrawal(participant, kind, on)
         participant.withdrawal_reason = (reason or "").strip()[:200] or None
         audit.record(AuditAction.PARTICIPANT_WITHDRAWN, participant, actor=actor, kind=kind)
@@ -77,6 +79,9 @@ def request_data_removal(participant_id: int, *, on: date, actor=None) -> None:
     """
     with write_transaction():
         participant = participant_for_update(participant_id)
+        if (participant.data_removal_requested_at is not None
+                and participant.withdrawal_kind == "leave_study"):
+            return  # already requested
         if participant.data_removal_requested_at is None:
             participant.data_removal_requested_at = utcnow()
         if participant.withdrawal_kind != "leave_study":

@@ -1,0 +1,429 @@
+"""Double submit, generated from the URL map: every state-changing POST route, fired 20 times
+at once by the same signed-in user with the same form (same CSRF and submission token), leaves
+the state of one submission and answers every request with a page, a redirect or 409.
+
+For each route two equal scenes are built in one database: in the first the form is sent once,
+in the second 20 times at once. Both must change the same tables by the same number of rows and
+record the same audit actions; none of the 20 may answer 5xx (no 500, no 503 "could not reach
+its database"), and no action may be audited twice for one object. The requests run in threads
+against one database (a SQLite file, or PostgreSQL with DATABASE_URL), through the WSGI app as a
+server calls it.
+
+A POST route of the URL map needs a case in ``CASES`` or a line in ``NOT_YET_COVERED`` (with
+the reason); a new route without either fails ``test_every_post_route_is_decided``, and the
+list of uncovered routes is printed with every run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from models import AuditEntry, Post, PracticeLog, SafetyAlert, User, db, utcnow
+from program.trial import allocation, enrolment, withdrawal
+from tests.conftest import csrf_token, sign_in
+from tests.factories import (
+    gen_cohort,
+    gen_group,
+    gen_participant,
+    gen_staff,
+    gen_timepoint,
+    gen_user,
+)
+from tests.factories_groups import gen_post
+from tests.factories_trial import ELIGIBLE, gen_applicant, gen_trial
+
+N = 20
+TODAY = date.today().isoformat()
+YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+
+
+@dataclass
+class Scene:
+    """What the cases act on: a minimisation trial with its researcher, a cohort with a group
+    (its leader and two members), an admin."""
+
+    researcher: object
+    leader: object
+    admin: object
+    study: object
+    cohort: object
+    group: object
+    member: object
+    member2: object
+    member_record: object
+    people: dict = field(default_factory=dict)
+
+
+def _scene() -> Scene:
+    study = gen_trial("minimisation", factors={"gender": 1})
+    researcher, admin = gen_user("researcher"), gen_user("admin")
+    gen_staff(study, researcher, blind=False)
+    leader = gen_user("facilitator")
+    member, member2 = gen_user("participant"), gen_user("participant")
+    cohort = gen_cohort(study, facilitators=[leader])
+    record = gen_participant(study, arm="CFT", cohort=cohort, user=member, eligible=True,
+                             randomised_at=utcnow())
+    gen_participant(study, arm="CFT", cohort=cohort, user=member2, eligible=True,
+                    randomised_at=utcnow())
+    group = gen_group(cohort, members=[member, member2], leaders=[leader])
+    return Scene(researcher, leader, admin, study, cohort, group, member, member2, record,
+                 people={"member": member.id})
+
+
+def _person(scene: Scene, stage: str):
+    person = gen_applicant(scene.study, baseline={"gender": "female"})
+    today = person.created_at.date()
+    if stage in ("screened", "consented", "randomised"):
+        enrolment.screen(person.id, ELIGIBLE, on=today)
+    if stage in ("consented", "randomised"):
+        enrolment.record_consent(person.id, "v1.0", on=today)
+    if stage == "randomised":
+        allocation.randomise(person.id)
+    return person
+
+
+def _answers() -> dict:
+    return {k: ("yes" if v is True else "no" if v is False else str(v))
+            for k, v in ELIGIBLE.items()}
+
+
+@dataclass(frozen=True)
+class Case:
+    """Who sends which form to which address (built on a fresh scene)."""
+
+    user: Callable[[Scene], object]
+    url: Callable[[Scene], str]
+    form: Callable[[Scene], dict] = lambda s: {}
+    #: for changes that add no row and no audit entry: True once the form took effect
+    effect: Callable[[Scene], bool] | None = None
+    #: the status of an accepted submission (pages redirect; the answer-by-answer API is JSON)
+    accepted: int = 302
+
+
+def _researcher(scene):
+    return scene.researcher
+
+
+def _member(scene):
+    return scene.member
+
+
+def _leader(scene):
+    return scene.leader
+
+
+def _on_person(stage: str, path: str):
+    def url(scene):
+        scene.people[stage] = _person(scene, stage)
+        return f"/research/participants/{scene.people[stage].id}/{path}"
+    return url
+
+
+def _leader_post(scene: Scene) -> str:
+    post = gen_post(scene.group, scene.leader, "How did the breathing practice go?",
+                    title="Week 1")
+    return f"/groups/{scene.group.id}/posts/{post.id}"
+
+
+def _member_post(scene: Scene) -> str:
+    post = gen_post(scene.group, scene.member, "Breathing helped today.", title="Week 2")
+    scene.people["post"] = post.id
+    return f"/groups/{scene.group.id}/posts/{post.id}"
+
+
+def _post(scene: Scene) -> Post:
+    return db.session.get(Post, scene.people["post"], populate_existing=True)
+
+
+def _alert(scene: Scene) -> str:
+    post = gen_post(scene.group, scene.member, "A hard week.")
+    alert = SafetyAlert(study_id=scene.study.id, participant_id=scene.member_record.id,
+                        group_id=scene.group.id, source_kind="post", source_id=post.id,
+                        rule="risk-phrases:en", status="open")
+    db.session.add(alert)
+    db.session.commit()
+    return f"/alerts/{alert.id}"
+
+
+def _practice_log(scene: Scene) -> str:
+    log = PracticeLog(participant_id=scene.member_record.id, practice_key="mindfulness-of-sound",
+                      practised_on=date.today() - timedelta(days=2), minutes=10, helpfulness=5,
+                      submission_token="scene-log-000000001")
+    db.session.add(log)
+    db.session.commit()
+    scene.people["log"] = log.id
+    return f"/me/practice/{log.id}"
+
+
+def _log(scene: Scene) -> PracticeLog | None:
+    return db.session.get(PracticeLog, scene.people["log"], populate_existing=True)
+
+
+def _questionnaire(scene: Scene) -> str:
+    timepoint = gen_timepoint(scene.study, "pre", 1, instruments=("BDI-II",), opens_day=-60,
+                              closes_day=120)
+    return f"/q/{timepoint.id}/BDI-II"
+
+
+def _rating(scene: Scene) -> str:
+    rater = gen_user("rater")
+    gen_staff(scene.study, rater)
+    scene.people["rater"] = rater
+    timepoint = gen_timepoint(scene.study, "post", 2, instruments=("GRID-HAMD",),
+                              opens_day=-60, closes_day=120)
+    return (f"/rate/{scene.study.id}/{scene.member_record.id}/{timepoint.id}/GRID-HAMD")
+
+
+def _unplaced(scene: Scene) -> str:
+    gen_participant(scene.study, arm="CFT", cohort=scene.cohort, user=gen_user("participant"),
+                    eligible=True, randomised_at=utcnow())
+    return f"/research/cohorts/{scene.cohort.id}/groups"
+
+
+def _removal_requested(scene: Scene) -> str:
+    person = _person(scene, "randomised")
+    withdrawal.request_data_removal(person.id, on=date.today())
+    scene.people["removal"] = person
+    return f"/admin/removals/{person.id}"
+
+
+PRACTICE = {"practice_key": "mindfulness-of-sound", "practised_on": YESTERDAY, "minutes": "12",
+            "helpfulness": "6", "note": "", "token": "same-practice-form-0003"}
+
+CASES: dict[str, Case] = {
+    # trial
+    "researcher.randomise POST": Case(_researcher, _on_person("consented", "randomise")),
+    "researcher.screen POST": Case(_researcher, _on_person("applied", "screening"),
+                                   lambda s: _answers()),
+    "researcher.consent POST": Case(_researcher, _on_person("screened", "consent"),
+                                    lambda s: {"version": "v1.0", "on": TODAY}),
+    "researcher.cohort POST": Case(_researcher, _on_person("randomised", "cohort"),
+                                   lambda s: {"cohort_id": str(s.cohort.id)}),
+    "researcher.withdraw POST": Case(
+        _researcher, _on_person("randomised", "withdrawal"),
+        lambda s: {"kind": "stop_contact", "reason": "moved away", "on": TODAY}),
+    "researcher.request_removal POST": Case(_researcher,
+                                            _on_person("randomised", "removal-request")),
+    "researcher.add_adverse_event POST": Case(
+        _researcher, _on_person("randomised", "adverse-events"),
+        lambda s: {"alert_id": "0", "description": "Fainted at work", "onset_on": TODAY,
+                   "severity": "moderate", "serious": "y", "relatedness": "unlikely",
+                   "outcome": "recovered", "submission_token": "same-event-form-01"}),
+    "researcher.generate_list POST": Case(
+        _researcher, lambda s: _blocks_study(s) + "/allocation-list"),
+    "researcher.assign_groups POST": Case(_researcher, _unplaced),
+    "admin.process_removal POST": Case(
+        lambda s: s.admin, _removal_requested, lambda s: {"confirm": s.people["removal"].code}),
+    "admin.set_user_active POST": Case(
+        lambda s: s.admin, lambda s: f"/admin/users/{s.member2.id}/active",
+        lambda s: {"active": "0"}),
+    # groups
+    "groups.create POST": Case(
+        _member, lambda s: f"/groups/{s.group.id}/posts",
+        lambda s: {"title": "Week 2", "body": "Breathing helped today.",
+                   "submission_token": "same-form-0001"}),
+    "groups.reply POST": Case(_member, lambda s: _leader_post(s) + "/reply",
+                              lambda s: {"body": "Same for me.",
+                                         "submission_token": "same-form-0002"}),
+    "groups.flag POST": Case(_member, lambda s: _leader_post(s) + "/flag",
+                             lambda s: {"reason": "please look"}),
+    "groups.edit POST": Case(_member, lambda s: _member_post(s) + "/edit",
+                             lambda s: {"title": "Week 2", "body": "Breathing helped, mostly."},
+                             lambda s: _post(s).body == "Breathing helped, mostly."),
+    "groups.delete POST": Case(_member, lambda s: _member_post(s) + "/delete",
+                               effect=lambda s: _post(s).deleted_at is not None),
+    "groups.hide POST": Case(_leader, lambda s: _member_post(s) + "/hide",
+                             lambda s: {"reason": "Moved to the practice thread"}),
+    "groups.moderate POST[pin]": Case(_leader, lambda s: _leader_post(s) + "/pin"),
+    "groups.moderate POST[lock]": Case(_leader, lambda s: _leader_post(s) + "/lock"),
+    # safety alerts
+    "alerts.act POST[own]": Case(_leader, lambda s: _alert(s) + "/own"),
+    "alerts.act POST[acknowledge]": Case(_leader, lambda s: _alert(s) + "/acknowledge"),
+    "alerts.act POST[close]": Case(_leader, lambda s: _alert(s) + "/close"),
+    "alerts.note POST": Case(_leader, lambda s: _alert(s) + "/note",
+                             lambda s: {"note": "Called; safe and supported."}),
+    # participants
+    "participant.practice_new POST": Case(_member, lambda s: "/me/practice/new",
+                                          lambda s: PRACTICE),
+    "participant.practice_edit POST": Case(_member, lambda s: _practice_log(s) + "/edit",
+                                           lambda s: {**PRACTICE, "minutes": "20"},
+                                           lambda s: _log(s).minutes == 20),
+    "participant.practice_delete POST": Case(_member,
+                                             lambda s: _practice_log(s) + "/delete"),
+    "questionnaires.instrument POST": Case(
+        _member, _questionnaire,
+        lambda s: {**{f"item-{n}": "1" for n in range(1, 22)}, "action": "submit"}),
+    "questionnaires.save_one POST": Case(_member, lambda s: _questionnaire(s) + "/answer",
+                                         lambda s: {"item": "3", "value": "1"},
+                                         accepted=200),
+    "rater.rate POST": Case(
+        lambda s: s.people["rater"], _rating,
+        lambda s: {**{f"item-{n}": "1" for n in range(1, 18)}, "action": "submit"}),
+    "participant.session_done POST": Case(_member, lambda s: "/me/sessions/1/done"),
+    "settings.edit POST": Case(
+        _member, lambda s: "/settings/",
+        lambda s: {"timezone": "Asia/Tokyo", "locale": "ja", "reminders_enabled": "y",
+                   "notify_replies": "daily", "notify_announcements": "none"},
+        lambda s: db.session.get(User, s.people["member"], populate_existing=True).timezone
+        == "Asia/Tokyo"),
+    # facilitators
+    "facilitator.register POST": Case(
+        _leader, lambda s: f"/facilitate/cohorts/{s.cohort.id}/meetings/1/register",
+        lambda s: {f"status-{s.member_record.id}": "present",
+                   f"minutes-{s.member_record.id}": "85", "fill": "present"}),
+    "facilitator.attendance_import_confirm POST": Case(
+        _leader, lambda s: f"/facilitate/cohorts/{s.cohort.id}/meetings/1/import/confirm",
+        lambda s: {"rows": "1", "confirm-0": "y", "participant-0": str(s.member_record.id),
+                   "minutes-0": "80"}),
+    "facilitator.meeting POST": Case(
+        _leader, lambda s: f"/facilitate/cohorts/{s.cohort.id}/meetings/1",
+        lambda s: {"outcome": "held", "actual_minutes": "90", "notes": "Good session"}),
+}
+
+
+def _blocks_study(scene: Scene) -> str:
+    study = gen_trial("blocks")
+    gen_staff(study, scene.researcher, blind=False)
+    return f"/research/studies/{study.id}"
+
+
+#: POST routes the property does not cover yet, and why (printed by every run)
+_SECURITY = "account and sign-in routes (issue 17 owns them); not yet cased"
+_SETUP = "study set-up (issue 14 is changing these routes); not yet cased"
+_LATER = "not yet cased (time); its write is keyed or locked but not proven under a burst"
+_NEW = "new with issues 14/15 (accounts, applications, cohort staff, rescheduling); not yet cased"
+NOT_YET_COVERED: dict[str, str] = {
+    **{f"auth.{name} POST": _SECURITY for name in (
+        "sign_in", "sign_out", "sign_out_everywhere", "set_language", "request_reset",
+        "reset_password", "change_password", "two_factor_step")},
+    **{f"two_factor.{name} POST": _SECURITY for name in (
+        "start", "confirm", "disable", "regenerate")},
+    "admin.reset_two_factor POST": _SECURITY,
+    **{f"study_setup.{name} POST": _SETUP for name in (
+        "arms", "edit_cohort", "edit_timepoint", "group_staff", "new_cohort", "new_timepoint")},
+    "researcher.setup POST": _SETUP,
+    "researcher.add_applicant POST": _SETUP + "; KNOWN GAP: no submission token, each click"
+                                              " adds an applicant",
+    # arrived on main (issues 14 and 15) while this property was written: not yet cased
+    **{route: _NEW for route in (
+        "admin.bulk_confirm POST", "admin.bulk_upload POST", "admin.invite POST",
+        "admin.resend_invitation POST", "admin.revoke_invitation POST", "admin.set_role POST",
+        "applications.settings POST", "apply.consent POST", "apply.screening POST",
+        "apply.start POST", "cohort_staff.add_facilitator POST",
+        "cohort_staff.assign_participants POST", "cohort_staff.change_leader POST",
+        "cohort_staff.form_groups POST", "cohort_staff.move_member POST",
+        "cohort_staff.remove_facilitator POST", "facilitator.reschedule POST",
+        "invitations.accept POST", "researcher.invite_participant POST")},
+    "facilitator.attendance_import_upload POST": "reads an uploaded report and shows the "
+                                                 "matches for review; writes nothing",
+}
+
+
+def _post_routes(app) -> set[str]:
+    return {f"{rule.endpoint} POST" for rule in app.url_map.iter_rules()
+            if "POST" in rule.methods and not rule.endpoint.startswith("_test")}
+
+
+def _covered() -> set[str]:
+    return {key.split("[")[0] for key in CASES}
+
+
+def test_every_post_route_is_decided(app, capsys):
+    routes = _post_routes(app)
+    uncovered = sorted(routes - _covered())
+    missing = [r for r in uncovered if r not in NOT_YET_COVERED]
+    with capsys.disabled():
+        print(f"\ndouble-submit property: {len(_covered())} of {len(routes)} POST routes covered; "
+              f"not yet covered ({len(uncovered)}):")
+        for route in uncovered:
+            print(f"  {route}: {NOT_YET_COVERED.get(route, 'NO CASE')}")
+    assert missing == [], f"POST routes without a double-submit case: {missing}"
+    assert not _covered() - routes, "cases for routes that no longer exist"
+    assert not set(NOT_YET_COVERED) & _covered(), "a covered route is still listed as uncovered"
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path):
+    if database_url.startswith("sqlite"):
+        return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'double-submit.db'}"}
+    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": N + 2, "max_overflow": 5}}
+
+
+def _row_counts() -> dict[str, int]:
+    return {t.name: db.session.scalar(select(func.count()).select_from(t))
+            for t in db.metadata.sorted_tables}
+
+
+def _burst(app, cookie: str, url: str, form: dict, times: int) -> list[int]:
+    start = threading.Barrier(times)
+    statuses: list[int] = []
+
+    def click() -> None:
+        browser = FlaskClient(app, app.response_class, use_cookies=True)
+        browser.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie, domain="hearth.test")
+        start.wait()
+        try:
+            statuses.append(browser.post(url, data=form).status_code)
+        except BaseException as exc:  # noqa: BLE001 - an unhandled error is a 500
+            statuses.append(f"raised {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=click) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses
+
+
+def _audited_since(first_entry: int) -> list[tuple]:
+    return [tuple(row) for row in db.session.execute(
+        select(AuditEntry.action, AuditEntry.object_type, AuditEntry.object_id)
+        .where(AuditEntry.id > first_entry))]
+
+
+def _submit(app, case: Case, times: int) -> tuple[dict, list[tuple], list, Scene]:
+    """Build a scene, send the case's form ``times`` at once; what changed and the answers."""
+    scene = _scene()
+    url = case.url(scene)
+    client = app.test_client()
+    sign_in(client, case.user(scene))
+    form = {**case.form(scene), "csrf_token": csrf_token(client, "/settings/")}
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"], domain="hearth.test").value
+    db.session.commit()
+    before = _row_counts()
+    first_entry = db.session.scalar(select(func.max(AuditEntry.id))) or 0
+    db.session.remove()
+    statuses = _burst(app, cookie, url, form, times)
+    after = _row_counts()
+    changed = {t: after[t] - before[t] for t in after if after[t] != before[t]}
+    return changed, _audited_since(first_entry), statuses, scene
+
+
+@pytest.mark.parametrize("route", sorted(CASES))
+def test_twenty_simultaneous_submissions_leave_one(app, route):
+    case = CASES[route]
+    once_rows, once_audit, [once_status], once = _submit(app, case, 1)
+    assert once_status == case.accepted, once_status  # a form with errors answers 200/400
+    if case.effect is None:
+        assert once_rows or once_audit, "the form changed nothing: the case is not a submission"
+    else:
+        assert case.effect(once)
+
+    rows, audit, statuses, burst = _submit(app, case, N)
+
+    assert len(statuses) == N
+    assert all(isinstance(s, int) and s < 500 for s in statuses), Counter(statuses)
+    assert all(s in (200, 302, 303, 409) for s in statuses), Counter(statuses)
+    assert rows == once_rows
+    assert sorted(a for a, *_ in audit) == sorted(a for a, *_ in once_audit)
+    assert [e for e, n in Counter(audit).items() if n > 1] == []
+    if case.effect is not None:
+        assert case.effect(burst)
