@@ -117,6 +117,9 @@ def test_eligibility_rules_are_built_in_a_form_and_screening_excludes_with_reaso
     assert study.eligibility_rules == []
 
     assert post_form(client, page, RULES).status_code == 302
+    audits = _count(AuditEntry)
+    assert post_form(client, page, RULES).status_code == 302  # the same again: nothing new
+    assert _count(AuditEntry) == audits
     db.session.refresh(study)
     by_key = {r["key"]: r for r in study.eligibility_rules}
     assert (by_key["age"]["min"], by_key["age"]["max"]) == (18, 60)
@@ -241,6 +244,10 @@ def test_clinicians_and_staff_are_added_with_their_flags(app, as_user):
                      ).status_code == 302
     row = db.session.scalar(select(StudyStaff).where(StudyStaff.user_id == doctor.id))
     assert row.is_clinician and not row.blind_to_arm
+    audits = _count(AuditEntry)
+    assert post_form(client, page, {"user_id": str(doctor.id), "is_clinician": "y"}
+                     ).status_code == 302
+    assert _count(AuditEntry) == audits
     assert post_form(client, page, {"user_id": str(doctor.id), "blind_to_arm": "y"}
                      ).status_code == 302
     db.session.refresh(row)

@@ -162,10 +162,13 @@ def save_wording(study_id: int, instrument: Instrument, language: str, text: str
         raise InstrumentError(f"unknown language {language!r}")
     parse_upload(instrument, text)
     with write_transaction():
+        db.session.get(Study, study_id, with_for_update=True, populate_existing=True)
         row = db.session.scalar(select(InstrumentWording).where(
             InstrumentWording.study_id == study_id,
             InstrumentWording.instrument == instrument.key,
             InstrumentWording.language == language))
+        if row is not None and row.wording == text:
+            return
         if row is None:
             row = InstrumentWording(study_id=study_id, instrument=instrument.key,
                                     language=language)

@@ -132,7 +132,9 @@ def save(study_id: int, chosen: list[dict]) -> None:
     """Keep the study's characteristics; once the allocation list exists, its strata are fixed
     (a stratification factor and its choices cannot change)."""
     with write_transaction():
-        study = db.session.get(Study, study_id)
+        study = db.session.get(Study, study_id, with_for_update=True, populate_existing=True)
+        if (study.baseline_characteristics or []) == chosen:
+            return
         strata = (study.randomisation_settings or {}).get("strata") or []
         if strata and allocation_list_exists(study_id):
             before = {d["key"]: d for d in study.baseline_characteristics or []}
@@ -178,7 +180,10 @@ def record_baseline(participant_id: int, values: Mapping[str, object], *,
                     today: date | None = None, actor=None) -> None:
     """Write the person's characteristics (and gender, birth year where they map)."""
     with write_transaction():
-        participant = db.session.get(Participant, participant_id)
+        participant = db.session.get(Participant, participant_id, with_for_update=True,
+                                     populate_existing=True)
+        if all((participant.baseline or {}).get(k) == v for k, v in values.items()):
+            return  # entered already (a second click changes nothing)
         participant.baseline = {**(participant.baseline or {}), **values}
         if "gender" in values:
             participant.gender = str(values["gender"])

@@ -58,6 +58,12 @@ def create_study(values: Mapping, *, creator: User, lead_id: int | None = None) 
     return study
 
 
+def _locked(study_id: int) -> Study:
+    """The study, its row locked for the rest of the transaction: set-up changes of one study
+    run one after the other, so a second click finds the first one's result."""
+    return db.session.get(Study, study_id, with_for_update=True, populate_existing=True)
+
+
 # --------------------------------------------------------------------------- staff
 
 
@@ -70,11 +76,15 @@ def staff_rows(study_id: int) -> list[tuple[StudyStaff, User]]:
 def set_staff(study_id: int, user_id: int, *, is_clinician: bool, blind_to_arm: bool) -> None:
     """Add a staff account to the study, or change its flags."""
     with write_transaction():
+        _locked(study_id)
         user = db.session.get(User, user_id)
         if user is None or user.role not in STAFF_ROLES or not user.active:
             raise SetupError(_l("Choose an active staff account."))
         row = db.session.scalar(select(StudyStaff).where(StudyStaff.study_id == study_id,
                                                          StudyStaff.user_id == user_id))
+        if row is not None and (row.is_clinician, row.blind_to_arm) == (is_clinician,
+                                                                       blind_to_arm):
+            return  # as it is already (a second click changes nothing)
         if row is None:
             row = StudyStaff(study_id=study_id, user_id=user_id)
             db.session.add(row)
@@ -86,6 +96,7 @@ def set_staff(study_id: int, user_id: int, *, is_clinician: bool, blind_to_arm: 
 
 def remove_staff(study_id: int, user_id: int, *, actor: User) -> None:
     with write_transaction():
+        _locked(study_id)
         if user_id == actor.id:
             raise SetupError(_l("You cannot remove yourself from the study."))
         row = db.session.scalar(select(StudyStaff).where(StudyStaff.study_id == study_id,
@@ -111,6 +122,7 @@ def add_consent_version(study_id: int, version: str, *, text: str | None,
     if not (text or "").strip() and not file:
         raise SetupError(_l("Give the information sheet as text or as a file."))
     with write_transaction():
+        study = _locked(study_id)
         taken = db.session.scalar(select(ConsentVersion.id).where(
             ConsentVersion.study_id == study_id, ConsentVersion.version == version))
         if taken:
@@ -121,7 +133,6 @@ def add_consent_version(study_id: int, version: str, *, text: str | None,
             row.file_name, row.file_type, row.file_data = file
         db.session.add(row)
         db.session.flush()
-        study = db.session.get(Study, study_id)
         if current or not study.consent_version:
             study.consent_version = version
         audit.record(AuditAction.CONSENT_VERSION_ADDED, row, version=version,
@@ -132,10 +143,13 @@ def add_consent_version(study_id: int, version: str, *, text: str | None,
 def make_current(study_id: int, version_id: int) -> ConsentVersion:
     """Consent is recorded on this version of the information sheet from now on."""
     with write_transaction():
+        study = _locked(study_id)
         row = db.session.get(ConsentVersion, version_id)
         if row is None or row.study_id != study_id:
             raise SetupError(_l("No such version of this study's information sheet."))
-        db.session.get(Study, study_id).consent_version = row.version
+        if study.consent_version == row.version:
+            return row
+        study.consent_version = row.version
         audit.record(AuditAction.CONSENT_VERSION_CURRENT, row, version=row.version)
     return row
 
@@ -146,7 +160,9 @@ def make_current(study_id: int, version_id: int) -> ConsentVersion:
 def save_eligibility(study_id: int, rules: list[dict]) -> None:
     check_rules(rules)
     with write_transaction():
-        study = db.session.get(Study, study_id)
+        study = _locked(study_id)
+        if study.eligibility_rules == rules:
+            return
         study.eligibility_rules = rules
         audit.record(AuditAction.ELIGIBILITY_SAVED, study, keys=[r["key"] for r in rules])
 
@@ -161,7 +177,7 @@ def save_randomisation(study_id: int, method: str, *, block_sizes: Sequence[int]
     Fixed once the allocation list exists; the seed made when the study was created is kept.
     """
     with write_transaction():
-        study = db.session.get(Study, study_id)
+        study = _locked(study_id)
         if allocation_list_exists(study_id):
             raise SetupError(_l("The allocation list exists; the randomisation is fixed."))
         usable = {d["key"] for d in characteristics.stratifiable(study)}
@@ -176,11 +192,13 @@ def save_randomisation(study_id: int, method: str, *, block_sizes: Sequence[int]
                                     "of the arms' ratios).", unit=unit))
         factors = list(factors) if method in ("stratified_blocks", "minimisation") else []
         seed = (study.randomisation_settings or {}).get("seed") or secrets.randbelow(2**31)
-        study.randomisation_method = method
-        study.randomisation_settings = {
+        settings = {
             "seed": seed, "block_sizes": list(block_sizes), "list_length": list_length,
             "strata": factors, "strata_levels": characteristics.levels(study, factors),
             **({"factors": {f: 1 for f in factors}} if method == "minimisation" else {})}
+        if (study.randomisation_method, study.randomisation_settings) == (method, settings):
+            return
+        study.randomisation_method, study.randomisation_settings = method, settings
         audit.record(AuditAction.RANDOMISATION_SAVED, study, method=method, factors=factors)
 
 
@@ -188,7 +206,7 @@ def generate_list(study_id: int, *, actor=None) -> int:
     """Generate the concealed list with the strata of the characteristics as they are now
     (a site added after the settings were saved gets its own list); returns its length."""
     with write_transaction():
-        study = db.session.get(Study, study_id)
+        study = _locked(study_id)
         settings = dict(study.randomisation_settings or {})
         if settings.get("strata") and not allocation_list_exists(study_id):
             settings["strata_levels"] = characteristics.levels(study, settings["strata"])
