@@ -104,8 +104,23 @@ def default_config(instance_path: str) -> dict:
         "LOG_FORMAT": os.environ.get("HEARTH_LOG_FORMAT", "text").strip().lower(),
         # how long the scheduler's claim on an outbox message lasts (a crash holds it so long)
         "OUTBOX_LEASE_SECONDS": int(os.environ.get("OUTBOX_LEASE_SECONDS", "60")),
-        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        # Failed sign-ins (see views/auth/devices.py): one account from one address, in tiers
+        # that wait longer each time; any account from one address; one account from anywhere
+        # (a browser the owner signed in from before is exempt from that last one).
+        "LOGIN_LIMIT_PER_PAIR": os.environ.get(
+            "LOGIN_LIMIT_PER_PAIR", "3 per minute;6 per 15 minutes;10 per hour;20 per day"),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT",
+                                                  "10 per 15 minutes"),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
+        # wrong two-factor codes (the password was right), per account
+        "TWO_FACTOR_LIMIT_PER_ACCOUNT": os.environ.get("TWO_FACTOR_LIMIT_PER_ACCOUNT",
+                                                       "5 per 15 minutes"),
+        # Request limits: forms are small; views marked ``accepts_uploads`` take up to
+        # MAX_UPLOAD_LENGTH. Larger bodies get a 413 before they are read.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "MAX_UPLOAD_LENGTH": int(os.environ.get("MAX_UPLOAD_LENGTH", str(3 * 1024 * 1024))),
+        "MAX_FORM_MEMORY_SIZE": 512 * 1024,
+        "MAX_FORM_PARTS": 500,
         "PASSWORD_RESET_HOURS": 2,
         "INVITATION_DAYS": int(os.environ.get("INVITATION_DAYS", "7")),
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "60")),
@@ -163,6 +178,9 @@ def create_app(config: dict | None = None) -> Flask:
     # naming the file and field, and no request ever reads content files.
     get_catalogue()
 
+    if app.config["TRUSTED_PROXIES"] > 0:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     init_extensions(app)
     init_security(app)
     init_template_helpers(app)
@@ -172,7 +190,4 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(bench.bp)
     for group in COMMANDS:
         app.cli.add_command(group)
-    if app.config["TRUSTED_PROXIES"]:
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app

@@ -75,6 +75,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cur = dbapi_connection.cursor()
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA secure_delete = ON")  # erased rows are overwritten, not left free
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
@@ -83,6 +84,19 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+def checkpoint_after_erasure() -> None:
+    """After erasing someone's data: on SQLite, copy the write-ahead log into the database
+    (where ``secure_delete`` overwrote the old rows) and empty it, so the erased text survives
+    in neither file. PostgreSQL needs a ``VACUUM`` of the affected tables (see the README)."""
+    if db.engine.dialect.name != "sqlite":
+        return
+    connection = db.engine.raw_connection()
+    try:
+        connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
 
 
 @contextmanager

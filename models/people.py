@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask_babel import lazy_pgettext
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models._types import Vocabulary, one_of
@@ -69,6 +69,10 @@ class User(UserMixin, db.Model):
     notify_announcements: Mapped[str] = mapped_column(String(10), default="daily")
     #: private token for the iCalendar feed URL
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    #: the feed carries the meetings' video link only when the user asks for it (anyone who
+    #: has the feed's address could otherwise join the group's meetings)
+    calendar_video_link: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                      server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the TOTP secret, encrypted (views.two_factor); set while enrolling, kept once enabled

@@ -28,6 +28,25 @@ class AlertStatus(Vocabulary):
     CLOSED = "closed", lazy_pgettext("alert status", "closed")
 
 
+class RiskLevel(Vocabulary):
+    """How pressing a risk statement is: urgent ones (plans, farewells, acts) come first."""
+
+    CONCERN = "concern", lazy_pgettext("risk level", "concern")
+    URGENT = "urgent", lazy_pgettext("risk level", "urgent")
+
+
+class RiskFamily(Vocabulary):
+    """The kinds of risk statement clinicians screen for (program.safety.detector)."""
+
+    PLAN_PREPARATION = "plan_preparation", lazy_pgettext("risk family", "plans or preparation")
+    FAREWELL = "farewell", lazy_pgettext("risk family", "farewell")
+    SELF_HARM = "self_harm", lazy_pgettext("risk family", "self-harm")
+    SUICIDAL_THOUGHTS = "suicidal_thoughts", lazy_pgettext("risk family", "suicidal thoughts")
+    WISH_TO_BE_DEAD = "wish_to_be_dead", lazy_pgettext("risk family", "wish to be dead")
+    HOPELESSNESS_BURDEN = ("hopelessness_burden",
+                           lazy_pgettext("risk family", "hopelessness or feeling a burden"))
+
+
 class AeSeverity(Vocabulary):
     """Severity of an adverse event."""
 
@@ -67,6 +86,7 @@ class SafetyAlert(db.Model):
         UniqueConstraint("source_kind", "source_id"),
         one_of("source_kind", AlertSource, "source_kind_valid"),
         one_of("status", AlertStatus),
+        one_of("level", RiskLevel, "level_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,7 +97,11 @@ class SafetyAlert(db.Model):
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
     source_kind: Mapped[str] = mapped_column(String(20))
     source_id: Mapped[int] = mapped_column(Integer)
-    rule: Mapped[str] = mapped_column(String(120))  #: e.g. risk-phrases:en or BDI-II.item9>=2
+    rule: Mapped[str] = mapped_column(String(120))  #: e.g. risk:urgent:farewell or BDI-II.item9>=2
+    #: for risk language: its level (RiskLevel) and families (RiskFamily codes, most pressing
+    #: first, comma-separated); never the words that were written
+    level: Mapped[str | None] = mapped_column(String(10))
+    families: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(15), default="open")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(Text)

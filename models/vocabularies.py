@@ -7,7 +7,14 @@ from models.cohorts import CohortStatus, FacilitatorRole
 from models.groups import GroupKind, MembershipRole
 from models.meetings import MeetingOutcome
 from models.people import Role
-from models.safety import AeOutcome, AeRelatedness, AeSeverity, AlertStatus
+from models.safety import (
+    AeOutcome,
+    AeRelatedness,
+    AeSeverity,
+    AlertStatus,
+    RiskFamily,
+    RiskLevel,
+)
 from models.studies import Design, ParticipantStatus, RandomisationMethod
 
 VOCABULARIES: dict[str, type[Vocabulary]] = {
@@ -21,6 +28,8 @@ VOCABULARIES: dict[str, type[Vocabulary]] = {
     "membership_role": MembershipRole,
     "role": Role,
     "alert_status": AlertStatus,
+    "risk_level": RiskLevel,
+    "risk_family": RiskFamily,
     "ae_severity": AeSeverity,
     "ae_relatedness": AeRelatedness,
     "ae_outcome": AeOutcome,

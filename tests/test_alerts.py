@@ -28,6 +28,7 @@ RISKY = {
     "ja": "正直、死にたいと思う日もあります。",
     "zh": "说实话，有时候我不想活了。",
 }
+FAMILY = {"en": "suicidal_thoughts", "ja": "wish_to_be_dead", "zh": "wish_to_be_dead"}
 
 
 def alerts():
@@ -44,8 +45,8 @@ def test_a_risky_post_raises_exactly_one_alert_however_often_it_is_edited(app, l
     (alert,) = alerts()
     participant = db.session.scalar(select(Participant).where(
         Participant.user_id == world.member.id))
-    assert (alert.source_kind, alert.source_id, alert.rule) == (
-        "post", post.id, f"risk-phrases:{language}")
+    assert (alert.source_kind, alert.source_id, alert.rule, alert.level, alert.families) == (
+        "post", post.id, f"risk:concern:{FAMILY[language]}", "concern", FAMILY[language])
     assert (alert.study_id, alert.group_id, alert.participant_id, alert.status) == (
         world.study.id, world.group.id, participant.id, "open")
 
@@ -86,7 +87,7 @@ def test_recipients_see_the_alert_and_the_post_text(app, recipient):
     client = client_for(app, getattr(world, recipient))
     assert f"/alerts/{alert.id}" in client.get("/alerts/").get_data(as_text=True)
     page = client.get(f"/alerts/{alert.id}").get_data(as_text=True)
-    assert "死にたい" in page and "risk-phrases:ja" in page
+    assert "死にたい" in page and "wish to be dead" in page and "concern" in page
     assert post.id
 
 
@@ -135,8 +136,9 @@ def test_working_an_alert_owner_acknowledgement_note_and_closing(app):
                                .where(AuditEntry.action.like("alert.%"))
                                .order_by(AuditEntry.id)).all()
     assert [(a, actor) for a, actor, _d in trail] == [
-        ("alert.acknowledge", world.leader.id), ("alert.own", world.clinician.id),
-        ("alert.note", world.clinician.id), ("alert.close", world.clinician.id)]
+        ("alert.raise", None), ("alert.acknowledge", world.leader.id),
+        ("alert.own", world.clinician.id), ("alert.note", world.clinician.id),
+        ("alert.close", world.clinician.id)]
     assert all(note not in str(details) for _a, _actor, details in trail)
 
 
@@ -185,3 +187,26 @@ def test_practice_note_alert_reaches_the_participants_group_leaders(app):
     alert = db.session.scalars(select(SafetyAlert)).one()
     assert alert.group_id == group.id
     assert leader.id in alert_recipients(alert.study_id, alert.group_id)
+
+
+def test_the_alert_its_audit_entry_and_its_emails_name_level_and_family_never_the_text(app):
+    world = gen_world()
+    text = "I've been hoarding my sleeping pills. Goodbye everyone, thank you."
+    post = posting.create_post(world.member, world.group.id, text)
+    (alert,) = alerts()
+    assert (alert.level, alert.families) == ("urgent", "plan_preparation,farewell")
+    details = db.session.scalar(select(AuditEntry.details).where(
+        AuditEntry.action == "alert.raise", AuditEntry.object_id == alert.id))
+    assert details == {"source": "post", "level": "urgent",
+                       "families": "plan_preparation,farewell"}
+    emails = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "safety_alert")).all()
+    assert emails
+    for email in emails:
+        assert "hoarding" not in email.body_text and "Goodbye" not in email.body_text
+        assert world.group.name not in email.body_text
+    english = [e for e in emails if "Level:" in e.body_text]
+    assert english and all("urgent" in e.body_text and "plans or preparation, farewell"
+                           in e.body_text for e in english)
+    page = client_for(app, world.clinician).get(f"/alerts/{alert.id}").get_data(as_text=True)
+    assert "plans or preparation, farewell" in page and post.id

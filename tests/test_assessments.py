@@ -20,9 +20,13 @@ from models import (
     Score,
     Study,
     db,
+    utcnow,
+    write_transaction,
 )
 from program.assessments import questionnaires as assessments
 from program.assessments.questionnaires import AnswerError
+from program.core.mail import sent_mail
+from program.messaging.jobs import dispatch
 from program.trial import withdrawal
 from tests.factories import (
     gen_cohort,
@@ -61,7 +65,9 @@ def test_an_invitation_goes_out_once_with_a_link_whose_token_is_not_stored(setup
     assert assessments.materialise_invitations(NOW + timedelta(hours=1)) == 0
     message = db.session.scalar(select(OutboxMessage))
     assert message.recipient_id == person.user_id and message.kind == "assessment_invitation"
-    token = re.search(r"/q/t/([0-9a-f]+)", message.body_text).group(1)
+    assert "/q/t/" not in message.body_text + message.body_html  # the outbox opens nothing
+    dispatch(utcnow())
+    token = re.search(r"/q/t/([0-9a-f]+)", sent_mail()[-1]["body"]).group(1)
     invitation = db.session.scalar(select(AssessmentInvitation))
     assert invitation.timepoint_id == pre.id and token not in invitation.token_hash
     assert invitation.expires_at == datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -157,6 +163,34 @@ def test_bdi_item_9_raises_a_safety_alert_to_the_clinician_at_once(setup):
     assert alert.participant_id == person.id
     assert db.session.scalar(select(OutboxMessage.recipient_id)
                              .where(OutboxMessage.kind == "safety_alert")) == clinician.id
+
+
+def test_risk_language_in_free_text_answers_raises_an_alert_naming_level_and_family(setup):
+    study, _cohort, pre, _post, person = setup
+    clinician = gen_user("facilitator")
+    gen_staff(study, clinician, clinician=True)
+    assessments.save_answers(person.id, pre.id, "BDI-II", {n: 0 for n in range(1, 22)})
+    response = assessments.find_response(person.id, pre.id, "BDI-II")
+    with write_transaction():
+        db.session.merge(response).free_text = {"comment": "もう疲れた。遺書を書いた。"}
+    result = assessments.submit(person.id, pre.id, "BDI-II", now=NOW)
+    assert result.risks == []
+    alert = db.session.scalar(select(SafetyAlert))
+    assert (alert.source_kind, alert.source_id, alert.level, alert.families) == (
+        "response", result.response.id, "urgent", "plan_preparation")
+    assert "遺書" not in alert.rule
+    assert db.session.scalar(select(OutboxMessage.recipient_id)
+                             .where(OutboxMessage.kind == "safety_alert")) == clinician.id
+
+
+def test_ordinary_free_text_answers_raise_no_alert(setup):
+    _study, _cohort, pre, _post, person = setup
+    assessments.save_answers(person.id, pre.id, "BDI-II", {n: 0 for n in range(1, 22)})
+    response = assessments.find_response(person.id, pre.id, "BDI-II")
+    with write_transaction():
+        db.session.merge(response).free_text = {"comment": "I'm dead tired but sleeping better."}
+    assessments.submit(person.id, pre.id, "BDI-II", now=NOW)
+    assert db.session.scalar(select(SafetyAlert)) is None
 
 
 def test_a_studys_own_risk_rule_also_raises_an_alert(app):

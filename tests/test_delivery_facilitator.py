@@ -43,6 +43,17 @@ def test_cohort_page_shows_planned_and_actual_dates(course, as_user):
     assert "cancelled</span>" in page
 
 
+def test_an_msc_cohort_page_holds_the_retreats_facilitator_guide(app, as_user):
+    msc = gen_course("msc")
+    page = as_user(msc.facilitator).get(_path(msc)).get_data(as_text=True)
+    assert "Half-day retreat" in page and "Holding the silence" in page
+
+
+def test_a_cft_cohort_page_has_no_retreat_guide(course, as_user):
+    page = as_user(course.facilitator).get(_path(course)).get_data(as_text=True)
+    assert "Holding the silence" not in page
+
+
 def test_recording_a_postponement_moves_the_session_release(course, as_user):
     client = as_user(course.facilitator)
     path = _path(course, "/meetings/3")

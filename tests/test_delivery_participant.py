@@ -95,7 +95,7 @@ def test_dashboard_shows_the_join_link_from_15_minutes_before_until_the_end(
     assert VIDEO not in client.get("/me/").get_data(as_text=True)
 
 
-def test_dashboard_shows_this_weeks_session_homework_and_streak(clock, course, as_user):
+def test_dashboard_shows_this_weeks_session_homework_and_days_practised(clock, course, as_user):
     clock.move_to(utc(2026, 10, 24, 12))
     client = as_user(course.user)
     for day in (22, 23, 24):
@@ -106,17 +106,57 @@ def test_dashboard_shows_this_weeks_session_homework_and_streak(clock, course, a
     db.session.commit()
     page = client.get("/me/").get_data(as_text=True)
     assert "Session 2: Practising mindfulness" in page
-    assert "Practice streak: 3 days" in page
+    assert "Practised on 3 days this week" in page
+    assert "streak" not in page.lower()
     assert re.search(r"Affectionate breathing.*?logged", page, re.S)
+
+
+def test_no_practice_this_week_shows_no_count_and_last_weeks_days_do_not_count(
+        clock, course, as_user):
+    clock.move_to(utc(2026, 10, 24, 12))
+    client = as_user(course.user)
+    # Practised last week, before this week's meeting, and never since.
+    for day in (15, 16, 17):
+        db.session.add(PracticeLog(participant_id=course.participant.id,
+                                   practice_key="soothing-touch", practised_on=date(2026, 10, day),
+                                   minutes=10, submission_token=f"old{day}"))
+    db.session.commit()
+    page = client.get("/me/").get_data(as_text=True)
+    assert "Session 2: Practising mindfulness" in page
+    assert "Practised on" not in page and "0 days" not in page
+    db.session.add(PracticeLog(participant_id=course.participant.id,
+                               practice_key="soothing-touch", practised_on=date(2026, 10, 24),
+                               minutes=5, submission_token="today"))
+    db.session.commit()
+    assert "Practised on 1 day this week" in client.get("/me/").get_data(as_text=True)
+    japanese = client.get("/me/", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "今週は1日練習しました" in japanese
+
+
+def test_the_week_counts_days_since_the_meeting_and_at_most_seven():
+    from program.courses.week import days_practised, week_start
+    today = date(2026, 10, 24)
+    assert week_start(date(2026, 10, 22), today) == date(2026, 10, 22)
+    assert week_start(date(2026, 10, 10), today) == date(2026, 10, 18)  # a long, postponed week
+    assert week_start(None, today) == date(2026, 10, 18)
+    days = {date(2026, 10, 21), date(2026, 10, 22), date(2026, 10, 24), date(2026, 10, 25)}
+    assert days_practised(days, date(2026, 10, 22), today) == 2
 
 
 def test_opening_a_session_records_progress_and_mark_as_done(clock, course, as_user):
     clock.move_to(utc(2026, 10, 16))
     client = as_user(course.user)
-    client.get("/me/sessions/1")
+    page = client.get("/me/sessions/1").get_data(as_text=True)
+    # Reading the page (or a link preview fetching it) records nothing ...
+    assert db.session.scalar(select(SessionProgress)) is None
+    assert 'data-opened-url="/me/sessions/1/opened"' in page and "session_opened.js" in page
+    # ... the page's beacon does.
+    beacon = post_form(client, "/me/sessions/1/opened", token_from="/me/sessions/1")
+    assert beacon.status_code == 204
     progress = db.session.scalar(select(SessionProgress).where(
         SessionProgress.participant_id == course.participant.id))
     assert progress.opened_at == utc(2026, 10, 16) and progress.completed_at is None
+    assert post_form(client, "/me/sessions/2/opened", token_from="/me/").status_code == 404
     response = post_form(client, "/me/sessions/1/done", token_from="/me/sessions/1")
     assert response.status_code == 302
     db.session.expire_all()
@@ -205,7 +245,8 @@ def test_risk_language_in_a_note_raises_one_safety_alert_without_the_text(
     entry = db.session.scalar(select(PracticeLog).where(PracticeLog.note == note))
     assert (alert.source_kind, alert.source_id) == ("practice_log", entry.id)
     assert alert.participant_id == course.participant.id
-    assert alert.rule.startswith("risk-phrases:")
+    assert (alert.rule, alert.level, alert.families) == (
+        "risk:concern:wish_to_be_dead", "concern", "wish_to_be_dead")
     assert "die" not in (alert.note or "") and "die" not in alert.rule
 
 
@@ -249,3 +290,46 @@ def test_a_postponed_meeting_releases_its_session_at_the_new_time(clock, course,
     assert person.get("/me/sessions/2").status_code == 404
     clock.move_to(new_start)
     assert person.get("/me/sessions/2").status_code == 200
+
+
+def test_a_session_shows_where_its_scripted_practice_comes_from(clock, course, as_user):
+    clock.move_to(utc(2026, 10, 17))
+    page = as_user(course.user).get("/me/sessions/1").get_data(as_text=True)
+    assert "Self-compassion break" in page
+    assert "Adapted from" in page
+    assert '<p lang="en"><cite>Neff, K. (2011). Self-Compassion' in page
+
+
+def test_the_retreat_page_gives_schedule_silence_and_contacts_but_not_the_guide(
+        clock, course, as_user):
+    clock.move_to(utc(2026, 10, 17))
+    client = as_user(course.user)
+    assert 'href="/me/retreat"' in client.get("/me/").get_data(as_text=True)
+    page = client.get("/me/retreat").get_data(as_text=True)
+    for heading in ("Schedule", "Practices", "What silence means", "On the day",
+                    "If you need help"):
+        assert f"<h2>{heading}</h2>" in page
+    assert "Facilitator guide" not in page and "Holding the silence" not in page
+    assert "[[" not in page
+    facilitator = course.cohort.facilitators[0].user
+    assert f'href="mailto:{facilitator.email}"' in page
+    assert "call your local emergency number" in page
+    japanese = client.get("/me/retreat", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "<h2>沈黙の意味</h2>" in japanese and "ファシリテーターガイド" not in japanese
+    assert "近くの救急外来を受診してください" in japanese
+
+
+def test_a_course_without_a_retreat_has_no_retreat_page(app, clock, as_user):
+    cft = gen_course("cft", arm="CFT")
+    clock.move_to(utc(2026, 10, 17))
+    assert as_user(cft.user).get("/me/retreat").status_code == 404
+
+
+def test_without_facilitators_the_retreat_page_says_the_contact_will_come(clock, course, as_user):
+    for link in list(course.cohort.facilitators):
+        db.session.delete(link)
+    db.session.commit()
+    clock.move_to(utc(2026, 10, 17))
+    page = as_user(course.user).get("/me/retreat").get_data(as_text=True)
+    assert "Before the retreat, your group leader will send you the contact for the day." in page
+    assert "mailto:" not in page

@@ -388,6 +388,10 @@ NOT_YET_COVERED: dict[str, str] = {
         "cohort_staff.form_groups POST", "cohort_staff.move_member POST",
         "cohort_staff.remove_facilitator POST", "facilitator.reschedule POST",
         "invitations.accept POST", "researcher.invite_participant POST")},
+    "participant.session_opened POST": "the page's beacon: records the first opening only "
+                                       "(keyed by participant and session); not yet cased",
+    "settings.renew_calendar_link POST": _SECURITY + "; each click replaces the feed address "
+                                                     "again (the last one wins)",
     "facilitator.attendance_import_upload POST": "reads an uploaded report and shows the "
                                                  "matches for review; writes nothing",
 }

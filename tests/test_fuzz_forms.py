@@ -574,7 +574,9 @@ def test_two_factor_forms_survive_arbitrary_input(app):
     """The code forms of two-factor sign-in need a state a plain signed-in client lacks (half
     signed in, an enrolment under way, two-factor sign-in on), so they are fuzzed here. A wrong
     code writes nothing but, at sign-in, its audit entry."""
-    app.config.update(LOGIN_LIMIT_PER_ACCOUNT="100000 per minute",
+    app.config.update(TWO_FACTOR_LIMIT_PER_ACCOUNT="100000 per minute",
+                      LOGIN_LIMIT_PER_PAIR="100000 per minute",
+                      LOGIN_LIMIT_PER_ACCOUNT="100000 per minute",
                       LOGIN_LIMIT_PER_ADDRESS="100000 per minute")  # reach the views
     world = gen_world()
     enrolling, enrolling_token = _signed_in_client(app, world, "member")
@@ -649,6 +651,8 @@ FIELDLESS = {
     "auth.sign_out",  # test_security_session: ..._dead_after_signing_out, test_auth
     "auth.sign_out_everywhere",  # test_security_session: test_sign_out_everywhere_ends_...
     "participant.session_done",  # test_delivery_participant: ..._and_mark_as_done
+    "participant.session_opened",  # test_delivery_participant: ..._and_mark_as_done
+    "settings.renew_calendar_link",  # test_calendar_privacy: ..._and_the_old_one_stops
     "participant.practice_delete",  # test_delivery_participant: test_edit_and_delete_own_...
     "groups.delete",  # test_groups: test_only_the_author_edits_or_deletes_a_post
     "alerts.act",  # own/acknowledge/close in the URL; test_alerts: test_working_an_alert_...

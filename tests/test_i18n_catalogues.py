@@ -21,6 +21,7 @@ TRANSLATIONS = ROOT / "translations"
 LOCALES = ("ja", "zh")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
             "lazy_pgettext": ((1, "c"), 2),  # labels of stored codes (views/labels.py)
+            "pgettext": ((1, "c"), 2),  # a word that means two things (audit vs adverse event)
             "add": (3,)}  # navigation.add(role, endpoint, label): the label is translated
 SOURCES = ("app.py", "models", "program", "views", "templates")
 

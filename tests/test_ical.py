@@ -26,6 +26,7 @@ def _events(calendar):
 def test_participant_feed_has_every_meeting_postponed_and_cancelled_and_the_retreat(
         app, client):
     course = gen_course("msc")
+    course.user.calendar_video_link = True  # the video link only when asked for
     db.session.add_all([
         Meeting(cohort_id=course.cohort.id, session_number=2, outcome="postponed",
                 postponed_to=utc(2026, 10, 24, 9), checklist_done=[]),

@@ -9,8 +9,10 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from models import OutboxMessage, Response, SafetyAlert, Score, db
+from models import OutboxMessage, Response, SafetyAlert, Score, User, db, utcnow
 from program.assessments import questionnaires as assessments
+from program.core.mail import sent_mail
+from program.messaging.jobs import dispatch
 from tests.conftest import post_form
 from tests.factories import gen_cohort, gen_participant, gen_study, gen_timepoint, gen_user
 
@@ -38,9 +40,11 @@ def _tp(person):
 
 
 def _link(person) -> str:
+    """The link of the invitation email, as received (the outbox holds no live link)."""
     assessments.materialise_invitations()
-    body = db.session.scalar(select(OutboxMessage.body_text)
-                             .where(OutboxMessage.recipient_id == person.user_id))
+    dispatch(utcnow())
+    user = db.session.get(User, person.user_id)
+    body = next(m["body"] for m in sent_mail() if m["to"] == user.email)
     return re.search(r"http://hearth\.test(/q/t/\S+)", body).group(1)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ForeignKey, func, select
+import pytest
+from sqlalchemy import ForeignKey, func, select, text
 
 from models import (
     AuditEntry,
@@ -19,6 +20,7 @@ from models import (
     User,
     db,
 )
+from program.groups.posting import REMOVED_TEXT
 from program.messaging.outbox import enqueue
 from program.reports import study_flow
 from program.trial import allocation, enrolment, withdrawal
@@ -26,6 +28,7 @@ from program.trial.removal import HANDLERS, KEPT, remove_participant_data
 from tests.conftest import post_form, sign_in
 from tests.factories import gen_cohort, gen_group, gen_timepoint, gen_user
 from tests.factories_trial import ELIGIBLE, gen_applicant, gen_trial
+from tests.factories_world import gen_side
 
 TODAY = date(2026, 3, 2)
 
@@ -106,9 +109,9 @@ def test_removal_erases_answers_and_identity_and_keeps_the_flow(app):
     assert account.active is False and account.email != email
     assert db.session.scalar(select(func.count()).select_from(GroupMembership)
                              .where(GroupMembership.user_id == user_id)) == 0
-    post = db.session.scalar(select(Post).where(Post.body == "my week at work",
-                                                Post.author_removed.is_(True)))
-    assert post is not None and post.author_id is None
+    assert dump.count("my week at work") == 2  # the text and HTML of the stayer's post only
+    post = db.session.scalar(select(Post).where(Post.author_removed.is_(True)))
+    assert post is not None and post.author_id is None and post.body == REMOVED_TEXT
     assert db.session.scalar(select(OutboxMessage.status)
                              .where(OutboxMessage.recipient_id == user_id)) == "cancelled"
     entry = db.session.scalar(select(AuditEntry)
@@ -164,6 +167,34 @@ def test_after_removal_no_post_points_at_the_removed_user(app):
                                     Post.author_id.is_(None))) == 3
     kept = db.session.scalar(select(Post).where(Post.body == "someone else"))
     assert kept.author_id == other.user_id and kept.author_removed is False
+    texts = db.session.scalars(select(Post.body).where(Post.author_removed.is_(True))).all()
+    assert texts == [REMOVED_TEXT] * 3
+
+
+def test_removal_removes_the_text_of_posts_and_replies_and_the_thread_still_reads(client):
+    side = gen_side()
+    thread = Post(group_id=side.group.id, author_id=side.member.id, title="Panic at Dr Sato's",
+                  body="I told Dr Sato about my panic attacks",
+                  body_html="<p>I told Dr Sato about my panic attacks</p>")
+    db.session.add(thread)
+    db.session.flush()
+    db.session.add_all([
+        Post(group_id=side.group.id, author_id=side.facilitator.id, parent_id=thread.id,
+             body="Thank you for telling us", body_html="<p>Thank you for telling us</p>"),
+        Post(group_id=side.group.id, author_id=side.member.id, parent_id=thread.id,
+             body="My sister Ann helped", body_html="<p>My sister Ann helped</p>"),
+    ])
+    db.session.commit()
+    withdrawal.request_data_removal(side.participant.id, on=TODAY)
+    assert remove_participant_data(side.participant.id) is True
+    dump = " ".join(str(tuple(row)) for table in db.metadata.sorted_tables
+                    for row in db.session.execute(table.select()).all())
+    assert "Sato" not in dump and "Ann helped" not in dump
+    sign_in(client, side.facilitator)
+    page = client.get(f"/groups/{side.group.id}/posts/{thread.id}").get_data(as_text=True)
+    assert "Thank you for telling us" in page  # others' replies still read
+    assert page.count("Removed at the participant") >= 3  # title, post, reply
+    assert "Sato" not in page and "Ann helped" not in page
 
 
 def test_removal_deletes_the_persons_sign_in_sessions_and_signs_them_out(app, client):
@@ -205,3 +236,27 @@ def test_only_admins_may_remove_data_and_only_requested_removals(app, as_user):
     client = as_user(gen_user("admin"))
     assert post_form(client, f"/admin/removals/{person.id}", {"confirm": person.code},
                      token_from="/admin/").status_code == 404
+
+
+def test_on_sqlite_erased_text_survives_in_neither_the_database_nor_its_log(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite files; PostgreSQL is vacuumed (README)")
+    from pathlib import Path
+
+    assert db.session.execute(text("PRAGMA secure_delete")).scalar() == 1
+    side = gen_side()
+    secret = "Kumiko-told-me-about-the-overdose"
+    db.session.add(Post(group_id=side.group.id, author_id=side.member.id, body=secret,
+                        body_html=f"<p>{secret}</p>"))
+    db.session.add(PracticeLog(participant_id=side.participant.id, practice_key="x",
+                               practised_on=TODAY, minutes=5, note=secret + "-note",
+                               submission_token="secure-delete-test"))
+    db.session.commit()
+    database = Path(db.engine.url.database)
+    withdrawal.request_data_removal(side.participant.id, on=TODAY)
+    db.session.commit()
+    assert remove_participant_data(side.participant.id) is True
+    db.session.close()
+    wal = database.with_name(database.name + "-wal")
+    on_disk = database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert secret.encode() not in on_disk

@@ -39,7 +39,8 @@ from program.courses.catalogue import get_catalogue
 from program.courses.roster import cohort_progress
 from views import navigation
 from views.access import facilitator_cohort, role_required
-from views.forms import MultiCheckboxField, options
+from views.forms import MultiCheckboxField, options, plausible_date
+from views.security import accepts_uploads
 
 bp = Blueprint("facilitator", __name__, url_prefix="/facilitate")
 navigation.add("facilitator", "facilitator.home", "Cohorts", order=10)
@@ -53,9 +54,9 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 class MeetingForm(FlaskForm):
     outcome = SelectField(_l("How did it go?"), choices=options(OUTCOMES))
     postponed_to = DateTimeLocalField(_l("Postponed to (cohort's local time)"),
-                                      validators=[Optional()])
+                                      validators=[Optional(), plausible_date])
     actual_start = DateTimeLocalField(_l("Actual start (cohort's local time)"),
-                                      validators=[Optional()])
+                                      validators=[Optional(), plausible_date])
     actual_minutes = IntegerField(_l("Actual length in minutes"),
                                   validators=[Optional(), NumberRange(min=0, max=600)])
     notes = TextAreaField(_l("Notes"))
@@ -130,8 +131,10 @@ def cohort(cohort_id: int):
     rows = [(m, program.session(m.session_number), records.get(m.session_number),
              counts.get(getattr(records.get(m.session_number), "id", None), 0))
             for m in calendar.meetings]
+    guides = [(e.title, e.section("Facilitator guide")) for e in program.extra_events if e.page]
     return render_template("facilitator/cohort.html", cohort=cohort, calendar=calendar,
-                           rows=rows, roster_size=len(operations.cohort_roster(cohort)))
+                           rows=rows, roster_size=len(operations.cohort_roster(cohort)),
+                           event_guides=guides)
 
 
 def _local_naive(instant: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -245,7 +248,7 @@ def _register_marks(roster) -> tuple[list[operations.AttendanceMark], list[str]]
                             name=user.display_name))
             continue
         raw = request.form.get(f"minutes-{participant.id}", "").strip()
-        if raw and (not raw.isdigit() or int(raw) > 600):
+        if raw and (not (raw.isascii() and raw.isdigit()) or int(raw) > 600):  # not "²"
             errors.append(_("Minutes for %(name)s must be a whole number up to 600.",
                             name=user.display_name))
             continue
@@ -279,6 +282,7 @@ def register(cohort_id: int, number: int):
 
 
 @bp.route("/cohorts/<int:cohort_id>/meetings/<int:number>/import", methods=["GET", "POST"])
+@accepts_uploads("report")
 @role_required("facilitator")
 def attendance_import_upload(cohort_id: int, number: int):
     """Upload the video platform's participant report and review the matches."""

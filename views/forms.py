@@ -1,12 +1,16 @@
-"""Form pieces every area uses: checkbox groups and choice lists."""
+"""Form pieces every area uses: checkbox groups, choice lists and plausible dates."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -27,3 +31,11 @@ def options(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
 def values(field) -> set:
     """The values a field offers (to check a submitted value against them)."""
     return {choice.value for choice in field.choices}
+
+
+def plausible_date(_form, field) -> None:
+    """A date or date-time between 1900 and 2200 (year 1 cannot be moved between time zones,
+    and no Hearth date is that far off)."""
+    if field.data is not None and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(_l("Enter a date between %(first)d and %(last)d.",
+                                 first=FIRST_YEAR, last=LAST_YEAR))

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import func, select
 from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
@@ -20,10 +21,11 @@ from models import Participant, PracticeLog, SessionProgress, db, utcnow
 from program.core.dates import pattern
 from program.courses import delivery as operations
 from program.courses.catalogue import get_catalogue
-from program.courses.week import participant_week
+from program.courses.event_pages import fill_placeholders
+from program.courses.week import day_contacts, event_page, participant_week
 from views import navigation
 from views.access import role_required
-from views.forms import options, values
+from views.forms import options, plausible_date, values
 
 bp = Blueprint("participant", __name__, url_prefix="/me")
 navigation.add("participant", "participant.dashboard", "This week", order=10)
@@ -36,7 +38,7 @@ CHART_WEEKS = 8
 
 class PracticeLogForm(FlaskForm):
     practice_key = SelectField(_l("Practice"), validators=[DataRequired()])
-    practised_on = DateField(_l("Date"), validators=[DataRequired()])
+    practised_on = DateField(_l("Date"), validators=[DataRequired(), plausible_date])
     minutes = IntegerField(
         _l("Minutes"),
         validators=[DataRequired(), NumberRange(min=1, max=600,
@@ -100,6 +102,28 @@ def dashboard():
     return render_template("participant/dashboard.html", **context)
 
 
+@bp.get("/retreat")
+@role_required("participant")
+def retreat():
+    """The retreat's page: schedule, practices, silence and contacts (not the facilitator guide)."""
+    participant = _participant_with_material()
+    event = event_page(participant, "retreat", get_locale())
+    if event is None:
+        abort(404)
+    guide = event.section("Facilitator guide")
+    values = {
+        "crisis-contacts": render_template("participant/_crisis_contacts.html"),
+        "on-the-day-contact": render_template("participant/_day_contact.html",
+                                              people=day_contacts(participant.cohort)),
+    }
+    sections = [(section.heading, Markup(fill_placeholders(section.html, values)))
+                for section in event.sections if section is not guide]
+    dates = [e.date for e in operations.cohort_calendar(participant.cohort).events
+             if e.key == event.key]
+    return render_template("participant/event.html", event=event, sections=sections,
+                           dates=dates)
+
+
 @bp.get("/sessions")
 @role_required("participant")
 def sessions():
@@ -118,17 +142,32 @@ def sessions():
 @bp.get("/sessions/<int:number>")
 @role_required("participant")
 def session(number: int):
-    """A released session's material; opening it is recorded as progress."""
+    """A released session's material. Reading it writes nothing: the page's script posts
+    ``session_opened`` once it was shown (a link preview or prefetch must not count)."""
     participant = _participant_with_material()
     now = utcnow()
     if not operations.session_visible(participant, number, now):
         abort(404)
-    progress = operations.record_opened(participant, number, now)
+    progress = db.session.scalar(select(SessionProgress).where(
+        SessionProgress.participant_id == participant.id,
+        SessionProgress.session_number == number))
     content = get_catalogue(get_locale()).session(participant.cohort.program, number)
     guide = content.facilitator_guide
     sections = [section for section in content.sections if section is not guide]
     return render_template("participant/session.html", session=content, sections=sections,
                            progress=progress)
+
+
+@bp.post("/sessions/<int:number>/opened")
+@role_required("participant")
+def session_opened(number: int):
+    """The session page's beacon: the participant has the material in front of them."""
+    participant = _participant_with_material()
+    now = utcnow()
+    if not operations.session_visible(participant, number, now):
+        abort(404)
+    operations.record_opened(participant, number, now)
+    return "", 204
 
 
 @bp.post("/sessions/<int:number>/done")

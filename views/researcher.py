@@ -45,13 +45,14 @@ from program.core import audit
 from program.core.audit import AuditAction
 from program.core.dates import shortdate
 from program.reports import study_flow
+from program.safety import detector
 from program.trial import adverse_events as ae_register
 from program.trial import allocation, eligibility, enrolment, records, withdrawal
 from program.trial import studies as trial_studies
 from program.trial.records import TrialError
 from views import navigation
 from views.access import researcher_participant, researcher_study, role_required, staff_studies
-from views.forms import LANGUAGES, options
+from views.forms import LANGUAGES, options, plausible_date
 
 bp = Blueprint("researcher", __name__, url_prefix="/research")
 navigation.add("researcher", "researcher.home", "Studies", order=10)
@@ -69,20 +70,20 @@ WITHDRAWAL_LABELS = {
 class ConsentForm(FlaskForm):
     version = StringField(_l("Information sheet version"), validators=[DataRequired(),
                                                                        Length(max=40)])
-    on = DateField(_l("Date of consent"), validators=[DataRequired()])
+    on = DateField(_l("Date of consent"), validators=[DataRequired(), plausible_date])
 
 
 class WithdrawalForm(FlaskForm):
     kind = SelectField(_l("What the person stops"), choices=options(WITHDRAWAL_LABELS.items()))
     reason = StringField(_l("Reason (short, no names)"), validators=[Optional(), Length(max=200)])
-    on = DateField(_l("Date"), validators=[DataRequired()])
+    on = DateField(_l("Date"), validators=[DataRequired(), plausible_date])
 
 
 class AdverseEventForm(FlaskForm):
     alert_id = SelectField(_l("From safety alert"), coerce=int, choices=[])
     description = TextAreaField(_l("What happened"), validators=[DataRequired(),
                                                                   Length(max=4000)])
-    onset_on = DateField(_l("Onset"), validators=[DataRequired()])
+    onset_on = DateField(_l("Onset"), validators=[DataRequired(), plausible_date])
     severity = SelectField(_l("Severity"), choices=options(AeSeverity.choices()))
     serious = BooleanField(_l("Serious (hospitalisation, life-threatening, death, disability)"))
     relatedness = SelectField(_l("Related to the intervention"),
@@ -223,6 +224,15 @@ def adverse_events(study_id: int):
         .order_by(SafetyAlert.created_at.desc())).all()
     return render_template("researcher/adverse_events.html", study=s, events=events,
                            alerts=alerts)
+
+
+@bp.get("/studies/<int:study_id>/risk-patterns")
+@role_required("researcher")
+def risk_patterns(study_id: int):
+    """The risk-language patterns that screen the study's posts, notes and comments."""
+    s = researcher_study(study_id)
+    return render_template("researcher/risk_patterns.html", study=s,
+                           shelves=detector.catalogue())
 
 
 # --------------------------------------------------------------------------- participants

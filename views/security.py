@@ -40,6 +40,10 @@ CSP = (
 )
 
 
+#: pages never cached even for the signed-out: signing in, two-factor, password reset
+NO_STORE_BLUEPRINTS = {"auth", "two_factor"}
+
+
 def safe_next(target: str | None) -> str | None:
     """Only same-site relative paths are followed after sign-in (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -62,8 +66,45 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+#: upload views marked here rather than with ``accepts_uploads`` (the admin's CSV of people to
+#: invite, issue 14), with their file fields
+UPLOAD_ENDPOINTS = {"admin.bulk_upload": frozenset({"file"})}
+
+
+def accepts_uploads(*fields: str):
+    """Mark a view (just under its route decorator) as taking file uploads in ``fields``: its
+    requests may be up to ``MAX_UPLOAD_LENGTH``; everywhere else a file part is refused."""
+
+    def mark(view):
+        view.upload_fields = frozenset(fields)
+        return view
+
+    return mark
+
+
 def init_security(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
+
+    def apply_request_limits():
+        """Before any form is parsed: uploads may be larger, and only upload views take files
+        (a text field sent as a file would reach a form as an object it cannot handle)."""
+        view = app.view_functions.get(request.endpoint)
+        uploads = (getattr(view, "upload_fields", None)
+                   or UPLOAD_ENDPOINTS.get(request.endpoint or "", frozenset()))
+        if uploads:
+            request.max_content_length = app.config["MAX_UPLOAD_LENGTH"]
+        if request.method != "POST":
+            return
+        if request.mimetype == "multipart/form-data" and set(request.files) - uploads:
+            abort(400)
+        if request.mimetype == "application/x-www-form-urlencoded":
+            # Werkzeug counts the parts of multipart forms only; the body is cached for the
+            # form parser, and within MAX_CONTENT_LENGTH (413 beyond it).
+            if request.get_data(cache=True).count(b"&") >= app.config["MAX_FORM_PARTS"]:
+                abort(413)
+
+    # First of all: CSRF protection and the sign-in limits read the form in their own hooks.
+    app.before_request_funcs.setdefault(None, []).insert(0, apply_request_limits)
 
     @app.before_request
     def refuse_nul_characters():
@@ -107,8 +148,11 @@ def init_security(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("HSTS"):
             headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-        if current_user.is_authenticated and "Cache-Control" not in headers:
-            headers["Cache-Control"] = "no-store"  # pages of signed-in users hold health data
+        if "Cache-Control" not in headers and (
+                current_user.is_authenticated or request.blueprint in NO_STORE_BLUEPRINTS):
+            # pages of signed-in users hold health data; sign-in and reset pages hold an
+            # address or a reset token (in the URL), and a shared computer keeps neither
+            headers["Cache-Control"] = "no-store"
         return response
 
     def error_page(status: int, title: str, message: str):
@@ -139,6 +183,11 @@ def init_security(app: Flask) -> None:
     @app.errorhandler(405)
     def method_not_allowed(_e):
         return error_page(405, _("Not allowed"), _("This address does not accept that request."))
+
+    @app.errorhandler(413)
+    def too_large(_e):
+        return error_page(413, _("Too large"),
+                          _("What you sent is larger than this page accepts."))
 
     @app.errorhandler(429)
     def too_many(_e):

@@ -32,6 +32,8 @@ class SettingsForm(FlaskForm):
     reminders_enabled = BooleanField(_l("Send me reminders (meetings, practice, new sessions)"))
     notify_replies = SelectField(_l("Replies to my posts"), choices=options(NOTIFY))
     notify_announcements = SelectField(_l("Announcements"), choices=options(NOTIFY))
+    calendar_video_link = BooleanField(
+        _l("Put the meetings' video link in my calendar feed"))
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -47,8 +49,19 @@ def edit():
             timezone=form.timezone.data, locale=form.locale.data or None,
             reminders_enabled=form.reminders_enabled.data,
             notify_replies=form.notify_replies.data,
-            notify_announcements=form.notify_announcements.data))
+            notify_announcements=form.notify_announcements.data,
+            calendar_video_link=form.calendar_video_link.data))
         flash(_("Settings saved."), "success")
         return redirect(url_for("settings.edit"))
     feed_url = url_for("calendar.feed", token=current_user.calendar_token, _external=True)
     return render_template("settings/edit.html", form=form, feed_url=feed_url)
+
+
+@bp.post("/calendar-link")
+@role_required(*Role)
+def renew_calendar_link():
+    """Replace the private calendar address (after sharing it by mistake, say)."""
+    operations.renew_calendar_link(current_user)
+    flash(_("Your calendar has a new address: the old one no longer works. Add the new one "
+            "to your calendar app."), "success")
+    return redirect(url_for("settings.edit"))

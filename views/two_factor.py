@@ -65,8 +65,9 @@ def _code_failed(_response) -> bool:
 
 def _limited(view):
     """Wrong codes and passwords here count towards the per-account sign-in limit."""
-    return limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-                         key_func=_account_key, deduct_when=_code_failed)(view)
+    return limiter.limit(lambda: current_app.config["TWO_FACTOR_LIMIT_PER_ACCOUNT"],
+                         methods=["POST"], key_func=_account_key,
+                         deduct_when=_code_failed)(view)
 
 
 @bp.before_app_request

@@ -1,4 +1,11 @@
-"""Changing a password: signed in, or through an emailed reset link."""
+"""Changing a password: signed in, or through an emailed reset link.
+
+A reset request does the same work whether or not an account uses the address: one outbox row
+(with no recipient when there is no active account, so the dispatcher cancels it) and one audit
+entry, and nothing is sent while the request waits. The link itself is made when the
+dispatcher sends the message (:func:`issue_reset_link`), so the outbox never holds a live
+token. Using any link, or changing the password, spends every outstanding link.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from models import PasswordResetToken, User, db, utcnow, write_transaction
 from program.accounts.passwords import find_user, hash_password
@@ -14,6 +21,11 @@ from program.accounts.sessions import end_all_sessions, start_session
 from program.core import audit
 from program.core.audit import AuditAction
 from program.core.tokens import token_hash
+from program.messaging import emails
+from program.messaging.outbox import enqueue
+
+#: stands for the reset link in a queued message; the dispatcher puts a fresh link in its place
+RESET_LINK_PLACEHOLDER = "hearth-link:password-reset"
 
 
 def change_password(user: User, new_password: str) -> str:
@@ -22,29 +34,46 @@ def change_password(user: User, new_password: str) -> str:
     with write_transaction():
         row = db.session.get(User, user.id)
         row.password_hash = hash_password(new_password)
+        spend_reset_links(row.id)
         end_all_sessions(row, "password_changed")
         token = start_session(row)
     user.sign_in_token = token
     return token
 
 
-def start_password_reset(email: str) -> str | None:
-    """Create a reset token for the account, if there is one; returns the token to email."""
+def spend_reset_links(user_id: int) -> int:
+    """Mark every unused reset link of the account used; returns how many were outstanding."""
+    return db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())).rowcount
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset email for the account that uses ``email``, if any.
+
+    Both answers do the same work (find, render, one outbox row, one audit entry), so neither
+    the time taken nor anything else tells whether the address has an account here.
+    """
     user = find_user(email)
-    if user is None or not user.active:
-        return None
+    account = user if user is not None and user.active else None
+    message = emails.render("password_reset", account,
+                            hours=current_app.config["PASSWORD_RESET_HOURS"],
+                            link=RESET_LINK_PLACEHOLDER)
+    with write_transaction():
+        enqueue(f"password-reset:{secrets.token_hex(16)}", account.id if account else None,
+                "password_reset", message.subject, message.text, body_html=message.html)
+        audit.record(AuditAction.RESET_REQUESTED, account, actor=account)
+
+
+def issue_reset_link(user: User) -> str:
+    """A new single-use reset link for ``user`` (made when its email is sent)."""
     token = secrets.token_urlsafe(32)
     hours = current_app.config["PASSWORD_RESET_HOURS"]
     with write_transaction():
-        db.session.add(
-            PasswordResetToken(
-                user_id=user.id,
-                token_hash=token_hash(token),
-                expires_at=utcnow() + timedelta(hours=hours),
-            )
-        )
-        audit.record(AuditAction.RESET_REQUESTED, user, actor=user)
-    return token
+        db.session.add(PasswordResetToken(user_id=user.id, token_hash=token_hash(token),
+                                          expires_at=utcnow() + timedelta(hours=hours)))
+    return f"{emails.base_url()}/auth/reset/{token}"
 
 
 def valid_reset_token(token: str) -> PasswordResetToken | None:
@@ -62,7 +91,7 @@ def complete_password_reset(token: str, new_password: str) -> User | None:
         row = valid_reset_token(token)
         if row is None:
             return None
-        row.used_at = utcnow()
+        spend_reset_links(row.user_id)  # this link and every other outstanding one
         user = db.session.get(User, row.user_id)
         user.password_hash = hash_password(new_password)
         end_all_sessions(user, "password_reset")

@@ -51,6 +51,7 @@ from program.instruments.scoring import risk_flags, score
 from program.instruments.wording import stored_wording, with_wording
 from program.messaging.outbox import enqueue_email
 from program.safety.alerts import raise_alert
+from program.safety.scanning import scan_for_risk
 
 REMINDER_EVERY_DAYS = 3
 #: statuses of people who are asked to fill in questionnaires
@@ -181,6 +182,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: a queued invitation holds this and the invitation's id where its link goes; the link is
+#: made when the message is sent (``program.messaging.links``), so no outbox row opens it
+QUESTIONNAIRE_LINK_PREFIX = "hearth-link:questionnaire/"
+
+
 def invitation_link(invitation: AssessmentInvitation) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/q/t/{_token(invitation)}"
 
@@ -249,6 +255,7 @@ def _invite_or_remind(invitation, participant, timepoint, user, now, closes) -> 
             created_at=now.replace(microsecond=0), expires_at=closes, token_hash="")
         invitation.token_hash = token_hash(_token(invitation))
         db.session.add(invitation)
+        db.session.flush()  # its id goes in the message, in place of the link
         key, kind = f"assessment-invite:{event}", "assessment_invitation"
     elif invitation.completed_at is not None:
         return 0
@@ -268,7 +275,7 @@ def _invite_or_remind(invitation, participant, timepoint, user, now, closes) -> 
     enqueue_email(user, key, kind, "questionnaire_invitation",
                   reminder=kind == "assessment_reminder", label=timepoint.label,
                   closes=for_recipient(closes, user.locale, user.timezone),
-                  link=invitation_link(invitation))
+                  link=f"{QUESTIONNAIRE_LINK_PREFIX}{invitation.id}")
     return 1
 
 
@@ -473,10 +480,12 @@ def submit(participant_id: int, timepoint_id: int, key: str, *, now: datetime | 
                                  prorated=result.prorated))
         extra = (study.instrument_settings or {}).get(key, {}).get("risk_rules", [])
         risks = risk_flags(instrument, answers, extra)
-        if risks:
-            raise_alert("response", response.id, ",".join(r.id for r in risks),
-                        study_id=study.id, participant_id=participant_id,
-                        group_id=_care_group(participant))
+        finding = scan_for_risk("\n".join(str(v) for v in (response.free_text or {}).values()))
+        if risks or finding:
+            rule = ",".join([r.id for r in risks] + ([finding.rule] if finding else []))
+            raise_alert("response", response.id, rule, study_id=study.id,
+                        participant_id=participant_id, group_id=_care_group(participant),
+                        finding=finding)
         if instrument.rater == "self" and set(self_report(study, timepoint)) <= (
                 _submitted(participant_id, timepoint_id) | {key}):
             invitation = db.session.scalar(select(AssessmentInvitation).where(

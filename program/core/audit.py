@@ -29,6 +29,8 @@ class AuditAction(Vocabulary):
                            lazy_pgettext("audit action", "turned two-factor sign-in off"))
     RECOVERY_CODES_REPLACED = ("auth.recovery_codes_replaced",
                                lazy_pgettext("audit action", "made new recovery codes"))
+    CALENDAR_LINK_RENEWED = ("auth.calendar_link_renewed",
+                             lazy_pgettext("audit action", "made a new calendar address"))
     ACCOUNT_ENABLED = "admin.account_enabled", lazy_pgettext("audit action", "enabled an account")
     ACCOUNT_DISABLED = ("admin.account_disabled",
                         lazy_pgettext("audit action", "disabled an account"))
@@ -125,6 +127,7 @@ class AuditAction(Vocabulary):
     MEETING_CANCELLED = "meeting.cancelled", lazy_pgettext("audit action", "cancelled a meeting")
     ATTENDANCE_RECORDED = "attendance.record", lazy_pgettext("audit action", "recorded attendance")
     RESPONSE_RATED = "response.rated", lazy_pgettext("audit action", "entered a clinician rating")
+    ALERT_RAISED = "alert.raise", lazy_pgettext("audit action", "raised a safety alert")
     ALERT_OWNED = "alert.own", lazy_pgettext("audit action", "took on a safety alert")
     ALERT_ACKNOWLEDGED = ("alert.acknowledge",
                           lazy_pgettext("audit action", "acknowledged a safety alert"))

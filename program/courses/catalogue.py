@@ -8,6 +8,7 @@ reads a file or renders Markdown.
 Layout::
 
     content/<program>/program.yaml     the program: name, cadence, session length, extra events
+    content/<program>/<event key>.md   an extra event's page (see program.courses.event_pages)
     content/<program>/NN-slug.md       one session: front matter, then ## sections
     content/practices/<key>.md         one practice, shared by every session that names it
     content/<program>/i18n/<lang>/     the program in another language: program.yaml (name,
@@ -31,6 +32,7 @@ from types import MappingProxyType
 
 from program.core.fields import Fields
 from program.courses.content import (
+    PRACTICE_ADAPTED_FROM,
     PRACTICE_DIFFICULT,
     PRACTICE_STEPS,
     SESSION_SECTIONS,
@@ -43,6 +45,7 @@ from program.courses.content import (
     Session,
     find_section,
 )
+from program.courses.event_pages import with_page
 from program.courses.files import field_reader, read_text, split_front_matter, yaml_mapping
 from program.courses.sections import guide_timings, has_numbered_list, split_sections
 from program.courses.translation import TranslationProblem, localize
@@ -137,6 +140,7 @@ def _load_program(directory: Path, practices: Mapping[str, Practice]) -> Program
         for index, raw in enumerate(raw_events)
     )
     fields.no_duplicates((event.key for event in extra_events), "extra_events.key")
+    extra_events = tuple(with_page(event, directory) for event in extra_events)
 
     sessions_by_number: dict[int, Session] = {}
     for session_path in sorted(directory.glob("*.md")):
@@ -269,6 +273,7 @@ def parse_practice_file(path: Path) -> Practice:
     title = fields.string("title")
     minutes = fields.integer("minutes", minimum=1)
     summary = fields.string("summary")
+    reference = fields.get("reference", str, default="").strip()
     fields.no_others()
     if key != path.stem:
         raise CatalogueError(path, "key", f"{key!r} does not match the file name {path.stem!r}")
@@ -279,6 +284,10 @@ def parse_practice_file(path: Path) -> Practice:
         raise CatalogueError(path, f"## {PRACTICE_STEPS}", "section heading missing")
     if not has_numbered_list(steps.markdown):
         raise CatalogueError(path, f"## {PRACTICE_STEPS}", "must contain a numbered list")
+    adapted_from = find_section(sections, PRACTICE_ADAPTED_FROM)
+    if (adapted_from is None) != (not reference):
+        raise CatalogueError(path, "reference", f"a practice with '## {PRACTICE_ADAPTED_FROM}' "
+                             "needs a reference, and a reference needs that section")
     return Practice(
         key=key,
         title=title,
@@ -286,6 +295,8 @@ def parse_practice_file(path: Path) -> Practice:
         summary=summary,
         steps=steps,
         if_difficult=find_section(sections, PRACTICE_DIFFICULT),
+        adapted_from=adapted_from,
+        reference=reference,
         sections=sections,
         source=path,
     )

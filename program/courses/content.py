@@ -16,8 +16,15 @@ SESSION_SECTIONS = {
     "facilitator_guide": "Facilitator guide",
 }
 TIMINGS_HEADING = "Timings"
+#: Level-2 headings an extra event's page (``<program>/<event key>.md``) must have.
+EVENT_SECTIONS = ("Schedule", "Facilitator guide")
+#: Markers a content page may hold, each alone in a paragraph, that the page fills in when it
+#: is shown (``[[crisis-contacts]]``): details that differ by cohort or place, not by course.
+PLACEHOLDERS = ("crisis-contacts", "on-the-day-contact")
 PRACTICE_STEPS = "Steps"
 PRACTICE_DIFFICULT = "If it feels difficult"
+#: A practice that follows a published script names it here, with the source.
+PRACTICE_ADAPTED_FROM = "Adapted from"
 
 
 class CatalogueError(Exception):
@@ -56,6 +63,10 @@ class Practice:
     source: Path
     #: The language the words are in ("en" when a translation was missing or broken).
     locale: str = SOURCE_LOCALE
+    #: For a practice that follows a published script: the section saying so, in the reader's
+    #: language, and the bibliographic reference (as published, so always as in English).
+    adapted_from: Section | None = None
+    reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,14 @@ class ExtraEvent:
     offset_days: int
     minutes: int
     description: str
+    #: The event's own page (schedule, practices, facilitator guide), if it has one.
+    sections: tuple[Section, ...] = ()
+    page: Path | None = None
+    #: The language of the page ("en" when a translation was missing or broken).
+    locale: str = SOURCE_LOCALE
+
+    def section(self, heading: str) -> Section | None:
+        return find_section(self.sections, heading)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from models import (
 )
 from models.base import is_unique_violation
 from models.meetings import ATTENDED
-from models.people import Locale, NotifyChoice
+from models.people import Locale, NotifyChoice, new_token
 from program.core import audit
 from program.core.audit import AuditAction
 from program.courses.calendar import CohortCalendar, CohortPlan, MeetingOverride, build_calendar
@@ -213,10 +213,11 @@ def _scan_for_risk(log_row: PracticeLog, participant: Participant) -> None:
     """Screen the note for risk language and raise a safety alert in the same transaction."""
     if not log_row.note:
         return
-    rule = scan_for_risk(log_row.note, languages=None)
-    if rule:
-        raise_alert("practice_log", log_row.id, rule, study_id=participant.study_id,
-                    participant_id=participant.id, group_id=_home_group_id(participant))
+    finding = scan_for_risk(log_row.note)
+    if finding:
+        raise_alert("practice_log", log_row.id, finding.rule, study_id=participant.study_id,
+                    participant_id=participant.id, group_id=_home_group_id(participant),
+                    finding=finding)
 
 
 def _home_group_id(participant: Participant) -> int | None:
@@ -437,6 +438,7 @@ class Preferences:
     reminders_enabled: bool
     notify_replies: str
     notify_announcements: str
+    calendar_video_link: bool = False
 
 
 def update_preferences(user: User, prefs: Preferences) -> None:
@@ -448,6 +450,15 @@ def update_preferences(user: User, prefs: Preferences) -> None:
         row = db.session.get(User, user.id)
         for name, value in prefs.__dict__.items():
             setattr(row, name, value)
+
+
+def renew_calendar_link(user: User) -> str:
+    """A new private calendar address for ``user``; the old one stops working at once."""
+    with write_transaction():
+        row = db.session.get(User, user.id)
+        row.calendar_token = new_token()
+        audit.record(AuditAction.CALENDAR_LINK_RENEWED, row, actor=row)
+    return row.calendar_token
 
 
 # --- the cohort roster -----------------------------------------------------------------------

@@ -38,7 +38,7 @@ def _uid(cohort: Cohort, part: str, host: str) -> str:
 
 
 def _meeting_event(cohort: Cohort, calendar, program, meeting: PlannedMeeting,
-                   now: datetime, host: str) -> Event:
+                   now: datetime, host: str, with_video_link: bool) -> Event:
     session = program.session(meeting.session_number)
     makeup = meeting.status == MeetingStatus.MAKEUP
     event = Event()
@@ -59,7 +59,7 @@ def _meeting_event(cohort: Cohort, calendar, program, meeting: PlannedMeeting,
         if start != meeting.planned_start and not makeup:
             planned = calendar.local(meeting.planned_start)
             lines.append(f"Moved from {planned:%Y-%m-%d %H:%M} ({cohort.timezone}).")
-        if cohort.video_link:
+        if cohort.video_link and with_video_link:
             event.add("location", cohort.video_link)
             event.add("url", cohort.video_link)
     event.add("description", "\n".join(lines))
@@ -77,7 +77,8 @@ def feed(user: User, now: datetime, host: str = "hearth") -> bytes:
         calendar = cohort_calendar(cohort)
         program = get_catalogue().program(cohort.program)
         for meeting in calendar.meetings + calendar.makeups:
-            ical.add_component(_meeting_event(cohort, calendar, program, meeting, now, host))
+            ical.add_component(_meeting_event(cohort, calendar, program, meeting, now, host,
+                                             bool(user.calendar_video_link)))
         for extra in calendar.events:
             event = Event()
             event.add("uid", _uid(cohort, f"event-{extra.key}", host))

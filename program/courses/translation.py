@@ -9,12 +9,14 @@ from types import MappingProxyType
 from typing import Any
 
 from program.courses.content import (
+    PRACTICE_ADAPTED_FROM,
     PRACTICE_DIFFICULT,
     PRACTICE_STEPS,
     SESSION_SECTIONS,
     TIMINGS_HEADING,
     Catalogue,
     CatalogueError,
+    ExtraEvent,
     Practice,
     Program,
     Section,
@@ -22,6 +24,7 @@ from program.courses.content import (
     find_section,
     normalise_heading,
 )
+from program.courses.event_pages import translate_page
 from program.courses.files import field_reader, read_text, split_front_matter, yaml_mapping
 from program.courses.sections import guide_timings, ordered_items, split_sections, subheadings
 
@@ -47,9 +50,10 @@ def localize(catalogue: Catalogue, locale: str) -> tuple[Catalogue, list[Transla
 
     Translations are looked up beside each English file, in ``i18n/<locale>/``: the program's
     ``program.yaml`` (name, description, extra_events keyed by event key), session files named
-    as in English (front matter: number, title, checklist) and practice files (key, title,
-    summary). A translation keeps the English file's structure: its sections are matched to the
-    English ones by position (headings are translated), and everything that is not words
+    as in English (front matter: number, title, checklist), event pages (``retreat.md``, see
+    :mod:`program.courses.event_pages`) and practice files (key, title, summary). A
+    translation keeps the English file's structure: its sections are matched to the English
+    ones by position (headings are translated), and everything that is not words
     (session numbers, minutes, practice keys) comes from the English file. A translation that
     is missing or does not match the English structure is never fatal: that session or practice
     is shown in English. Returns the localized catalogue and the problems that made it fall
@@ -103,7 +107,21 @@ def _localize_program(program: Program, practices: Mapping[str, Practice], local
     path = directory / "program.yaml"
     words = _translated(path, locale, f"program {program.key}", problems,
                         lambda: _translate_program(program, path, locale))
-    return replace(localized, **words) if words else localized
+    localized = replace(localized, **words) if words else localized
+    events = tuple(_localize_page(event, directory, locale, program.key, problems)
+                   for event in localized.extra_events)
+    return replace(localized, extra_events=events)
+
+
+def _localize_page(event: ExtraEvent, directory: Path, locale: str, program_key: str,
+                   problems: list[TranslationProblem]) -> ExtraEvent:
+    """The event with its page in ``locale``, or its English page (and a problem)."""
+    if event.page is None:
+        return event
+    path = directory / event.page.name
+    translated = _translated(path, locale, f"{program_key} event {event.key}", problems,
+                             lambda: translate_page(event, path, locale))
+    return translated or event
 
 
 def _translate_program(english: Program, path: Path, locale: str) -> dict[str, Any]:
@@ -180,6 +198,7 @@ def _translate_practice(english: Practice, path: Path, locale: str) -> Practice:
         summary=summary,
         steps=steps,
         if_difficult=find_section(sections, PRACTICE_DIFFICULT),
+        adapted_from=find_section(sections, PRACTICE_ADAPTED_FROM),
         sections=sections,
         source=path,
         locale=locale,

@@ -1,5 +1,5 @@
 """A participant's week at a glance: this week's session and homework, the next meeting and
-whether its join link is open, days practised, and the retreat ahead."""
+whether its join link is open, the days practised this week, and the retreat ahead."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from models import Participant, PracticeLog, db
+from models import Cohort, Participant, PracticeLog, User, db
 from program.courses.calendar import PlannedMeeting, current_session, next_meeting
 from program.courses.catalogue import get_catalogue
+from program.courses.content import ExtraEvent
 from program.courses.delivery import cohort_calendar
 
 #: the join link shows this long before a meeting starts, and until it ends
@@ -25,7 +26,8 @@ class Week:
     join_open: bool = False
     #: this week's practices, each with whether it was logged since the week's meeting
     homework: list[tuple[object, bool]] = field(default_factory=list)
-    streak: int = 0
+    #: days with any practice logged this week (never a "streak": a missed day is not a loss)
+    days_practised: int = 0
     retreat: list = field(default_factory=list)
 
 
@@ -35,14 +37,15 @@ def join_open(meeting: PlannedMeeting | None, video_link: str | None, now: datet
                 and meeting.actual_start - JOIN_LINK_LEAD <= now < meeting.actual_end)
 
 
-def practice_streak(days: set[date], today: date) -> int:
-    """Consecutive days with practice ending today (or yesterday, if today has none yet)."""
-    day = today if today in days else today - timedelta(days=1)
-    streak = 0
-    while day in days:
-        streak += 1
-        day -= timedelta(days=1)
-    return streak
+def week_start(meeting_day: date | None, today: date) -> date:
+    """The first day of "this week": the day of this week's meeting, at most six days ago."""
+    earliest = today - timedelta(days=6)
+    return max(meeting_day, earliest) if meeting_day is not None else earliest
+
+
+def days_practised(days: set[date], start: date, today: date) -> int:
+    """How many distinct days from ``start`` to ``today`` have any practice logged."""
+    return sum(1 for day in days if start <= day <= today)
 
 
 def participant_week(participant: Participant, now: datetime, today: date, locale) -> Week:
@@ -55,8 +58,9 @@ def participant_week(participant: Participant, now: datetime, today: date, local
     since = (this_week.actual_start or this_week.planned_start) if this_week else None
     since_day = calendar.local(since).date() if since is not None else None
     logged, days = set(), set()
-    # One read of the recent log serves both this week's checklist and the streak.
-    earliest = min(filter(None, (since_day, today - timedelta(days=400))))
+    # One read of the recent log serves both this week's checklist and the days practised.
+    start = week_start(since_day, today)
+    earliest = min(filter(None, (since_day, start)))
     for key, day in db.session.execute(
             select(PracticeLog.practice_key, PracticeLog.practised_on).where(
                 PracticeLog.participant_id == participant.id,
@@ -68,5 +72,19 @@ def participant_week(participant: Participant, now: datetime, today: date, local
         this_week=this_week, session=session, upcoming=upcoming,
         join_open=join_open(upcoming, participant.cohort.video_link, now),
         homework=[(p, p.key in logged) for p in (session.practices if session else ())],
-        streak=practice_streak(days, today),
+        days_practised=days_practised(days, start, today),
         retreat=[e for e in calendar.events if e.date >= calendar.local(now).date()])
+
+
+def event_page(participant: Participant, key: str, locale) -> ExtraEvent | None:
+    """The participant's course event ``key`` (the retreat) in ``locale``, if it has a page."""
+    program = get_catalogue(locale).program(participant.cohort.program)
+    return next((e for e in program.extra_events if e.key == key and e.page is not None), None)
+
+
+def day_contacts(cohort: Cohort) -> list[User]:
+    """Who participants contact on the day of an event: the cohort's lead facilitators (all of
+    its facilitators when none is marked lead)."""
+    facilitators = sorted(cohort.facilitators, key=lambda f: (not f.is_lead, f.id))
+    leads = [f for f in facilitators if f.is_lead] or facilitators
+    return [f.user for f in leads]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from models import (
     Cohort,
@@ -52,14 +52,14 @@ def _clean_body(body: str) -> str:
 
 def _scan_for_risk(post: Post, group: Group) -> None:
     """Raise one alert for the post if its text suggests risk (never more than one per post)."""
-    rule = scan_for_risk(f"{post.title or ''}\n{post.body}")
-    if rule is None or post.author_id is None:
+    finding = scan_for_risk(f"{post.title or ''}\n{post.body}")
+    if finding is None or post.author_id is None:
         return
     cohort = db.session.get(Cohort, group.cohort_id)
     participant_id = db.session.scalar(
         select(Participant.id).where(Participant.user_id == post.author_id))
-    raise_alert("post", post.id, rule, study_id=cohort.study_id,
-                participant_id=participant_id, group_id=group.id)
+    raise_alert("post", post.id, finding.rule, study_id=cohort.study_id,
+                participant_id=participant_id, group_id=group.id, finding=finding)
 
 
 def _notify_reply(reply: Post, thread: Post, group: Group) -> None:
@@ -179,14 +179,21 @@ def delete_post(user: User, group_id: int, post_id: int, now: datetime | None = 
     return post
 
 
-def mark_author_removed(user_id: int) -> int:
-    """Show every post of this user as from "a former member" (their data-removal request).
+#: what a removed person's post says instead of its text (pages show it translated)
+REMOVED_TEXT = "Removed at the participant's request."
 
-    The posts stay, so threads keep their sense, but no longer point at the user: the author is
-    cleared and the post marked as from a removed author. Call it inside the write transaction
-    that records the removal. Returns the number of posts changed.
+
+def mark_author_removed(user_id: int) -> int:
+    """Remove the text of every post and reply of this user (their data-removal request).
+
+    The posts stay as placeholders from "a former member", so threads and others' replies
+    still read, but their title and text go (health disclosures, other people's names) and
+    they no longer point at the user. Call it inside the write transaction that records the
+    removal. Returns the number of posts changed.
     """
     return db.session.execute(
         update(Post).where(Post.author_id == user_id)
-        .values(author_id=None, author_removed=True)
+        .values(author_id=None, author_removed=True, body=REMOVED_TEXT,
+                body_html=f"<p>{REMOVED_TEXT}</p>", submission_token=None,
+                title=case((Post.title.is_(None), None), else_=REMOVED_TEXT))
     ).rowcount

@@ -15,7 +15,8 @@ from flask_babel import force_locale
 
 from models import User
 
-_URL = re.compile(r"(https?://\S+)")
+#: links, and the placeholders of links made at sending time (see ``program.messaging.links``)
+_URL = re.compile(r"((?:https?://|hearth-link:)\S+)")
 
 
 @dataclass(frozen=True)

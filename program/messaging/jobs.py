@@ -48,7 +48,7 @@ from program.courses.calendar import CohortCalendar, PlannedMeeting
 from program.courses.catalogue import get_catalogue
 from program.courses.delivery import cohort_calendar, sees_material
 from program.groups.digests import ensure_weekly_threads, materialise_digests
-from program.messaging import emails
+from program.messaging import emails, links
 from program.messaging.outbox import enqueue
 
 log = logging.getLogger("hearth.jobs")
@@ -70,9 +70,6 @@ MAX_ATTEMPTS = 5
 ACTIVE_COHORTS = ("planned", "running")
 #: kinds the recipient can switch off with "reminders"
 REMINDER_KINDS = ("release_notice", "meeting_reminder", "practice_reminder")
-#: kinds whose body carries a link that opens an account: emptied once sent, so the database
-#: keeps no usable link (the invitation itself stores only the token's hash)
-SECRET_LINK_KINDS = ("invitation",)
 
 
 @dataclass
@@ -356,6 +353,8 @@ def _still_wanted(message: OutboxMessage, user: User | None, now: datetime) -> b
         return False
     if message.kind in REMINDER_KINDS and not user.reminders_enabled:
         return False
+    if message.kind == "password_reset":
+        return True  # asked for just now by the person themselves, whatever they withdrew from
     participant = db.session.scalar(select(Participant).where(Participant.user_id == user.id))
     kind = participant.withdrawal_kind if participant is not None else None
     if kind in ("stop_contact", "leave_study"):
@@ -430,8 +429,14 @@ def _send_one(message_id: int, now: datetime, result: DispatchResult) -> None:
         result.cancelled += 1
         return
     try:
-        send_email(user.email if user else message.recipient_email, message.subject,
-                   message.body_text, message.body_html)
+        outgoing = links.fill(message, user)
+    except links.LinkGone:
+        _finish(message_id, status="cancelled")
+        result.cancelled += 1
+        return
+    try:
+        send_email(user.email if user else message.recipient_email, outgoing.subject,
+                   outgoing.text, outgoing.html)
     except Exception as exc:  # noqa: BLE001 - any transport error: retry later
         log.warning("sending outbox message %s failed: %s", message_id, type(exc).__name__)
         final = message.attempts >= MAX_ATTEMPTS
@@ -443,8 +448,9 @@ def _send_one(message_id: int, now: datetime, result: DispatchResult) -> None:
         result.failed += 1
         result.retried += not final
         return
-    scrub = {"body_text": "", "body_html": None} if message.kind in SECRET_LINK_KINDS else {}
-    _finish(message_id, status="sent", sent_at=now, **scrub)
+    # The contact log keeps who was sent what kind of message, when, and its subject; the
+    # body (which may have named a session or held a link) goes.
+    _finish(message_id, status="sent", sent_at=now, body_text="", body_html=None)
     result.sent += 1
 
 

@@ -1,7 +1,8 @@
 """Safety alerts: one per source object, to the group's leaders and the study's clinicians.
 
-An alert never hides the post and never tells other members; its notification says only that
-an alert needs attention (no health data leaves the application by email).
+An alert never hides the post and never tells other members. For risk language it names the
+level and the kind of statement (``RiskFinding``), never the text: its notification and its
+audit entry say only that, and no participant, group or words leave the application by email.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from models import GroupMembership, SafetyAlert, StudyStaff, db, utcnow, write_t
 from program.core import audit
 from program.core.audit import AuditAction
 from program.messaging.outbox import enqueue_notice
+from program.safety.scanning import RiskFinding
 
 
 def alert_recipients(study_id: int | None, group_id: int | None) -> list[int]:
@@ -39,16 +41,20 @@ def raise_alert(
     study_id: int | None,
     participant_id: int | None = None,
     group_id: int | None = None,
+    finding: RiskFinding | None = None,
 ) -> SafetyAlert | None:
     """Record the alert for a source object once and notify its recipients at once.
 
-    Must run inside the write transaction that stores the source object. Returns the new
-    alert, or None when that object already has one.
+    ``finding`` is what screening the text found (its level and families go into the alert,
+    the audit entry and the email). Must run inside the write transaction that stores the
+    source object. Returns the new alert, or None when that object already has one.
     """
     values = {
         "source_kind": source_kind,
         "source_id": source_id,
         "rule": rule[:120],
+        "level": finding.level if finding else None,
+        "families": ",".join(finding.families) if finding else None,
         "study_id": study_id,
         "participant_id": participant_id,
         "group_id": group_id,
@@ -65,9 +71,13 @@ def raise_alert(
     alert_id = db.session.execute(statement).scalar()
     if alert_id is None:
         return None
+    alert = db.session.get(SafetyAlert, alert_id)
+    audit.record(AuditAction.ALERT_RAISED, alert, source=source_kind, level=values["level"],
+                 families=values["families"])
     enqueue_notice(f"safety-alert:{alert_id}", alert_recipients(study_id, group_id),
-                   "safety_alert", "safety_alert")
-    return db.session.get(SafetyAlert, alert_id)
+                   "safety_alert", "safety_alert", level=values["level"],
+                   families=finding.families if finding else ())
+    return alert
 
 
 # --- working an alert: who sees it, ownership, acknowledgement, note, closing ----------------

@@ -42,6 +42,7 @@ from models import (
     write_transaction,
 )
 from models.applications import OnlineApplication
+from models.base import checkpoint_after_erasure
 from models.people import new_token
 from program.core import audit
 from program.core.audit import AuditAction
@@ -221,6 +222,7 @@ def remove_participant_data(participant_id: int, *, actor=None, now: datetime | 
         for handler in HANDLERS.values():
             handler(removal)
         audit.record(AuditAction.DATA_REMOVED, participant, actor=actor)
+    checkpoint_after_erasure()
     return True
 
 

@@ -44,3 +44,29 @@ def test_therapist_fills_the_attendance_register_on_a_phone(phone, app):
         statuses = sorted(a.status for a in db.session.scalars(
             select(Attendance).where(Attendance.meeting_id == meeting.id)))
     assert statuses == ["absent"] + ["late"] + ["present"] * 8
+
+
+def test_the_session_page_records_its_opening_with_a_post_once_shown(page, app):
+    from sqlalchemy import delete
+
+    from models import Participant, SessionProgress, User
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(
+            User.email == "msc.participant@hearth.example"))
+        participant = db.session.scalar(select(Participant).where(
+            Participant.user_id == user.id))
+        db.session.execute(delete(SessionProgress).where(
+            SessionProgress.participant_id == participant.id,
+            SessionProgress.session_number == 3))
+        db.session.commit()
+        participant_id = participant.id
+    sign_in(page, "msc.participant@hearth.example")
+    with page.expect_response(lambda r: r.url.endswith("/me/sessions/3/opened")) as beacon:
+        page.get_by_role("link", name="Session 3: Practising loving-kindness").click()
+    assert beacon.value.status == 204
+    with app.app_context():
+        progress = db.session.scalar(select(SessionProgress).where(
+            SessionProgress.participant_id == participant_id,
+            SessionProgress.session_number == 3))
+        assert progress is not None and progress.opened_at is not None

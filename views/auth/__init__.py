@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
+    after_this_request,
     current_app,
     flash,
     g,
@@ -23,9 +24,8 @@ from models.people import Role
 from program.accounts import passwords, reset, sessions, two_factor
 from program.core import audit
 from program.core.audit import AuditAction
-from program.core.mail import send_email
-from program.messaging import emails
 from views.access import public, role_required
+from views.auth import devices
 from views.auth.forms import (
     ChangePasswordForm,
     NewPasswordForm,
@@ -39,10 +39,6 @@ from views.security import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-def _account_key() -> str:
-    return "account:" + request.form.get("email", "").strip().lower()
-
-
 def _failed(response) -> bool:
     """Only failed sign-ins (the form shown again) count towards the limits."""
     return response.status_code != 302
@@ -50,10 +46,13 @@ def _failed(response) -> bool:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_PAIR"], methods=["POST"],
+               key_func=devices.pair_key, deduct_when=_failed)
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
                deduct_when=_failed)
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_account_key, deduct_when=_failed)
+               key_func=devices.account_key, deduct_when=_failed,
+               exempt_when=devices.known_device)
 def sign_in():
     """Sign in with email and password."""
     if current_user.is_authenticated:
@@ -78,6 +77,7 @@ def sign_in():
 
 def _start_browser_session(user: User) -> None:
     login_user(user)
+    after_this_request(lambda response: devices.remember_device(response, user))
     now = utcnow().timestamp()
     session["signed_in_at"] = now
     session["last_seen"] = now
@@ -96,7 +96,7 @@ def _code_failed(_response) -> bool:
 @public
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
                deduct_when=_code_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+@limiter.limit(lambda: current_app.config["TWO_FACTOR_LIMIT_PER_ACCOUNT"], methods=["POST"],
                key_func=_pending_account_key, deduct_when=_code_failed)
 def two_factor_step():
     """The second step of signing in: a code from the authenticator app, or a recovery code."""
@@ -161,14 +161,7 @@ def request_reset():
     """Ask for a password reset link by email."""
     form = ResetRequestForm()
     if form.validate_on_submit():
-        token = reset.start_password_reset(form.email.data)
-        if token:
-            link = current_app.config["BASE_URL"].rstrip("/") + url_for(
-                "auth.reset_password", token=token
-            )
-            email = emails.render("password_reset", passwords.find_user(form.email.data),
-                                  hours=current_app.config["PASSWORD_RESET_HOURS"], link=link)
-            send_email(form.email.data.strip().lower(), email.subject, email.text, email.html)
+        reset.request_password_reset(form.email.data)  # the same work for any address
         # The same answer whether or not the account exists.
         flash(_("If an account uses that address, a reset link is on its way."), "info")
         return redirect(url_for("auth.sign_in"))

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from babel import dates as babel_dates
 from flask import current_app, request, url_for
 from flask_babel import get_babel, get_locale, get_timezone
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -121,16 +122,22 @@ def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer: User,
     hidden = post.hidden_at is not None
     flagging = None if mine else _flagging(post, page)
     moderator = bool(member.moderates)
+    title = post.title if post.parent_id is None else None
+    body_html = None if weekly_by_hearth else (post.body_html or "")
+    if post.author_removed:  # the text is gone: say so in the reader's language
+        removed = _("Removed at the participant's request.")
+        title = removed if title is not None else None
+        body_html = f"<p><em>{escape(removed)}</em></p>"
     return Card(
         id=post.id, is_thread=post.parent_id is None,
-        title=post.title if post.parent_id is None else None,
+        title=title,
         weekly_session=post.weekly_session, author_kind=kind,
         author=author if kind == "member" else None,
         role=role if role in ("leader", "assistant") else None,
         created_at=post.created_at, edited=post.edited_at is not None, pinned=bool(post.pinned),
         locked=bool(post.locked), hidden=hidden,
         hidden_reason=post.hidden_reason if hidden else None,
-        body_html=None if weekly_by_hearth else (post.body_html or ""),
+        body_html=body_html,
         mine=mine, can_edit=mine and posting.can_edit(viewer, post, now),
         flagging=flagging, moderator=moderator,
         can_hide=moderator and not mine and not hidden and post.author_id is not None,

@@ -1,0 +1,268 @@
+"""Risk detection over normalised text, from per-language pattern files a study can extend.
+
+Each ``risk_patterns/<language>.yaml`` holds, in this order of use:
+
+``words``, ``replace``, ``rewrite``
+    slang, abbreviations and common misspellings turned into one spelling before matching:
+    whole words (``kms`` -> ``kill myself``), literal strings (``タヒ`` -> ``死``,
+    ``紫砂`` -> ``自杀``) and a few regular expressions (start each with a literal: it is fast);
+``triggers``
+    literal strings one of which every risk statement contains: only the sentences around
+    them are screened, which keeps a 2,000-character post well under a millisecond or two;
+``hyperbole``
+    everyday idioms ("dead tired", 死ぬほど, 累死了) blanked out so no pattern fires inside them;
+``negation``
+    a cue just ``before`` (or ``after``, in Japanese) a match that turns it down: a negated
+    match alerts at concern level, or not at all when its pattern says ``negated: drop``
+    ("I would never kill myself" is a concern, "I don't want to die" is nothing);
+``patterns``
+    one regular expression each, with the ``family`` it screens for, its ``level``
+    (``concern`` or ``urgent``) and ``examples`` it must match (the tests check every one).
+
+Text is normalised first (NFKC, so full-width letters and half-width kana take their usual
+form, case-folded, apostrophes dropped); languages written without spaces lose all spacing.
+A match names the family, level and pattern, never the words that matched: nothing here logs
+or returns the text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+PATTERNS_DIR = Path(__file__).with_name("risk_patterns")
+
+#: The families clinicians screen for, in the order an alert names them.
+FAMILIES = ("plan_preparation", "farewell", "self_harm", "suicidal_thoughts",
+            "wish_to_be_dead", "hopelessness_burden")
+LEVELS = ("concern", "urgent")
+_APOSTROPHES = re.compile("['\u2019\u2018\u02bc\uff07`]")
+_SPACING = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+_BLANK = "\u2591"  # stands in for blanked hyperbole: matches no pattern
+_WORD = re.compile(r"[a-z0-9]+")
+_SENTENCE_END = re.compile(r"[.!?;\n\u3002]+")
+
+
+class PatternFileError(ValueError):
+    """A risk pattern file that cannot be used (names the file and the entry)."""
+
+
+@dataclass(frozen=True)
+class RiskMatch:
+    """One statement of risk: what kind, how pressing, and which pattern found it."""
+
+    family: str
+    level: str
+    pattern: str  #: "<language>:<pattern id>"
+
+    @property
+    def urgent(self) -> bool:
+        return self.level == "urgent"
+
+
+@dataclass(frozen=True)
+class Pattern:
+    id: str
+    family: str
+    level: str
+    regex: str
+    negated: str  #: "concern" or "drop"
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LanguageRules:
+    language: str
+    spaced: bool
+    words: dict[str, str]
+    replacements: tuple[tuple[str, str], ...]
+    rewrites: tuple[tuple[re.Pattern[str], str], ...]
+    triggers: tuple[str, ...]
+    hyperbole: re.Pattern[str] | None
+    negation_before: re.Pattern[str] | None
+    negation_after: re.Pattern[str] | None
+    patterns: tuple[Pattern, ...]
+    combined: re.Pattern[str]  #: every pattern in one scan, without groups (it is faster)
+    singles: tuple[tuple[int, re.Pattern[str]], ...]  #: (pattern index, regex), urgent first
+
+    def prepare(self, normalised: str) -> str:
+        """The normalised text in one spelling (slang, misspellings), unspaced if need be."""
+        text = normalised if self.spaced else _SPACING.sub("", normalised)
+        if self.words:
+            text = _WORD.sub(lambda m: self.words.get(m.group(), m.group()), text)
+        for literal, replacement in self.replacements:
+            if literal in text:
+                text = text.replace(literal, replacement)
+        for regex, replacement in self.rewrites:
+            text = regex.sub(replacement, text)
+        return text
+
+    def windows(self, text: str) -> list[tuple[int, int]]:
+        """Spans to screen: each sentence holding a trigger (adjacent ones run together)."""
+        present = [t for t in self.triggers if t in text]
+        if not present:
+            return []
+        ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+        spans = []
+        for trigger in present:
+            at = text.find(trigger)
+            while at >= 0:
+                i = bisect.bisect_right(ends, at)
+                start = ends[i - 1] if i >= 1 else 0
+                spans.append((start, ends[i] if i < len(ends) else len(text)))
+                at = text.find(trigger, at + 1)
+        spans.sort()
+        merged = [spans[0]]
+        for start, end in spans[1:]:
+            if start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        return merged
+
+    def negated(self, text: str, start: int, end: int) -> bool:
+        if (self.negation_before is not None
+                and self.negation_before.search(text, max(0, start - 40), start)):
+            return True
+        return bool(self.negation_after is not None
+                    and self.negation_after.match(text, end))
+
+    def matches(self, normalised: str) -> list[RiskMatch]:
+        text = self.prepare(normalised)
+        found = []
+        for start, end in self.windows(text):
+            window = text[start:end]
+            if self.hyperbole is not None:
+                window = self.hyperbole.sub(lambda m: _BLANK * len(m.group()), window)
+            for m in self.combined.finditer(window):
+                index = next((i for i, regex in self.singles if regex.match(window, m.start())),
+                             None)
+                if index is None:  # cannot happen: the scan is the patterns joined in order
+                    continue
+                pattern = self.patterns[index]
+                level = pattern.level
+                if self.negated(window, m.start(), m.end()):
+                    if pattern.negated == "drop":
+                        continue
+                    level = "concern"
+                found.append(RiskMatch(pattern.family, level, f"{self.language}:{pattern.id}"))
+        return found
+
+
+def normalise(text: str) -> str:
+    """NFKC (width folding), case-folded, apostrophes dropped, whitespace runs as one space."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _SPACING.sub(" ", _APOSTROPHES.sub("", text)).strip()
+
+
+def pattern_languages() -> tuple[str, ...]:
+    """Languages that have a pattern file, e.g. ('en', 'ja', 'zh')."""
+    return tuple(sorted(p.stem for p in PATTERNS_DIR.glob("*.yaml")))
+
+
+def _compile(where: str, source: str, flags: int = 0) -> re.Pattern[str]:
+    try:
+        return re.compile(source, flags)
+    except re.error as exc:
+        raise PatternFileError(f"{where}: {exc}") from None
+
+
+def _pattern(where: str, entry: dict) -> Pattern:
+    if not isinstance(entry, dict) or not {"id", "family", "level", "regex"} <= entry.keys():
+        raise PatternFileError(f"{where}: needs id, family, level and regex")
+    if entry["family"] not in FAMILIES or entry["level"] not in LEVELS:
+        raise PatternFileError(f"{where}: unknown family or level")
+    negated = entry.get("negated", "concern")
+    if negated not in ("concern", "drop"):
+        raise PatternFileError(f"{where}: negated must be concern or drop")
+    _compile(where, entry["regex"])
+    return Pattern(str(entry["id"]), entry["family"], entry["level"], entry["regex"], negated,
+                   tuple(entry.get("examples") or ()))
+
+
+def _alternation(sources: list[str]) -> str:
+    return "|".join(f"(?:{s})" for s in sources)
+
+
+@cache
+def rules(language: str) -> LanguageRules:
+    """The parsed and compiled rules of one language (PatternFileError names any fault)."""
+    path = PATTERNS_DIR / f"{language}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    spaced = bool(data.get("spaced", True))
+    patterns = tuple(_pattern(f"{path.name}: pattern {i + 1}", entry)
+                     for i, entry in enumerate(data.get("patterns") or ()))
+    if not patterns:
+        raise PatternFileError(f"{path.name}: no patterns")
+    ids = [p.id for p in patterns]
+    if len(set(ids)) != len(ids):
+        raise PatternFileError(f"{path.name}: pattern ids must be unique")
+    rewrites = tuple((_compile(f"{path.name}: rewrite {r['from']!r}", r["from"]), r["to"])
+                     for r in data.get("rewrite") or ())
+    def key(literal) -> str:
+        return normalise(str(literal)) if spaced else _SPACING.sub("", normalise(str(literal)))
+
+    replacements = tuple(sorted(((key(k), str(v)) for k, v in (data.get("replace") or {}).items()),
+                                key=lambda pair: -len(pair[0])))
+    triggers = tuple(key(t) for t in data.get("triggers") or ())
+    if not triggers:
+        raise PatternFileError(f"{path.name}: no triggers")
+    hyperbole = data.get("hyperbole") or []
+    negation = data.get("negation") or {}
+    # urgent first, so where two patterns start at one place the stronger one is reported
+    order = sorted(range(len(patterns)), key=lambda i: patterns[i].level != "urgent")
+    edge = "(?<![a-z0-9])(?:{})(?![a-z0-9])" if spaced else "(?:{})"
+    combined = edge.format("|".join(f"(?:{patterns[i].regex})" for i in order))
+    singles = tuple((i, _compile(f"{path.name}: {patterns[i].id}", edge.format(patterns[i].regex)))
+                    for i in order)
+    return LanguageRules(
+        language=language,
+        spaced=spaced,
+        words={normalise(k): v for k, v in (data.get("words") or {}).items()},
+        replacements=replacements,
+        rewrites=rewrites,
+        triggers=triggers,
+        hyperbole=_compile(f"{path.name}: hyperbole", _alternation(hyperbole)) if hyperbole
+        else None,
+        negation_before=_compile(f"{path.name}: negation before", negation["before"])
+        if negation.get("before") else None,
+        negation_after=_compile(f"{path.name}: negation after", negation["after"])
+        if negation.get("after") else None,
+        patterns=patterns,
+        combined=_compile(f"{path.name}: patterns", combined),
+        singles=singles,
+    )
+
+
+def detect(text: str | None, languages: tuple[str, ...] | None = None) -> list[RiskMatch]:
+    """Every risk statement found in ``text``, at most one per family: its highest level.
+
+    All languages are used unless ``languages`` limits them: people write in more than one.
+    """
+    if not text:
+        return []
+    normalised = normalise(text)
+    best: dict[str, RiskMatch] = {}
+    for language in languages or pattern_languages():
+        for match in rules(language).matches(normalised):
+            held = best.get(match.family)
+            if held is None or (match.urgent and not held.urgent):
+                best[match.family] = match
+    return sorted(best.values(), key=lambda m: (not m.urgent, FAMILIES.index(m.family)))
+
+
+def catalogue() -> list[tuple[str, list[tuple[str, list[Pattern]]]]]:
+    """Every shipped pattern by language, then by family in FAMILIES order (for review)."""
+    shelves = []
+    for language in pattern_languages():
+        patterns = rules(language).patterns
+        shelves.append((language, [(family, [p for p in patterns if p.family == family])
+                                   for family in FAMILIES
+                                   if any(p.family == family for p in patterns)]))
+    return shelves
