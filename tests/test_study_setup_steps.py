@@ -297,14 +297,14 @@ def test_the_checklist_says_the_study_can_open_once_every_step_is_done(app, as_u
     assert _count(InstrumentWording) == 0  # SWLS ships its wording: nothing to load
 
 
-def test_an_information_sheet_file_over_5_mb_is_refused(app, as_user):
+def test_an_information_sheet_file_over_2_mb_is_refused(app, as_user):
     study = gen_study()
     client = as_user(_researcher(study))
     page = f"/research/studies/{study.id}/consent"
     response = post_form(client, page, {"version": "v1", "current": "y", "sheet_file": (
-        io.BytesIO(b"x" * (5 * 1024 * 1024 + 1)), "big.pdf")},
+        io.BytesIO(b"x" * (2 * 1024 * 1024 + 1)), "big.pdf")},
         content_type="multipart/form-data")
-    assert response.status_code == 200 and "larger than 5 MB" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "larger than 2 MB" in response.get_data(as_text=True)
     assert _count(ConsentVersion) == 0
 
 

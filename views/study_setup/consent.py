@@ -26,7 +26,7 @@ from views.access import researcher_study, role_required
 from views.study_setup import bp
 from views.study_setup.steps import next_step
 
-MAX_SHEET_BYTES = 5 * 1024 * 1024
+MAX_SHEET_BYTES = 2 * 1024 * 1024
 
 
 class ConsentVersionForm(FlaskForm):
@@ -34,7 +34,7 @@ class ConsentVersionForm(FlaskForm):
                           validators=[DataRequired(), Length(max=40)])
     sheet_text = TextAreaField(_l("Information sheet text"),
                                validators=[Optional(), Length(max=100_000)])
-    sheet_file = FileField(_l("Or the information sheet as a file (PDF, up to 5 MB)"))
+    sheet_file = FileField(_l("Or the information sheet as a file (PDF, up to 2 MB)"))
     current = BooleanField(_l("Use this version for consent from now on"), default=True)
 
     def validate_sheet_file(self, field):
@@ -42,7 +42,7 @@ class ConsentVersionForm(FlaskForm):
         if upload and getattr(upload, "filename", ""):
             data = upload.read(MAX_SHEET_BYTES + 1)
             if len(data) > MAX_SHEET_BYTES:
-                raise ValidationError(_("The file is larger than 5 MB."))
+                raise ValidationError(_("The file is larger than 2 MB."))
             if not data:
                 raise ValidationError(_("The file is empty."))
             field.upload = (upload.filename[-200:], (upload.mimetype or
