@@ -23,6 +23,7 @@ from wtforms.validators import (
 from program.trial import studies as trial_studies
 from program.trial.setup import SetupError
 from views.access import researcher_study, role_required
+from views.security import accepts_uploads
 from views.study_setup import bp
 from views.study_setup.steps import next_step
 
@@ -52,6 +53,7 @@ class ConsentVersionForm(FlaskForm):
 
 
 @bp.route("/studies/<int:study_id>/consent", methods=["GET", "POST"])
+@accepts_uploads("sheet_file")
 @role_required("researcher")
 def consent(study_id: int):
     """The information sheet versions and a form for a new one."""

@@ -18,6 +18,7 @@ from program.instruments.model import InstrumentError
 from program.instruments.wording import LANGUAGES, save_wording
 from views.access import researcher_study, role_required
 from views.forms import options
+from views.security import accepts_uploads
 from views.study_setup import bp
 from views.study_setup.steps import next_step
 
@@ -49,6 +50,7 @@ class WordingForm(FlaskForm):
 
 
 @bp.route("/studies/<int:study_id>/wording", methods=["GET", "POST"])
+@accepts_uploads("wording_file")
 @role_required("researcher")
 def wording(study_id: int):
     """The study's licensed wording per instrument and language, and an upload form."""
