@@ -23,6 +23,7 @@ from views import (
     bench,
     calendar,
     cohort_staff,
+    contacts,
     facilitator,
     home,
     invitations,
@@ -46,7 +47,7 @@ SUPPORTED_LOCALES = ("en", "ja", "zh")
 BLUEPRINTS = (home.bp, auth.bp, two_factor.bp, settings.bp, participant.bp,
               questionnaires.bp, group_views.bp, facilitator.bp, alerts.bp, rater.bp,
               researcher.bp, study_setup.bp, reports.bp, admin.bp, calendar.bp,
-              invitations.bp, cohort_staff.bp, apply.bp, apply.manage)
+              invitations.bp, cohort_staff.bp, apply.bp, apply.manage, contacts.bp)
 #: every ``flask`` command group
 COMMANDS = (demo.cli_group, content.cli_group, scheduler.cli_group, report.cli_group,
             trial.cli_group, groups.cli_group, admin_commands.cli_group)

@@ -220,9 +220,11 @@ def attendance(session: Session, study_id: int) -> pd.DataFrame:
     """attendance.csv: one row per participant x meeting that took place.
 
     Every allocated participant of an arm that receives the program gets a row for each meeting
-    of their cohort that was held, truncated or postponed (and so held later); no register
-    entry counts as absent. ``present`` is 1 for present or late, ``minutes`` the time attended
-    when known. Usual care has no meetings and so no rows.
+    of their cohort that was held, truncated or postponed (and so held later), from the first
+    meeting they attended on or on whose register they are (a late joiner is not absent from
+    meetings before they joined); no register entry counts as absent. ``present`` is 1 for
+    present or late, ``minutes`` the time attended when known. Usual care has no meetings and
+    so no rows.
     """
     people = [(p, arm) for p, arm in _analysable(session, study_id)
               if arm.receives_program and p.cohort_id is not None]
@@ -237,12 +239,22 @@ def attendance(session: Session, study_id: int) -> pd.DataFrame:
         for a in session.scalars(select(Attendance).where(
             Attendance.meeting_id.in_([m.id for m in meetings])))
     }
+    # A participant's course starts at the first meeting they attended: earlier meetings of a
+    # cohort they joined late are not theirs to miss unless they are on that meeting's register
+    # (marked absent while in the cohort); never attended: every meeting counts.
+    number = {m.id: m.session_number for m in meetings}
+    first: dict[int, int] = {}
+    for (meeting_id, participant_id), entry in register.items():
+        if entry.attended:
+            first[participant_id] = min(first.get(participant_id, number[meeting_id]),
+                                        number[meeting_id])
     rows = []
     for p, arm in people:
         for m in meetings:
-            if m.cohort_id != p.cohort_id:
-                continue
             entry = register.get((m.id, p.id))
+            if m.cohort_id != p.cohort_id or (
+                    entry is None and m.session_number < first.get(p.id, 0)):
+                continue
             present = entry is not None and entry.attended
             rows.append({"participant_id": p.code, "arm": arm.key, "cohort": m.name,
                          "meeting": m.session_number, "present": int(present),

@@ -5,6 +5,7 @@ from models.assessments import AssessmentInvitation, Response, Score, Screening,
 from models.audit import AuditEntry
 from models.base import Base, db, utcnow, write_transaction
 from models.cohorts import Cohort, CohortFacilitator
+from models.contacts import ContactLogEntry
 from models.groups import Group, GroupMembership
 from models.invitations import Invitation
 from models.meetings import Attendance, Meeting
@@ -31,5 +32,5 @@ __all__ = [
     "RecoveryCode", "Response", "SafetyAlert", "Score", "Screening", "SessionProgress",
     "SignInSession", "Study", "StudyStaff", "Timepoint", "User", "db", "utcnow",
     "write_transaction",
-    "OnlineApplication",
+    "OnlineApplication", "ContactLogEntry",
 ]

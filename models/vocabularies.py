@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from models._types import Vocabulary
 from models.cohorts import CohortStatus, FacilitatorRole
+from models.contacts import ContactKind
 from models.groups import GroupKind, MembershipRole
 from models.meetings import MeetingOutcome
 from models.people import Role
@@ -33,6 +34,7 @@ VOCABULARIES: dict[str, type[Vocabulary]] = {
     "ae_severity": AeSeverity,
     "ae_relatedness": AeRelatedness,
     "ae_outcome": AeOutcome,
+    "contact_kind": ContactKind,
 }
 
 

@@ -37,6 +37,7 @@ OWNER = {
     "settings": "member", "groups": "member", "facilitator": "leader", "alerts": "leader",
     "rater": "home_rater", "researcher": "home_researcher", "reports": "home_researcher",
     "study_setup": "home_researcher", "cohort_staff": "home_researcher",
+    "contacts": "home_researcher",
     "apply": "home_researcher", "applications": "home_researcher",
     "admin": "admin", "calendar": "member", "two_factor": "member", "home": "member",
     "invitations": "member", "": "member",
@@ -130,6 +131,9 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "facilitator.attendance_import_confirm POST":
                                          (S, 403, 403, 404, 403, 403, 403, S),
     "facilitator.roster GET":            (S, 403, 403, 404, 403, 403, 403, 200),
+    "facilitator.participant_progress GET":
+                                         (S, 403, 403, 404, 403, 403, 403, 200),
+    "facilitator.calendar GET":          (S, 403, 403, 200, 403, 403, 403, 200),
     # safety alerts: the group's leaders and the study's clinicians
     "alerts.index GET":                  (S, 403, 403, 200, 403, 200, 200, 200),
     "alerts.show GET":                   (S, 403, 403, 404, 403, 404, 404, 200),
@@ -238,6 +242,10 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "admin.bulk_upload GET":             (S, 403, 403, 403, 403, 403, 200, 200),
     "admin.bulk_upload POST":            (S, 403, 403, 403, 403, 403, 200, 200),
     "admin.bulk_confirm POST":           (S, 403, 403, 403, 403, 403, S, S),
+    # the contact log: the study's researchers (no fields given: 400)
+    "contacts.log GET":                  (S, 403, 403, 403, 403, 404, 403, 200),
+    "contacts.add POST":                 (S, 403, 403, 403, 403, 404, 403, 400),
+    "contacts.export GET":               (S, 403, 403, 403, 403, 404, 403, 200),
     # a researcher invites a participant of their own study (no email given: 400)
     "researcher.invite_participant POST": (S, 403, 403, 403, 403, 404, 403, 400),
     # the invitation link: public, and an unknown token is refused for everyone

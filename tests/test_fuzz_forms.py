@@ -208,6 +208,8 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
         "invite staff": ("admin", "/admin/invitations", ["email", "name", "role", "language"]),
         "bulk invitation confirm": ("admin", "/admin/invitations/bulk/confirm", ["rows"]),
         "role change": ("admin", f"/admin/users/{home.facilitator.id}/role", ["role"]),
+        "contact log": ("home_researcher", f"/research/participants/{pid}/contacts",
+                        ["kind", "contacted_at", "outcome", "next_step"]),
         "participant invitation": ("home_researcher", f"/research/participants/{pid}/invitation",
                                    ["email", "language"]),
         "invitation accept": (None, f"/invitation/{INVITATION_TOKEN}",
@@ -393,7 +395,7 @@ FORMS = ["sign-in", "reset request", "reset password", "change password", "langu
          "invite staff", "bulk invitation confirm", "role change", "participant invitation",
          "invitation accept",
          "cohort facilitator", "cohort participants", "form groups", "group move",
-         "group leader", "applications"]
+         "group leader", "applications", "contact log"]
 
 
 #: forms that answer an accepted submission with something other than a redirect

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from models import AuditEntry, Response, Score, db
+from models import AuditEntry, Response, Score, db, utcnow
 from tests.conftest import post_form
 from tests.factories import (
     gen_cohort,
@@ -22,7 +22,8 @@ from tests.factories import (
 def _setup():
     study = gen_study("rct", "cft", arms=[("ARMALPHA", True), ("ARMBETA", False)],
                       title="Depression trial")
-    cohort = gen_cohort(study, start_date=date(2026, 3, 2))
+    # starts in a week: the "pre" window (two weeks before the start to the start) is open
+    cohort = gen_cohort(study, start_date=utcnow().date() + timedelta(days=7))
     tp = gen_timepoint(study, "pre", 1, ["BDI-II", "GRID-HAMD"], -14, 0)
     treated = gen_participant(study, arm="ARMALPHA", cohort=cohort, code="P-0001")
     control = gen_participant(study, arm="ARMBETA", cohort=cohort, code="P-0002")

@@ -258,7 +258,7 @@ def test_a_reminder_queued_for_the_old_time_is_withdrawn(course, as_user, clock)
 
 @pytest.mark.parametrize(("locale", "zone", "subject", "title"), [
     ("ja", "Asia/Tokyo", "Hearth：第3回のミーティングの日時が変わりました", "「"),
-    ("zh", "Asia/Shanghai", "Hearth：第3次课的会面时间已更改", "“"),
+    ("zh", "Asia/Shanghai", "Hearth：第3次课的聚会时间已更改", "“"),
 ])
 def test_each_person_is_told_in_their_language_and_time_zone(course, as_user, locale, zone,
                                                              subject, title):

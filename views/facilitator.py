@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -33,8 +34,11 @@ from models import (
     utcnow,
 )
 from models.meetings import AttendanceStatus
-from program.courses import attendance_import, rescheduling
+from program.core.dates import pattern
+from program.courses import attendance_import, rescheduling, staff_calendar
 from program.courses import delivery as operations
+from program.courses import progress as progress_of
+from program.courses import register as register_rules
 from program.courses.catalogue import get_catalogue
 from program.courses.roster import cohort_progress
 from views import navigation
@@ -234,26 +238,66 @@ def reschedule(cohort_id: int, number: int):
                            meeting=operations.cohort_calendar(cohort).meeting(number), form=form)
 
 
-def _register_marks(roster) -> tuple[list[operations.AttendanceMark], list[str]]:
-    """The register's marks as submitted, and a message for each row that cannot be saved."""
+CONTRADICTIONS = {
+    "absent_with_minutes": _l("%(name)s is marked absent but attended %(minutes)d minutes: "
+                              "mark them present or late, or clear the minutes."),
+    "present_without_minutes": _l("%(name)s is marked present with 0 minutes: give the minutes "
+                                  "attended, or mark them absent."),
+}
+
+
+def _register_mark(participant, user, cohort: Cohort, fill: str, kept) -> tuple[
+        operations.AttendanceMark | None, str | None]:
+    """One row of the register as submitted: its mark, or a message why it cannot be saved."""
+    status = request.form.get(f"status-{participant.id}", "") or fill
+    if not status:
+        return None, None
+    if status not in AttendanceStatus:
+        return None, _("Choose present, absent or late for %(name)s.", name=user.display_name)
+    raw = request.form.get(f"minutes-{participant.id}", "").strip()
+    if raw and (not (raw.isascii() and raw.isdigit()) or int(raw) > 600):  # not "²"
+        return None, _("Minutes for %(name)s must be a whole number up to 600.",
+                       name=user.display_name)
+    minutes = int(raw) if raw else None
+    why = register_rules.contradiction(status, minutes, cohort.min_minutes_present)
+    if why and (kept is None or (kept.status, kept.minutes_attended) != (status, minutes)):
+        return None, str(CONTRADICTIONS[why] % {"name": user.display_name, "minutes": minutes})
+    return operations.AttendanceMark(participant.id, status, minutes), None
+
+
+def _register_marks(cohort: Cohort, roster, existing: dict, later: set[int]
+                    ) -> tuple[list[operations.AttendanceMark], list[str]]:
+    """The register's marks as submitted, and a message for each row that cannot be saved.
+
+    A stored mark submitted unchanged is kept as it is (an imported dose below the cohort's
+    minimum is an absence with minutes); people who joined after this meeting are not filled.
+    """
     marks, errors = [], []
     # "Everyone else present": on a phone, mark the few exceptions and tap once.
     fill = "present" if request.form.get("fill") == "present" else ""
     for participant, user in roster:
-        status = request.form.get(f"status-{participant.id}", "") or fill
-        if not status:
-            continue
-        if status not in AttendanceStatus:
-            errors.append(_("Choose present, absent or late for %(name)s.",
-                            name=user.display_name))
-            continue
-        raw = request.form.get(f"minutes-{participant.id}", "").strip()
-        if raw and (not (raw.isascii() and raw.isdigit()) or int(raw) > 600):  # not "²"
-            errors.append(_("Minutes for %(name)s must be a whole number up to 600.",
-                            name=user.display_name))
-            continue
-        marks.append(operations.AttendanceMark(participant.id, status, int(raw) if raw else None))
+        mark, error = _register_mark(participant, user, cohort,
+                                     "" if participant.id in later else fill,
+                                     existing.get(participant.id))
+        if error:
+            errors.append(error)
+        elif mark:
+            marks.append(mark)
     return marks, errors
+
+
+def _register_state(cohort: Cohort, number: int, roster) -> tuple[dict, set[int]]:
+    """The meeting's stored marks by participant, and who joined the cohort after it (first
+    attended a later meeting and is not on this one's register)."""
+    row = _meeting_row(cohort, number)
+    existing = {}
+    if row is not None:
+        existing = {a.participant_id: a for a in db.session.scalars(
+            select(Attendance).where(Attendance.meeting_id == row.id))}
+    first = register_rules.first_attended(cohort.id)
+    later = {p.id for p, _u in roster
+             if first.get(p.id, number) > number and p.id not in existing}
+    return existing, later
 
 
 @bp.route("/cohorts/<int:cohort_id>/meetings/<int:number>/register", methods=["GET", "POST"])
@@ -263,21 +307,17 @@ def register(cohort_id: int, number: int):
     cohort = facilitator_cohort(cohort_id)
     number = _session_number(cohort, number)
     roster = operations.cohort_roster(cohort)
+    existing, later = _register_state(cohort, number, roster)
     errors: list[str] = []
     if request.method == "POST":
-        marks, errors = _register_marks(roster)
+        marks, errors = _register_marks(cohort, roster, existing, later)
         if not errors:
             meeting_row = operations.ensure_meeting(cohort, number)
             operations.record_attendance(meeting_row, marks, current_user)
             flash(_("Attendance saved for %(n)d participants.", n=len(marks)), "success")
             return redirect(url_for("facilitator.cohort", cohort_id=cohort.id))
-    row = _meeting_row(cohort, number)
-    existing = {}
-    if row is not None:
-        existing = {a.participant_id: a for a in db.session.scalars(
-            select(Attendance).where(Attendance.meeting_id == row.id))}
     return render_template("facilitator/register.html", cohort=cohort, number=number,
-                           roster=roster, existing=existing, errors=errors,
+                           roster=roster, existing=existing, errors=errors, later=later,
                            submitted=request.form if request.method == "POST" else {})
 
 
@@ -341,6 +381,8 @@ def attendance_import_confirm(cohort_id: int, number: int):
     meeting_row = operations.ensure_meeting(cohort, number)
     recorded = {a.participant_id for a in db.session.scalars(
         select(Attendance).where(Attendance.meeting_id == meeting_row.id))}
+    first = register_rules.first_attended(cohort.id)
+    recorded |= {pid for pid in roster_ids if first.get(pid, number) > number}  # joined later
     marks = [operations.AttendanceMark(
         pid, attendance_import.status_for(minutes, cohort.min_minutes_present), minutes)
         for pid, minutes in minutes_by_participant.items()]
@@ -362,3 +404,58 @@ def roster(cohort_id: int):
     return render_template("facilitator/roster.html", cohort=cohort,
                            rows=progress.rows, released=progress.released,
                            week_start=progress.week_start)
+
+
+# --- one participant's progress (issue 15) ----------------------------------------------------
+
+
+@bp.get("/cohorts/<int:cohort_id>/participants/<int:participant_id>")
+@role_required("facilitator")
+def participant_progress(cohort_id: int, participant_id: int):
+    """One participant's progress: sessions opened, practice per week, notes they wrote,
+    attendance and the questionnaires done (not the answers)."""
+    cohort = facilitator_cohort(cohort_id)
+    participant = progress_of.cohort_participant(cohort, participant_id) or abort(404)
+    progress = progress_of.participant_progress(participant, utcnow())
+    return render_template("facilitator/progress.html", cohort=cohort, progress=progress,
+                           user=participant.user)
+
+
+# --- the facilitator's calendar: month and week (issue 15) ------------------------------------
+
+CALENDAR_VIEWS = ("month", "week")
+
+
+def _calendar_day(raw: str | None, today: date) -> date:
+    """The day asked for in the query string, or today (a bad or far-off date is today)."""
+    try:
+        day = date.fromisoformat(raw or "")
+    except ValueError:
+        return today
+    return day if 2000 <= day.year <= 2100 else today
+
+
+@bp.get("/calendar")
+@role_required("facilitator")
+def calendar():
+    """Every meeting and event of the facilitator's cohorts as a month or a week."""
+    view = request.args.get("view", "month")
+    if view not in CALENDAR_VIEWS:
+        view = "month"
+    now = utcnow()
+    today = now.astimezone(ZoneInfo(current_user.timezone or "UTC")).date()
+    page = staff_calendar.calendar_page(current_user, view,
+                                        _calendar_day(request.args.get("on"), today), now)
+    return render_template("facilitator/calendar.html", page=page,
+                           labels=_calendar_labels(page))
+
+
+def _calendar_labels(page: staff_calendar.CalendarPage) -> dict:
+    """The page's heading and weekday names in the viewer's language."""
+    locale = Locale.parse(str(get_locale() or "en"))
+    skeleton = locale.datetime_skeletons.get("yMMMM") or locale.datetime_skeletons["yMMM"]
+    title = (format_date(page.first, skeleton.pattern) if page.view == "month"
+             else _("Week of %(day)s", day=format_date(page.first, pattern("short_date"))))
+    return {"title": title,
+            "weekdays": [locale.days["format"]["wide"][i] for i in range(7)],
+            "short_weekdays": [locale.days["format"]["abbreviated"][i] for i in range(7)]}

@@ -12,8 +12,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import Participant, Response, Study, StudyStaff, Timepoint, db
+from models import Participant, Response, Study, StudyStaff, Timepoint, db, utcnow
 from program.assessments import questionnaires as assessments
+from program.assessments.rating_windows import rating_window
 from program.instruments.wording import localized
 from views import navigation
 from views.access import role_required, staff_study
@@ -60,8 +61,20 @@ def home():
         states = {(r.participant_id, r.timepoint_id, r.instrument_key): r.status
                   for r in db.session.scalars(select(Response).join(Participant).where(
                       Participant.study_id == study.id))}
-        sheets.append((study, timepoints, _rated(study), states))
+        people = _rated(study)
+        now = utcnow()
+        windows = {(p.id, tp.id): rating_window(p, tp, now).open
+                   for p in people for tp, _keys in timepoints}
+        sheets.append((study, timepoints, people, states, windows))
     return render_template("rater/home.html", sheets=sheets)
+
+
+def _outside_window(study, participant, timepoint, instrument, period):
+    """The rating page without its form: the window is not open (a POST is refused, 400)."""
+    return render_template("rater/outside_window.html", study=study, participant=participant,
+                           timepoint=timepoint, period=period,
+                           instrument=localized(instrument, get_locale())), (
+                               400 if request.method == "POST" else 200)
 
 
 @bp.route("/<int:study_id>/<int:participant_id>/<int:timepoint_id>/<key>",
@@ -76,6 +89,8 @@ def rate(study_id: int, participant_id: int, timepoint_id: int, key: str):
         return render_template("rater/done.html", study=study, participant=participant,
                                timepoint=timepoint, instrument=localized(instrument, get_locale()),
                                response=response)
+    if not (period := rating_window(participant, timepoint, utcnow())).open:
+        return _outside_window(study, participant, timepoint, instrument, period)
     answers, missing, error = assessments.stored_answers(response), [], None
     if request.method == "POST":
         done = assessments.answer(participant.id, timepoint.id, key, instrument, request.form,
@@ -94,5 +109,4 @@ def rate(study_id: int, participant_id: int, timepoint_id: int, key: str):
             missing = result.missing
     return render_template("rater/rate.html", study=study, participant=participant,
                            timepoint=timepoint, instrument=localized(instrument, get_locale()),
-                           answers=answers,
-                           missing=missing, error=error), 400 if error else 200
+                           answers=answers, missing=missing, error=error), 400 if error else 200

@@ -2,7 +2,7 @@
 licensed instrument wording in the database
 
 Revision ID: i14b_characteristics
-Revises: i19_alert_family
+Revises: i15b_contact_log
 Create Date: 2026-12-04 23:00:00
 
 """
@@ -14,7 +14,7 @@ import models.base
 
 # revision identifiers, used by Alembic.
 revision = 'i14b_characteristics'
-down_revision = 'i19_alert_family'
+down_revision = 'i15b_contact_log'
 branch_labels = None
 depends_on = None
 

@@ -118,6 +118,10 @@ class AuditAction(Vocabulary):
                     lazy_pgettext("audit action", "removed a participant's data"))
     ADVERSE_EVENT_RECORDED = ("adverse_event.recorded",
                               lazy_pgettext("audit action", "recorded an adverse event"))
+    CONTACT_LOGGED = ("contact.logged",
+                      lazy_pgettext("audit action", "logged a contact with a participant"))
+    CONTACT_LOG_EXPORTED = ("contact.exported",
+                            lazy_pgettext("audit action", "exported the contact log"))
     MEETING_RECORDED = "meeting.record", lazy_pgettext("audit action", "recorded a meeting")
     MEETING_MOVED = "meeting.moved", lazy_pgettext("audit action", "moved a meeting")
     COURSE_SHIFTED = ("meeting.shifted",

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from models import Cohort, Meeting, Participant, PracticeLog, SessionProgress, User, db
 from program.courses.calendar import current_session
 from program.courses.delivery import cohort_calendar, cohort_roster
+from program.courses.register import counts_for, first_attended
 
 
 @dataclass
@@ -55,6 +56,7 @@ def cohort_progress(cohort: Cohort, now: datetime) -> Roster:
     registered = _registered_meetings(cohort, past)
     attended_at = {(a.participant_id, m.session_number) for m in registered
                    for a in m.attendance if a.attended}
+    marked_at = {(a.participant_id, m.session_number) for m in registered for a in m.attendance}
     last_practice = dict(db.session.execute(
         select(PracticeLog.participant_id, func.max(PracticeLog.practised_on))
         .where(PracticeLog.participant_id.in_(ids)).group_by(PracticeLog.participant_id)).all())
@@ -65,16 +67,20 @@ def cohort_progress(cohort: Cohort, now: datetime) -> Roster:
     this_week = current_session(calendar, now)
     week_start = (calendar.local(this_week.actual_start or this_week.planned_start).date()
                   if this_week else None)
-    last_two = [m.session_number for m in registered[-2:]]
+    first = first_attended(cohort.id)
     rows = []
     for participant, user in people:
-        attended = [m.session_number for m in registered
-                    if (participant.id, m.session_number) in attended_at]
+        # meetings before a late joiner's first one are not theirs to miss
+        counted = [m.session_number for m in registered
+                   if counts_for(first.get(participant.id), m.session_number,
+                                 (participant.id, m.session_number) in marked_at)]
+        last_two = counted[-2:]
+        attended = [n for n in counted if (participant.id, n) in attended_at]
         last = last_practice.get(participant.id)
         rows.append(RosterRow(
-            participant=participant, user=user, attended=len(attended), of=len(registered),
+            participant=participant, user=user, attended=len(attended), of=len(counted),
             last_practice=last, opened=opened.get(participant.id, 0),
-            missed_two=len(registered) >= 2 and not set(last_two) & set(attended),
+            missed_two=len(counted) >= 2 and not set(last_two) & set(attended),
             no_practice=week_start is not None and (last is None or last < week_start)))
     released = sum(1 for m in calendar.meetings if m.release_at <= now)
     return Roster(rows=rows, released=released, week_start=week_start)

@@ -22,6 +22,7 @@ from models import (
     AdverseEvent,
     AssessmentInvitation,
     Attendance,
+    ContactLogEntry,
     GroupMembership,
     Invitation,
     OutboxMessage,
@@ -95,6 +96,8 @@ handles("session_progress")(_by_participant(SessionProgress))
 handles("attendance")(_by_participant(Attendance))
 #: the contact address an online applicant gave, their link and their copy of the consent
 handles("online_applications")(_by_participant(OnlineApplication))
+#: calls, emails and messages with the person, and what was said
+handles("contact_log_entries")(_by_participant(ContactLogEntry))
 
 
 @handles("adverse_events")
