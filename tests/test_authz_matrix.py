@@ -244,7 +244,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "admin.bulk_confirm POST":           (S, 403, 403, 403, 403, 403, S, S),
     # the contact log: the study's researchers (no fields given: 400)
     "contacts.log GET":                  (S, 403, 403, 403, 403, 404, 403, 200),
-    "contacts.add POST":                 (S, 403, 403, 403, 403, 404, 403, 400),
+    "contacts.log POST":                 (S, 403, 403, 403, 403, 404, 403, 400),
     "contacts.export GET":               (S, 403, 403, 403, 403, 404, 403, 200),
     # a researcher invites a participant of their own study (no email given: 400)
     "researcher.invite_participant POST": (S, 403, 403, 403, 403, 404, 403, 400),

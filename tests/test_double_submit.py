@@ -388,7 +388,7 @@ NOT_YET_COVERED: dict[str, str] = {
         "cohort_staff.form_groups POST", "cohort_staff.move_member POST",
         "cohort_staff.remove_facilitator POST", "facilitator.reschedule POST",
         "invitations.accept POST", "researcher.invite_participant POST")},
-    "contacts.add POST": "new with issue 15 (contact log); KNOWN GAP: no submission token, a "
+    "contacts.log POST": "new with issue 15 (contact log); KNOWN GAP: no submission token, a "
                          "double click logs the contact twice",
     "participant.session_opened POST": "the page's beacon: records the first opening only "
                                        "(keyed by participant and session); not yet cased",

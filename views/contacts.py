@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -49,23 +49,18 @@ def _page(participant, form, status=200):
                            history=history, study=participant.study), status
 
 
-@bp.get("/participants/<int:participant_id>/contacts")
+@bp.route("/participants/<int:participant_id>/contacts", methods=["GET", "POST"])
 @role_required("researcher")
 def log(participant_id: int):
-    """A participant's contact log with the invitations and reminders sent to them."""
+    """A participant's contact log with the invitations and reminders sent to them; posting
+    logs a call, email or message (one rule for both, so an id out of range is a 404 for
+    either method)."""
     participant = researcher_participant(participant_id)
     form = ContactForm()
-    form.contacted_at.data = datetime.now(ZoneInfo(current_user.timezone or "UTC")).replace(
-        tzinfo=None, second=0, microsecond=0)
-    return _page(participant, form)
-
-
-@bp.post("/participants/<int:participant_id>/contacts")
-@role_required("researcher")
-def add(participant_id: int):
-    """Log a call, email or message with the participant."""
-    participant = researcher_participant(participant_id)
-    form = ContactForm()
+    if request.method == "GET":
+        form.contacted_at.data = datetime.now(ZoneInfo(current_user.timezone or "UTC")).replace(
+            tzinfo=None, second=0, microsecond=0)
+        return _page(participant, form)
     if not form.validate_on_submit():
         return _page(participant, form, 400)
     contacts.log_contact(participant, contacts.Contact(

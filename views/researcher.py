@@ -37,17 +37,14 @@ from models import (
     Timepoint,
     db,
     utcnow,
-    write_transaction,
 )
 from models.safety import AeOutcome, AeRelatedness, AeSeverity
 from program.accounts import invitations
-from program.core import audit
-from program.core.audit import AuditAction
 from program.core.dates import shortdate
 from program.reports import study_flow
 from program.safety import detector
 from program.trial import adverse_events as ae_register
-from program.trial import allocation, eligibility, enrolment, records, withdrawal
+from program.trial import allocation, applications, eligibility, enrolment, records, withdrawal
 from program.trial import studies as trial_studies
 from program.trial.records import TrialError
 from views import navigation
@@ -182,19 +179,7 @@ def generate_list(study_id: int):
 @role_required("researcher")
 def add_applicant(study_id: int):
     """Add a person who applied, under the next pseudonymous code."""
-    s = researcher_study(study_id)
-    with write_transaction():
-        number = db.session.scalar(select(func.count()).select_from(Participant)
-                                   .where(Participant.study_id == s.id)) + 1
-        taken = set(db.session.scalars(select(Participant.code)
-                                       .where(Participant.study_id == s.id)))
-        while f"{s.code_prefix}-{number:04d}" in taken:
-            number += 1
-        participant = Participant(study_id=s.id, code=f"{s.code_prefix}-{number:04d}",
-                                  status="applied", applied_on=utcnow().date())
-        db.session.add(participant)
-        db.session.flush()
-        audit.record(AuditAction.PARTICIPANT_APPLIED, participant)
+    participant = applications.add_applicant(researcher_study(study_id))
     return _done(_("Applicant %(code)s added.", code=participant.code), participant)
 
 

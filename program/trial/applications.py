@@ -49,6 +49,17 @@ def next_code(study: Study) -> str:
     return f"{study.code_prefix}-{number:04d}"
 
 
+def add_applicant(study: Study) -> Participant:
+    """A person who applied to the research team (not online), under the next code."""
+    with write_transaction():
+        participant = Participant(study_id=study.id, code=next_code(study), status="applied",
+                                  applied_on=utcnow().date())
+        db.session.add(participant)
+        db.session.flush()
+        audit.record(AuditAction.PARTICIPANT_APPLIED, participant)
+    return participant
+
+
 def open_study(key: str) -> Study | None:
     """The study with this key when it accepts online applications."""
     return db.session.scalar(select(Study).where(Study.key == key,

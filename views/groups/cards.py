@@ -111,6 +111,16 @@ def _flagging(post: Post, page: FeedPage) -> str | None:
     return "form" if post.author_id is not None else None
 
 
+def _text(post: Post, weekly_by_hearth: bool) -> tuple[str | None, str | None]:
+    """The card's title (threads only) and body; a removed author's text is gone, and the card
+    says so in the reader's language."""
+    title = post.title if post.parent_id is None else None
+    if post.author_removed:
+        removed = _("Removed at the participant's request.")
+        return (removed if title is not None else None), f"<p><em>{escape(removed)}</em></p>"
+    return title, None if weekly_by_hearth else (post.body_html or "")
+
+
 def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer: User,
             now: datetime, next_path: str | None = None) -> Card:
     """Reduce one post to what its card shows to this viewer."""
@@ -122,12 +132,7 @@ def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer: User,
     hidden = post.hidden_at is not None
     flagging = None if mine else _flagging(post, page)
     moderator = bool(member.moderates)
-    title = post.title if post.parent_id is None else None
-    body_html = None if weekly_by_hearth else (post.body_html or "")
-    if post.author_removed:  # the text is gone: say so in the reader's language
-        removed = _("Removed at the participant's request.")
-        title = removed if title is not None else None
-        body_html = f"<p><em>{escape(removed)}</em></p>"
+    title, body_html = _text(post, weekly_by_hearth)
     return Card(
         id=post.id, is_thread=post.parent_id is None,
         title=title,
