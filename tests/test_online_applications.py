@@ -10,7 +10,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models import AuditEntry, OnlineApplication, Participant, Screening, db
+from models import (
+    AuditEntry,
+    OnlineApplication,
+    OutboxMessage,
+    Participant,
+    Screening,
+    db,
+    utcnow,
+)
+from program.messaging.jobs import dispatch
 from program.trial import applications, removal
 from tests.conftest import post_form
 from tests.factories import gen_staff, gen_study, gen_user
@@ -199,3 +208,19 @@ def test_the_information_sheet_written_on_the_consent_step_is_what_applicants_re
     assert post_form(visitor, f"{link}/consent", {"agree": "y"}).status_code == 302
     copy = visitor.get(f"{link}/consent-copy.html").get_data(as_text=True)
     assert "You may stop at any time, no reason needed." in copy and "v3" in copy
+
+
+def test_the_link_also_goes_by_email_and_its_body_is_emptied_once_sent(app, as_user):
+    study, researcher = _msc_study()
+    _open(as_user(researcher), study)
+    _visitor, link = _apply(app, "Applicant@Example.org")
+    message = db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.kind == "application_link"))
+    assert message.recipient_email == "applicant@example.org"
+    assert message.recipient_id is None
+    assert link.split("/apply/continue/")[1] in message.body_text
+    assert dispatch(utcnow()).sent == 1
+    sent = app.extensions["sent_mail"][-1]
+    assert link.split("/apply/continue/")[1] in str(sent)
+    db.session.refresh(message)
+    assert message.status == "sent" and message.body_text == ""

@@ -27,11 +27,14 @@ from models import (
 from program.core import audit
 from program.core.audit import AuditAction
 from program.core.tokens import token_hash
+from program.messaging import emails, outbox
 from program.trial import enrolment
 from program.trial.records import TrialError, participant_for_update
 
 #: how long the link to continue an application works
 LINK_DAYS = 60
+#: where the link points (the public pages of ``views.apply``)
+CONTINUE_PATH = "/apply/continue/"
 
 
 class ApplicationError(ValueError):
@@ -101,6 +104,11 @@ def apply_online(study_id: int, email: str, locale: str | None, *,
         db.session.add(application)
         db.session.flush()
         audit.record(AuditAction.APPLIED_ONLINE, participant, actor=None)
+        # The link also goes by email, in the page's language; the body is emptied once sent.
+        outbox.enqueue_email_to(
+            email, locale or "en", f"application:{application.id}", "application_link",
+            "application_link", study=study.title, days=LINK_DAYS,
+            link=emails.base_url() + CONTINUE_PATH + token)
     return application, token
 
 

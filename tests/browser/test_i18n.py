@@ -30,6 +30,7 @@ NAMES_AND_CODES = [
     re.compile(r"\b[A-Z][a-z]+/[A-Za-z_]+\b|\bUTC\b"),  # time zone ids
     re.compile(r"https?://\S+"),
     re.compile(r"\bEnglish\b"),  # the language menu names each language in itself
+    re.compile(r"\b(?:MSC|CFT)\b"),  # the programs' acronyms, given after their local names
 ]
 
 
@@ -63,6 +64,8 @@ ENGLISH = sorted((f for f in _english_fragments() if WORD.search(f)), key=len, r
 
 def _visible_text(page, ignore: list[str]) -> str:
     text = page.locator("body").inner_text()
+    # a practice's published source stays as cited, marked as English (lang="en")
+    ignore = [*ignore, *page.locator('[lang="en"] cite, cite[lang="en"]').all_inner_texts()]
     for literal in sorted(ignore, key=len, reverse=True):
         text = text.replace(literal, " ")
     for pattern in NAMES_AND_CODES:

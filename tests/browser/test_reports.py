@@ -17,7 +17,7 @@ def test_researcher_opens_efficacy_report_and_downloads_xlsx(page, tmp_path):
     assert page.locator("h1").inner_text().startswith("Efficacy report")
     descriptives = page.locator("table").first
     assert "BDI-II" in descriptives.inner_text()
-    assert page.get_by_text("time[post]:arm[UC]").first.is_visible()
+    assert page.get_by_text("UC − CFT change, pre to post").first.is_visible()
     figure = page.get_by_role("img", name="BDI-II: mean and 95% CI per arm and timepoint")
     assert figure.evaluate("img => img.naturalWidth") > 0  # the data: URI passed the CSP
 
