@@ -14,11 +14,20 @@ from models.people import PasswordResetToken, RecoveryCode, SignInSession, User
 from models.posts import Post, PostFlag
 from models.practice import PracticeLog, SessionProgress
 from models.safety import AdverseEvent, SafetyAlert
-from models.studies import AllocationSlot, Arm, Participant, Study, StudyStaff
+from models.studies import (
+    AllocationSlot,
+    Arm,
+    ConsentVersion,
+    InstrumentWording,
+    Participant,
+    Study,
+    StudyStaff,
+)
 
 __all__ = [
     "AdverseEvent", "AllocationSlot", "Arm", "AssessmentInvitation", "Attendance", "AuditEntry",
-    "Base", "Cohort", "CohortFacilitator", "Group", "GroupMembership", "Invitation", "Meeting",
+    "Base", "Cohort", "CohortFacilitator", "ConsentVersion", "Group", "GroupMembership",
+    "InstrumentWording", "Invitation", "Meeting",
     "OutboxMessage", "Participant", "PasswordResetToken", "PracticeLog", "Post", "PostFlag",
     "RecoveryCode", "Response", "SafetyAlert", "Score", "Screening", "SessionProgress",
     "SignInSession", "Study", "StudyStaff", "Timepoint", "User", "db", "utcnow",

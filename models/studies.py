@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -97,6 +98,9 @@ class Study(db.Model):
     #: instrument scoring choices and overrides of this study (metric per instrument, subscales)
     instrument_settings: Mapped[dict] = mapped_column(JSON, default=dict)
     code_prefix: Mapped[str] = mapped_column(String(8), default="P")
+    #: the baseline characteristics collected once per participant: a list of definitions
+    #: ``{key, label, type (number, choice, yes_no), choices}`` (see program.trial.characteristics)
+    baseline_characteristics: Mapped[list | None] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     arms: Mapped[list[Arm]] = relationship(
@@ -131,6 +135,37 @@ class StudyStaff(db.Model):
     is_clinician: Mapped[bool] = mapped_column(Boolean, default=False)
     #: a rater kept blind to allocation never sees arm or group
     blind_to_arm: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ConsentVersion(db.Model):
+    """One version of a study's information sheet: its text or an uploaded file."""
+
+    __tablename__ = "consent_versions"
+    __table_args__ = (UniqueConstraint("study_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(40))
+    sheet_text: Mapped[str | None] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    file_type: Mapped[str | None] = mapped_column(String(100))
+    file_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InstrumentWording(db.Model):
+    """Licensed item wording of one instrument in one language, loaded by a study (YAML text in
+    the format of program.instruments.wording.with_wording); never shipped in the repository."""
+
+    __tablename__ = "instrument_wordings"
+    __table_args__ = (UniqueConstraint("study_id", "instrument", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    instrument: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(10))
+    wording: Mapped[str] = mapped_column(Text)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Participant(db.Model):

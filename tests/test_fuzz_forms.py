@@ -44,7 +44,8 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30
 VALUE = st.one_of(st.sampled_from(ODD), TEXT, st.integers().map(str), st.none())
 
 #: multi-select fields: drawn as a list of values as well as a single one
-MULTI = {"instruments", "leaders", "assistants", "checklist", "participants"}
+MULTI = {"instruments", "leaders", "assistants", "checklist", "participants", "library",
+         "factors"}
 
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -56,10 +57,20 @@ def _applicant(world: World) -> Participant:
     study = world.home.study
     study.eligibility_rules = CFT_ELIGIBILITY
     study.consent_version = "v1"
+    study.baseline_characteristics = SETUP_CHARACTERISTICS
     participant = Participant(study_id=study.id, code="A-FUZZ", status="applied")
     db.session.add(participant)
     db.session.commit()
     return participant
+
+
+#: the home study's baseline characteristics while its set-up forms are fuzzed
+SETUP_CHARACTERISTICS = [
+    {"key": "gender", "label": None, "type": "choice", "choices": ["female", "male", "other"]},
+    {"key": "age", "label": None, "type": "number", "choices": []},
+    {"key": "site", "label": None, "type": "choice", "choices": ["tokyo", "osaka"]},
+    {"key": "prior_meditation", "label": None, "type": "yes_no", "choices": []},
+]
 
 
 def _setup_objects(world: World) -> dict[str, int]:
@@ -151,9 +162,6 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
         "adverse event": ("home_researcher", f"/research/participants/{pid}/adverse-events",
                           ["alert_id", "description", "onset_on", "severity", "serious",
                            "relatedness", "action_taken", "outcome"]),
-        "study setup": ("home_researcher", f"/research/studies/{home.study.id}/setup",
-                        ["randomisation_method", "consent_version", "block_sizes",
-                         "list_length", "strata", "strata_levels", "eligibility_rules"]),
         "questionnaire": ("member", f"/q/{tp}/BDI-II", [*bdi, "action"]),
         "questionnaire answer": ("member", f"/q/{tp}/BDI-II/answer", ["item", "value"]),
         "rater entry": ("home_rater", f"/rate/{home.study.id}/{pid}/{tp}/GRID-HAMD",
@@ -168,6 +176,35 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
         "timepoint edit": ("home_researcher", f"/research/timepoints/{tp}/edit", timepoint),
         "group staff": ("home_researcher", f"/research/groups/{g}/staff",
                         ["leaders", "assistants"]),
+        "new study": ("home_researcher", "/research/studies/new",
+                      ["title", "key", "design", "program", "registration_id", "code_prefix"]),
+        "new study by admin": ("admin", "/research/studies/new",
+                               ["title", "key", "design", "program", "registration_id",
+                                "code_prefix", "lead_id"]),
+        "eligibility": ("home_researcher", f"/research/studies/{study}/eligibility",
+                        ["age_min", "age_max", "instrument", "min_score", "numbers-0-text",
+                         "numbers-0-minimum", "numbers-0-maximum", "inclusions-0-text",
+                         "inclusions-0-remove", "exclusions-0-text", "exclusions-1-text",
+                         "more"]),
+        "characteristics": ("home_researcher", f"/research/studies/{study}/characteristics",
+                            ["library", "choices_site", "choices_gender", "custom-0-name",
+                             "custom-0-kind", "custom-0-choice_list", "custom-0-remove",
+                             "more"]),
+        "baseline": ("home_researcher", f"/research/participants/{applicant}/baseline",
+                     ["bl-gender", "bl-age", "bl-site", "bl-prior_meditation"]),
+        "randomisation setup": ("home_researcher", f"/research/studies/{study}/randomisation",
+                                ["method", "block_sizes", "list_length", "factors"]),
+        "consent version": ("home_researcher", f"/research/studies/{study}/consent",
+                            ["version", "sheet_text", "sheet_file", "current"]),
+        "study staff": ("home_researcher", f"/research/studies/{study}/staff",
+                        ["user_id", "is_clinician", "blind_to_arm"]),
+        "current information sheet": ("home_researcher",
+                                      f"/research/studies/{study}/consent/current",
+                                      ["version_id"]),
+        "study staff removal": ("home_researcher", f"/research/studies/{study}/staff/remove",
+                                ["user_id"]),
+        "wording": ("home_researcher", f"/research/studies/{study}/wording",
+                    ["instrument", "language", "wording_text", "wording_file"]),
         "invite staff": ("admin", "/admin/invitations", ["email", "name", "role", "language"]),
         "bulk invitation confirm": ("admin", "/admin/invitations/bulk/confirm", ["rows"]),
         "role change": ("admin", f"/admin/users/{home.facilitator.id}/role", ["role"]),
@@ -215,6 +252,24 @@ def _valid(world: World, extra: dict[str, int]) -> dict[str, dict]:
                            "instruments": ["BDI-II", "GRID-HAMD"]},
         "group staff": {"leaders": [str(home.facilitator.id)],
                         "assistants": [str(extra["free_facilitator"])]},
+        "new study": {"title": "Next trial", "key": "next-trial", "design": "rct",
+                      "program": "cft", "registration_id": "", "code_prefix": "N"},
+        "new study by admin": {"title": "Next trial", "key": "next-trial", "design": "rct",
+                               "program": "msc", "code_prefix": "N",
+                               "lead_id": str(world.users["home_researcher"].id)},
+        "eligibility": {"age_min": "18", "age_max": "60", "instrument": "BDI-II",
+                        "min_score": "20", "inclusions-0-text": "Depression",
+                        "exclusions-0-text": "Psychosis"},
+        "characteristics": {"library": ["gender", "site"], "choices_site": "Tokyo, Osaka",
+                            "custom-0-name": "Shift work", "custom-0-kind": "yes_no"},
+        "baseline": {"bl-gender": "female", "bl-age": "40", "bl-site": "tokyo",
+                     "bl-prior_meditation": "no"},
+        "randomisation setup": {"method": "minimisation", "block_sizes": "4",
+                                "list_length": "20", "factors": ["site"]},
+        "consent version": {"version": "v9", "sheet_text": "Sheet", "current": "y"},
+        "study staff": {"user_id": str(home.facilitator.id), "is_clinician": "y"},
+        "wording": {"instrument": "BDI-II", "language": "ja",
+                    "wording_text": "items: {1: 悲しさ}"},
         "invite staff": {"email": "new.rater@example.org", "name": "New Rater",
                          "role": "rater", "language": "ja"},
         "bulk invitation confirm": {"rows": BULK_CSV},
@@ -251,6 +306,26 @@ def _hints(world: World, extra: dict[str, int]) -> dict[str, list]:
         "release_lead_minutes": ["0", "20160", "20161"],
         "min_minutes_present": ["0", "600", "601"],
         "allocation_ratio": ["1", "20", "21"],
+        "design": ["rct", "single_arm"],
+        "program": ["cft", "msc"],
+        "code_prefix": ["P", "AB12", "p", "ABCDEFGHI"],
+        "lead_id": [str(world.users["home_researcher"].id), str(home.member.id), "0"],
+        "age_min": ["18", "130", "131"],
+        "age_max": ["17", "60", "-1"],
+        "instrument": ["BDI-II", "SWLS", ""],
+        "min_score": ["0", "20", "10001"],
+        "more": ["numbers", "inclusions", "exclusions", "custom"],
+        "numbers-0-minimum": ["2", "0", "-10001"],
+        "library": ["gender", "site", "age", "education", "prior_meditation"],
+        "custom-0-kind": ["number", "choice", "yes_no"],
+        "bl-gender": ["female", "male", "other"],
+        "bl-site": ["tokyo", "osaka"],
+        "bl-age": ["18", "130", "-1"],
+        "bl-prior_meditation": ["yes", "no"],
+        "method": ["none", "simple", "blocks", "stratified_blocks", "minimisation"],
+        "block_sizes": ["2, 4", "4", "0", "61"],
+        "list_length": ["1", "2000", "2001"],
+        "factors": ["site", "gender", "age"],
         "receives_program": ["y", "false", "on"],
         "email": ["invited@example.org", home.member.email, "a@b", "x@example.org"],
         "role": ["admin", "researcher", "participant", "rater", "boss", "lead_therapist",
@@ -259,7 +334,7 @@ def _hints(world: World, extra: dict[str, int]) -> dict[str, list]:
         "rows": [BULK_CSV, BULK_CSV + "x@example.org,X,boss,en\n", "email\n", ""],
         "leaders": [str(i) for i in people],
         "assistants": [str(i) for i in people],
-        "user_id": [str(i) for i in people],
+        "user_id": [str(i) for i in people] + [str(world.users["home_researcher"].id)],
         "leader": [str(i) for i in people],
         "participants": [str(home.participant.id), str(world.control_participant.id), "0"],
         "small_size": ["1", "2", "3", "50", "51"],
@@ -310,9 +385,13 @@ FORMS = ["sign-in", "reset request", "reset password", "change password", "langu
          "settings", "practice log", "practice edit", "post", "reply", "post edit", "flag",
          "hide", "moderation", "meeting record", "reschedule", "attendance register",
          "attendance import confirm", "alert note", "screening", "consent", "randomisation",
-         "cohort", "withdrawal", "adverse event", "study setup", "questionnaire",
+         "cohort", "withdrawal", "adverse event", "questionnaire",
          "questionnaire answer", "rater entry", "removal", "account", "arm", "arm edit",
          "cohort setup", "cohort edit", "timepoint", "timepoint edit", "group staff",
+         "new study", "new study by admin", "eligibility", "characteristics", "baseline",
+         "randomisation setup", "consent version", "current information sheet", "study staff",
+         "study staff removal",
+         "wording",
          "invite staff", "bulk invitation confirm", "role change", "participant invitation",
          "invitation accept",
          "cohort facilitator", "cohort participants", "form groups", "group move",
@@ -586,6 +665,7 @@ FIELDLESS = {
     "two_factor.start",  # test_two_factor: test_enrolment_shows_a_qr_code_and_the_key_...
     "cohort_staff.remove_facilitator",  # test_cohort_groups: test_facilitators_are_given_...
     "admin.reset_two_factor",  # test_two_factor: test_an_admin_resets_two_factor_for_a_lost_...
+    "study_setup.generate_list",  # test_setup_randomisation: test_stratified_blocks_by_two_...
     "admin.resend_invitation",  # test_invitations: test_a_resent_link_replaces_the_old_one
     "admin.revoke_invitation",  # test_invitations: test_a_revoked_link_is_refused
 }

@@ -86,13 +86,8 @@ _URL = re.compile(r"https?://\S+")
 _CODE = re.compile(r"\b[A-Z]+-[0-9A-Z]+\b")  # participant codes (P-0001), PHQ-9, BDI-II
 _FILE = re.compile(r"\b[\w-]+\.(?:csv|xlsx|sav|dta|json|html|png|ics)\b")  # file names
 _ATTRIBUTES = ("placeholder", "title", "aria-label", "alt")
-#: Words allowed on one page only: the study setup form explains the YAML of eligibility rules
-#: and strata, whose keys and values (key, label, type: inclusion, kind: yes_no, factor…) are
-#: syntax the researcher types as they are.
-PAGE_ALLOWED = {
-    "/research/studies/#/setup": {"YAML", "key", "label", "type", "inclusion", "exclusion",
-                                  "kind", "number", "min", "max", "yes", "factor", "levels"},
-}
+#: Words allowed on one page only (none now: no page asks for YAML any more)
+PAGE_ALLOWED: dict[str, set[str]] = {}
 #: Pages still partly English, with the reason; they are swept and listed, but do not fail.
 KNOWN_GAPS: dict[str, str] = {}
 #: how many pages of one URL pattern (ids replaced by a placeholder) are visited
@@ -249,7 +244,9 @@ ROLES = {
     "rater": {"/rate/", "/rate/#/#/#/GRID-HAMD"},
     "researcher": {"/research/", "/research/studies/#", "/research/participants/#",
                    "/research/participants/#/contacts",
-                   "/research/studies/#/adverse-events", "/research/studies/#/setup",
+                   "/research/studies/#/adverse-events", "/research/studies/#/checklist",
+                   "/research/studies/#/eligibility", "/research/studies/#/randomisation",
+                   "/research/studies/#/characteristics", "/research/studies/#/consent",
                    "/research/studies/#/arms", "/research/cohorts/#/edit",
                    "/research/timepoints/#/edit", "/research/groups/#/staff",
                    "/research/reports/", "/research/reports/#/feasibility",

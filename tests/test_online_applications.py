@@ -192,6 +192,24 @@ def test_applications_from_one_address_are_rate_limited(app, as_user):
     assert applications.applicant_contact(participant_id) == ("two@example.org", "en")
 
 
+def test_the_information_sheet_written_on_the_consent_step_is_what_applicants_read(
+        app, as_user):
+    study, researcher = _msc_study()
+    client = as_user(researcher)
+    assert post_form(client, f"/research/studies/{study.id}/consent",
+                     {"version": "v3", "sheet_text": "You may stop at any time, no reason needed.",
+                      "current": "y"}).status_code == 302
+    _open(client, study)
+    visitor, link = _apply(app, "reader@example.org")
+    assert post_form(visitor, f"{link}/screening",
+                     {"age": "40", "practice": "yes", "psychosis": "no"}).status_code == 302
+    page = visitor.get(f"{link}/consent").get_data(as_text=True)
+    assert "You may stop at any time, no reason needed." in page and "v3" in page
+    assert post_form(visitor, f"{link}/consent", {"agree": "y"}).status_code == 302
+    copy = visitor.get(f"{link}/consent-copy.html").get_data(as_text=True)
+    assert "You may stop at any time, no reason needed." in copy and "v3" in copy
+
+
 def test_the_link_also_goes_by_email_and_its_body_is_emptied_once_sent(app, as_user):
     study, researcher = _msc_study()
     _open(as_user(researcher), study)

@@ -220,7 +220,8 @@ def test_the_study_page_shows_the_flow_of_the_trial_records(app, as_user):
     facts = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", page))
     assert facts["Applied"] == facts["Screened"] == "10"
     assert facts["Excluded"].startswith("2 (not meeting inclusion 1, meeting exclusion 1)")
-    assert "bdi_ii 1, psychosis 1, substance 1" in page
+    assert ("BDI-II total at screening (20 or more) 1, Psychosis 1, "
+            "Substance abuse or dependence 1") in page
     assert facts["Consented"] == "7" and facts["Eligible, not allocated"] == "1"
     assert facts["Allocated"] == "7" and facts["Analysed"] == "6"
     rows = {row[0]: row[1:] for row in re.findall(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from models import AdverseEvent, AllocationSlot, OutboxMessage, Participant, Screening, Study, db
 from program.safety.alerts import raise_alert
+from program.trial import studies as trial_studies
+from program.trial.setup import SetupError
 from tests.conftest import post_form
 from tests.factories import gen_staff, gen_user
 from tests.factories_trial import gen_applicant, gen_trial
@@ -58,7 +61,7 @@ def test_screening_records_reasons_and_an_incomplete_form_writes_nothing(app, as
     db.session.expire_all()
     assert db.session.get(Participant, person.id).exclusion_reasons == ["age", "psychosis"]
     flow = client.get(f"/research/studies/{study.id}").get_data(as_text=True)
-    assert "age 1" in flow and "psychosis 1" in flow
+    assert "Age in years (18-60) 1" in flow and "Psychosis 1" in flow
 
 
 def test_another_studys_records_are_not_found(app, as_user):
@@ -97,27 +100,18 @@ def test_a_safety_alert_becomes_an_adverse_event_from_the_form(app, as_user):
     assert "Overdose, admitted" in register
 
 
-def test_setup_saves_rules_and_refuses_broken_ones(app, as_user):
+def test_the_old_setup_address_leads_to_the_checklist_and_broken_rules_are_refused(
+        app, as_user):
     study = gen_trial("simple", seed=SEED)
     client = as_user(_researcher(study))
-    path = f"/research/studies/{study.id}/setup"
-    bad = post_form(client, path, {"randomisation_method": "blocks",
-                                   "eligibility_rules": "- key: age\n  label: Age\n"})
-    assert bad.status_code == 200 and "inclusion or exclusion" in bad.get_data(as_text=True)
+    response = client.get(f"/research/studies/{study.id}/setup")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/research/studies/{study.id}/checklist")
+    rules = list(study.eligibility_rules)
+    with app.test_request_context(), pytest.raises(SetupError, match="inclusion or exclusion"):
+        trial_studies.save_eligibility(study.id, [{"key": "age", "label": "Age"}])
     db.session.expire_all()
-    assert db.session.get(Study, study.id).randomisation_method == "simple"
-    good = post_form(client, path, {
-        "randomisation_method": "stratified_blocks", "consent_version": "v2",
-        "block_sizes": "2, 4", "list_length": "20", "strata": "gender",
-        "strata_levels": "gender: female, male",
-        "eligibility_rules": "- {key: age, label: Age, type: inclusion, kind: number, min: 18}\n"})
-    assert good.status_code == 302
-    db.session.expire_all()
-    saved = db.session.get(Study, study.id)
-    assert saved.randomisation_method == "stratified_blocks" and saved.consent_version == "v2"
-    assert saved.randomisation_settings["seed"] == SEED
-    assert saved.randomisation_settings["strata_levels"] == {"gender": ["female", "male"]}
-    assert saved.eligibility_rules[0]["min"] == 18
+    assert db.session.get(Study, study.id).eligibility_rules == rules
 
 
 def test_the_command_line_generates_the_list_and_prints_the_flow(app, runner):

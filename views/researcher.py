@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 
-import yaml
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -35,20 +34,18 @@ from models import (
     Participant,
     SafetyAlert,
     Screening,
-    Study,
     Timepoint,
     db,
     utcnow,
 )
 from models.safety import AeOutcome, AeRelatedness, AeSeverity
-from models.studies import RandomisationMethod
 from program.accounts import invitations
 from program.core.dates import shortdate
 from program.reports import study_flow
 from program.safety import detector
 from program.trial import adverse_events as ae_register
 from program.trial import allocation, applications, eligibility, enrolment, records, withdrawal
-from program.trial import setup as study_setup
+from program.trial import studies as trial_studies
 from program.trial.records import TrialError
 from views import navigation
 from views.access import researcher_participant, researcher_study, role_required, staff_studies
@@ -98,22 +95,6 @@ class ParticipantInviteForm(FlaskForm):
     email = EmailField(_l("The participant's email"),
                        validators=[DataRequired(), Email(), Length(max=254)])
     language = SelectField(_l("Language of the invitation"), choices=options(LANGUAGES))
-
-
-class SetupForm(FlaskForm):
-    randomisation_method = SelectField(_l("Randomisation method"),
-                                       choices=options(RandomisationMethod.choices()))
-    consent_version = StringField(_l("Current information sheet version"),
-                                  validators=[Optional(), Length(max=40)])
-    block_sizes = StringField(_l("Block sizes (comma-separated)"), validators=[Optional()])
-    list_length = StringField(_l("Allocation list length per stratum"),
-                              validators=[Optional()])
-    strata = StringField(_l("Stratification or minimisation factors (comma-separated)"),
-                         validators=[Optional()])
-    strata_levels = TextAreaField(_l("Levels per factor, one line each: factor: a, b"),
-                                  validators=[Optional()])
-    eligibility_rules = TextAreaField(_l("Eligibility rules (YAML list)"),
-                                      validators=[Optional()])
 
 
 # --------------------------------------------------------------------------- scope
@@ -166,42 +147,12 @@ def study(study_id: int):
                            cohorts=cohorts, timepoints=timepoints)
 
 
-@bp.route("/studies/<int:study_id>/setup", methods=["GET", "POST"])
+@bp.get("/studies/<int:study_id>/setup")
 @role_required("researcher")
 def setup(study_id: int):
-    """Randomisation method and settings, consent version and eligibility rules."""
+    """The set-up is a series of step pages; its old address leads to their checklist."""
     s = researcher_study(study_id)
-    form = SetupForm(data=_setup_data(s) if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            study_setup.save_study_setup(
-                s.id, form.randomisation_method.data, form.consent_version.data,
-                _parsed_settings(form), yaml.safe_load(form.eligibility_rules.data or "[]") or [])
-        except (ValueError, yaml.YAMLError) as exc:
-            form.form_errors.append(str(exc))
-        else:
-            flash(_("Study setup saved."), "success")
-            return redirect(url_for("researcher.study", study_id=s.id))
-    return render_template("researcher/setup.html", study=s, form=form,
-                           cft_rules=yaml.safe_dump(eligibility.CFT_ELIGIBILITY, sort_keys=False),
-                           rules=_shown_rules(s.eligibility_rules),
-                           cft_shown=_shown_rules(eligibility.CFT_ELIGIBILITY))
-
-
-def _setup_data(study: Study) -> dict:
-    """The setup form's fields as the study has them now."""
-    settings = dict(study.randomisation_settings or {})
-    return {
-        "randomisation_method": study.randomisation_method,
-        "consent_version": study.consent_version,
-        "block_sizes": ", ".join(str(n) for n in settings.get("block_sizes", [4, 6])),
-        "list_length": str(settings.get("list_length", 100)),
-        "strata": ", ".join(settings.get("strata", [])),
-        "strata_levels": "\n".join(f"{k}: {', '.join(v)}"
-                                   for k, v in settings.get("strata_levels", {}).items()),
-        "eligibility_rules": yaml.safe_dump(study.eligibility_rules or [], sort_keys=False,
-                                            allow_unicode=True),
-    }
+    return redirect(url_for("study_setup.checklist", study_id=s.id))
 
 
 def _shown_rules(rules) -> list[dict]:
@@ -211,37 +162,15 @@ def _shown_rules(rules) -> list[dict]:
             if isinstance(rule, dict)]
 
 
-def _parsed_settings(form: SetupForm) -> dict:
-    def numbers(text: str) -> list[int]:
-        values = [int(v) for v in text.replace(" ", "").split(",") if v]
-        if any(v < 1 for v in values):
-            raise ValueError(_("Numbers must be positive."))
-        return values
-
-    try:
-        block_sizes = numbers(form.block_sizes.data or "") or [4, 6]
-        list_length = int(form.list_length.data or 100)
-    except ValueError as exc:
-        raise ValueError(_("Block sizes and list length must be whole numbers.")) from exc
-    strata = [f.strip() for f in (form.strata.data or "").split(",") if f.strip()]
-    levels = {}
-    for line in (form.strata_levels.data or "").splitlines():
-        if line.strip():
-            factor, _sep, values = line.partition(":")
-            levels[factor.strip()] = [v.strip() for v in values.split(",") if v.strip()]
-    return {"block_sizes": block_sizes, "list_length": list_length, "strata": strata,
-            "strata_levels": levels, "factors": {f: 1 for f in strata} or None}
-
-
 @bp.post("/studies/<int:study_id>/allocation-list")
 @role_required("researcher")
 def generate_list(study_id: int):
     """Generate the concealed allocation list from the study's seed (once)."""
     s = researcher_study(study_id)
     try:
-        n = allocation.generate_allocation_list(s.id, actor=current_user)
+        n = trial_studies.generate_list(s.id, actor=current_user)
         flash(_("Allocation list generated: %(n)d concealed slots.", n=n), "success")
-    except TrialError as exc:
+    except (TrialError, ValueError) as exc:
         flash(str(exc), "error")
     return redirect(url_for("researcher.study", study_id=s.id))
 
@@ -348,7 +277,12 @@ def consent(participant_id: int):
     """Record consent with the information sheet version and date."""
     p = researcher_participant(participant_id)
     form = ConsentForm()
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    known = {v.version for v in trial_studies.consent_versions(p.study_id)}
+    if valid and known and form.version.data.strip() not in known:
+        form.version.errors.append(_("Not a version of this study's information sheet."))
+        valid = False
+    if not valid:
         return _participant_page(p, consent=form, status=400)
     try:
         enrolment.record_consent(p.id, form.version.data.strip(), on=form.on.data,

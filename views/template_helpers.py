@@ -12,6 +12,7 @@ from program.core import dates
 from program.core.audit import AuditAction
 from program.core.zones import zonename
 from program.courses import markdown
+from program.trial import characteristics, eligibility
 from views import navigation
 from views.questionnaires import questionnaire_helpers
 from views.reports import labels as report_labels
@@ -35,6 +36,8 @@ FILTERS = {
     "cohort_time": dates.cohort_time,
     "localtime": dates.localtime,
     "zonename": zonename,
+    "baseline_definitions": characteristics.definitions,
+    "rule_labels": eligibility.labels_of,
     "label": label,
     "audit_action": AuditAction.label_of,
     "measure_label": measure_label,

@@ -17,7 +17,9 @@ from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+import yaml
+from flask import current_app, g, has_app_context, has_request_context
+from flask_babel import get_locale
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -46,7 +48,7 @@ from program.courses.delivery import cohort_calendar
 from program.instruments.library import load_library, with_overrides
 from program.instruments.model import Instrument, RiskRule
 from program.instruments.scoring import risk_flags, score
-from program.instruments.wording import with_wording
+from program.instruments.wording import stored_wording, with_wording
 from program.messaging.outbox import enqueue_email
 from program.safety.alerts import raise_alert
 from program.safety.scanning import scan_for_risk
@@ -68,15 +70,33 @@ def library() -> dict[str, Instrument]:
     return load_library()
 
 
-def study_instrument(study: Study, key: str) -> Instrument:
+def study_instrument(study: Study, key: str, language: str | None = None) -> Instrument:
     """The instrument as the study uses it: its overrides and, if loaded, licensed wording.
 
     ``Study.instrument_settings[key]`` may hold ``overrides`` (see the instrument README),
     ``metric``, ``risk_rules`` (extra rules) and ``wording`` (path of a file outside the
-    repository).
+    repository). Wording the study loaded through its set-up page, in ``language`` (the
+    reader's, by default), comes first; without any, or with a file that cannot be read, the
+    reader sees the neutral placeholders.
     """
     settings = (study.instrument_settings or {}).get(key, {})
-    return _configured(key, _freeze(settings.get("overrides")), settings.get("wording"))
+    stored = _stored_wording(study.id, key, language or _reader_language())
+    return _configured(key, _freeze(settings.get("overrides")),
+                       None if stored else settings.get("wording"), stored or "")
+
+
+def _reader_language() -> str:
+    if has_request_context():
+        return str(get_locale() or "en").split("_")[0]
+    return "en"
+
+
+def _stored_wording(study_id: int, key: str, language: str) -> str | None:
+    """The study's stored wording, looked up once per request."""
+    cache = g.setdefault("hearth_wording", {}) if has_app_context() else {}
+    if (study_id, key, language) not in cache:
+        cache[study_id, key, language] = stored_wording(study_id, key, language)
+    return cache[study_id, key, language]
 
 
 def _freeze(value) -> str:
@@ -84,12 +104,17 @@ def _freeze(value) -> str:
 
 
 @lru_cache(maxsize=64)
-def _configured(key: str, overrides_json: str, wording: str | None) -> Instrument:
+def _configured(key: str, overrides_json: str, wording: str | None,
+                stored: str = "") -> Instrument:
     instrument = library()[key]
     if overrides_json:
         instrument = with_overrides(instrument, json.loads(overrides_json))
-    if wording:
-        instrument = with_wording(instrument, wording)
+    if wording or stored:
+        try:
+            instrument = with_wording(instrument, yaml.safe_load(stored) if stored else wording)
+        except (OSError, ValueError, AttributeError, yaml.YAMLError) as exc:
+            # a missing or broken wording file: placeholders, never an error page
+            current_app.logger.warning("wording of %s not loaded: %s", key, exc)
     return instrument
 
 

@@ -57,6 +57,27 @@ class AuditAction(Vocabulary):
     TIMEPOINT_SAVED = "timepoint.saved", lazy_pgettext("audit action", "changed a timepoint")
     GROUP_STAFF_SET = ("group.staff_set",
                        lazy_pgettext("audit action", "set a group's leaders and assistants"))
+    STUDY_CREATED = "study.created", lazy_pgettext("audit action", "created a study")
+    ELIGIBILITY_SAVED = ("study.eligibility_saved",
+                         lazy_pgettext("audit action", "changed a study's eligibility rules"))
+    CHARACTERISTICS_SAVED = ("study.characteristics_saved",
+                             lazy_pgettext("audit action",
+                                           "chose a study's baseline characteristics"))
+    RANDOMISATION_SAVED = ("study.randomisation_saved",
+                           lazy_pgettext("audit action", "changed a study's randomisation"))
+    CONSENT_VERSION_ADDED = ("study.consent_version_added",
+                             lazy_pgettext("audit action", "added an information sheet version"))
+    CONSENT_VERSION_CURRENT = ("study.consent_version_current",
+                               lazy_pgettext("audit action",
+                                             "made an information sheet version current"))
+    STUDY_STAFF_SET = ("study.staff_set",
+                       lazy_pgettext("audit action", "added or changed a study's staff member"))
+    STUDY_STAFF_REMOVED = ("study.staff_removed",
+                           lazy_pgettext("audit action", "removed a study's staff member"))
+    WORDING_UPLOADED = ("study.wording_uploaded",
+                        lazy_pgettext("audit action", "uploaded licensed item wording"))
+    BASELINE_RECORDED = ("participant.baseline_recorded",
+                         lazy_pgettext("audit action", "entered baseline characteristics"))
     ALLOCATION_LIST_GENERATED = ("allocation_list.generated",
                                  lazy_pgettext("audit action", "generated the allocation list"))
     PARTICIPANT_APPLIED = "participant.applied", lazy_pgettext("audit action", "added an applicant")

@@ -9,7 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import select
 
+from models import InstrumentWording, Study, db, utcnow, write_transaction
+from program.core import audit
+from program.core.audit import AuditAction
 from program.instruments.library import build_instrument
 from program.instruments.model import Instrument, InstrumentError, Item
 
@@ -123,3 +127,53 @@ def with_wording(instrument: Instrument, wording: str | Path | Mapping[str, Any]
     spec["per_item"] = per_item
     return build_instrument(definition, source=f"{instrument.source} + {source}")
 
+
+
+# --------------------------------------------------------------------------- stored wording
+
+#: the languages wording can be loaded in (the app's languages)
+LANGUAGES = ("en", "ja", "zh")
+
+
+def stored_wording(study_id: int, key: str, language: str) -> str | None:
+    """The licensed wording (YAML text, checked when it was uploaded) a study loaded for
+    ``key`` in ``language``, or None."""
+    return db.session.scalar(select(InstrumentWording.wording).where(
+        InstrumentWording.study_id == study_id, InstrumentWording.instrument == key,
+        InstrumentWording.language == language)) or None
+
+
+def parse_upload(instrument: Instrument, text: str) -> dict:
+    """Check an uploaded wording file against the instrument; raises InstrumentError."""
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InstrumentError(f"not YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(parsed, dict) or not any(
+            parsed.get(k) for k in ("items", "options", "anchors", "item_anchors")):
+        raise InstrumentError("the file gives no items, options or anchors")
+    with_wording(instrument, parsed)
+    return parsed
+
+
+def save_wording(study_id: int, instrument: Instrument, language: str, text: str) -> None:
+    """Store (or replace) the study's wording of the instrument in one language, audited."""
+    if language not in LANGUAGES:
+        raise InstrumentError(f"unknown language {language!r}")
+    parse_upload(instrument, text)
+    with write_transaction():
+        db.session.get(Study, study_id, with_for_update=True, populate_existing=True)
+        row = db.session.scalar(select(InstrumentWording).where(
+            InstrumentWording.study_id == study_id,
+            InstrumentWording.instrument == instrument.key,
+            InstrumentWording.language == language))
+        if row is not None and row.wording == text:
+            return
+        if row is None:
+            row = InstrumentWording(study_id=study_id, instrument=instrument.key,
+                                    language=language)
+            db.session.add(row)
+        row.wording, row.uploaded_at = text, utcnow()
+        db.session.flush()
+        audit.record(AuditAction.WORDING_UPLOADED, db.session.get(Study, study_id),
+                     instrument=instrument.key, language=language)

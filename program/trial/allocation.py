@@ -149,6 +149,10 @@ def _minimise(study: Study, participant: Participant) -> Arm:
     factors = settings.get("factors") or {f: 1 for f in settings.get("strata", [])}
     if not factors:
         raise TrialError("minimisation needs at least one factor")
+    unknown = [f for f in factors if (participant.baseline or {}).get(f) in (None, "")]
+    if unknown:
+        raise TrialError(f"minimisation factor {unknown[0]!r} has no value: enter the baseline "
+                         "characteristics first")
     arms = {arm.id: arm for arm in study.arms}
     rows = db.session.execute(
         select(Participant.baseline, Participant.arm_id)

@@ -15,7 +15,15 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from models import OnlineApplication, Participant, Study, db, utcnow, write_transaction
+from models import (
+    ConsentVersion,
+    OnlineApplication,
+    Participant,
+    Study,
+    db,
+    utcnow,
+    write_transaction,
+)
 from program.core import audit
 from program.core.audit import AuditAction
 from program.core.tokens import token_hash
@@ -159,10 +167,6 @@ def consent_online(application_id: int, copy_html: str, *, now: datetime | None 
 
 def information_sheet(study: Study) -> str | None:
     """The text of the study's current information sheet, where set-up stored one."""
-    try:  # consent versions with their sheet arrive with the study set-up pages (issue 14)
-        from models import ConsentVersion  # type: ignore[attr-defined]
-    except ImportError:
-        return None
     return db.session.scalar(select(ConsentVersion.sheet_text).where(
         ConsentVersion.study_id == study.id, ConsentVersion.version == study.consent_version))
 

@@ -1,13 +1,11 @@
-"""Writes of the study setup pages: randomisation and eligibility, arms, cohorts, timepoints
-and a group's leaders.
+"""Writes of the study setup pages: arms, cohorts, timepoints and a group's leaders, and the
+check of eligibility rules.
 
 Each function runs one write transaction and records it in the audit log; the views check the
 input first, so nothing here is written from a form that did not validate.
 """
 
 from __future__ import annotations
-
-import secrets
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -18,7 +16,6 @@ from models import (
     Cohort,
     Group,
     GroupMembership,
-    Study,
     Timepoint,
     db,
     write_transaction,
@@ -55,28 +52,6 @@ def check_rules(rules) -> None:
         if rule.get("kind") not in ("number", "yes_no"):
             raise SetupError(_l("Rule %(key)s: kind must be number or yes_no.",
                                 key=rule["key"]))
-
-
-def save_study_setup(study_id: int, method: str, consent_version: str | None,
-                     settings: dict, rules: list) -> Study:
-    """Save randomisation method and settings, consent version and eligibility rules.
-
-    The method is fixed once the allocation list exists; the list's seed is made once, kept
-    and never shown.
-    """
-    check_rules(rules)
-    with write_transaction():
-        study = db.session.get(Study, study_id)
-        if allocation_list_exists(study_id) and method != study.randomisation_method:
-            raise SetupError(_l("The allocation list exists; the method is fixed."))
-        seed = (study.randomisation_settings or {}).get("seed") or secrets.randbelow(2**31)
-        study.randomisation_settings = {k: v for k, v in {**settings, "seed": seed}.items()
-                                        if v is not None}
-        study.randomisation_method = method
-        study.consent_version = consent_version or None
-        study.eligibility_rules = rules
-        audit.record(AuditAction.STUDY_SETUP_CHANGED, study)
-    return study
 
 
 def save_arm(study_id: int, arm_id: int | None, values: dict) -> Arm:

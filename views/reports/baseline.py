@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from models import Study
+from program.trial.characteristics import definitions
 
 
 def characteristic_words(study: Study) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
@@ -13,10 +14,6 @@ def characteristic_words(study: Study) -> tuple[dict[str, str], dict[str, dict[s
     names = {"gender": _("Gender"), "age": _("Age")}
     levels = {"gender": {"female": _("female"), "male": _("male"),
                          "other": _("other or non-binary")}}
-    try:  # the study's characteristics arrive with the set-up pages (issue 14)
-        from program.trial.characteristics import definitions
-    except ImportError:
-        return names, levels
     for item in definitions(study):
         key = item.get("key")
         if key and item.get("label"):

@@ -1,4 +1,7 @@
-"""Study setup pages of the researcher area: arms, cohorts, timepoints and group leaders.
+"""Study setup pages of the researcher area: arms, cohorts, timepoints and group leaders here;
+the other set-up steps (a new study and its checklist, eligibility, consent, baseline
+characteristics, randomisation, staff, licensed wording) in one module each, on the same
+blueprint.
 
 Scoped like the rest of the researcher area: another study's objects are 404. Arms are fixed
 once the allocation list exists (the concealed list refers to them).
@@ -272,3 +275,16 @@ def group_staff(group_id: int):
             flash(_("Group leaders saved."), "success")
             return redirect(url_for("study_setup.group_staff", group_id=group.id))
     return render_template("researcher/setup_group_staff.html", study=s, group=group, form=form)
+
+
+# --------------------------------------------------------------------------- the set-up steps
+# One module per step, each adding its routes to ``bp`` (imported last: they use it).
+from views.study_setup import (  # noqa: E402, F401
+    characteristics,
+    consent,
+    eligibility,
+    randomisation,
+    staff,
+    studies,
+    wording,
+)
