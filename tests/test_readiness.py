@@ -4,6 +4,7 @@ and its schema is at the migrations' head. Otherwise 503 with JSON saying which.
 from __future__ import annotations
 
 from flask_migrate import downgrade, stamp, upgrade
+from sqlalchemy import text
 
 from models import db
 from tests.conftest import make_app
@@ -28,12 +29,23 @@ def test_ready_only_at_the_migrations_head(database_url, tmp_path):
         db.engine.dispose()
 
 
+def _forget_migrations(app) -> None:
+    """Drop Alembic's version table (on PostgreSQL the test schema is shared by the tests of
+    a worker, so a stamp must not outlive its test)."""
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
 def test_a_schema_never_migrated_is_not_ready(app, client):
     """The test schema is built from the models, without Alembic's version table."""
-    assert client.get("/readyz").status_code == 503
-    with app.app_context():
-        stamp()
-    assert client.get("/readyz").status_code == 200
+    _forget_migrations(app)
+    try:
+        assert client.get("/readyz").status_code == 503
+        with app.app_context():
+            stamp()
+        assert client.get("/readyz").status_code == 200
+    finally:
+        _forget_migrations(app)
 
 
 def test_unreachable_database_is_not_ready_but_alive(tmp_path):
