@@ -50,6 +50,7 @@ from program.trial.records import TrialError
 from views import navigation
 from views.access import researcher_participant, researcher_study, role_required, staff_studies
 from views.forms import LANGUAGES, options, plausible_date
+from views.study_setup.randomisation import generate_allocation_list
 
 bp = Blueprint("researcher", __name__, url_prefix="/research")
 navigation.add("researcher", "researcher.home", "Studies", order=10)
@@ -167,11 +168,7 @@ def _shown_rules(rules) -> list[dict]:
 def generate_list(study_id: int):
     """Generate the concealed allocation list from the study's seed (once)."""
     s = researcher_study(study_id)
-    try:
-        n = trial_studies.generate_list(s.id, actor=current_user)
-        flash(_("Allocation list generated: %(n)d concealed slots.", n=n), "success")
-    except (TrialError, ValueError) as exc:
-        flash(str(exc), "error")
+    generate_allocation_list(s)
     return redirect(url_for("researcher.study", study_id=s.id))
 
 

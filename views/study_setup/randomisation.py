@@ -83,9 +83,14 @@ def randomisation(study_id: int):
 def generate_list(study_id: int):
     """Generate the concealed allocation list from the saved settings (once)."""
     s = researcher_study(study_id)
+    generate_allocation_list(s)
+    return redirect(url_for("study_setup.randomisation", study_id=s.id))
+
+
+def generate_allocation_list(study) -> None:
+    """Generate the study's list once, and say how it went (the study page's button too)."""
     try:
-        n = trial_studies.generate_list(s.id, actor=current_user)
+        n = trial_studies.generate_list(study.id, actor=current_user)
         flash(_("Allocation list generated: %(n)d concealed slots.", n=n), "success")
     except (TrialError, ValueError) as exc:
         flash(str(exc), "error")
-    return redirect(url_for("study_setup.randomisation", study_id=s.id))
