@@ -111,6 +111,31 @@ def test_dashboard_shows_this_weeks_session_homework_and_days_practised(clock, c
     assert re.search(r"Affectionate breathing.*?logged", page, re.S)
 
 
+def test_dashboard_shows_course_progress_sessions_done_and_minutes_this_week(
+        clock, course, as_user):
+    clock.move_to(utc(2026, 10, 24, 12))
+    client = as_user(course.user)
+    db.session.add_all([
+        SessionProgress(participant_id=course.participant.id, session_number=1,
+                        opened_at=utc(2026, 10, 16), completed_at=utc(2026, 10, 16)),
+        SessionProgress(participant_id=course.participant.id, session_number=2,
+                        opened_at=utc(2026, 10, 23)),  # opened, not yet marked done
+        PracticeLog(participant_id=course.participant.id, practice_key="soothing-touch",
+                    practised_on=date(2026, 10, 23), minutes=12, submission_token="a"),
+        PracticeLog(participant_id=course.participant.id, practice_key="soothing-touch",
+                    practised_on=date(2026, 10, 24), minutes=20, submission_token="b"),
+        PracticeLog(participant_id=course.participant.id, practice_key="soothing-touch",
+                    practised_on=date(2026, 10, 10), minutes=45, submission_token="old"),
+    ])
+    db.session.commit()
+    page = client.get("/me/").get_data(as_text=True)
+    assert "Sessions done: 1 of 8" in page
+    assert '<progress id="sessions-done" max="8" value="1">' in page
+    assert "32 minutes of practice this week" in page  # 12 + 20; two weeks ago not counted
+    chinese = client.get("/me/", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+    assert "已完成的课次：1 / 8" in chinese and "本周练习 32 分钟" in chinese
+
+
 def test_no_practice_this_week_shows_no_count_and_last_weeks_days_do_not_count(
         clock, course, as_user):
     clock.move_to(utc(2026, 10, 24, 12))
