@@ -358,3 +358,16 @@ def test_without_facilitators_the_retreat_page_says_the_contact_will_come(clock,
     page = as_user(course.user).get("/me/retreat").get_data(as_text=True)
     assert "Before the retreat, your group leader will send you the contact for the day." in page
     assert "mailto:" not in page
+
+
+def test_the_practice_chart_keeps_every_number_inside_the_picture(app):
+    from views.participant import chart_bars
+
+    with app.test_request_context():
+        chart = chart_bars([(date(2026, 10, 5), 40), (date(2026, 10, 12), 120),
+                            (date(2026, 10, 19), 0)])
+    for bar in chart["bars"]:
+        assert bar["y"] - 3 - 10 >= 0  # the number above the bar (10 px high) is not clipped
+        assert bar["y"] + bar["h"] == chart["base"]
+    tallest = max(chart["bars"], key=lambda bar: bar["h"])
+    assert tallest["minutes"] == 120 and tallest["h"] > 0

@@ -284,9 +284,10 @@ def chart_bars(weeks: list[tuple[date, int]], width: int = 320, height: int = 14
     top = max((m for _d, m in weeks), default=0) or 1
     slot = width / len(weeks)
     plot = height - 20
+    headroom = 14  # the tallest bar's number sits above it, inside the picture
     bars = []
     for i, (start, minutes) in enumerate(weeks):
-        h = round(plot * minutes / top)
+        h = round((plot - headroom) * minutes / top)
         bars.append({"x": round(i * slot + 4), "y": plot - h, "w": round(slot - 8), "h": h,
                      "label": format_date(start, pattern("numeric_day_month")), "minutes": minutes,
                      "cx": round(i * slot + slot / 2)})
