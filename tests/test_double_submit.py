@@ -217,7 +217,8 @@ CASES: dict[str, Case] = {
         _researcher, _on_person("randomised", "withdrawal"),
         lambda s: {"kind": "stop_contact", "reason": "moved away", "on": TODAY}),
     "researcher.request_removal POST": Case(_researcher,
-                                            _on_person("randomised", "removal-request")),
+                                            _on_person("randomised", "removal-request"),
+                                            lambda s: {"confirm": "yes"}),
     "researcher.add_adverse_event POST": Case(
         _researcher, _on_person("randomised", "adverse-events"),
         lambda s: {"alert_id": "0", "description": "Fainted at work", "onset_on": TODAY,
