@@ -76,6 +76,10 @@ class AuditAction(Vocabulary):
                            lazy_pgettext("audit action", "removed a study's staff member"))
     WORDING_UPLOADED = ("study.wording_uploaded",
                         lazy_pgettext("audit action", "uploaded licensed item wording"))
+    RECORDING_UPLOADED = ("study.recording_uploaded",
+                          lazy_pgettext("audit action", "uploaded a practice recording"))
+    RECORDING_REMOVED = ("study.recording_removed",
+                         lazy_pgettext("audit action", "removed a practice recording"))
     BASELINE_RECORDED = ("participant.baseline_recorded",
                          lazy_pgettext("audit action", "entered baseline characteristics"))
     ALLOCATION_LIST_GENERATED = ("allocation_list.generated",

@@ -283,6 +283,7 @@ from views.study_setup import (  # noqa: E402, F401
     consent,
     eligibility,
     randomisation,
+    recordings,
     staff,
     studies,
     wording,
