@@ -122,6 +122,9 @@ def default_config(instance_path: str) -> dict:
         # MAX_UPLOAD_LENGTH. Larger bodies get a 413 before they are read.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "MAX_UPLOAD_LENGTH": int(os.environ.get("MAX_UPLOAD_LENGTH", str(3 * 1024 * 1024))),
+        # guided-practice recordings (program.courses.recordings.MAX_BYTES and a form's room)
+        "MAX_RECORDING_LENGTH": int(os.environ.get("MAX_RECORDING_LENGTH",
+                                                   str(41 * 1024 * 1024))),
         "MAX_FORM_MEMORY_SIZE": 512 * 1024,
         "MAX_FORM_PARTS": 500,
         "PASSWORD_RESET_HOURS": 2,

@@ -16,6 +16,7 @@ list of uncovered routes is printed with every run.
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -26,7 +27,17 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from models import AuditEntry, ConsentVersion, Post, PracticeLog, SafetyAlert, User, db, utcnow
+from models import (
+    AuditEntry,
+    ConsentVersion,
+    Post,
+    PracticeLog,
+    PracticeRecording,
+    SafetyAlert,
+    User,
+    db,
+    utcnow,
+)
 from program.trial import allocation, enrolment, withdrawal
 from tests.conftest import csrf_token, sign_in
 from tests.factories import (
@@ -217,7 +228,8 @@ CASES: dict[str, Case] = {
         _researcher, _on_person("randomised", "withdrawal"),
         lambda s: {"kind": "stop_contact", "reason": "moved away", "on": TODAY}),
     "researcher.request_removal POST": Case(_researcher,
-                                            _on_person("randomised", "removal-request")),
+                                            _on_person("randomised", "removal-request"),
+                                            lambda s: {"confirm": "yes"}),
     "researcher.add_adverse_event POST": Case(
         _researcher, _on_person("randomised", "adverse-events"),
         lambda s: {"alert_id": "0", "description": "Fainted at work", "onset_on": TODAY,
@@ -318,6 +330,15 @@ def _setup_page(page: str):
     return url
 
 
+def _uploaded_recording(scene: Scene) -> str:
+    from program.courses import recordings
+
+    recordings.save(scene.study, "mindfulness-of-sound", "en", b"RIFF\x00\x00\x00\x00WAVE",
+                    scene.researcher)
+    row_id = db.session.scalar(select(PracticeRecording.id))
+    return f"/research/studies/{scene.study.id}/recordings/{row_id}/delete"
+
+
 def _earlier_sheet(scene: Scene) -> str:
     sheet = ConsentVersion(study_id=scene.study.id, version="v0.9", sheet_text="Earlier")
     db.session.add(sheet)
@@ -375,6 +396,11 @@ SETUP_CASES: dict[str, Case] = {
                    "wording_text": "items: {1: 悲しさ}"}),
     "study_setup.baseline POST": Case(_researcher, _baseline_person,
                                       lambda s: {"bl-gender": "male"}),
+    "study_setup.recordings_page POST": Case(
+        _researcher, _setup_page("recordings"),
+        lambda s: {"practice": "mindfulness-of-sound", "language": "en",
+                   "audio": (b"RIFF\x04\x00\x00\x00WAVEdata", "practice.wav")}),
+    "study_setup.remove_recording POST": Case(_researcher, _uploaded_recording),
 }
 CASES.update(SETUP_CASES)
 
@@ -461,9 +487,12 @@ def _burst(app, cookie: str, url: str, form: dict, times: int) -> list[int]:
     def click() -> None:
         browser = FlaskClient(app, app.response_class, use_cookies=True)
         browser.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie, domain="hearth.test")
+        # a file (bytes, name) is read by the request that sends it: each click its own
+        data = {k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) else v
+                for k, v in form.items()}
         start.wait()
         try:
-            statuses.append(browser.post(url, data=form).status_code)
+            statuses.append(browser.post(url, data=data).status_code)
         except BaseException as exc:  # noqa: BLE001 - an unhandled error is a 500
             statuses.append(f"raised {type(exc).__name__}: {exc}")
 

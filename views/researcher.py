@@ -335,8 +335,13 @@ def withdraw(participant_id: int):
 @bp.post("/participants/<int:participant_id>/removal-request")
 @role_required("researcher")
 def request_removal(participant_id: int):
-    """Record the person's request that their data be removed (an admin carries it out)."""
+    """Record the person's request that their data be removed (an admin carries it out), once
+    the researcher has ticked that the person asked for it: the step cannot be undone."""
     p = researcher_participant(participant_id)
+    if request.form.get("confirm") != "yes":
+        flash(_("Tick the box to confirm that the person asked for their data to be removed; "
+                "nothing was recorded."), "error")
+        return redirect(url_for("researcher.participant", participant_id=p.id) + "#withdrawal")
     withdrawal.request_data_removal(p.id, on=utcnow().date(), actor=current_user)
     return _done(_("Removal request recorded; an administrator will process it."), p)
 

@@ -30,6 +30,7 @@ def post_html(html: str | None) -> Markup:
 
 FILTERS = {
     "longdatetime": dates.longdatetime,
+    "shortdatetime": dates.shortdatetime,
     "longdate": dates.longdate,
     "shortdate": dates.shortdate,
     "daymonth": dates.daymonth,

@@ -8,7 +8,7 @@ from flask_babel import lazy_pgettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import AuditEntry, User, db
+from models import AuditEntry, Cohort, Group, Participant, Study, User, db
 from models._types import Vocabulary
 
 
@@ -76,6 +76,10 @@ class AuditAction(Vocabulary):
                            lazy_pgettext("audit action", "removed a study's staff member"))
     WORDING_UPLOADED = ("study.wording_uploaded",
                         lazy_pgettext("audit action", "uploaded licensed item wording"))
+    RECORDING_UPLOADED = ("study.recording_uploaded",
+                          lazy_pgettext("audit action", "uploaded a practice recording"))
+    RECORDING_REMOVED = ("study.recording_removed",
+                         lazy_pgettext("audit action", "removed a practice recording"))
     BASELINE_RECORDED = ("participant.baseline_recorded",
                          lazy_pgettext("audit action", "entered baseline characteristics"))
     ALLOCATION_LIST_GENERATED = ("allocation_list.generated",
@@ -181,6 +185,28 @@ def latest(action: str | None = None, limit: int = 50, *,
     if actor is not None:
         query = query.where(AuditEntry.actor_id == actor)
     return [(entry, name) for entry, name in db.session.execute(query)]
+
+
+#: audited objects that people know by a name: the model and the column that names it (a
+#: participant by their pseudonymous code, never by an id)
+_NAMED_BY = {"Participant": Participant.code, "User": User.display_name, "Study": Study.title,
+             "Cohort": Cohort.name, "Group": Group.name}
+
+
+def object_names(entries) -> dict[tuple[str, int], str]:
+    """The names of the objects of ``entries`` (one query per kind of object on the page)."""
+    wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        if entry.object_type in _NAMED_BY and entry.object_id is not None:
+            wanted.setdefault(entry.object_type, set()).add(entry.object_id)
+    names = {}
+    for kind, ids in wanted.items():
+        column = _NAMED_BY[kind]
+        model = column.class_
+        for object_id, name in db.session.execute(
+                select(model.id, column).where(model.id.in_(ids))):
+            names[(kind, object_id)] = name
+    return names
 
 
 def actors() -> list[tuple[int, str]]:

@@ -20,13 +20,14 @@ from types import SimpleNamespace
 
 from babel import dates as babel_dates
 from flask import current_app, request, url_for
-from flask_babel import get_babel, get_locale, get_timezone
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from models import GroupMembership, Post, User
+from program.core import dates
 from program.courses import markdown
 from program.groups import posting
 from program.groups.feed import FeedPage, Thread
@@ -189,11 +190,11 @@ class CardRenderer:
 def _render(card: Card, locale: str, zone, posts_url: str) -> str:
     """The card's HTML in the current request's language (``locale`` keys the cache)."""
     macro = current_app.jinja_env.get_template("_post.html").module.post_card
-    pattern = get_babel().instance.date_formats["datetime.short"] or "short"
+    short = dates.pattern("short_datetime", locale)
     body = None if card.body_html is None else Markup(markdown.sanitise_stored(card.body_html))
     return str(macro(card, labels=labels_in(locale), posts_url=posts_url, csrf=CSRF_SLOT,
                      body=body, date=babel_dates.format_datetime(
-                         card.created_at, pattern, tzinfo=zone, locale=locale)))
+                         card.created_at, short, tzinfo=zone, locale=locale)))
 
 
 _render_cached = lru_cache(maxsize=CACHE_SIZE)(_render)
