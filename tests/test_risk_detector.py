@@ -70,10 +70,12 @@ def test_the_held_out_set_holds_its_floor(language):
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_each_shipped_pattern_finds_each_of_its_examples(language):
-    for pattern in rules(language).patterns:
+    shipped = (*rules(language).patterns, *rules(language).compositions)
+    assert rules(language).compositions, "compositions over concepts, not only whole phrases"
+    for pattern in shipped:
         assert pattern.examples, pattern.id
         for example in pattern.examples:
-            found = {m.pattern for m in detect(example, (language,))}
+            found = {m.pattern for m in rules(language).matches(detector.normalise(example))}
             assert f"{language}:{pattern.id}" in found, (pattern.id, example, found)
 
 
@@ -104,6 +106,30 @@ def test_the_statements_the_phrase_lists_missed_are_found(text):
                                   "I don't want to die", "我不想死", "死にたくない"])
 def test_everyday_idioms_and_not_wanting_to_die_raise_nothing(text):
     assert detect(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "i want to d1e", "i wanna diiiiie", "k1ll mys3lf", "シニタイ", "ジサツしたい",
+    "我想自殺", "活著好累，想一了百了",
+])
+def test_leetspeak_repeated_letters_katakana_and_traditional_characters_are_read(text):
+    assert detect(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "wish i could just fade out and never come back",   # desire + death, words apart
+    "some days I pray my heart stops",
+    "I keep a stash of tablets put aside",              # means + preparation
+    "my family would all be so much happier without me",  # burden + others
+    "いっそ消えてしまいたい", "大切な本は全部友達に譲った",
+    "我只想一切都永远停下来", "我觉得自己就是个包袱",
+])
+def test_compositions_find_a_thought_put_in_words_no_phrase_lists(text):
+    composed = {f"{language}:{c.id}"
+                for language in LANGUAGES for c in rules(language).compositions}
+    found = {m.pattern for language in LANGUAGES
+             for m in rules(language).matches(detector.normalise(text))}
+    assert found & composed, (text, found)
 
 
 def test_a_negated_statement_still_alerts_but_only_as_a_concern():
@@ -146,6 +172,21 @@ def test_a_pattern_file_with_an_unknown_family_is_refused(tmp_path, monkeypatch)
     detector.rules.cache_clear()
     try:
         with pytest.raises(PatternFileError, match="unknown family"):
+            rules("xx")
+    finally:
+        detector.rules.cache_clear()
+
+
+def test_a_composition_over_an_unknown_concept_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "xx.yaml").write_text(
+        "triggers: [a]\npatterns:\n  - {id: p, family: farewell, level: urgent, regex: a}\n"
+        "concepts: {want: want}\ncompositions:\n"
+        "  - {id: c, family: farewell, level: urgent, concepts: [want, die]}\n",
+        encoding="utf-8")
+    monkeypatch.setattr(detector, "PATTERNS_DIR", tmp_path)
+    detector.rules.cache_clear()
+    try:
+        with pytest.raises(PatternFileError, match="known concepts"):
             rules("xx")
     finally:
         detector.rules.cache_clear()
