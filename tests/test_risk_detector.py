@@ -29,13 +29,13 @@ _spec.loader.exec_module(benchmark)
 LANGUAGES = ("en", "ja", "zh")
 #: (recall at least, false alarms at most, urgent statements found as urgent at least) on the
 #: evaluation set the patterns were written with
-FLOORS = {"en": (386 / 386, 0.0, 144 / 146), "ja": (373 / 374, 0.0, 145 / 149),
-          "zh": (372 / 372, 0.0, 141 / 145)}
+FLOORS = {"en": (426 / 426, 0.0, 160 / 163), "ja": (411 / 414, 0.0, 159 / 166),
+          "zh": (410 / 412, 0.0, 156 / 162)}
 #: (recall at least, false alarms at most) on the held-out set, written before the last round
 #: of pattern changes and never tuned on: what the detector does with statements it has not
-#: seen (the figure to quote), far below the evaluation set's. When the held-out set is used
-#: to improve the patterns, fold it into the evaluation set and write a new one first.
-HELD_OUT_FLOORS = {"en": (25 / 40, 1 / 40), "ja": (23 / 40, 2 / 40), "zh": (18 / 40, 0 / 40)}
+#: seen (the figure to quote). When the held-out set is used to improve the patterns, fold it
+#: into the evaluation set and write a new one first. Set 5, scored once after round 5.
+HELD_OUT_FLOORS = {"en": (56 / 60, 3 / 60), "ja": (54 / 60, 1 / 60), "zh": (56 / 60, 1 / 60)}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -55,6 +55,16 @@ def test_recall_and_false_alarms_hold_the_floor_the_benchmark_reached(language):
     assert result.recall >= recall - 1e-9, result.misses
     assert result.false_alarm_rate <= alarms + 1e-9, result.false_alarms
     assert result.urgent[0] / result.urgent[1] >= urgent - 1e-9
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_held_out_set_is_big_enough_to_quote(language):
+    statements = benchmark.load_set(language, held_out=True)
+    risk = [s for s in statements if s.risk]
+    assert len(risk) >= 60 and len(statements) - len(risk) >= 60
+    assert {s.family for s in risk} == set(FAMILIES)
+    development = {s.text for s in benchmark.load_set(language)}
+    assert not development & {s.text for s in statements}  # none of it tuned on
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
