@@ -58,6 +58,8 @@ _HIRAGANA = "".join(map(chr, range(0x3041, 0x3097)))
 _KATAKANA = "".join(map(chr, range(0x30A1, 0x30F7)))
 _TO_KATAKANA = str.maketrans(_HIRAGANA, _KATAKANA)
 _TO_HIRAGANA = str.maketrans(_KATAKANA, _HIRAGANA)
+_LATIN = re.compile("[a-z]+$")
+_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
 _KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")
 
 
@@ -90,6 +92,14 @@ def _literal_trie(literals) -> str:
         return body + "?" if "" in node else body
 
     return branch(trie)
+
+
+def _inside_latin_word(text: str, m: re.Match[str]) -> bool:
+    """A Latin trigger of Japanese or Chinese ("od") inside an English word ("good")."""
+    start, end = m.span()
+    return bool(_LATIN.match(m.group())) and (
+        (start > 0 and text[start - 1] in _ASCII_LETTERS)
+        or (end < len(text) and text[end] in _ASCII_LETTERS))
 
 
 def _kana_variants(literal: str) -> set[str]:
@@ -199,7 +209,8 @@ class LanguageRules:
 
     def windows(self, text: str) -> list[tuple[int, int]]:
         """Spans to screen: each sentence holding a trigger (adjacent ones run together)."""
-        present = [m.start() for m in self.trigger_scan.finditer(text)]
+        present = [m.start() for m in self.trigger_scan.finditer(text)
+                   if self.spaced or not _inside_latin_word(text, m)]
         if not present:
             return []
         ends = [m.end() for m in _SENTENCE_END.finditer(text)]
