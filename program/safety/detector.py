@@ -150,6 +150,7 @@ class Composition:
     within: int  #: characters from the first concept's start to the last one's end
     negated: str
     examples: tuple[str, ...]
+    one_clause: bool = True  #: False: may reach across the file's clause marks (farewells)
 
     @property
     def regex(self) -> str:
@@ -271,7 +272,8 @@ class LanguageRules:
                 chain.append(spans[concept])
             else:
                 at = _first_chain(chain, rule.within)
-                if at is None or any(mark in window[at[0]:at[1]] for mark in self.clause_marks):
+                if at is None or (rule.one_clause and any(
+                        mark in window[at[0]:at[1]] for mark in self.clause_marks)):
                     continue
                 level = rule.level
                 if self.negated(window, *at):
@@ -326,7 +328,7 @@ def _composition(where: str, entry: dict, concepts: dict) -> Composition:
         raise PatternFileError(f"{where}: negated must be concern or drop")
     return Composition(str(entry["id"]), entry["family"], entry["level"],
                        tuple(entry["concepts"]), int(entry.get("within", 60)), negated,
-                       tuple(entry.get("examples") or ()))
+                       tuple(entry.get("examples") or ()), bool(entry.get("one_clause", True)))
 
 
 def _alternation(sources: list[str]) -> str:
