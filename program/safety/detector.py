@@ -102,6 +102,46 @@ def _inside_latin_word(text: str, m: re.Match[str]) -> bool:
         or (end < len(text) and text[end] in _ASCII_LETTERS))
 
 
+def _literal_starts(source: str) -> list[str]:
+    """The literal text each top-level alternative of a regular expression starts with.
+
+    Every match of the alternative contains it, so it can serve as a trigger: a concept's words
+    need not be listed twice. An alternative that starts with a group or a class gives "".
+    """
+    starts, current, depth, i, at_start = [], "", 0, 0, True
+    while i < len(source):
+        char = source[i]
+        if char == "\\":
+            escaped = source[i + 1:i + 2]
+            if depth == 0 and at_start and not escaped.isalnum():
+                current += escaped
+            else:
+                at_start = False
+            i += 2
+            continue
+        if char in "([":
+            if depth == 0 and at_start:
+                at_start = False
+            depth += 1 if char == "(" else 0
+            if char == "[":
+                i = source.index("]", i + 1)
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            starts.append(current)
+            current, at_start = "", True
+        elif depth == 0 and at_start:
+            if char in "?*{":
+                current, at_start = current[:-1], False
+            elif char in "+.^$":
+                at_start = False
+            else:
+                current += char
+        i += 1
+    starts.append(current)
+    return starts
+
+
 def _kana_variants(literal: str) -> set[str]:
     """The literal in hiragana and in katakana too (しにたい, シニタイ), as people write both.
 
@@ -178,6 +218,8 @@ class LanguageRules:
     words: dict[str, str]
     characters: dict[int, str]  #: one character for another (traditional -> simplified)
     replacements: tuple[tuple[str, str], ...]
+    short_latin: re.Pattern[str] | None  #: "rsk", "zc": replaced only as words of their own
+    short_latin_table: dict[str, str]
     rewrites: tuple[tuple[re.Pattern[str], str], ...]
     triggers: tuple[str, ...]
     trigger_scan: re.Pattern[str]
@@ -193,6 +235,9 @@ class LanguageRules:
 
     def prepare(self, normalised: str) -> str:
         """The normalised text in one spelling (slang, misspellings), unspaced if need be."""
+        if self.short_latin is not None:  # before spacing goes: "neighbours kid" is no "rsk"
+            normalised = self.short_latin.sub(lambda m: self.short_latin_table[m.group()],
+                                              normalised)
         text = normalised if self.spaced else _SPACING.sub("", normalised)
         if self.characters and not _KANA.search(text):  # kana: Japanese, not traditional Chinese
             text = text.translate(self.characters)
@@ -363,7 +408,14 @@ def rules(language: str) -> LanguageRules:
                                  for k, v in (data.get("replace") or {}).items()
                                  for variant in _kana_variants(key(k))},
                                 key=lambda pair: (-len(pair[0]), pair[0])))
+    short = {k: v for k, v in replacements if not spaced and len(k) <= 3 and _LATIN.match(k)}
+    replacements = tuple(pair for pair in replacements if pair[0] not in short)
     triggers = tuple(key(t) for t in data.get("triggers") or ())
+    # each concept's words are triggers too (Latin from four letters, CJK from two characters)
+    triggers += tuple(sorted({
+        key(start) for source in (data.get("concepts") or {}).values()
+        for start in _literal_starts(source if isinstance(source, str) else "|".join(source))
+        if len(key(start)) >= (4 if start.isascii() else 2)} - set(triggers)))
     if not triggers:
         raise PatternFileError(f"{path.name}: no triggers")
     hyperbole = data.get("hyperbole") or []
@@ -379,6 +431,9 @@ def rules(language: str) -> LanguageRules:
         words={normalise(k): v for k, v in (data.get("words") or {}).items()},
         characters=str.maketrans(data.get("characters") or {}),
         replacements=replacements,
+        short_latin=_compile(f"{path.name}: replace", "(?<![a-z0-9])(?:{})(?![a-z0-9])".format(
+            "|".join(map(re.escape, sorted(short, key=len, reverse=True))))) if short else None,
+        short_latin_table=short,
         rewrites=rewrites,
         triggers=triggers,
         trigger_scan=_compile(f"{path.name}: triggers", _literal_trie(triggers)),
