@@ -29,14 +29,14 @@ _spec.loader.exec_module(benchmark)
 LANGUAGES = ("en", "ja", "zh")
 #: (recall at least, false alarms at most, urgent statements found as urgent at least) on the
 #: evaluation set the patterns were written with
-FLOORS = {"en": (486 / 486, 0.0, 183 / 189), "ja": (471 / 474, 0.0, 182 / 192),
-          "zh": (471 / 472, 0.0, 180 / 189)}
+FLOORS = {"en": (533 / 546, 0.0, 203 / 216), "ja": (516 / 534, 0.0, 199 / 219),
+          "zh": (519 / 532, 0.0, 200 / 216)}
 #: (recall at least, false alarms at most) on the held-out set, written before the last round
 #: of pattern changes and never tuned on: what the detector does with statements it has not
 #: seen (the figure to quote). When the held-out set is used to improve the patterns, fold it
-#: into the evaluation set and write a new one first. Set 6, scored once after round 6: far
+#: into the evaluation set and write a new one first. Set 7, scored once after round 7: far
 #: below the 90 % aim (see tests/data/risk_eval/README.md).
-HELD_OUT_FLOORS = {"en": (23 / 60, 8 / 60), "ja": (26 / 60, 2 / 60), "zh": (22 / 60, 2 / 60)}
+HELD_OUT_FLOORS = {"en": (11 / 60, 2 / 60), "ja": (9 / 60, 3 / 60), "zh": (17 / 60, 1 / 60)}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
