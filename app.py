@@ -107,6 +107,8 @@ def default_config(instance_path: str) -> dict:
         "LOG_FORMAT": os.environ.get("HEARTH_LOG_FORMAT", "text").strip().lower(),
         # how long the scheduler's claim on an outbox message lasts (a crash holds it so long)
         "OUTBOX_LEASE_SECONDS": int(os.environ.get("OUTBOX_LEASE_SECONDS", "60")),
+        # development (`make run`): keep a sent message's queued text for the admin Outbox page
+        "OUTBOX_KEEP_SENT_BODIES": _env_flag("OUTBOX_KEEP_SENT_BODIES"),
         # Failed sign-ins (see views/auth/devices.py): one account from one address, in tiers
         # that wait longer each time; any account from one address; one account from anywhere
         # (a browser the owner signed in from before is exempt from that last one).

@@ -15,6 +15,7 @@ from models import (
     AssessmentInvitation,
     Cohort,
     Group,
+    OutboxMessage,
     Participant,
     PasswordResetToken,
     Post,
@@ -122,6 +123,8 @@ def gen_world() -> World:
                              expires_at=now + timedelta(days=30)),
         PasswordResetToken(user_id=home.member.id, token_hash=token_hash(RESET_TOKEN),
                            expires_at=now + timedelta(hours=2)),
+        OutboxMessage(dedup_key="world:digest", recipient_id=home.member.id,
+                      kind="group_digest", subject="New in your group", body_text="Body"),
     ])
     recording = PracticeRecording(study_id=home.study.id, practice_key=RECORDED_PRACTICE,
                                   language="en", content_type="audio/wav", size=12,

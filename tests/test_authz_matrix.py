@@ -23,7 +23,7 @@ from flask_migrate import stamp
 from sqlalchemy import select
 from werkzeug.routing import AnyConverter
 
-from models import db
+from models import OutboxMessage, db
 from tests.conftest import PASSWORD, make_app, sign_in
 from tests.factories_world import (
     CALENDAR_TOKEN,
@@ -254,6 +254,9 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "admin.bulk_upload GET":             (S, 403, 403, 403, 403, 403, 200, 200),
     "admin.bulk_upload POST":            (S, 403, 403, 403, 403, 403, 200, 200),
     "admin.bulk_confirm POST":           (S, 403, 403, 403, 403, 403, S, S),
+    # the outbox: admins read what Hearth queued and sent
+    "admin.outbox GET":                  (S, 403, 403, 403, 403, 403, 200, 200),
+    "admin.outbox_message GET":          (S, 403, 403, 403, 403, 403, 200, 200),
     # the contact log: the study's researchers (no fields given: 400)
     "contacts.log GET":                  (S, 403, 403, 403, 403, 404, 403, 200),
     "contacts.log POST":                 (S, 403, 403, 403, 403, 404, 403, 400),
@@ -283,6 +286,7 @@ def _parameters(world: World, endpoint: str) -> dict:
         "name": "scores.csv", "filename": "css/hearth.css", "invitation_id": 1,
         "study_key": home.study.key, "practice_key": RECORDED_PRACTICE,
         "recording_id": world.recording.id,
+        "message_id": db.session.scalar(select(OutboxMessage.id).limit(1)),
     }
 
 

@@ -96,4 +96,4 @@ def process_removal(participant_id: int):
     return redirect(url_for("admin.home"))
 
 
-from views.admin import accounts, invitations  # noqa: E402,F401  (their routes join bp)
+from views.admin import accounts, invitations, outbox  # noqa: E402,F401  (routes join bp)
