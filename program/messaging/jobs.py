@@ -50,6 +50,7 @@ from program.courses.delivery import cohort_calendar, sees_material
 from program.groups.digests import ensure_weekly_threads, materialise_digests
 from program.messaging import emails, links
 from program.messaging.outbox import enqueue
+from program.safety.escalation import escalate_alerts
 
 log = logging.getLogger("hearth.jobs")
 
@@ -80,7 +81,7 @@ class TickResult:
 
 #: the other parts' daily work, run after the cohorts' messages on every tick
 PART_JOBS = (materialise_invitations, ensure_weekly_threads, materialise_digests,
-             purge_sign_in_sessions)
+             purge_sign_in_sessions, escalate_alerts)
 
 
 # --- tick --------------------------------------------------------------------------------------
