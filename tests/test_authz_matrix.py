@@ -139,6 +139,8 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "alerts.show GET":                   (S, 403, 403, 404, 403, 404, 404, 200),
     "alerts.act POST":                   (S, 403, 403, 404, 403, 404, 404, S),
     "alerts.note POST":                  (S, 403, 403, 404, 403, 404, 404, S),
+    "alerts.release POST":               (S, 403, 403, 404, 403, 404, 404, S),
+    "alerts.hide_post POST":             (S, 403, 403, 404, 403, 404, 404, 400),
     # raters: the study's own
     "rater.home GET":                    (S, 403, 403, 403, 200, 403, 403, 200),
     "rater.rate GET":                    (S, 403, 403, 403, 404, 403, 403, 200),
