@@ -194,6 +194,8 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "study_setup.consent_sheet GET":     (S, 403, 403, 403, 403, 404, 403, 404),
     "study_setup.staff GET":             (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.staff POST":            (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.safety GET":            (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.safety POST":           (S, 403, 403, 403, 403, 404, 403, 400),
     "study_setup.remove_staff POST":     (S, 403, 403, 403, 403, 404, 403, S),
     "study_setup.wording GET":           (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.wording POST":          (S, 403, 403, 403, 403, 404, 403, 200),

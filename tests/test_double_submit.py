@@ -370,6 +370,9 @@ SETUP_CASES: dict[str, Case] = {
     "study_setup.staff POST": Case(
         _researcher, lambda s: _staff_candidate(s, on_staff=False),
         lambda s: {"user_id": str(s.people["candidate"]), "is_clinician": "y"}),
+    "study_setup.safety POST": Case(
+        _researcher, _setup_page("safety"),
+        lambda s: {"risk_posts_visible": "y", "escalation_minutes": "15"}),
     "study_setup.remove_staff POST": Case(
         _researcher, lambda s: _staff_candidate(s, on_staff=True),
         lambda s: {"user_id": str(s.people["candidate"])}),

@@ -170,3 +170,28 @@ def test_people_who_do_not_receive_the_alert_cannot_release_or_hide(app):
     post = db.session.get(Post, post.id)
     assert post.held_at is not None and post.hidden_at is None
     assert _actions("post.release") == [] and _actions("post.hide") == []
+
+
+def test_the_researcher_sets_visibility_and_escalation_time_on_the_safety_page(app):
+    from tests.factories import gen_staff
+
+    world = gen_world()
+    gen_staff(world.study, world.researcher)
+    client = client_for(app, world.researcher)
+    path = f"/research/studies/{world.study.id}/safety"
+    page = client.get(path).get_data(as_text=True)
+    assert 'value="30"' in page and "held for review" in page
+    refused = post_form(client, path, {"escalation_minutes": "0", "risk_posts_visible": "y"})
+    assert refused.status_code == 400 and "Number must be between 5 and 1440" in \
+        refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert (world.study.risk_posts_visible, world.study.alert_escalation_minutes) == (False, 30)
+    for _ in range(2):
+        saved = post_form(client, path, {"escalation_minutes": "45", "risk_posts_visible": "y"})
+        assert saved.status_code == 302
+    db.session.expire_all()
+    assert (world.study.risk_posts_visible, world.study.alert_escalation_minutes) == (True, 45)
+    (entry,) = _actions("study.safety_set")
+    assert entry.details == {"risk_posts_visible": True, "escalation_minutes": 45}
+    post = posting.create_post(world.member, world.group.id, RISKY["en"])
+    assert post.held_at is None

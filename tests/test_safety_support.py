@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from models import SafetyAlert, db
+from tests.conftest import sign_in
 from tests.factories import gen_participant, gen_user
+from tests.factories_delivery import utc
 from tests.fixtures_delivery import frozen_clock, long_sign_in_config  # noqa: F401
 from tests.test_delivery_participant import _log_form
 from tests.test_delivery_participant import course as course  # noqa: PLC0414 - the fixture
-from tests.factories_delivery import utc
 
 HELP = "If you need help now:"
 
@@ -35,6 +36,5 @@ def test_a_risk_note_shows_its_author_where_to_get_help_and_nobody_else(clock, c
 
     neighbour = gen_participant(course.study, cohort=course.cohort, user=gen_user("participant"))
     other = app.test_client()
-    from tests.conftest import sign_in
     sign_in(other, db.session.get(type(course.user), neighbour.user_id))
     assert HELP not in other.get("/me/practice").get_data(as_text=True)

@@ -137,6 +137,8 @@ class AuditAction(Vocabulary):
                           lazy_pgettext("audit action", "acknowledged a safety alert"))
     ALERT_NOTE = "alert.note", lazy_pgettext("audit action", "wrote a note on a safety alert")
     ALERT_CLOSED = "alert.close", lazy_pgettext("audit action", "closed a safety alert")
+    STUDY_SAFETY_SET = ("study.safety_set",
+                        lazy_pgettext("audit action", "changed the study's safety settings"))
     ALERT_ESCALATED = ("alert.escalate",
                        lazy_pgettext("audit action", "escalated an unacknowledged safety alert"))
     POST_PINNED = "post.pin", lazy_pgettext("audit action", "pinned a post")
