@@ -53,6 +53,13 @@ def test_the_alert_shows_what_raised_it_to_its_recipients(app):
     written = re.search(r"Written ([^<·]+)", page).group(1)
     assert post.created_at.strftime("%y") in written and f":{post.created_at:%M}" in written
     assert client_for(app, world.other_leader).get(f"/alerts/{alert.id}").status_code == 404
+    long_post = posting.create_post(world.member2, world.group.id,
+                                    "I feel suicidal tonight. " + "It is late and dark. " * 20)
+    listing = client_for(app, world.clinician).get("/alerts/").get_data(as_text=True)
+    assert RISKY in listing and "I feel suicidal tonight. It is late" in listing
+    assert long_post.body[:200] not in listing and "…" in listing
+    assert RISKY not in client_for(app, world.other_leader).get("/alerts/").get_data(
+        as_text=True)
 
 
 def test_the_researchers_count_and_the_adverse_event_register_agree(app):

@@ -69,7 +69,8 @@ def index():
     alerts = safety.alerts_for(current_user, STATUS_FILTERS[shown])
     groups = {g.id: g for g in db.session.scalars(
         db.select(Group).where(Group.id.in_({a.group_id for a in alerts if a.group_id})))}
-    return render_template("alerts/index.html", alerts=alerts, groups=groups, shown=shown)
+    return render_template("alerts/index.html", alerts=alerts, groups=groups, shown=shown,
+                           excerpts=safety.excerpts(alerts))
 
 
 @bp.get("/<int:alert_id>")

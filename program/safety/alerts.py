@@ -18,6 +18,8 @@ from sqlalchemy.orm import selectinload
 from models import (
     AdverseEvent,
     GroupMembership,
+    Post,
+    PracticeLog,
     SafetyAlert,
     StudyStaff,
     User,
@@ -245,3 +247,28 @@ def study_alerts(study_id: int) -> StudyAlerts:
         .outerjoin(AdverseEvent, AdverseEvent.alert_id == SafetyAlert.id)
         .where(SafetyAlert.study_id == study_id)).one()
     return StudyAlerts(total, still_open, recorded)
+
+
+EXCERPT_LENGTH = 140
+
+
+def excerpts(alerts) -> dict[int, str]:
+    """The start of what raised each alert (a post's or a practice note's text), by alert id,
+    for the pages of the people who receive them; never stored with the alert."""
+    ids = {kind: [a.source_id for a in alerts if a.source_kind == kind]
+           for kind in ("post", "practice_log")}
+    texts: dict[tuple[str, int], str] = {}
+    if ids["post"]:
+        texts.update((("post", i), body) for i, body in db.session.execute(
+            select(Post.id, Post.body).where(Post.id.in_(ids["post"]))))
+    if ids["practice_log"]:
+        texts.update((("practice_log", i), note or "") for i, note in db.session.execute(
+            select(PracticeLog.id, PracticeLog.note).where(PracticeLog.id.in_(
+                ids["practice_log"]))))
+    shown = {}
+    for alert in alerts:
+        text = " ".join(texts.get((alert.source_kind, alert.source_id), "").split())
+        if text:
+            cut = len(text) > EXCERPT_LENGTH
+            shown[alert.id] = text[:EXCERPT_LENGTH].rstrip() + ("…" if cut else "")
+    return shown
