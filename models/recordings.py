@@ -24,6 +24,6 @@ class PracticeRecording(db.Model):
     #: a digest of the bytes: the ETag, so a phone revalidates instead of downloading again
     sha256: Mapped[str] = mapped_column(String(64))
     #: the audio itself, loaded only when it is served
-    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

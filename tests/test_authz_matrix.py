@@ -148,6 +148,8 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "alerts.show GET":                   (S, 403, 403, 404, 403, 404, 404, 200),
     "alerts.act POST":                   (S, 403, 403, 404, 403, 404, 404, S),
     "alerts.note POST":                  (S, 403, 403, 404, 403, 404, 404, S),
+    "alerts.release POST":               (S, 403, 403, 404, 403, 404, 404, S),
+    "alerts.hide_post POST":             (S, 403, 403, 404, 403, 404, 404, 400),
     # raters: the study's own
     "rater.home GET":                    (S, 403, 403, 403, 200, 403, 403, 200),
     "rater.rate GET":                    (S, 403, 403, 403, 404, 403, 403, 200),
@@ -201,6 +203,8 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "study_setup.consent_sheet GET":     (S, 403, 403, 403, 403, 404, 403, 404),
     "study_setup.staff GET":             (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.staff POST":            (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.safety GET":            (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.safety POST":           (S, 403, 403, 403, 403, 404, 403, 400),
     "study_setup.remove_staff POST":     (S, 403, 403, 403, 403, 404, 403, S),
     "study_setup.wording GET":           (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.wording POST":          (S, 403, 403, 403, 403, 404, 403, 200),

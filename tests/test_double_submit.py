@@ -160,8 +160,9 @@ def _post(scene: Scene) -> Post:
     return db.session.get(Post, scene.people["post"], populate_existing=True)
 
 
-def _alert(scene: Scene) -> str:
-    post = gen_post(scene.group, scene.member, "A hard week.")
+def _alert(scene: Scene, held: bool = False) -> str:
+    post = gen_post(scene.group, scene.member, "A hard week.",
+                    held_at=utcnow() if held else None)
     alert = SafetyAlert(study_id=scene.study.id, participant_id=scene.member_record.id,
                         group_id=scene.group.id, source_kind="post", source_id=post.id,
                         rule="risk-phrases:en", status="open")
@@ -285,6 +286,9 @@ CASES: dict[str, Case] = {
     "alerts.act POST[close]": Case(_leader, lambda s: _alert(s) + "/close"),
     "alerts.note POST": Case(_leader, lambda s: _alert(s) + "/note",
                              lambda s: {"note": "Called; safe and supported."}),
+    "alerts.release POST": Case(_leader, lambda s: _alert(s, held=True) + "/release"),
+    "alerts.hide_post POST": Case(_leader, lambda s: _alert(s, held=True) + "/hide",
+                                  lambda s: {"reason": "We will call you today."}),
     # participants
     "participant.practice_new POST": Case(_member, lambda s: "/me/practice/new",
                                           lambda s: PRACTICE),
@@ -387,6 +391,9 @@ SETUP_CASES: dict[str, Case] = {
     "study_setup.staff POST": Case(
         _researcher, lambda s: _staff_candidate(s, on_staff=False),
         lambda s: {"user_id": str(s.people["candidate"]), "is_clinician": "y"}),
+    "study_setup.safety POST": Case(
+        _researcher, _setup_page("safety"),
+        lambda s: {"risk_posts_visible": "y", "escalation_minutes": "15"}),
     "study_setup.remove_staff POST": Case(
         _researcher, lambda s: _staff_candidate(s, on_staff=True),
         lambda s: {"user_id": str(s.people["candidate"])}),

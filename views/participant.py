@@ -34,6 +34,7 @@ from program.courses import recordings
 from program.courses.catalogue import get_catalogue
 from program.courses.event_pages import fill_placeholders
 from program.courses.week import day_contacts, event_page, participant_week
+from program.safety import alerts as safety
 from views import navigation
 from views.access import role_required
 from views.forms import options, plausible_date, values
@@ -353,5 +354,6 @@ def practice_history():
     catalogue = get_catalogue(get_locale())
     titles = {key: catalogue.practices[key].title for key in {r.practice_key for r in logs}
               if key in catalogue.practices}
+    support = bool(safety.open_sources("practice_log", [r.id for r in logs if r.note]))
     return render_template("participant/practice_history.html", logs=logs, titles=titles,
-                           chart=chart_bars(weeks), weeks=weeks)
+                           chart=chart_bars(weeks), weeks=weeks, support=support)

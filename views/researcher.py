@@ -42,6 +42,7 @@ from models.safety import AeOutcome, AeRelatedness, AeSeverity
 from program.accounts import invitations
 from program.core.dates import shortdate
 from program.reports import study_flow
+from program.safety import alerts as safety_alerts
 from program.safety import detector
 from program.trial import adverse_events as ae_register
 from program.trial import allocation, applications, eligibility, enrolment, records, withdrawal
@@ -200,12 +201,12 @@ def adverse_events(study_id: int):
         select(AdverseEvent, Participant.code).join(Participant)
         .where(AdverseEvent.study_id == s.id).order_by(AdverseEvent.onset_on.desc())).all()
     alerts = db.session.execute(
-        select(SafetyAlert, Participant.code).join(Participant)
+        select(SafetyAlert, Participant.code).outerjoin(Participant)
         .outerjoin(AdverseEvent, AdverseEvent.alert_id == SafetyAlert.id)
         .where(SafetyAlert.study_id == s.id, AdverseEvent.id.is_(None))
         .order_by(SafetyAlert.created_at.desc())).all()
     return render_template("researcher/adverse_events.html", study=s, events=events,
-                           alerts=alerts)
+                           alerts=alerts, counts=safety_alerts.study_alerts(s.id))
 
 
 @bp.get("/studies/<int:study_id>/risk-patterns")

@@ -12,6 +12,7 @@ from program.core import dates
 from program.core.audit import AuditAction
 from program.core.zones import zonename
 from program.courses import markdown
+from program.safety import alerts
 from program.trial import characteristics, eligibility
 from views import navigation
 from views.questionnaires import questionnaire_helpers
@@ -50,7 +51,15 @@ def _navigation():
     def nav_links():
         return navigation.links(current_user.role) if current_user.is_authenticated else []
 
-    return {"nav_links": nav_links, "current_locale": lambda: str(get_locale() or "en")}
+    return {"nav_links": nav_links, "current_locale": lambda: str(get_locale() or "en"),
+            "open_alert_count": _open_alert_count}
+
+
+def _open_alert_count() -> int:
+    """Open safety alerts the signed-in staff member receives (the menu's badge)."""
+    if not current_user.is_authenticated or current_user.role == "participant":
+        return 0
+    return alerts.open_count(current_user)
 
 
 def init_template_helpers(app: Flask) -> None:

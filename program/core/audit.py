@@ -141,12 +141,19 @@ class AuditAction(Vocabulary):
                           lazy_pgettext("audit action", "acknowledged a safety alert"))
     ALERT_NOTE = "alert.note", lazy_pgettext("audit action", "wrote a note on a safety alert")
     ALERT_CLOSED = "alert.close", lazy_pgettext("audit action", "closed a safety alert")
+    STUDY_SAFETY_SET = ("study.safety_set",
+                        lazy_pgettext("audit action", "changed the study's safety settings"))
+    ALERT_ESCALATED = ("alert.escalate",
+                       lazy_pgettext("audit action", "escalated an unacknowledged safety alert"))
     POST_PINNED = "post.pin", lazy_pgettext("audit action", "pinned a post")
     POST_UNPINNED = "post.unpin", lazy_pgettext("audit action", "unpinned a post")
     POST_LOCKED = "post.lock", lazy_pgettext("audit action", "locked a thread")
     POST_UNLOCKED = "post.unlock", lazy_pgettext("audit action", "unlocked a thread")
     POST_HIDDEN = "post.hide", lazy_pgettext("audit action", "hid a post")
     POST_RESTORED = "post.restore", lazy_pgettext("audit action", "restored a post")
+    POST_HELD = "post.hold", lazy_pgettext("audit action", "held a post for review")
+    POST_RELEASED = ("post.release",
+                     lazy_pgettext("audit action", "released a post held for review"))
     FLAGS_RESOLVED = "post.resolve_flags", lazy_pgettext("audit action", "resolved a post's flags")
     REPORT_DOWNLOADED = "report.downloaded", lazy_pgettext("audit action", "downloaded a report")
     DATA_EXPORTED = "report.exported", lazy_pgettext("audit action", "exported study data")

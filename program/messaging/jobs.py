@@ -50,6 +50,7 @@ from program.groups.digests import ensure_weekly_threads, materialise_digests
 from program.messaging import emails, sending
 from program.messaging.outbox import enqueue
 from program.messaging.sending import LEASE, LEASE_MARGIN, URGENT_KINDS
+from program.safety.escalation import escalate_alerts
 
 __all__ = ["LEASE", "dispatch", "run_in_app", "tick"]
 
@@ -73,7 +74,7 @@ class TickResult:
 
 #: the other parts' daily work, run after the cohorts' messages on every tick
 PART_JOBS = (materialise_invitations, ensure_weekly_threads, materialise_digests,
-             purge_sign_in_sessions)
+             purge_sign_in_sessions, escalate_alerts)
 
 
 # --- tick --------------------------------------------------------------------------------------

@@ -57,6 +57,12 @@ POST_LABELS = {
     "hide_reason": _l("Reason (the author will see it)"),
     "hide_post": _l("Hide post"),
     "reply": _l("Reply"),
+    "held": _l("held for review"),
+    "held_mine": _l("Only you and the group's leaders can see this post for now: it is held "
+                    "for review, as every post that sounds like someone may be at risk is."),
+    "held_staff": _l("Members cannot see this post: it is held for review. Release or hide it "
+                     "from its safety alert."),
+    "alerts": _l("Safety alerts"),
 }
 #: stands in for the page's CSRF token in cached cards; random per process, so no post text
 #: can contain it
@@ -85,6 +91,7 @@ class Card:
     locked: bool
     hidden: bool
     hidden_reason: str | None
+    held: bool  #: held for safety review: only its author and the group's staff see it
     body_html: str | None  #: None for the weekly thread's standing question
     mine: bool
     can_edit: bool
@@ -143,6 +150,7 @@ def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer: User,
         created_at=post.created_at, edited=post.edited_at is not None, pinned=bool(post.pinned),
         locked=bool(post.locked), hidden=hidden,
         hidden_reason=post.hidden_reason if hidden else None,
+        held=post.held_at is not None and not hidden,
         body_html=body_html,
         mine=mine, can_edit=mine and posting.can_edit(viewer, post, now),
         flagging=flagging, moderator=moderator,

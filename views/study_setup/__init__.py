@@ -284,6 +284,7 @@ from views.study_setup import (  # noqa: E402, F401
     eligibility,
     randomisation,
     recordings,
+    safety,
     staff,
     studies,
     wording,
