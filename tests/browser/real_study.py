@@ -204,8 +204,14 @@ def participant_ids(page, study_id: int) -> dict[str, int]:
             for i in range(links.count())}
 
 
-def invite_participant(page, participant_id: int, email: str) -> None:
+def invite_participant(page, participant_id: int, email: str, *, typed: bool = True) -> None:
+    """Invite the participant at ``email``: typed by the researcher, or (an online applicant)
+    already filled in with the address they applied with."""
     page.goto(f"/research/participants/{participant_id}")
-    page.get_by_label("The participant's email").fill(email)
-    page.locator("#account select").select_option("en")
+    field = page.get_by_label("The participant's email")
+    if typed:
+        field.fill(email)
+        page.locator("#account select").select_option("en")
+    else:
+        assert field.input_value() == email
     submit(page, "Send the invitation", expect="The invitation is on its way.")

@@ -278,7 +278,8 @@ def test_msc_course_with_online_applications_and_peer_groups(browser, empty_serv
         box.check()
     submit(page, "Place in this cohort", expect="4 participants placed in the cohort.")
     for n, (code, pid) in enumerate(sorted(enrolled.items()), start=1):
-        steps.invite_participant(page, pid, f"applicant{int(code[-1])}@mail.example")
+        steps.invite_participant(page, pid, f"applicant{int(code[-1])}@mail.example",
+                                 typed=False)
         person = steps.accept_invitation(browser, base, app,
                                          f"applicant{int(code[-1])}@mail.example",
                                          f"Student {n}")
