@@ -256,7 +256,8 @@ def _seed_cft(users, password, today):
           "allocation_ratio": 1},
          {"key": "UC", "name": "Usual care", "receives_program": False, "allocation_ratio": 1}],
         CFT_ELIGIBILITY, ("v1.0", CFT_SHEET),
-        characteristics.build(["gender", "age", "site"], {"site": "Tokyo, Osaka"}, []))
+        characteristics.build(["gender", "age", "site"],
+                              {"site": "Tokyo clinic, Osaka clinic"}, []))
     studies.save_randomisation(study.id, "simple", block_sizes=[2, 4], list_length=40,
                                factors=[], seed=_cft_seed())
     studies.generate_list(study.id, actor=researcher)
@@ -281,7 +282,8 @@ def _seed_cft(users, password, today):
         user = logins.pop(arm, None) or _account(f"cft.p{n:02d}", f"CFT participant {n}",
                                                  password)
         baseline = {"gender": rng.choice(["female", "female", "male"]),
-                    "age": rng.randint(22, 58), "site": "Tokyo" if n % 3 else "Osaka"}
+                    "age": rng.randint(22, 58),
+                    "site": "Tokyo clinic" if n % 3 else "Osaka clinic"}
         everyone.append(_enrol(study, cohort, CFT_ANSWERS, baseline, researcher, today, user))
     cft_people = [p for p in everyone if p.arm.receives_program]
     formation.form_groups(cohort.id, None, actor=researcher)
