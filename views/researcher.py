@@ -247,8 +247,18 @@ def _participant_page(p: Participant, *, consent=None, withdrawal=None, event=No
         "researcher/participant.html", participant=p, study=study, screening=screening,
         rules=_shown_rules(study.eligibility_rules), consent=consent, withdrawal=withdrawal,
         event=event, cohorts=cohorts, screening_errors=screening_errors or {},
-        withdrawal_labels=WITHDRAWAL_LABELS, invite=invite or ParticipantInviteForm(),
+        withdrawal_labels=WITHDRAWAL_LABELS, invite=invite or _invite_form(p),
         invitation=invitations.for_participant(p.id)), status
+
+
+def _invite_form(p: Participant) -> ParticipantInviteForm:
+    """The invitation form, filled in with the address and language an online applicant gave."""
+    contact = applications.applicant_contact(p.id)
+    if contact is None:
+        return ParticipantInviteForm(formdata=None)
+    email, locale = contact
+    return ParticipantInviteForm(formdata=None, data={
+        "email": email, **({"language": locale} if locale in dict(LANGUAGES) else {})})
 
 
 @bp.post("/participants/<int:participant_id>/screening")
