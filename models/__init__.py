@@ -13,7 +13,7 @@ from models.outbox import OutboxMessage
 from models.people import PasswordResetToken, RecoveryCode, SignInSession, User
 from models.posts import Post, PostFlag
 from models.practice import PracticeLog, SessionProgress
-from models.safety import AdverseEvent, SafetyAlert
+from models.safety import AdverseEvent, CrisisContact, SafetyAlert
 from models.studies import (
     AllocationSlot,
     Arm,
@@ -32,5 +32,5 @@ __all__ = [
     "RecoveryCode", "Response", "SafetyAlert", "Score", "Screening", "SessionProgress",
     "SignInSession", "Study", "StudyStaff", "Timepoint", "User", "db", "utcnow",
     "write_transaction",
-    "OnlineApplication", "ContactLogEntry",
+    "OnlineApplication", "ContactLogEntry", "CrisisContact",
 ]

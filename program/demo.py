@@ -33,6 +33,7 @@ from models import (
     write_transaction,
 )
 from program.accounts.passwords import create_user
+from program.safety import crisis_contacts
 from program.trial.eligibility import CFT_ELIGIBILITY
 
 DOMAIN = "hearth.example"
@@ -176,6 +177,7 @@ def _seed_cft(users, password, today):
         StudyStaff(study_id=study.id, user_id=users["therapist"].id, is_clinician=True),
         StudyStaff(study_id=study.id, user_id=users["researcher"].id),
         StudyStaff(study_id=study.id, user_id=users["rater"].id, blind_to_arm=True),
+        *crisis_contacts.default_rows("JP", study.id),
     ])
     cohort = Cohort(study_id=study.id, name="CFT cohort A", program="cft",
                     start_date=_upcoming_start(today, 5), timezone="Asia/Tokyo",
@@ -236,6 +238,7 @@ def _seed_msc(users, password, today):
     db.session.add_all([
         StudyStaff(study_id=study.id, user_id=users["msc.teacher"].id, is_clinician=True),
         StudyStaff(study_id=study.id, user_id=users["researcher"].id),
+        *crisis_contacts.default_rows("CN", study.id),
     ])
     start = _upcoming_start(today, 3)
     cohort = Cohort(study_id=study.id, name="MSC online, autumn", program="msc",

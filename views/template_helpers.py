@@ -14,6 +14,7 @@ from program.core.zones import zonename
 from program.courses import markdown
 from program.trial import characteristics, eligibility
 from views import navigation
+from views.crisis_contacts import course_html, crisis_contacts
 from views.questionnaires import questionnaire_helpers
 from views.reports import labels as report_labels
 
@@ -42,6 +43,7 @@ FILTERS = {
     "audit_action": AuditAction.label_of,
     "measure_label": measure_label,
     "post_html": post_html,
+    "course_html": course_html,
 }
 
 
@@ -49,7 +51,8 @@ def _navigation():
     def nav_links():
         return navigation.links(current_user.role) if current_user.is_authenticated else []
 
-    return {"nav_links": nav_links, "current_locale": lambda: str(get_locale() or "en")}
+    return {"nav_links": nav_links, "current_locale": lambda: str(get_locale() or "en"),
+            "crisis_contacts": crisis_contacts}
 
 
 def init_template_helpers(app: Flask) -> None:
