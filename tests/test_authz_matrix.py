@@ -193,6 +193,10 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "study_setup.staff GET":             (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.staff POST":            (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.remove_staff POST":     (S, 403, 403, 403, 403, 404, 403, S),
+    "study_setup.crisis_contacts GET":   (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.crisis_contacts POST":  (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.confirm_crisis_contacts POST": (S, 403, 403, 403, 403, 404, 403, S),
+    "study_setup.remove_crisis_contact POST": (S, 403, 403, 403, 403, 404, 403, S),
     "study_setup.wording GET":           (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.wording POST":          (S, 403, 403, 403, 403, 404, 403, 200),
     # a cohort's facilitators, participants and groups: the study's researchers

@@ -181,8 +181,9 @@ def confirm_defaults(study_id: int, country: str) -> int:
             db.session.add(default)
             db.session.flush()
             added += 1
-        audit.record(AuditAction.CRISIS_CONTACTS_CONFIRMED, None, study_id=study_id,
-                     country=country, added=added)
+        if added:  # a second click finds them all and records nothing
+            audit.record(AuditAction.CRISIS_CONTACTS_CONFIRMED, None, study_id=study_id,
+                         country=country, added=added)
     return added
 
 
@@ -202,15 +203,18 @@ def save_contact(study_id: int, contact_id: int | None, values: dict) -> CrisisC
             raise CrisisContactError(_l("This contact is not one of the study's."))
         if _taken(study_id, values["country"], number, contact_id):
             raise CrisisContactError(_l("This country already has a contact with this number."))
+        wanted = {**{name: values[name] for name in FIELDS}, "number": number,
+                  "name": (values["name"] or "").strip()}
+        if wanted["always_open"]:
+            wanted["opens_at"] = wanted["closes_at"] = None
+        if row is not None and all(getattr(row, k) == v for k, v in wanted.items()):
+            return row  # as it is already (a second click changes nothing)
         if row is None:
             row = CrisisContact(study_id=study_id,
                                 position=_next_position(study_id, values["country"]))
             db.session.add(row)
-        for name in FIELDS:
-            setattr(row, name, values[name])
-        row.number, row.name = number, (values["name"] or "").strip()
-        if row.always_open:
-            row.opens_at = row.closes_at = None
+        for name, value in wanted.items():
+            setattr(row, name, value)
         db.session.flush()
         audit.record(AuditAction.CRISIS_CONTACT_SAVED, row, country=row.country, kind=row.kind)
     return row
