@@ -43,6 +43,8 @@ def plausible_date(_form, field) -> None:
 
 #: countries listed first: those Hearth ships crisis contacts for
 FIRST_COUNTRIES = ("JP", "CN", "GB", "US")
+#: two-letter territory codes that are not countries (unions, pseudo-locales, "unknown")
+NOT_COUNTRIES = frozenset({"ZZ", "EU", "UN", "EZ", "QO", "XA", "XB"})
 
 
 def country_choices(locale: str, *, blank: object = None) -> list[SelectChoice]:
@@ -51,7 +53,7 @@ def country_choices(locale: str, *, blank: object = None) -> list[SelectChoice]:
     from babel import Locale
 
     names = {code: name for code, name in Locale.parse(locale).territories.items()
-             if len(code) == 2 and code.isalpha() and code not in ("ZZ", "EU", "UN", "EZ", "QO")}
+             if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES}
     rest = sorted((c for c in names if c not in FIRST_COUNTRIES), key=lambda c: names[c])
     pairs = [(c, names[c]) for c in (*FIRST_COUNTRIES, *rest)]
     pairs.append(("ZZ", _l("Another country (generic contacts)")))
