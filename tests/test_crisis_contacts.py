@@ -79,6 +79,26 @@ def test_a_japanese_cohort_reading_chinese_is_given_the_japanese_numbers(app, as
     assert ">120</a>" not in page  # China's ambulance number is not Japan's
 
 
+def test_a_risk_statement_in_a_free_text_answer_also_shows_the_contacts(app, as_user):
+    from program.assessments import questionnaires as assessments
+
+    with machine.travel("2026-02-25 09:00Z", tick=False):
+        study = gen_study("rct", "cft")
+        cohort = gen_cohort(study, start_date=START, timezone="Asia/Shanghai")
+        tp = gen_timepoint(study, "pre", 1, ["BDI-II"], -14, 0)
+        person = gen_participant(study, arm="UC", cohort=cohort, status="randomised")
+        assessments.save_answers(person.id, tp.id, "BDI-II", {n: 0 for n in range(1, 22)})
+        response = assessments.find_response(person.id, tp.id, "BDI-II")
+        response.free_text = {"comment": "我已经计划好怎么结束了"}
+        db.session.commit()
+        page = post_form(as_user(person.user), f"/q/{tp.id}/BDI-II",
+                         {f"item-{n}": "0" for n in range(1, 22)} | {"action": "submit"})
+    assert page.status_code == 200
+    help_section = page.get_data(as_text=True).split('role="alert"')[1]
+    assert ">12356</a>" in help_section and ">120</a>" in help_section
+    assert db.session.scalar(select(SafetyAlert.level)) == "urgent"
+
+
 def test_the_study_contacts_replace_the_shipped_ones_and_the_footer_shows_them(app, as_user):
     study = gen_study()
     cohort = gen_cohort(study, timezone="Asia/Shanghai")
