@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 
 from models import Cohort
 from program.courses import delivery
@@ -34,10 +35,14 @@ def crisis_contacts(cohort: Cohort | None = None) -> contacts.ShownContacts:
     cache = g.setdefault("crisis_contacts", {})
     key = cohort.id if cohort is not None else None
     if key not in cache:
-        zone = None
-        if cohort is None:
-            cohort, zone = _own_cohort()
-        cache[key] = contacts.for_cohort(cohort, str(get_locale() or "en"), zone=zone)
+        locale = str(get_locale() or "en")
+        try:
+            zone = None
+            if cohort is None:
+                cohort, zone = _own_cohort()
+            cache[key] = contacts.for_cohort(cohort, locale, zone=zone)
+        except SQLAlchemyError:  # an error page must still show where to get help
+            cache[key] = contacts.for_cohort(None, locale)
     return cache[key]
 
 
