@@ -56,6 +56,8 @@ def test_the_cohort_form_takes_the_country_or_derives_it_from_the_time_zone(app,
     assert post_form(client, page, form | {"name": "B", "country": "CN"}).status_code == 302
     assert dict(db.session.execute(select(Cohort.name, Cohort.country))
                 .tuples().all()) == {"A": "JP", "B": "CN"}
+    listing = client.get(page).get_data(as_text=True)
+    assert "A · " in listing and "Japan" in listing and "China" in listing
     assert post_form(client, page, form | {"name": "C", "country": "XQ"}).status_code == 200
     assert _count(Cohort) == 2
 

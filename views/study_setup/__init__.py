@@ -40,6 +40,7 @@ from models import Arm, Cohort, Group, GroupMembership, Timepoint, User, db
 from program.assessments.questionnaires import library
 from program.core.dates import shortdate
 from program.core.zones import zonename
+from program.safety.crisis_contacts import country_name
 from program.trial import setup as study_setup
 from views.access import researcher_study, role_required
 from views.forms import country_choices, options
@@ -169,7 +170,9 @@ def arms(study_id: int):
 
 
 def _cohorts(study_id: int):
-    return [(c.id, f"{c.name} · {shortdate(c.start_date)} · {zonename(c.timezone)}")
+    locale = str(get_locale() or "en")
+    return [(c.id, f"{c.name} · {shortdate(c.start_date)} · {zonename(c.timezone)} · "
+                   f"{country_name(c.country, locale)}")
             for c in db.session.scalars(select(Cohort).where(Cohort.study_id == study_id)
                                         .order_by(Cohort.start_date))]
 
