@@ -85,3 +85,17 @@ def test_the_chinese_text_names_the_treating_doctor_or_a_hospital_department():
 def test_pages_that_mention_help_include_the_contacts(name):
     assert '{% include "participant/_crisis_contacts.html" %}' in \
         (TEMPLATES / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", ["ja", "zh"])
+def test_no_interface_translation_names_an_emergency_number(language):
+    """Numbers follow the cohort's country, not the language: 120 is no ambulance in Japan."""
+    from babel.messages.pofile import read_po
+
+    path = ROOT / "translations" / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as f:
+        catalog = read_po(f, locale=language)
+    named = [m.id for m in catalog if m.id and any(
+        BARE_NUMBER.search(s or "") for s in (m.string if isinstance(m.string, tuple)
+                                               else (m.string,)))]
+    assert named == []
