@@ -15,6 +15,7 @@ from program.courses import markdown
 from program.safety import alerts
 from program.trial import characteristics, eligibility
 from views import navigation
+from views.crisis_contacts import course_html, crisis_contacts
 from views.questionnaires import questionnaire_helpers
 from views.reports import labels as report_labels
 
@@ -44,6 +45,7 @@ FILTERS = {
     "audit_action": AuditAction.label_of,
     "measure_label": measure_label,
     "post_html": post_html,
+    "course_html": course_html,
 }
 
 
@@ -52,7 +54,7 @@ def _navigation():
         return navigation.links(current_user.role) if current_user.is_authenticated else []
 
     return {"nav_links": nav_links, "current_locale": lambda: str(get_locale() or "en"),
-            "open_alert_count": _open_alert_count}
+            "open_alert_count": _open_alert_count, "crisis_contacts": crisis_contacts}
 
 
 def _open_alert_count() -> int:
