@@ -52,15 +52,32 @@ def next_code(study: Study) -> str:
     return f"{study.code_prefix}-{number:04d}"
 
 
-def add_applicant(study: Study) -> Participant:
-    """A person who applied to the research team (not online), under the next code."""
+def add_applicant(study: Study, submission_token: str | None = None
+                  ) -> tuple[Participant, bool]:
+    """A person who applied to the research team (not online), under the next code; with
+    whether this call added them. A form sent again with the same ``submission_token`` (a
+    double click) returns the applicant it added the first time."""
     with write_transaction():
+        _lock_study(study.id)  # one new code at a time, and the token checked under the lock
+        if submission_token:
+            earlier = db.session.scalar(select(Participant).where(
+                Participant.study_id == study.id,
+                Participant.submission_token == submission_token))
+            if earlier is not None:
+                return earlier, False
         participant = Participant(study_id=study.id, code=next_code(study), status="applied",
-                                  applied_on=utcnow().date())
+                                  applied_on=utcnow().date(), submission_token=submission_token)
         db.session.add(participant)
         db.session.flush()
         audit.record(AuditAction.PARTICIPANT_APPLIED, participant)
-    return participant
+    return participant, True
+
+
+def _lock_study(study_id: int) -> Study:
+    """The study read afresh under a row lock: new applicants (and their codes) one at a time
+    (SQLite's write transactions are one at a time already)."""
+    return db.session.scalar(select(Study).where(Study.id == study_id).with_for_update()
+                             .execution_options(populate_existing=True))
 
 
 def open_study(key: str) -> Study | None:
@@ -88,7 +105,7 @@ def apply_online(study_id: int, email: str, locale: str | None, *,
     email = email.strip().lower()
     token = secrets.token_urlsafe(32)
     with write_transaction():
-        study = db.session.get(Study, study_id)
+        study = _lock_study(study_id)  # the address checked and the code taken one at a time
         if not study.accepts_applications:
             raise ApplicationError(_l("This study does not take applications now."))
         if db.session.scalar(select(OnlineApplication.id).where(
