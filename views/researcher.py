@@ -389,6 +389,9 @@ def invite_participant(participant_id: int):
         return _participant_page(p, invite=form, status=400)
     try:
         invitations.invite_participant(p, form.email.data, form.language.data, current_user)
+    except invitations.AlreadyInvited as exc:  # a second click, or a colleague just before
+        form.form_errors.append(str(exc))
+        return _participant_page(p, invite=form, status=409)
     except invitations.InvitationError as exc:
         form.form_errors.append(str(exc))
         return _participant_page(p, invite=form, status=400)

@@ -41,6 +41,10 @@ class ApplicationError(ValueError):
     """An application step that cannot be taken; ``str(exc)`` is a message for the applicant."""
 
 
+class AlreadyDone(ApplicationError):
+    """The step was taken already (a second click): nothing more was recorded."""
+
+
 def next_code(study: Study) -> str:
     """The next free pseudonymous code of the study, e.g. M-0031 (call inside the write)."""
     number = db.session.scalar(select(func.count()).select_from(Participant)
@@ -150,10 +154,10 @@ def screen_online(application_id: int, answers: Mapping[str, object], *,
     """Record the applicant's screening questionnaire (once); True when they are eligible."""
     now = now or utcnow()
     with write_transaction():
-        application = db.session.get(OnlineApplication, application_id)
+        application = _application_for_update(application_id)
         participant = participant_for_update(application.participant_id)
         if application.screened_at is not None or participant.status != "applied":
-            raise ApplicationError(_l("The screening questions have been answered already."))
+            raise AlreadyDone(_l("The screening questions have been answered already."))
         try:
             enrolment.screen_locked(participant, answers, on=now.date(), actor=None,
                                     action=AuditAction.SCREENED_ONLINE)
@@ -168,11 +172,11 @@ def consent_online(application_id: int, copy_html: str, *, now: datetime | None 
     of what they agreed to."""
     now = now or utcnow()
     with write_transaction():
-        application = db.session.get(OnlineApplication, application_id)
+        application = _application_for_update(application_id)
         participant = participant_for_update(application.participant_id)
         version = participant.study.consent_version
         if application.consented_at is not None:
-            raise ApplicationError(_l("Your consent has been recorded already."))
+            raise AlreadyDone(_l("Your consent has been recorded already."))
         if not version or participant.eligible is not True:
             raise ApplicationError(_l("Consent cannot be given online for this application."))
         enrolment.consent_locked(participant, version, on=now.date(), actor=None,
@@ -180,6 +184,13 @@ def consent_online(application_id: int, copy_html: str, *, now: datetime | None 
         application.consented_at = now
         application.consent_version = version
         application.consent_copy = copy_html
+
+
+def _application_for_update(application_id: int) -> OnlineApplication:
+    """The application read afresh under a row lock: two clicks on one step decide in turn."""
+    return db.session.scalar(select(OnlineApplication)
+                             .where(OnlineApplication.id == application_id).with_for_update()
+                             .execution_options(populate_existing=True))
 
 
 def information_sheet(study: Study) -> str | None:
