@@ -31,6 +31,7 @@ from models import (
     CohortFacilitator,
     ConsentVersion,
     Invitation,
+    PasswordResetToken,
     Post,
     PracticeLog,
     SafetyAlert,
@@ -38,10 +39,10 @@ from models import (
     db,
     utcnow,
 )
-from program.accounts import invitations
+from program.accounts import invitations, two_factor
 from program.core.tokens import token_hash
 from program.trial import allocation, applications, enrolment, withdrawal
-from tests.conftest import csrf_token, sign_in
+from tests.conftest import PASSWORD, csrf_token, sign_in
 from tests.factories import (
     gen_cohort,
     gen_group,
@@ -580,11 +581,48 @@ MORE_CASES: dict[str, Case] = {
     "facilitator.reschedule POST[makeup]": Case(
         _leader, lambda s: f"/facilitate/cohorts/{s.cohort.id}/meetings/8/reschedule",
         lambda s: {"change": "makeup", "new_start": _moved_to(21)}),
+    "participant.session_opened POST": Case(_member, lambda s: "/me/sessions/1/opened",
+                                            accepted=204),
     "facilitator.reschedule POST[cancel]": Case(
         _leader, lambda s: f"/facilitate/cohorts/{s.cohort.id}/meetings/8/reschedule",
         lambda s: {"change": "cancel"}),
 }
 CASES.update(MORE_CASES)
+
+
+def _two_factor_on(scene: Scene) -> dict:
+    """The signed-in member turns two-factor sign-in on (after signing in with the password
+    alone); the form to replace their codes or turn it off, with the password."""
+    user = db.session.get(User, scene.member.id)
+    user.two_factor_secret = two_factor.encrypt_secret(two_factor.new_secret())
+    user.two_factor_enabled_at = utcnow()
+    two_factor.replace_recovery_codes(user)
+    db.session.commit()
+    return {"password": PASSWORD, "codes": two_factor.codes_stamp(user)}
+
+
+def _reset_link(scene: Scene) -> str:
+    token = f"known-reset-token-{scene.member.id}"
+    db.session.add(PasswordResetToken(user_id=scene.member.id, token_hash=token_hash(token),
+                                      expires_at=utcnow() + timedelta(hours=2)))
+    db.session.commit()
+    return f"/auth/reset/{token}"
+
+
+SECURITY_CASES: dict[str, Case] = {
+    "auth.reset_password POST": Case(
+        _nobody, _reset_link, lambda s: {"password": "a long and new passphrase 21",
+                                         "confirm": "a long and new passphrase 21"}),
+    "two_factor.regenerate POST": Case(_member, lambda s: "/settings/two-factor/recovery-codes",
+                                       _two_factor_on, accepted=200),
+    "two_factor.disable POST": Case(_member, lambda s: "/settings/two-factor/disable",
+                                    _two_factor_on),
+    "two_factor.start POST": Case(
+        _member, lambda s: "/settings/two-factor/start",
+        effect=lambda s: db.session.get(User, s.people["member"],
+                                        populate_existing=True).two_factor_secret is not None),
+}
+CASES.update(SECURITY_CASES)
 
 
 #: POST routes the property does not cover yet, and why (printed by every run)
@@ -594,15 +632,13 @@ _LATER = "not yet cased (time); its write is keyed or locked but not proven unde
 NOT_YET_COVERED: dict[str, str] = {
     **{f"auth.{name} POST": _SECURITY for name in (
         "sign_in", "sign_out", "sign_out_everywhere", "set_language", "request_reset",
-        "reset_password", "change_password", "two_factor_step")},
-    **{f"two_factor.{name} POST": _SECURITY for name in (
-        "start", "confirm", "disable", "regenerate")},
+        "change_password", "two_factor_step")},
+    "two_factor.confirm POST": _SECURITY + "; the code's time step is spent once, so a second "
+                               "click is refused as a wrong code (not cased: needs a live code)",
     "admin.reset_two_factor POST": _SECURITY,
     # arrived on main (issues 14 and 15) while this property was written: not yet cased
     "admin.bulk_upload POST": "reads an uploaded CSV and shows every row for review; writes "
                               "nothing (admin.bulk_confirm, which writes, is covered)",
-    "participant.session_opened POST": "the page's beacon: records the first opening only "
-                                       "(keyed by participant and session); not yet cased",
     "settings.renew_calendar_link POST": _SECURITY + "; each click replaces the feed address "
                                                      "again (the last one wins)",
     "facilitator.attendance_import_upload POST": "reads an uploaded report and shows the "
@@ -707,7 +743,7 @@ def test_twenty_simultaneous_submissions_leave_one(app, route):
 
     assert len(statuses) == N
     assert all(isinstance(s, int) and s < 500 for s in statuses), Counter(statuses)
-    assert all(s in (200, 302, 303, 409) for s in statuses), Counter(statuses)
+    assert all(s in (200, 302, 303, 409, case.accepted) for s in statuses), Counter(statuses)
     assert rows == once_rows
     assert sorted(a for a, *_ in audit) == sorted(a for a, *_ in once_audit)
     assert [e for e, n in Counter(audit).items() if n > 1] == []

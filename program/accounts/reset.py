@@ -13,7 +13,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from models import PasswordResetToken, User, db, utcnow, write_transaction
 from program.accounts.passwords import find_user, hash_password
@@ -85,13 +85,29 @@ def valid_reset_token(token: str) -> PasswordResetToken | None:
     return row
 
 
+def spent_reset_token(token: str) -> bool:
+    """The account's newest link, used: the form of the link just used, sent again (an older
+    link spent by a newer one is simply no longer valid)."""
+    row = db.session.scalar(select(PasswordResetToken).where(
+        PasswordResetToken.token_hash == token_hash(token),
+        PasswordResetToken.used_at.is_not(None)))
+    return row is not None and row.id == db.session.scalar(
+        select(func.max(PasswordResetToken.id)).where(PasswordResetToken.user_id == row.user_id))
+
+
 def complete_password_reset(token: str, new_password: str) -> User | None:
     """Set the new password once; the token is spent and every session ends."""
     with write_transaction():
         row = valid_reset_token(token)
         if row is None:
             return None
-        spend_reset_links(row.user_id)  # this link and every other outstanding one
+        claimed = db.session.execute(  # this link, once: a second click finds it spent
+            update(PasswordResetToken)
+            .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=utcnow())).rowcount
+        if claimed != 1:
+            return None
+        spend_reset_links(row.user_id)  # every other outstanding link
         user = db.session.get(User, row.user_id)
         user.password_hash = hash_password(new_password)
         end_all_sessions(user, "password_reset")

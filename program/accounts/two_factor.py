@@ -192,6 +192,31 @@ def replace_recovery_codes(user: User) -> list[str]:
     return codes
 
 
+def codes_stamp(user: User) -> str:
+    """Names the user's current set of recovery codes (when it was made), for the form that
+    replaces it: a second click finds the set replaced already."""
+    made = db.session.scalar(select(func.max(RecoveryCode.created_at))
+                             .where(RecoveryCode.user_id == user.id))
+    return made.isoformat() if made else ""
+
+
+def user_for_update(user_id: int) -> User:
+    """The account read afresh under a row lock (inside a write transaction): two requests
+    that change its two-factor sign-in decide in turn."""
+    return db.session.scalar(select(User).where(User.id == user_id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def replace_recovery_codes_once(user_id: int, replacing: str | None) -> list[str] | None:
+    """Replace the recovery codes the form was shown with (``codes_stamp``); None when they
+    were replaced since (the form sent twice: one new set, not two). Inside a write
+    transaction; the account's row is locked so two requests decide in turn."""
+    user = user_for_update(user_id)
+    if replacing is not None and replacing != codes_stamp(user):
+        return None
+    return replace_recovery_codes(user)
+
+
 def use_recovery_code(user: User, code: str) -> bool:
     """Spend an unused recovery code (inside a write transaction)."""
     if user.two_factor_enabled_at is None or len(_normalise(code)) != _RECOVERY_LENGTH:

@@ -173,14 +173,21 @@ def request_reset():
 def reset_password(token: str):
     """Choose a new password from an emailed link (single use, expiring)."""
     if reset.valid_reset_token(token) is None:
-        return render_template("auth/reset_invalid.html"), 400
+        return _reset_link_spent(token)
     form = NewPasswordForm()
     if form.validate_on_submit():
         if reset.complete_password_reset(token, form.password.data) is None:
-            return render_template("auth/reset_invalid.html"), 400
+            return _reset_link_spent(token)
         flash(_("Your password is changed. Please sign in."), "info")
         return redirect(url_for("auth.sign_in"))
     return render_template("auth/reset_password.html", form=form)
+
+
+def _reset_link_spent(token: str):
+    """A link not valid (400), or, for its form sent again, one just used (409)."""
+    if request.method == "POST" and reset.spent_reset_token(token):
+        return render_template("auth/reset_invalid.html", used=True), 409
+    return render_template("auth/reset_invalid.html"), 400
 
 
 @bp.route("/password", methods=["GET", "POST"])
