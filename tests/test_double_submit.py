@@ -629,20 +629,28 @@ CASES.update(SECURITY_CASES)
 
 
 #: POST routes the property does not cover yet, and why (printed by every run)
-_SECURITY = "account and sign-in routes (issue 17 owns them); not yet cased"
-_SETUP = "study set-up (issue 14 is changing these routes); not yet cased"
-_LATER = "not yet cased (time); its write is keyed or locked but not proven under a burst"
+_SESSION = ("sign-in state, not a stored change to double: every request is its own browser "
+            "session (a sign-in row and audit entry each, by design; the browser keeps the last "
+            "cookie)")
 NOT_YET_COVERED: dict[str, str] = {
-    **{f"auth.{name} POST": _SECURITY for name in (
-        "sign_in", "sign_out", "sign_out_everywhere", "set_language", "request_reset",
-        "change_password", "two_factor_step")},
-    "two_factor.confirm POST": _SECURITY + "; the code's time step is spent once, so a second "
-                               "click is refused as a wrong code (not cased: needs a live code)",
-    # arrived on main (issues 14 and 15) while this property was written: not yet cased
+    **{f"auth.{name} POST": _SESSION for name in ("sign_in", "two_factor_step")},
+    "auth.sign_out POST": "ends this browser's session; a second click is signed out already "
+                          "(not yet cased: the burst shares one session cookie it ends)",
+    "auth.sign_out_everywhere POST": "ends every session of the account (not yet cased: the "
+                                     "burst's own session ends with the first click)",
+    "auth.set_language POST": "keeps a language choice on the session and account: the last "
+                              "one wins, nothing is added or audited",
+    "auth.request_reset POST": "each request queues its own reset email and audit entry, the "
+                               "same for any address (so the answer tells nobody whether an "
+                               "account exists); rate limited",
+    "auth.change_password POST": "not yet cased (time): the current password is checked before "
+                                 "the write, so two clicks at once may both change it",
+    "two_factor.confirm POST": "the code's time step is spent once (_accept_step), so a second "
+                               "click is refused as a wrong code; not cased: needs a live code",
     "admin.bulk_upload POST": "reads an uploaded CSV and shows every row for review; writes "
                               "nothing (admin.bulk_confirm, which writes, is covered)",
-    "settings.renew_calendar_link POST": _SECURITY + "; each click replaces the feed address "
-                                                     "again (the last one wins)",
+    "settings.renew_calendar_link POST": "each click replaces the feed address again (the last "
+                                         "one wins; no row is added); not yet cased",
     "facilitator.attendance_import_upload POST": "reads an uploaded report and shows the "
                                                  "matches for review; writes nothing",
 }
