@@ -620,6 +620,10 @@ SECURITY_CASES: dict[str, Case] = {
     "admin.reset_two_factor POST": Case(
         _admin, lambda s: f"/admin/users/{s.member.id}/two-factor/reset",
         lambda s: _two_factor_on(s) and {}),
+    "auth.change_password POST": Case(
+        _member, lambda s: "/auth/password",
+        lambda s: {"current": PASSWORD, "password": "a long and new passphrase 21",
+                   "confirm": "a long and new passphrase 21"}),
     "two_factor.start POST": Case(
         _member, lambda s: "/settings/two-factor/start",
         effect=lambda s: db.session.get(User, s.people["member"],
@@ -643,8 +647,6 @@ NOT_YET_COVERED: dict[str, str] = {
     "auth.request_reset POST": "each request queues its own reset email and audit entry, the "
                                "same for any address (so the answer tells nobody whether an "
                                "account exists); rate limited",
-    "auth.change_password POST": "not yet cased (time): the current password is checked before "
-                                 "the write, so two clicks at once may both change it",
     "two_factor.confirm POST": "the code's time step is spent once (_accept_step), so a second "
                                "click is refused as a wrong code; not cased: needs a live code",
     "admin.bulk_upload POST": "reads an uploaded CSV and shows every row for review; writes "

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from models import PasswordResetToken, User, db, utcnow, write_transaction
-from program.accounts.passwords import find_user, hash_password
+from program.accounts.passwords import find_user, hash_password, password_matches
 from program.accounts.sessions import end_all_sessions, start_session
 from program.core import audit
 from program.core.audit import AuditAction
@@ -28,11 +28,15 @@ from program.messaging.outbox import enqueue
 RESET_LINK_PLACEHOLDER = "hearth-link:password-reset"
 
 
-def change_password(user: User, new_password: str) -> str:
+def change_password(user: User, new_password: str, *, current: str | None = None) -> str | None:
     """Set a new password and end every session; returns the token of a new session for the
-    browser that changed it."""
+    browser that changed it. With ``current``, None when that is not the password now: it is
+    checked again under a lock of the account's row, so of two clicks at once one changes it."""
     with write_transaction():
-        row = db.session.get(User, user.id)
+        row = db.session.scalar(select(User).where(User.id == user.id).with_for_update()
+                                .execution_options(populate_existing=True))
+        if current is not None and not password_matches(row, current):
+            return None
         row.password_hash = hash_password(new_password)
         spend_reset_links(row.id)
         end_all_sessions(row, "password_changed")

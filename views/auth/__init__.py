@@ -196,10 +196,13 @@ def change_password():
     """Change one's password; every other session ends."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not passwords.password_matches(current_user, form.current.data):
+        token = None
+        if passwords.password_matches(current_user, form.current.data):
+            token = reset.change_password(current_user, form.password.data,
+                                          current=form.current.data)
+        if token is None:  # wrong, or changed by a click just before
             form.current.errors.append(_("That is not your current password."))
         else:
-            token = reset.change_password(current_user, form.password.data)
             user = db.session.get(User, current_user.id)
             user.sign_in_token = token
             login_user(user)  # keep this browser signed in, in a new sign-in session
