@@ -6,19 +6,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models._types import one_of
 from models.base import UTCDateTime, db, utcnow
 from models.people import Locale, Role
 
+#: an invitation neither accepted nor revoked (an expired one is open until revoked)
+OPEN = text("used_at IS NULL AND revoked_at IS NULL")
+
 
 class Invitation(db.Model):
+    """At most one open invitation per address and per participant record, held by the
+    database (partial unique indexes): two clicks that both pass the check cannot both
+    write one."""
+
     __tablename__ = "invitations"
     __table_args__ = (
         one_of("role", Role, "invitation_role_valid"),
         one_of("locale", Locale, "invitation_locale_valid"),
+        Index("uq_invitations_open_email", "email", unique=True,
+              postgresql_where=OPEN, sqlite_where=OPEN),
+        Index("uq_invitations_open_participant", "participant_id", unique=True,
+              postgresql_where=OPEN, sqlite_where=OPEN),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

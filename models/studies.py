@@ -182,6 +182,7 @@ class Participant(db.Model):
     __tablename__ = "participants"
     __table_args__ = (
         UniqueConstraint("study_id", "code"),
+        UniqueConstraint("study_id", "submission_token"),
         one_of("status", ParticipantStatus),
         one_of("withdrawal_kind", WithdrawalKind, "withdrawal_kind_valid"),
     )
@@ -216,6 +217,8 @@ class Participant(db.Model):
     data_removal_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     data_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the "add an applicant" form that created the record (a double click adds one)
+    submission_token: Mapped[str | None] = mapped_column(String(64))
 
     study: Mapped[Study] = relationship()
     arm: Mapped[Arm | None] = relationship()

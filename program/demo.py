@@ -151,7 +151,7 @@ def _enrol(study: Study, cohort: Cohort, answers: dict, baseline: dict, research
     """An applicant screened, consented, characterised, allocated and placed in the cohort,
     on the dates a team would have done it before the cohort started; linked to their login."""
     start = cohort.start_date
-    participant = applications.add_applicant(study, on=start - timedelta(days=40))
+    participant, _added = applications.add_applicant(study, on=start - timedelta(days=40))
     enrolment.screen(participant.id, answers, on=start - timedelta(days=30), actor=researcher)
     enrolment.record_consent(participant.id, study.consent_version,
                              on=start - timedelta(days=28), actor=researcher)

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from models import AuditEntry, Invitation, OutboxMessage, Participant, User, db, utcnow
 from program.accounts.passwords import find_user
@@ -134,10 +135,38 @@ def test_the_invite_form_shows_its_errors_and_writes_nothing(app, admin, admin_c
         assert message in html.unescape(response.get_data(as_text=True)), data
     assert _invite(admin_client, email="twice@example.org").status_code == 302
     response = _invite(admin_client, email="Twice@example.org")
+    assert response.status_code == 409  # already invited: a conflict with what is stored
     assert "An invitation to this email address is pending already." in html.unescape(
         response.get_data(as_text=True))
     assert db.session.scalar(select(func.count()).select_from(Invitation)) == 1
     assert _actions()[len(before):] == ["invitation.sent"]
+
+
+def test_the_database_holds_one_open_invitation_per_address_and_participant(app, admin):
+    """Two requests that both pass the "none pending" check cannot both write: the partial
+    unique indexes refuse the second open invitation (a revoked or used one does not count)."""
+    def row(email, **fields):
+        return Invitation(email=email, role="rater", token_hash=f"h-{email}-{len(fields)}",
+                          expires_at=utcnow() + timedelta(days=7), **fields)
+
+    db.session.add(row("one@example.org"))
+    db.session.commit()
+    db.session.add(row("one@example.org"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    db.session.add_all([row("one@example.org", revoked_at=utcnow()),
+                        row("one@example.org", used_at=utcnow(), locale="en")])
+    db.session.commit()
+    person = Participant(study_id=gen_trial().id, code="I-0001", status="randomised")
+    db.session.add(person)
+    db.session.commit()
+    db.session.add(row("two@example.org", participant_id=person.id))
+    db.session.commit()
+    db.session.add(row("three@example.org", participant_id=person.id))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
 
 
 def test_an_expired_link_is_refused(app, admin_client):

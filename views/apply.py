@@ -29,7 +29,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 from program.core.dates import longdatetime
 from program.trial import applications, eligibility
-from program.trial.applications import ApplicationError
+from program.trial.applications import AlreadyDone, ApplicationError
 from views.access import public, researcher_study, role_required
 from views.extensions import limiter
 
@@ -113,6 +113,8 @@ def screening(token: str):
         if not errors:
             try:
                 applications.screen_online(application.id, answers)
+            except AlreadyDone:  # a second click: the answers are in
+                return _continue(token)
             except ApplicationError as exc:
                 form.form_errors.append(str(exc))
             else:
@@ -139,6 +141,9 @@ def consent(token: str):
                                statement=form.agree.label.text, at=None)
         try:
             applications.consent_online(application.id, copy)
+        except AlreadyDone as done:
+            flash(str(done), "info")
+            return _continue(token)
         except ApplicationError as exc:
             form.form_errors.append(str(exc))
         else:

@@ -18,7 +18,7 @@ from wtforms.validators import NumberRange, Optional
 from models import Cohort, Group, db
 from models.cohorts import FacilitatorRole
 from program.groups import formation, staffing
-from program.groups.formation import GroupingError
+from program.groups.formation import AlreadyDone, GroupingError
 from views.access import researcher_study, role_required
 from views.forms import MultiCheckboxField, options
 
@@ -112,8 +112,8 @@ def _page(cohort: Cohort, *, staff_form=None, assign=None, grouping=None, errors
         placed=with_account, without_account=without, errors=errors), status
 
 
-def _back(cohort_id: int, message: str):
-    flash(message, "success")
+def _back(cohort_id: int, message: str, category: str = "success"):
+    flash(message, category)
     return redirect(url_for("cohort_staff.page", cohort_id=cohort_id))
 
 
@@ -151,6 +151,8 @@ def remove_facilitator(cohort_id: int, user_id: int):
     cohort = _cohort(cohort_id)
     try:
         staffing.remove_facilitator(cohort.id, user_id, actor=current_user)
+    except AlreadyDone as done:  # a second click
+        return _back(cohort.id, str(done), "info")
     except GroupingError:
         abort(404)
     return _back(cohort.id, _("Facilitator removed."))
@@ -162,10 +164,14 @@ def assign_participants(cohort_id: int):
     """Place allocated participants who are in no cohort yet in this one."""
     cohort = _cohort(cohort_id)
     form = _assign_form(cohort, AssignForm())
+    form.participants.choices += options((p.id, p.code)  # placed by a click just before
+                                         for p in staffing.placed_participants(cohort))
     if form.validate_on_submit():
         try:
             n = staffing.assign_participants(cohort.id, form.participants.data,
                                              actor=current_user)
+        except AlreadyDone as done:
+            return _back(cohort.id, str(done), "info")
         except GroupingError as exc:
             form.participants.errors = [str(exc)]
         else:
@@ -182,6 +188,8 @@ def form_groups(cohort_id: int):
     if form.validate_on_submit():
         try:
             done = formation.form_groups(cohort.id, form.small_size.data, actor=current_user)
+        except AlreadyDone as already:
+            return _back(cohort.id, str(already), "info")
         except GroupingError as exc:
             form.form_errors.append(str(exc))
         else:
@@ -199,11 +207,17 @@ def move_member(group_id: int):
     """Move a participant of a small group to another small group of the cohort."""
     group = _group(group_id)
     form = MoveForm()
-    _move_choices(form, group, formation.cohort_groups(group.cohort_id))
+    groups = formation.cohort_groups(group.cohort_id)
+    _move_choices(form, group, groups)
+    form.user_id.choices = options(  # anyone of a small group: a second click finds them moved
+        (m.user_id, m.user_id) for g in groups if g.kind == formation.SMALL
+        for m in g.memberships if m.role == "member")
     if form.validate_on_submit():
         try:
             formation.move_member(group.id, form.user_id.data, form.to_group.data,
                                   actor=current_user)
+        except AlreadyDone as done:
+            return _back(group.cohort_id, str(done), "info")
         except GroupingError as exc:
             return _page(group.cohort, errors=[str(exc)], status=400)
         return _back(group.cohort_id, _("Participant moved."))
@@ -222,6 +236,8 @@ def change_leader(group_id: int):
     if form.validate_on_submit():
         try:
             other = formation.change_leader(group.id, form.leader.data, actor=current_user)
+        except AlreadyDone as done:
+            return _back(group.cohort_id, str(done), "info")
         except GroupingError as exc:
             return _page(group.cohort, errors=[str(exc)], status=400)
         return _back(group.cohort_id, _("Leaders swapped with %(group)s.", group=other.name)

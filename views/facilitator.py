@@ -228,10 +228,15 @@ def reschedule(cohort_id: int, number: int):
         request_ = rescheduling.Request(
             number, rescheduling.Change(form.change.data),
             rescheduling.to_instant(form.new_start.data, cohort.timezone))
+        if rescheduling.done_already(cohort, request_):  # a second click
+            flash(_("The meeting is changed so already; nobody is told twice."), "info")
+            return redirect(url_for("facilitator.cohort", cohort_id=cohort.id))
         problem = rescheduling.problem(cohort, request_, utcnow())
         if problem is None:
-            rescheduling.reschedule(cohort, request_, current_user)
-            flash(_("The schedule is changed and everyone is told."), "success")
+            done = rescheduling.reschedule(cohort, request_, current_user)
+            flash(_("The schedule is changed and everyone is told.") if done else
+                  _("The meeting is changed so already; nobody is told twice."),
+                  "success" if done else "info")
             return redirect(url_for("facilitator.cohort", cohort_id=cohort.id))
         form.new_start.errors.append(problem)
     return render_template("facilitator/reschedule.html", cohort=cohort, session=session,

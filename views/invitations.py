@@ -36,12 +36,15 @@ def never_cache(response):
 
 @bp.route("/<token>", methods=["GET", "POST"])
 @public
-@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit("10 per hour", methods=["POST"], deduct_when=lambda r: r.status_code != 409)
 def accept(token: str):
-    """Create the invited account with a password of one's choice (single use, expiring)."""
+    """Create the invited account with a password of one's choice (single use, expiring).
+
+    A second click on the form of a link just accepted is told so (409), and that answer
+    does not count against the limit."""
     invitation = invitations.find_valid(token)
     if invitation is None:
-        return render_template("invitations/invalid.html"), 400
+        return _not_open(token)
     if current_user.is_authenticated:
         return render_template("invitations/signed_in.html")
     form = AcceptForm()
@@ -54,9 +57,15 @@ def accept(token: str):
             form.form_errors.append(str(error))
         else:
             if user is None:
-                return render_template("invitations/invalid.html"), 400
+                return _not_open(token)
             return _signed_in(user)
     return render_template("invitations/accept.html", form=form, invitation=invitation)
+
+
+def _not_open(token: str):
+    if request.method == "POST" and invitations.spent(token):
+        return render_template("invitations/accepted.html"), 409
+    return render_template("invitations/invalid.html"), 400
 
 
 def _signed_in(user):

@@ -93,6 +93,11 @@ class AdverseEventForm(FlaskForm):
     submission_token = HiddenField(validators=[Optional(), Length(max=64)])
 
 
+class ApplicantForm(FlaskForm):
+    #: one applicant per form, however often it is sent
+    submission_token = HiddenField(validators=[Optional(), Length(max=64)])
+
+
 class ParticipantInviteForm(FlaskForm):
     email = EmailField(_l("The participant's email"),
                        validators=[DataRequired(), Email(), Length(max=254)])
@@ -146,7 +151,9 @@ def study(study_id: int):
                                     .order_by(Timepoint.position)).all()
     return render_template("researcher/study.html", study=s, flow=study_flow(s.id),
                            participants=records.study_participants(s.id), slots=slots,
-                           cohorts=cohorts, timepoints=timepoints)
+                           cohorts=cohorts, timepoints=timepoints,
+                           applicant=ApplicantForm(data={
+                               "submission_token": secrets.token_urlsafe(16)}))
 
 
 @bp.get("/studies/<int:study_id>/setup")
@@ -176,8 +183,16 @@ def generate_list(study_id: int):
 @bp.post("/studies/<int:study_id>/applicants")
 @role_required("researcher")
 def add_applicant(study_id: int):
-    """Add a person who applied, under the next pseudonymous code."""
-    participant = applications.add_applicant(researcher_study(study_id))
+    """Add a person who applied, under the next pseudonymous code (once per form)."""
+    s = researcher_study(study_id)
+    form = ApplicantForm()
+    if not form.validate_on_submit():
+        abort(400)
+    participant, added = applications.add_applicant(s, form.submission_token.data or None)
+    if not added:
+        flash(_("Applicant %(code)s was added already (the form was sent twice).",
+                code=participant.code), "info")
+        return redirect(url_for("researcher.participant", participant_id=participant.id))
     return _done(_("Applicant %(code)s added.", code=participant.code), participant)
 
 
@@ -390,6 +405,9 @@ def invite_participant(participant_id: int):
         return _participant_page(p, invite=form, status=400)
     try:
         invitations.invite_participant(p, form.email.data, form.language.data, current_user)
+    except invitations.AlreadyInvited as exc:  # a second click, or a colleague just before
+        form.form_errors.append(str(exc))
+        return _participant_page(p, invite=form, status=409)
     except invitations.InvitationError as exc:
         form.form_errors.append(str(exc))
         return _participant_page(p, invite=form, status=400)

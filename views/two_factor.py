@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from models import User, db, write_transaction
@@ -52,6 +52,8 @@ class ReauthenticateForm(FlaskForm):
                        render_kw=_CODE_FIELD)
     password = PasswordField(_l("Or your password"), validators=[Optional(), Length(max=256)],
                              render_kw={"autocomplete": "current-password"})
+    #: the set of recovery codes the page showed (new codes replace that set only)
+    codes = HiddenField(validators=[Optional(), Length(max=40)])
 
 
 def _account_key() -> str:
@@ -91,6 +93,7 @@ def _page(**context):
     secret = two_factor.pending_secret(user)
     context.setdefault("confirm_form", ConfirmForm())
     context.setdefault("reauth_form", ReauthenticateForm())
+    context["reauth_form"].codes.data = two_factor.codes_stamp(user)
     if secret and not user.two_factor_enabled:
         uri = two_factor.provisioning_uri(user, secret)
         context.update(qr=two_factor.qr_data_uri(uri), secret=two_factor.grouped(secret))
@@ -168,9 +171,10 @@ def disable():
     form = ReauthenticateForm()
     if form.validate_on_submit() and _reauthenticated(form, user):
         with write_transaction():
-            user = _user()
-            two_factor.disable(user)
-            audit.record(AuditAction.TWO_FACTOR_DISABLED, user)
+            user = two_factor.user_for_update(user.id)
+            if user.two_factor_enabled:  # not turned off by a click just before
+                two_factor.disable(user)
+                audit.record(AuditAction.TWO_FACTOR_DISABLED, user)
         flash(_("Two-factor sign-in is off."), "info")
         return redirect(url_for("two_factor.manage"))
     return _page(reauth_form=form)
@@ -187,8 +191,13 @@ def regenerate():
     form = ReauthenticateForm()
     if form.validate_on_submit() and _reauthenticated(form, user):
         with write_transaction():
-            user = _user()
-            codes = two_factor.replace_recovery_codes(user)
-            audit.record(AuditAction.RECOVERY_CODES_REPLACED, user)
-        return render_template("two_factor/recovery_codes.html", codes=codes, enabled=False)
+            codes = two_factor.replace_recovery_codes_once(user.id, form.codes.data or None)
+            if codes is not None:
+                audit.record(AuditAction.RECOVERY_CODES_REPLACED, _user())
+        if codes is not None:
+            return render_template("two_factor/recovery_codes.html", codes=codes, enabled=False)
+        form.form_errors.append(_("New recovery codes were made a moment ago by this form, sent "
+                                  "twice; they were shown once, on its first answer. If you "
+                                  "did not note them, make new ones now."))
+        return _page(reauth_form=form), 409
     return _page(reauth_form=form)

@@ -10,13 +10,17 @@ pseudonymous record). Every step records an audit entry; nothing here logs a tok
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import UTC, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from models import Invitation, OutboxMessage, Participant, User, db, utcnow, write_transaction
+from models.base import is_unique_violation
 from models.people import Locale, Role
 from program.accounts.directory import email_problem, password_problem
 from program.accounts.passwords import create_user, find_user
@@ -111,33 +115,52 @@ def _cancel_queued(invitation: Invitation) -> None:
                        .values(status="cancelled", body_text="", body_html=None))
 
 
-#: the PostgreSQL advisory lock that puts invitation writes in single file
-INVITATIONS_LOCK = 0x48E17001
+class AlreadyInvited(InvitationError):
+    """An open invitation to the address (or the participant) exists: a second click, or two
+    admins at once. The database holds it (partial unique indexes of ``models.invitations``),
+    so two requests that both pass the check cannot both write."""
 
 
-def _one_at_a_time() -> None:
-    """An invitation is checked ("none pending to this address") and then written: two clicks
-    must not both pass the check. SQLite's write transactions are one at a time already; on
-    PostgreSQL a transaction-level advisory lock makes them so."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INVITATIONS_LOCK})
+def _pending_already() -> AlreadyInvited:
+    return AlreadyInvited(_("An invitation to this email address is pending already."))
+
+
+@contextmanager
+def _one_open_invitation(error: Callable[[], AlreadyInvited] = _pending_already):
+    """A write that adds invitations; the unique index's refusal becomes ``AlreadyInvited``."""
+    try:
+        with write_transaction():
+            yield
+    except IntegrityError as exc:
+        db.session.rollback()
+        if not is_unique_violation(exc):
+            raise
+        raise error() from exc
 
 
 def invite(email: str, name: str, role: str, locale: str, invited_by: User) -> Invitation:
-    """Invite a staff member; raises ``InvitationError`` naming the first problem."""
-    with write_transaction():
-        _one_at_a_time()
-        found = problems(email, role, locale)
-        if found:
-            raise InvitationError(found[0])
-        return _create(email, name, role, locale, invited_by)
+    """Invite a staff member; raises ``InvitationError`` naming the first problem
+    (``AlreadyInvited`` when an invitation to the address is open)."""
+    with _one_open_invitation():
+        _check(email, role, locale)
+        invitation = _create(email, name, role, locale, invited_by)
+    return invitation
+
+
+def _check(email: str, role: str, locale: str, *, staff: bool = True) -> None:
+    """Raise the first problem; ``AlreadyInvited`` when an invitation to the address is open
+    (looked up again: another request may have committed it between two reads)."""
+    found = problems(email, role, locale, staff=staff)
+    if found and find_user(email) is None and pending_for(email) is not None:
+        raise _pending_already()
+    if found:
+        raise InvitationError(found[0])
 
 
 def invite_many(rows: list[dict], invited_by: User) -> list[Invitation]:
     """Invite every row (``email``, ``name``, ``role``, ``locale``) in one transaction: all or
     nothing. Rows must have been checked (``bulk.check``); a problem found now raises."""
-    with write_transaction():
-        _one_at_a_time()
+    with _one_open_invitation():
         made = []
         for row in rows:
             found = problems(row["email"], row["role"], row["locale"])
@@ -145,16 +168,22 @@ def invite_many(rows: list[dict], invited_by: User) -> list[Invitation]:
                 raise InvitationError(found[0])
             made.append(_create(row["email"], row["name"], row["role"], row["locale"],
                                 invited_by))
-        return made
+    return made
+
+
+def all_pending(rows: list[dict]) -> bool:
+    """Every row's address has an open invitation with the row's role (a list sent twice)."""
+    return bool(rows) and all(
+        (found := pending_for(row["email"])) is not None and found.role == row["role"]
+        for row in rows)
 
 
 def invite_participant(participant: Participant, email: str, locale: str,
                        invited_by: User | None) -> Invitation:
     """Invite an enrolled participant without an account to create one, in their language;
     accepting links the new account to ``participant`` (their pseudonymous record)."""
-    with write_transaction():
-        _one_at_a_time()
-        row = db.session.get(Participant, participant.id)
+    with _one_open_invitation(_participant_pending):
+        row = db.session.get(Participant, participant.id, populate_existing=True)
         if row.user_id is not None:
             raise InvitationError(_("This participant has an account already."))
         if row.status not in INVITABLE_STATUSES or row.data_removal_requested_at is not None:
@@ -163,26 +192,45 @@ def invite_participant(participant: Participant, email: str, locale: str,
                 Invitation.participant_id == row.id, Invitation.used_at.is_(None),
                 Invitation.revoked_at.is_(None))):
             if earlier.expires_at > utcnow():
-                raise InvitationError(_("An invitation to this participant is pending "
-                                        "already."))
+                raise _participant_pending()
             earlier.revoked_at = utcnow()  # expired: replaced by the new one
-        found = problems(email, Role.PARTICIPANT, locale, staff=False)
-        if found:
-            raise InvitationError(found[0])
-        return _create(email, "", Role.PARTICIPANT, locale, invited_by, participant_id=row.id)
+        _check(email, Role.PARTICIPANT, locale, staff=False)
+        invitation = _create(email, "", Role.PARTICIPANT, locale, invited_by,
+                             participant_id=row.id)
+    return invitation
+
+
+def _participant_pending() -> AlreadyInvited:
+    return AlreadyInvited(_("An invitation to this participant is pending already."))
+
+
+class AlreadyDone(InvitationError):
+    """The resend or revoke asked for is done already (a second click); nothing changed."""
 
 
 def _open(invitation_id: int) -> Invitation:
-    invitation = db.session.get(Invitation, invitation_id)
+    """The invitation read afresh under a row lock (two clicks decide in turn), if open."""
+    invitation = db.session.scalar(select(Invitation).where(Invitation.id == invitation_id)
+                                   .with_for_update()
+                                   .execution_options(populate_existing=True))
+    if invitation is not None and invitation.revoked_at is not None:
+        raise AlreadyDone(_("The invitation to %(email)s is revoked already.",
+                            email=invitation.email))
     if invitation is None or not invitation.pending:
         raise InvitationError(_("This invitation is no longer open."))
     return invitation
 
 
-def resend(invitation_id: int, actor: User) -> Invitation:
-    """Send a new link (valid for the full period again); the old link stops working."""
+def resend(invitation_id: int, actor: User, *, replacing: str | None = None) -> Invitation:
+    """Send a new link (valid for the full period again); the old link stops working.
+
+    ``replacing`` is the link the page showed (``link_stamp``): when another link was sent
+    since, this click's new link is sent already and nothing more is sent."""
     with write_transaction():
         invitation = _open(invitation_id)
+        if replacing is not None and replacing != link_stamp(invitation):
+            raise AlreadyDone(_("A new link was sent to %(email)s already.",
+                                email=invitation.email))
         _cancel_queued(invitation)
         token = _new_link(invitation)
         inviter = db.session.get(User, invitation.invited_by_id or actor.id)
@@ -199,6 +247,19 @@ def revoke(invitation_id: int, actor: User) -> Invitation:
         _cancel_queued(invitation)
         audit.record(AuditAction.INVITATION_REVOKED, invitation, actor=actor)
     return invitation
+
+
+def link_stamp(invitation: Invitation) -> str:
+    """Names the invitation's current link without revealing it (when it was sent)."""
+    return invitation.sent_at.astimezone(UTC).isoformat()
+
+
+def spent(token: str) -> bool:
+    """The link was accepted already (a second click on its form)."""
+    if not token or len(token) > 100:
+        return False
+    return db.session.scalar(select(Invitation.id).where(
+        Invitation.token_hash == token_hash(token), Invitation.used_at.is_not(None))) is not None
 
 
 def find_valid(token: str) -> Invitation | None:

@@ -13,10 +13,10 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from models import PasswordResetToken, User, db, utcnow, write_transaction
-from program.accounts.passwords import find_user, hash_password
+from program.accounts.passwords import find_user, hash_password, password_matches
 from program.accounts.sessions import end_all_sessions, start_session
 from program.core import audit
 from program.core.audit import AuditAction
@@ -28,11 +28,15 @@ from program.messaging.outbox import enqueue
 RESET_LINK_PLACEHOLDER = "hearth-link:password-reset"
 
 
-def change_password(user: User, new_password: str) -> str:
+def change_password(user: User, new_password: str, *, current: str | None = None) -> str | None:
     """Set a new password and end every session; returns the token of a new session for the
-    browser that changed it."""
+    browser that changed it. With ``current``, None when that is not the password now: it is
+    checked again under a lock of the account's row, so of two clicks at once one changes it."""
     with write_transaction():
-        row = db.session.get(User, user.id)
+        row = db.session.scalar(select(User).where(User.id == user.id).with_for_update()
+                                .execution_options(populate_existing=True))
+        if current is not None and not password_matches(row, current):
+            return None
         row.password_hash = hash_password(new_password)
         spend_reset_links(row.id)
         end_all_sessions(row, "password_changed")
@@ -85,13 +89,29 @@ def valid_reset_token(token: str) -> PasswordResetToken | None:
     return row
 
 
+def spent_reset_token(token: str) -> bool:
+    """The account's newest link, used: the form of the link just used, sent again (an older
+    link spent by a newer one is simply no longer valid)."""
+    row = db.session.scalar(select(PasswordResetToken).where(
+        PasswordResetToken.token_hash == token_hash(token),
+        PasswordResetToken.used_at.is_not(None)))
+    return row is not None and row.id == db.session.scalar(
+        select(func.max(PasswordResetToken.id)).where(PasswordResetToken.user_id == row.user_id))
+
+
 def complete_password_reset(token: str, new_password: str) -> User | None:
     """Set the new password once; the token is spent and every session ends."""
     with write_transaction():
         row = valid_reset_token(token)
         if row is None:
             return None
-        spend_reset_links(row.user_id)  # this link and every other outstanding one
+        claimed = db.session.execute(  # this link, once: a second click finds it spent
+            update(PasswordResetToken)
+            .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=utcnow())).rowcount
+        if claimed != 1:
+            return None
+        spend_reset_links(row.user_id)  # every other outstanding link
         user = db.session.get(User, row.user_id)
         user.password_hash = hash_password(new_password)
         end_all_sessions(user, "password_reset")

@@ -25,7 +25,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, session
 from sqlalchemy import delete, func, or_, select, update
 
-from models import RecoveryCode, StudyStaff, User, db, utcnow
+from models import RecoveryCode, SignInSession, StudyStaff, User, db, utcnow, write_transaction
+from program.accounts.sessions import end_all_sessions
+from program.core import audit
+from program.core.audit import AuditAction
 
 #: seconds per TOTP time step, and how many steps either side of now a code may come from
 STEP_SECONDS = 30
@@ -190,6 +193,48 @@ def replace_recovery_codes(user: User) -> list[str]:
     db.session.add_all(RecoveryCode(user_id=user.id, code_hash=_recovery_hash(user.id, c),
                                     created_at=now) for c in codes)
     return codes
+
+
+def codes_stamp(user: User) -> str:
+    """Names the user's current set of recovery codes (when it was made), for the form that
+    replaces it: a second click finds the set replaced already."""
+    made = db.session.scalar(select(func.max(RecoveryCode.created_at))
+                             .where(RecoveryCode.user_id == user.id))
+    return made.isoformat() if made else ""
+
+
+def user_for_update(user_id: int) -> User:
+    """The account read afresh under a row lock (inside a write transaction): two requests
+    that change its two-factor sign-in decide in turn."""
+    return db.session.scalar(select(User).where(User.id == user_id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def reset_by_admin(user_id: int) -> User | None:
+    """An admin turns someone's two-factor sign-in off (a lost phone) and ends their sessions;
+    None when it is off and no session is open (reset just before: nothing to do, nothing
+    audited). Runs its own write transaction, the account's row locked."""
+    with write_transaction():
+        user = user_for_update(user_id)
+        had_it = user.two_factor_enabled
+        open_sessions = db.session.scalar(select(func.count()).select_from(SignInSession).where(
+            SignInSession.user_id == user.id, SignInSession.ended_at.is_(None)))
+        if not had_it and user.two_factor_secret is None and not open_sessions:
+            return None
+        disable(user)
+        end_all_sessions(user, "two_factor_reset")
+        audit.record(AuditAction.TWO_FACTOR_RESET, user, was_enabled=had_it)
+    return user
+
+
+def replace_recovery_codes_once(user_id: int, replacing: str | None) -> list[str] | None:
+    """Replace the recovery codes the form was shown with (``codes_stamp``); None when they
+    were replaced since (the form sent twice: one new set, not two). Inside a write
+    transaction; the account's row is locked so two requests decide in turn."""
+    user = user_for_update(user_id)
+    if replacing is not None and replacing != codes_stamp(user):
+        return None
+    return replace_recovery_codes(user)
 
 
 def use_recovery_code(user: User, code: str) -> bool:

@@ -197,8 +197,26 @@ def _current(cohort: Cohort) -> CohortCalendar:
         .execution_options(populate_existing=True)))))
 
 
-def reschedule(cohort: Cohort, request: Request, by: User) -> Meeting:
-    """Make the change (check it with ``problem`` first), tell everyone and audit it."""
+def done_already(cohort: Cohort, request: Request, row: Meeting | None = None) -> bool:
+    """The meeting stands as this change would leave it (the form sent twice): nothing to do."""
+    row = row or db.session.scalar(
+        select(Meeting).where(Meeting.cohort_id == cohort.id,
+                              Meeting.session_number == request.number)
+        .execution_options(populate_existing=True))
+    if row is None:
+        return False
+    if request.change == Change.SHIFT:
+        return bool(row.shift_count) and _scheduled(_current(cohort), request.number) \
+            == request.new_start
+    expected = {Change.MOVE: ("postponed", request.new_start, None),
+                Change.MAKEUP: ("cancelled", None, request.new_start),
+                Change.CANCEL: ("cancelled", None, None)}[request.change]
+    return (row.outcome, row.postponed_to, row.makeup_start) == expected
+
+
+def reschedule(cohort: Cohort, request: Request, by: User) -> Meeting | None:
+    """Make the change (check it with ``problem`` first), tell everyone and audit it; None
+    when the meeting stands so already (a second click: nothing is written or sent)."""
     ensure_meeting(cohort, request.number)  # created once, even by two requests at a time
     with write_transaction():
         # Locked (on PostgreSQL) so two changes to one meeting apply one after the other.
@@ -206,6 +224,8 @@ def reschedule(cohort: Cohort, request: Request, by: User) -> Meeting:
             select(Meeting).where(Meeting.cohort_id == cohort.id,
                                   Meeting.session_number == request.number)
             .with_for_update().execution_options(populate_existing=True))
+        if done_already(cohort, request, row):
+            return None
         before = _current(cohort)
         old = before.meeting(request.number)
         minutes = _apply(row, request, before)

@@ -42,6 +42,19 @@ class GroupingError(ValueError):
     """A grouping that cannot be made; ``str(exc)`` is a message for the researcher."""
 
 
+class AlreadyDone(GroupingError):
+    """The change asked for is the cohort's state already (a form sent twice): nothing was
+    written; ``str(exc)`` says so."""
+
+
+def lock_cohort(cohort_id: int) -> Cohort:
+    """The cohort read afresh under a row lock: changes to a cohort's people and groups run
+    one at a time and decide from what the one before left (SQLite's write transactions are
+    one at a time already)."""
+    return db.session.scalar(select(Cohort).where(Cohort.id == cohort_id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
 # --------------------------------------------------------------------------- pure
 
 
@@ -157,7 +170,8 @@ def _whole_group(cohort: Cohort) -> tuple[Group, bool]:
 
 def _members(group: Group) -> dict[int, GroupMembership]:
     return {m.user_id: m for m in db.session.scalars(
-        select(GroupMembership).where(GroupMembership.group_id == group.id))}
+        select(GroupMembership).where(GroupMembership.group_id == group.id)
+        .execution_options(populate_existing=True))}
 
 
 def form_groups(cohort_id: int, small_size: int | None, *, actor=None) -> Formed:
@@ -166,11 +180,12 @@ def form_groups(cohort_id: int, small_size: int | None, *, actor=None) -> Formed
     Small groups are formed once: when the cohort has them, move people by hand instead.
     """
     with write_transaction():
-        cohort = db.session.get(Cohort, cohort_id)
+        cohort = lock_cohort(cohort_id)
         people, without = cohort_people(cohort.id)
         staff = _staff(cohort.id)
         if small_size and any(g.kind == SMALL for g in cohort_groups(cohort.id)):
-            raise GroupingError(_l("This cohort has its small groups; move people by hand."))
+            raise AlreadyDone(_l("This cohort has its small groups already; move people by "
+                                 "hand."))
         if small_size and not people:
             raise GroupingError(_l("No participant of this cohort has an account yet."))
         whole, created = _whole_group(cohort)
@@ -184,6 +199,8 @@ def form_groups(cohort_id: int, small_size: int | None, *, actor=None) -> Formed
             made = _small_groups(cohort, people, small_size, staff)
             count += made[0]
             placed += made[1]
+        if not count and not placed:
+            raise AlreadyDone(_l("The groups are formed already: everyone is in them."))
         audit.record(AuditAction.GROUPS_FORMED, cohort, actor=actor, small_size=small_size,
                      groups_created=count, placed=placed)
     return Formed(count, placed, len(without))
@@ -225,13 +242,17 @@ def move_member(group_id: int, user_id: int, to_group_id: int, *, actor=None) ->
     """Move a participant from one small group to another of the same cohort."""
     with write_transaction():
         source = _small_group(group_id)
+        lock_cohort(source.cohort_id)
         target = _small_group(to_group_id, source.cohort_id)
         if target.id == source.id:
             raise GroupingError(_l("The person is already in that group."))
         membership = _members(source).get(user_id)
+        moved = _members(target).get(user_id)
+        if membership is None and moved is not None and moved.role == "member":
+            raise AlreadyDone(_l("The person has been moved to that group already."))
         if membership is None or membership.role != "member":
             raise GroupingError(_l("Choose a participant of this group."))
-        if user_id in _members(target):
+        if moved is not None:
             raise GroupingError(_l("The person is already in that group."))
         db.session.delete(membership)
         db.session.add(GroupMembership(group_id=target.id, user_id=user_id, role="member"))
@@ -247,11 +268,12 @@ def change_leader(group_id: int, user_id: int, *, actor=None) -> Group | None:
     """
     with write_transaction():
         group = _small_group(group_id)
+        lock_cohort(group.cohort_id)
         if user_id not in {f.user_id for f in _staff(group.cohort_id)}:
             raise GroupingError(_l("Choose one of the cohort's facilitators."))
         members = _members(group)
         if members.get(user_id) is not None and members[user_id].role == "leader":
-            raise GroupingError(_l("This person already leads the group."))
+            raise AlreadyDone(_l("This person already leads the group."))
         old = [m for m in members.values() if m.role == "leader"]
         other = next((g for g in cohort_groups(group.cohort_id) if g.kind == SMALL
                       and g.id != group.id and _members(g).get(user_id) is not None

@@ -23,7 +23,7 @@ from models import (
 from models.cohorts import FacilitatorRole
 from program.core import audit
 from program.core.audit import AuditAction
-from program.groups.formation import GroupingError
+from program.groups.formation import AlreadyDone, GroupingError, lock_cohort
 
 
 def facilitator_accounts() -> list[User]:
@@ -72,11 +72,16 @@ def add_facilitator(cohort_id: int, user_id: int, role: str, *, actor=None
 def remove_facilitator(cohort_id: int, user_id: int, *, actor=None) -> None:
     """Take a facilitator off the cohort, and off the leading of its groups."""
     with write_transaction():
+        cohort = lock_cohort(cohort_id)
         row = db.session.scalar(select(CohortFacilitator).where(
-            CohortFacilitator.cohort_id == cohort_id, CohortFacilitator.user_id == user_id))
+            CohortFacilitator.cohort_id == cohort_id, CohortFacilitator.user_id == user_id)
+            .execution_options(populate_existing=True))
         if row is None:
-            raise GroupingError(_l("This person is not a facilitator of the cohort."))
-        cohort = row.cohort
+            user = db.session.get(User, user_id)
+            if user is None or user.role != "facilitator":
+                raise GroupingError(_l("This person is not a facilitator of the cohort."))
+            raise AlreadyDone(_l("%(name)s is not a facilitator of the cohort (any more).",
+                                 name=user.display_name))
         for membership in db.session.scalars(
                 select(GroupMembership).join(Group, Group.id == GroupMembership.group_id)
                 .where(Group.cohort_id == cohort_id, GroupMembership.user_id == user_id,
@@ -97,13 +102,22 @@ def waiting_participants(cohort: Cohort) -> list[Participant]:
         .order_by(Participant.code)))
 
 
+def placed_participants(cohort: Cohort) -> list[Participant]:
+    """The participants placed in the cohort."""
+    return list(db.session.scalars(select(Participant).where(Participant.cohort_id == cohort.id)
+                                   .execution_options(populate_existing=True)))
+
+
 def assign_participants(cohort_id: int, participant_ids: Iterable[int], *, actor=None) -> int:
     """Place allocated participants of the cohort's study, not yet in a cohort, in it.
     All or nothing: one that cannot be placed refuses the lot."""
     with write_transaction():
-        cohort = db.session.get(Cohort, cohort_id)
+        cohort = lock_cohort(cohort_id)
         allowed = {p.id: p for p in waiting_participants(cohort)}
         chosen = list(dict.fromkeys(participant_ids))
+        if chosen and not allowed.keys() & set(chosen) \
+                and set(chosen) <= {p.id for p in placed_participants(cohort)}:
+            raise AlreadyDone(_l("These participants are in the cohort already."))
         if not chosen or any(pid not in allowed for pid in chosen):
             raise GroupingError(_l("Choose allocated participants of this study who are in "
                                    "no cohort yet."))

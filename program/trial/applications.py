@@ -41,6 +41,10 @@ class ApplicationError(ValueError):
     """An application step that cannot be taken; ``str(exc)`` is a message for the applicant."""
 
 
+class AlreadyDone(ApplicationError):
+    """The step was taken already (a second click): nothing more was recorded."""
+
+
 def next_code(study: Study) -> str:
     """The next free pseudonymous code of the study, e.g. M-0031 (call inside the write)."""
     number = db.session.scalar(select(func.count()).select_from(Participant)
@@ -52,16 +56,34 @@ def next_code(study: Study) -> str:
     return f"{study.code_prefix}-{number:04d}"
 
 
-def add_applicant(study: Study, *, on: date | None = None) -> Participant:
-    """A person who applied to the research team (not online), under the next code; ``on``
-    is the day they applied (today unless the demo seed dates its history)."""
+def add_applicant(study: Study, submission_token: str | None = None, *,
+                  on: date | None = None) -> tuple[Participant, bool]:
+    """A person who applied to the research team (not online), under the next code; with
+    whether this call added them. A form sent again with the same ``submission_token`` (a
+    double click) returns the applicant it added the first time. ``on`` is the day they
+    applied (today unless the demo seed dates its history)."""
     with write_transaction():
+        _lock_study(study.id)  # one new code at a time, and the token checked under the lock
+        if submission_token:
+            earlier = db.session.scalar(select(Participant).where(
+                Participant.study_id == study.id,
+                Participant.submission_token == submission_token))
+            if earlier is not None:
+                return earlier, False
         participant = Participant(study_id=study.id, code=next_code(study), status="applied",
-                                  applied_on=on or utcnow().date())
+                                  applied_on=on or utcnow().date(),
+                                  submission_token=submission_token)
         db.session.add(participant)
         db.session.flush()
         audit.record(AuditAction.PARTICIPANT_APPLIED, participant)
-    return participant
+    return participant, True
+
+
+def _lock_study(study_id: int) -> Study:
+    """The study read afresh under a row lock: new applicants (and their codes) one at a time
+    (SQLite's write transactions are one at a time already)."""
+    return db.session.scalar(select(Study).where(Study.id == study_id).with_for_update()
+                             .execution_options(populate_existing=True))
 
 
 def open_study(key: str) -> Study | None:
@@ -89,7 +111,7 @@ def apply_online(study_id: int, email: str, locale: str | None, *,
     email = email.strip().lower()
     token = secrets.token_urlsafe(32)
     with write_transaction():
-        study = db.session.get(Study, study_id)
+        study = _lock_study(study_id)  # the address checked and the code taken one at a time
         if not study.accepts_applications:
             raise ApplicationError(_l("This study does not take applications now."))
         if db.session.scalar(select(OnlineApplication.id).where(
@@ -134,10 +156,10 @@ def screen_online(application_id: int, answers: Mapping[str, object], *,
     """Record the applicant's screening questionnaire (once); True when they are eligible."""
     now = now or utcnow()
     with write_transaction():
-        application = db.session.get(OnlineApplication, application_id)
+        application = _application_for_update(application_id)
         participant = participant_for_update(application.participant_id)
         if application.screened_at is not None or participant.status != "applied":
-            raise ApplicationError(_l("The screening questions have been answered already."))
+            raise AlreadyDone(_l("The screening questions have been answered already."))
         try:
             enrolment.screen_locked(participant, answers, on=now.date(), actor=None,
                                     action=AuditAction.SCREENED_ONLINE)
@@ -152,11 +174,11 @@ def consent_online(application_id: int, copy_html: str, *, now: datetime | None 
     of what they agreed to."""
     now = now or utcnow()
     with write_transaction():
-        application = db.session.get(OnlineApplication, application_id)
+        application = _application_for_update(application_id)
         participant = participant_for_update(application.participant_id)
         version = participant.study.consent_version
         if application.consented_at is not None:
-            raise ApplicationError(_l("Your consent has been recorded already."))
+            raise AlreadyDone(_l("Your consent has been recorded already."))
         if not version or participant.eligible is not True:
             raise ApplicationError(_l("Consent cannot be given online for this application."))
         enrolment.consent_locked(participant, version, on=now.date(), actor=None,
@@ -164,6 +186,13 @@ def consent_online(application_id: int, copy_html: str, *, now: datetime | None 
         application.consented_at = now
         application.consent_version = version
         application.consent_copy = copy_html
+
+
+def _application_for_update(application_id: int) -> OnlineApplication:
+    """The application read afresh under a row lock: two clicks on one step decide in turn."""
+    return db.session.scalar(select(OnlineApplication)
+                             .where(OnlineApplication.id == application_id).with_for_update()
+                             .execution_options(populate_existing=True))
 
 
 def information_sheet(study: Study) -> str | None:

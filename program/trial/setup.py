@@ -55,9 +55,21 @@ def check_rules(rules) -> None:
                                 key=rule["key"]))
 
 
+def _locked(model, row_id: int):
+    """The row read afresh under a row lock: two saves of one form compare in turn."""
+    return db.session.scalar(select(model).where(model.id == row_id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def _changes(row, values: dict, fields: tuple[str, ...]) -> bool:
+    return any(getattr(row, name) != values[name] for name in fields)
+
+
 def save_arm(study_id: int, arm_id: int | None, values: dict) -> Arm:
     with write_transaction():
-        arm = db.session.get(Arm, arm_id) if arm_id else Arm(study_id=study_id)
+        arm = _locked(Arm, arm_id) if arm_id else Arm(study_id=study_id)
+        if arm_id and not _changes(arm, values, ARM_FIELDS):
+            return arm  # saved as it is already (a second click): nothing is audited
         for name in ARM_FIELDS:
             setattr(arm, name, values[name])
         db.session.add(arm)
@@ -68,8 +80,10 @@ def save_arm(study_id: int, arm_id: int | None, values: dict) -> Arm:
 
 def save_cohort(study_id: int, cohort_id: int | None, values: dict, program: str) -> Cohort:
     with write_transaction():
-        cohort = (db.session.get(Cohort, cohort_id) if cohort_id
+        cohort = (_locked(Cohort, cohort_id) if cohort_id
                   else Cohort(study_id=study_id, program=program))
+        if cohort_id and not _changes(cohort, values, COHORT_FIELDS):
+            return cohort
         for name in COHORT_FIELDS:
             setattr(cohort, name, values[name])
         cohort.country = values.get("country") or country_for_zone(cohort.timezone)
@@ -82,8 +96,11 @@ def save_cohort(study_id: int, cohort_id: int | None, values: dict, program: str
 
 def save_timepoint(study_id: int, timepoint_id: int | None, values: dict) -> Timepoint:
     with write_transaction():
-        tp = db.session.get(Timepoint, timepoint_id) if timepoint_id else Timepoint(
+        tp = _locked(Timepoint, timepoint_id) if timepoint_id else Timepoint(
             study_id=study_id)
+        if timepoint_id and not _changes(tp, {**values, "instruments": list(
+                values["instruments"])}, TIMEPOINT_FIELDS):
+            return tp
         for name in TIMEPOINT_FIELDS:
             setattr(tp, name, list(values[name]) if name == "instruments" else values[name])
         db.session.add(tp)
@@ -97,9 +114,13 @@ def set_group_staff(group_id: int, leaders: list[int], assistants: list[int]) ->
     """Make exactly these accounts the group's leaders and assistants (members stay)."""
     wanted = {**{u: "assistant" for u in assistants}, **{u: "leader" for u in leaders}}
     with write_transaction():
-        group = db.session.get(Group, group_id)
+        group = _locked(Group, group_id)
         existing = {m.user_id: m for m in db.session.scalars(
-            select(GroupMembership).where(GroupMembership.group_id == group_id))}
+            select(GroupMembership).where(GroupMembership.group_id == group_id)
+            .execution_options(populate_existing=True))}
+        if {u: m.role for u, m in existing.items() if m.role in ("leader", "assistant")} \
+                == wanted:
+            return  # the group has these leaders already (a second click): nothing to audit
         for user_id, membership in existing.items():
             if membership.role in ("leader", "assistant") and user_id not in wanted:
                 db.session.delete(membership)

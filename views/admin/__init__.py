@@ -7,11 +7,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from models import Participant, User, db, write_transaction
+from models import Participant, User, db
 from models.people import Role
 from program.accounts import directory, sessions, two_factor
 from program.core import audit
-from program.core.audit import AuditAction
 from program.trial.removal import pending_removals, remove_participant_data
 from views import navigation
 from views.access import role_required
@@ -70,14 +69,11 @@ def reset_two_factor(user_id: int):
     if user.id == current_user.id:
         flash(_("Ask another administrator to reset your own two-factor sign-in."), "error")
         return redirect(url_for("admin.home"))
-    with write_transaction():
-        user = db.session.get(User, user_id)
-        had_it = user.two_factor_enabled
-        two_factor.disable(user)
-        sessions.end_all_sessions(user, "two_factor_reset")
-        audit.record(AuditAction.TWO_FACTOR_RESET, user, was_enabled=had_it)
-    flash(_("Two-factor sign-in of %(email)s is reset and their sessions are ended.",
-            email=user.email), "info")
+    if two_factor.reset_by_admin(user.id) is None:  # a second click
+        flash(_("Two-factor sign-in of %(email)s is reset already.", email=user.email), "info")
+    else:
+        flash(_("Two-factor sign-in of %(email)s is reset and their sessions are ended.",
+                email=user.email), "info")
     return redirect(url_for("admin.home"))
 
 

@@ -3,12 +3,12 @@ invitations, each sent again or revoked."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from program.accounts import bulk, invitations
-from program.accounts.invitations import InvitationError
+from program.accounts.invitations import AlreadyInvited, InvitationError
 from views import navigation
 from views.access import role_required
 from views.admin import bp
@@ -19,7 +19,8 @@ navigation.add("admin", "admin.invite", "Invite staff", order=20)
 
 
 def _invitations_page(form: InviteForm):
-    return render_template("admin/invitations.html", form=form, pending=invitations.pending())
+    return render_template("admin/invitations.html", form=form, pending=invitations.pending(),
+                           link_stamp=invitations.link_stamp)
 
 
 @bp.route("/invitations", methods=["GET", "POST"])
@@ -31,6 +32,9 @@ def invite():
         try:
             invitations.invite(form.email.data, form.name.data, form.role.data,
                                form.language.data, current_user)
+        except AlreadyInvited as error:  # a second click, or another admin just before
+            form.email.errors.append(str(error))
+            return _invitations_page(form), 409
         except InvitationError as error:
             form.email.errors.append(str(error))
         else:
@@ -45,7 +49,10 @@ def invite():
 def resend_invitation(invitation_id: int):
     """Send a new link; the earlier one stops working."""
     try:
-        invitation = invitations.resend(invitation_id, current_user)
+        invitation = invitations.resend(invitation_id, current_user,
+                                        replacing=request.form.get("link") or None)
+    except invitations.AlreadyDone as done:
+        flash(str(done), "info")
     except InvitationError as error:
         flash(str(error), "error")
     else:
@@ -60,6 +67,8 @@ def revoke_invitation(invitation_id: int):
     """Withdraw an invitation: its link stops working."""
     try:
         invitation = invitations.revoke(invitation_id, current_user)
+    except invitations.AlreadyDone as done:
+        flash(str(done), "info")
     except InvitationError as error:
         flash(str(error), "error")
     else:
@@ -100,6 +109,9 @@ def bulk_confirm():
         if not confirm.validate_on_submit():
             raise bulk.BulkFileError(_("Upload the file again."))
         rows = bulk.check(bulk.read_rows(confirm.rows.data.encode()))
+        if invitations.all_pending([row.as_invitation() for row in rows]):
+            flash(_("These invitations were sent already."), "info")  # a second click
+            return redirect(url_for("admin.invite"))
         if any(row.problems for row in rows):
             return _bulk_page(BulkUploadForm(), rows, confirm.rows.data, 400)
         made = invitations.invite_many([row.as_invitation() for row in rows], current_user)

@@ -173,14 +173,21 @@ def request_reset():
 def reset_password(token: str):
     """Choose a new password from an emailed link (single use, expiring)."""
     if reset.valid_reset_token(token) is None:
-        return render_template("auth/reset_invalid.html"), 400
+        return _reset_link_spent(token)
     form = NewPasswordForm()
     if form.validate_on_submit():
         if reset.complete_password_reset(token, form.password.data) is None:
-            return render_template("auth/reset_invalid.html"), 400
+            return _reset_link_spent(token)
         flash(_("Your password is changed. Please sign in."), "info")
         return redirect(url_for("auth.sign_in"))
     return render_template("auth/reset_password.html", form=form)
+
+
+def _reset_link_spent(token: str):
+    """A link not valid (400), or, for its form sent again, one just used (409)."""
+    if request.method == "POST" and reset.spent_reset_token(token):
+        return render_template("auth/reset_invalid.html", used=True), 409
+    return render_template("auth/reset_invalid.html"), 400
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -189,10 +196,13 @@ def change_password():
     """Change one's password; every other session ends."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not passwords.password_matches(current_user, form.current.data):
+        token = None
+        if passwords.password_matches(current_user, form.current.data):
+            token = reset.change_password(current_user, form.password.data,
+                                          current=form.current.data)
+        if token is None:  # wrong, or changed by a click just before
             form.current.errors.append(_("That is not your current password."))
         else:
-            token = reset.change_password(current_user, form.password.data)
             user = db.session.get(User, current_user.id)
             user.sign_in_token = token
             login_user(user)  # keep this browser signed in, in a new sign-in session
