@@ -13,7 +13,7 @@ from program.core.audit import AuditAction
 from program.core.zones import zonename
 from program.courses import markdown
 from program.trial import characteristics, eligibility
-from views import navigation
+from views import navigation, pwa
 from views.questionnaires import questionnaire_helpers
 from views.reports import labels as report_labels
 
@@ -49,7 +49,11 @@ def _navigation():
     def nav_links():
         return navigation.links(current_user.role) if current_user.is_authenticated else []
 
-    return {"nav_links": nav_links, "current_locale": lambda: str(get_locale() or "en")}
+    def offline_key():
+        return pwa.offline_key(current_user.id) if current_user.is_authenticated else ""
+
+    return {"nav_links": nav_links, "current_locale": lambda: str(get_locale() or "en"),
+            "offline_key": offline_key}
 
 
 def init_template_helpers(app: Flask) -> None:

@@ -47,8 +47,9 @@ from program.core.dates import for_recipient
 from program.courses.calendar import CohortCalendar, PlannedMeeting
 from program.courses.catalogue import get_catalogue
 from program.courses.delivery import cohort_calendar, sees_material
+from program.courses.practice_reminders import queue_own_practice_reminders
 from program.groups.digests import ensure_weekly_threads, materialise_digests
-from program.messaging import emails, links
+from program.messaging import emails, links, notices, push
 from program.messaging.outbox import enqueue
 
 log = logging.getLogger("hearth.jobs")
@@ -80,7 +81,7 @@ class TickResult:
 
 #: the other parts' daily work, run after the cohorts' messages on every tick
 PART_JOBS = (materialise_invitations, ensure_weekly_threads, materialise_digests,
-             purge_sign_in_sessions)
+             purge_sign_in_sessions, queue_own_practice_reminders)
 
 
 # --- tick --------------------------------------------------------------------------------------
@@ -201,11 +202,11 @@ def _practice_reminders(cohort, calendar, people, now, result) -> list[Due]:
 
 def _not_queued(due: list[Due]) -> list[Due]:
     existing: set[str] = set()
-    keys = [d.key for d in due]
+    keys = [d.key for d in due] + [f"{d.key}:push" for d in due]  # by email, push or both
     for start in range(0, len(keys), 500):
         existing.update(db.session.scalars(select(OutboxMessage.dedup_key).where(
             OutboxMessage.dedup_key.in_(keys[start:start + 500]))))
-    return [d for d in due if d.key not in existing]
+    return [d for d in due if d.key not in existing and f"{d.key}:push" not in existing]
 
 
 def _queue(due: list[Due]) -> int:
@@ -216,13 +217,21 @@ def _queue(due: list[Due]) -> int:
         context = dict(item.context)
         if "start" in context:
             context["when"] = _local(context.pop("start"), item.user)
-        rendered.append((item, emails.render(item.template, item.user, **context)))
+        wanted = notices.channels(item.user, item.kind)
+        email = emails.render(item.template, item.user, **context) if "email" in wanted else None
+        rendered.append((item, email, "push" in wanted, context))
+    queued = 0
     if rendered:
         with write_transaction():
-            for item, email in rendered:
-                enqueue(item.key, item.user.id, item.kind, email.subject, email.text,
-                        due_at=item.due_at, body_html=email.html)
-    return len(rendered)
+            for item, email, push_too, context in rendered:
+                inserted = email is not None and enqueue(
+                    item.key, item.user.id, item.kind, email.subject, email.text,
+                    due_at=item.due_at, body_html=email.html)
+                if push_too:
+                    inserted |= notices.queue_push(item.user, item.key, item.kind,
+                                                   item.template, due_at=item.due_at, **context)
+                queued += bool(inserted)
+    return queued
 
 
 def _run_part_job(job, now: datetime) -> None:
@@ -419,8 +428,6 @@ def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
 
 
 def _send_one(message_id: int, now: datetime, result: DispatchResult) -> None:
-    from program.core.mail import send_email
-
     message = db.session.get(OutboxMessage, message_id)
     db.session.refresh(message)
     user = db.session.get(User, message.recipient_id) if message.recipient_id else None
@@ -435,8 +442,7 @@ def _send_one(message_id: int, now: datetime, result: DispatchResult) -> None:
         result.cancelled += 1
         return
     try:
-        send_email(user.email if user else message.recipient_email, outgoing.subject,
-                   outgoing.text, outgoing.html)
+        delivered = _deliver(message, user, outgoing)
     except Exception as exc:  # noqa: BLE001 - any transport error: retry later
         log.warning("sending outbox message %s failed: %s", message_id, type(exc).__name__)
         final = message.attempts >= MAX_ATTEMPTS
@@ -448,10 +454,25 @@ def _send_one(message_id: int, now: datetime, result: DispatchResult) -> None:
         result.failed += 1
         result.retried += not final
         return
+    if not delivered:  # a push to someone with no device left
+        _finish(message_id, status="cancelled")
+        result.cancelled += 1
+        return
     # The contact log keeps who was sent what kind of message, when, and its subject; the
     # body (which may have named a session or held a link) goes.
     _finish(message_id, status="sent", sent_at=now, body_text="", body_html=None)
     result.sent += 1
+
+
+def _deliver(message: OutboxMessage, user: User | None, outgoing: links.Outgoing) -> bool:
+    """Send on the message's channel; False when there was nobody to send it to."""
+    from program.core.mail import send_email
+
+    if message.channel == "push":
+        return push.send(user, outgoing.text) > 0
+    send_email(user.email if user else message.recipient_email, outgoing.subject,
+               outgoing.text, outgoing.html)
+    return True
 
 
 # --- scheduler entry points (ids in, app context pushed) ---------------------------------------
