@@ -59,11 +59,12 @@ def save(user: User, settings: NoticeSettings) -> None:
     if any(day not in range(1, 8) for day in settings.practice_days):
         raise ValueError("weekdays are 1 to 7")
     with write_transaction() as session:
+        # the person's row locked first: two saves at once run one after the other
+        row = session.get(User, user.id, with_for_update=True)
         session.execute(delete(NotificationPreference).where(
             NotificationPreference.user_id == user.id))
         session.add_all(NotificationPreference(user_id=user.id, kind=kind, channel=channel)
                         for kind, channel in sorted(settings.channels.items()))
-        row = session.get(User, user.id)
         row.quiet_start, row.quiet_end = settings.quiet_start, settings.quiet_end
         days = sorted(set(settings.practice_days))
         row.practice_reminder_days = ",".join(map(str, days)) or None
@@ -107,6 +108,7 @@ def subscribe(user: User, data: dict) -> None:
     _check_endpoint(endpoint)
     p256dh, auth = _check_key(keys.get("p256dh"), 65), _check_key(keys.get("auth"), 16)
     with write_transaction() as session:
+        session.get(User, user.id, with_for_update=True)  # one subscription call at a time
         row = session.scalar(select(PushSubscription).where(
             PushSubscription.endpoint == endpoint))
         if row is None:
