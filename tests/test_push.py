@@ -227,3 +227,26 @@ def test_half_quiet_hours_or_days_without_a_time_change_nothing(app, client, cou
         assert "Give both times" in response.get_data(as_text=True) or \
             "Choose a time" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(NotificationPreference.id))) == 0
+
+
+def test_replies_by_push_come_straight_away_whatever_the_email_timing(app, receiver):
+    from program.groups import posting
+    from tests.factories_groups import gen_world
+
+    world = gen_world()
+    world.member.notify_replies = "daily"  # the email waits for the digest
+    world.member.locale = "zh"
+    db.session.commit()
+    phone = receiver.browser("phone")
+    preferences.subscribe(world.member, phone.to_json())
+    route(world.member, post_reply="push")
+    thread = posting.create_post(world.member, world.group.id, "Mine")
+    posting.create_post(world.leader, world.group.id, "A reply", parent_id=thread.id)
+    [row] = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "post_reply")).all()
+    assert row.channel == "push"
+    with time_machine.travel(row.due_at, tick=False):
+        dispatch(row.due_at, 100)
+    message = phone.decrypt(receiver.received[0][2])
+    assert message["lang"] == "zh" and "A reply" not in message["body"]
+    assert message["url"].endswith(f"/groups/{world.group.id}/posts/{thread.id}")
