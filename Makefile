@@ -64,10 +64,14 @@ proxy:
 	  else echo "warning: nginx missing: install Debian's nginx-light package for the proxy test"; fi; \
 	fi
 
+# The scheduler runs beside the dev server (its own process, stopped with it), so notices go out:
+# the console mail backend logs each one here and the admin page "Outbox" shows them.
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed --if-empty
-	STAFF_TWO_FACTOR=optional $(FLASK) run --port $${PORT:-5000}
+	export STAFF_TWO_FACTOR=optional OUTBOX_KEEP_SENT_BODIES=1; \
+	$(FLASK) scheduler run & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --port $${PORT:-5000}
 
 test: install-dev browser proxy
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)

@@ -111,6 +111,8 @@ def default_config(instance_path: str) -> dict:
         "LOG_FORMAT": os.environ.get("HEARTH_LOG_FORMAT", "text").strip().lower(),
         # how long the scheduler's claim on an outbox message lasts (a crash holds it so long)
         "OUTBOX_LEASE_SECONDS": int(os.environ.get("OUTBOX_LEASE_SECONDS", "60")),
+        # development (`make run`): keep a sent message's queued text for the admin Outbox page
+        "OUTBOX_KEEP_SENT_BODIES": _env_flag("OUTBOX_KEEP_SENT_BODIES"),
         # Failed sign-ins (see views/auth/devices.py): one account from one address, in tiers
         # that wait longer each time; any account from one address; one account from anywhere
         # (a browser the owner signed in from before is exempt from that last one).
@@ -126,6 +128,9 @@ def default_config(instance_path: str) -> dict:
         # MAX_UPLOAD_LENGTH. Larger bodies get a 413 before they are read.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "MAX_UPLOAD_LENGTH": int(os.environ.get("MAX_UPLOAD_LENGTH", str(3 * 1024 * 1024))),
+        # guided-practice recordings (program.courses.recordings.MAX_BYTES and a form's room)
+        "MAX_RECORDING_LENGTH": int(os.environ.get("MAX_RECORDING_LENGTH",
+                                                   str(41 * 1024 * 1024))),
         "MAX_FORM_MEMORY_SIZE": 512 * 1024,
         "MAX_FORM_PARTS": 500,
         "PASSWORD_RESET_HOURS": 2,

@@ -14,6 +14,7 @@ from models.outbox import OutboxMessage
 from models.people import PasswordResetToken, RecoveryCode, SignInSession, User
 from models.posts import Post, PostFlag
 from models.practice import PracticeLog, SessionProgress
+from models.recordings import PracticeRecording
 from models.safety import AdverseEvent, SafetyAlert
 from models.studies import (
     AllocationSlot,
@@ -33,5 +34,6 @@ __all__ = [
     "RecoveryCode", "Response", "SafetyAlert", "Score", "Screening", "SessionProgress",
     "SignInSession", "Study", "StudyStaff", "Timepoint", "User", "db", "utcnow",
     "write_transaction",
-    "OnlineApplication", "ContactLogEntry", "NotificationPreference", "PushSubscription",
+    "OnlineApplication", "ContactLogEntry", "NotificationPreference", "PracticeRecording",
+    "PushSubscription",
 ]

@@ -53,6 +53,9 @@ class Post(db.Model):
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     hidden_reason: Mapped[str | None] = mapped_column(Text)
+    #: held for review after matching a risk rule: only its author and the group's leaders
+    #: and assistants see it until a facilitator or clinician releases or hides it
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     group = relationship("Group")
     author = relationship("User", foreign_keys=[author_id])

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_pgettext
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models._types import Vocabulary, one_of
@@ -87,6 +96,8 @@ class SafetyAlert(db.Model):
         one_of("source_kind", AlertSource, "source_kind_valid"),
         one_of("status", AlertStatus),
         one_of("level", RiskLevel, "level_valid"),
+        #: the navigation counts a staff member's open alerts on every page
+        Index("ix_safety_alerts_status", "status", "study_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,6 +123,10 @@ class SafetyAlert(db.Model):
     )
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: how far an unacknowledged alert has gone: 0 first recipients, 1 the next clinician,
+    #: 2 every clinician of the study (program.safety.escalation)
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     participant = relationship("Participant")
     owner = relationship("User", foreign_keys=[owner_id])

@@ -101,6 +101,14 @@ class Study(db.Model):
     #: the baseline characteristics collected once per participant: a list of definitions
     #: ``{key, label, type (number, choice, yes_no), choices}`` (see program.trial.characteristics)
     baseline_characteristics: Mapped[list | None] = mapped_column(JSON, default=list)
+    #: a post that matches a risk rule stays visible to the group while it is reviewed
+    #: (False: it is held, seen only by its author and the group's staff, until reviewed)
+    risk_posts_visible: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                     server_default=false())
+    #: minutes an open safety alert waits for someone to acknowledge it before it escalates
+    #: (to the next clinician, then to every clinician of the study)
+    alert_escalation_minutes: Mapped[int] = mapped_column(Integer, default=30,
+                                                          server_default="30")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     arms: Mapped[list[Arm]] = relationship(

@@ -7,6 +7,7 @@ from models.cohorts import CohortStatus, FacilitatorRole
 from models.contacts import ContactKind
 from models.groups import GroupKind, MembershipRole
 from models.meetings import MeetingOutcome
+from models.outbox import OutboxStatus
 from models.people import Role
 from models.safety import (
     AeOutcome,
@@ -35,6 +36,7 @@ VOCABULARIES: dict[str, type[Vocabulary]] = {
     "ae_relatedness": AeRelatedness,
     "ae_outcome": AeOutcome,
     "contact_kind": ContactKind,
+    "outbox_status": OutboxStatus,
 }
 
 

@@ -1,5 +1,12 @@
 """Demo data: a CFT trial in week 5 and an MSC course in week 3, with logins for every role.
 
+Both studies are made with the program operations the pages call (a new study, its arms,
+eligibility rules, information sheet, characteristics, randomisation and allocation list,
+schedule, staff, cohort, facilitators, applicants taken through screening, consent and
+allocation, groups formed, meetings and registers recorded), so their set-up checklists are
+complete. What participants did themselves (questionnaires, practice logs, posts) is written
+as they would have left it.
+
 Everything is keyed by natural keys (study key, email, participant code), so seeding twice
 leaves the same data.
 """
@@ -13,11 +20,8 @@ from sqlalchemy import func, select
 
 from models import (
     Arm,
-    Attendance,
     Cohort,
-    CohortFacilitator,
     Group,
-    GroupMembership,
     Meeting,
     Participant,
     Post,
@@ -25,7 +29,6 @@ from models import (
     Response,
     Score,
     Study,
-    StudyStaff,
     Timepoint,
     User,
     db,
@@ -33,6 +36,18 @@ from models import (
     write_transaction,
 )
 from program.accounts.passwords import create_user
+from program.courses import delivery
+from program.groups import formation, staffing
+from program.trial import (
+    allocation,
+    applications,
+    characteristics,
+    eligibility,
+    enrolment,
+    sequences,
+    setup,
+    studies,
+)
 from program.trial.eligibility import CFT_ELIGIBILITY
 
 DOMAIN = "hearth.example"
@@ -73,17 +88,22 @@ def _upcoming_start(today: date, week: int) -> date:
 
 
 def seed(password: str, today: date | None = None) -> list[tuple[str, str, str, str]]:
-    """Create the demo studies unless they exist; returns the demo logins."""
+    """Create the demo studies unless they exist; returns the demo logins.
+
+    Each study is set up with the operations the set-up and enrolment pages call (one write
+    transaction each), so the demo shows what a team gets through the pages.
+    """
     today = today or utcnow().date()
     with write_transaction():
         users = {
             local: _user(demo_email(local), name, role, password)
             for local, name, role, _ in DEMO_LOGINS
         }
-        if db.session.scalar(select(Study).where(Study.key == "cft-demo")) is None:
-            _seed_cft(users, password, today)
-        if db.session.scalar(select(Study).where(Study.key == "msc-demo")) is None:
-            _seed_msc(users, password, today)
+    if db.session.scalar(select(Study).where(Study.key == "cft-demo")) is None:
+        _seed_cft(users, password, today)
+    if db.session.scalar(select(Study).where(Study.key == "msc-demo")) is None:
+        _seed_msc(users, password, today)
+    with write_transaction():
         for study_key, timepoint_key, instruments, skip in FOLLOW_UP:
             _follow_up(study_key, timepoint_key, instruments, skip)
     return [(demo_email(local), name, role, note) for local, name, role, note in DEMO_LOGINS]
@@ -93,57 +113,98 @@ def is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(User))
 
 
-def _participant(study, code, arm, cohort, user, status, rng, today) -> Participant:
-    user.timezone = cohort.timezone  # demo people live where their course meets
-    p = Participant(
-        study_id=study.id, code=code, arm_id=arm.id, cohort_id=cohort.id, user_id=user.id,
-        status=status, gender=rng.choice(["female", "female", "male"]),
-        birth_year=today.year - rng.randint(22, 58), applied_on=cohort.start_date - timedelta(40),
-        screened_on=cohort.start_date - timedelta(30), eligible=True,
-        consented_on=cohort.start_date - timedelta(28), consent_version="v1.0",
-        randomised_at=utcnow() - timedelta(days=(today - cohort.start_date).days + 20),
-        started_on=cohort.start_date,
-    )
-    db.session.add(p)
-    return p
+# --- the set-up steps, as the pages take them --------------------------------------------------
 
 
-def _history(cohort, participants, practices, held, rng, today):
-    """Meetings held so far with attendance, and a few practice logs per participant."""
+def _new_study(researcher: User, values: dict, arms: list[dict], rules: list[dict],
+               sheet: tuple[str, str], characteristics_chosen: list[dict]) -> Study:
+    """A study through its set-up pages: the study, arms, eligibility, consent, characteristics."""
+    study = studies.create_study(values, creator=researcher)
+    existing = {arm.key: arm.id for arm in study.arms}
+    for arm in arms:
+        setup.save_arm(study.id, existing.get(arm["key"]), arm)
+    studies.save_eligibility(study.id, rules)
+    version, text = sheet
+    studies.add_consent_version(study.id, version, text=text, file=None, current=True)
+    characteristics.save(study.id, characteristics_chosen)
+    return db.session.get(Study, study.id)
+
+
+def _timepoints(study: Study, rows: list[tuple]) -> list[Timepoint]:
+    return [setup.save_timepoint(study.id, None, dict(zip(setup.TIMEPOINT_FIELDS, row,
+                                                          strict=True)))
+            for row in rows]
+
+
+def _cohort(study: Study, name: str, start: date, zone: str, meeting_time: time, sessions: int,
+            video_link: str | None, min_minutes: int) -> Cohort:
+    return setup.save_cohort(study.id, None, {
+        "name": name, "start_date": start, "timezone": zone, "meeting_weekday": start.weekday(),
+        "meeting_time": meeting_time, "cadence_days": 7, "session_count": sessions,
+        "release_lead_minutes": 0, "video_link": video_link,
+        "min_minutes_present": min_minutes, "status": "running"}, study.program)
+
+
+def _enrol(study: Study, cohort: Cohort, answers: dict, baseline: dict, researcher: User,
+           today: date, user: User | None = None) -> Participant:
+    """An applicant screened, consented, characterised, allocated and placed in the cohort,
+    on the dates a team would have done it before the cohort started; linked to their login."""
+    start = cohort.start_date
+    participant = applications.add_applicant(study, on=start - timedelta(days=40))
+    enrolment.screen(participant.id, answers, on=start - timedelta(days=30), actor=researcher)
+    enrolment.record_consent(participant.id, study.consent_version,
+                             on=start - timedelta(days=28), actor=researcher)
+    characteristics.record_baseline(participant.id, baseline, today=today, actor=researcher)
+    randomised = utcnow() - timedelta(days=(today - start).days + 20)
+    allocation.randomise(participant.id, actor=researcher, now=randomised)
+    enrolment.assign_cohort(participant.id, cohort.id, actor=researcher)
+    if user is not None:
+        with write_transaction():
+            # the account the participant's invitation would have created
+            db.session.get(Participant, participant.id).user_id = user.id
+            db.session.get(User, user.id).timezone = cohort.timezone
+    return db.session.get(Participant, participant.id)
+
+
+def _history(cohort, participants, practices, held, rng, today, facilitator):
+    """Meetings held so far with their registers (as the facilitator records them), and a few
+    practice logs per participant."""
+    minutes = 90 if cohort.program == "cft" else 120
     for number in range(1, held + 1):
         meeting_day = cohort.start_date + timedelta(days=7 * (number - 1))
-        meeting = Meeting(cohort_id=cohort.id, session_number=number, outcome="held",
-                          actual_minutes=90 if cohort.program == "cft" else 120,
-                          checklist_done=[], notes=None)
-        db.session.add(meeting)
-        db.session.flush()
+        meeting = delivery.record_meeting(
+            cohort, number, delivery.MeetingRecord(outcome="held", actual_minutes=minutes),
+            facilitator)
+        marks = []
         for p in participants:
             present = rng.random() < 0.85
-            db.session.add(Attendance(
-                meeting_id=meeting.id, participant_id=p.id,
-                status="present" if present else "absent",
-                minutes_attended=(meeting.actual_minutes if present else 0)))
-        for p in participants:
-            for k in range(rng.randint(0, 3)):
-                day = min(meeting_day + timedelta(days=1 + 2 * k), today)
-                db.session.add(PracticeLog(
-                    participant_id=p.id, practice_key=practices[min(number, len(practices)) - 1],
-                    practised_on=day, minutes=rng.choice([5, 10, 15, 20]),
-                    helpfulness=rng.randint(4, 10), submission_token=f"demo-{number}-{k}"))
+            marks.append(delivery.AttendanceMark(p.id, "present" if present else "absent",
+                                                 minutes if present else 0))
+        delivery.record_attendance(db.session.get(Meeting, meeting.id), marks, facilitator)
+        with write_transaction():
+            for p in participants:
+                for k in range(rng.randint(0, 3)):
+                    day = min(meeting_day + timedelta(days=1 + 2 * k), today)
+                    db.session.add(PracticeLog(
+                        participant_id=p.id,
+                        practice_key=practices[min(number, len(practices)) - 1],
+                        practised_on=day, minutes=rng.choice([5, 10, 15, 20]),
+                        helpfulness=rng.randint(4, 10), submission_token=f"demo-{number}-{k}"))
 
 
-def _baseline(study, timepoint, participants, instrument_keys, rng):
-    """Submitted baseline questionnaires, scored with the instrument library."""
+def _baseline(timepoint, participants, instrument_keys, rng):
+    """Submitted questionnaires of a timepoint, scored with the instrument library."""
     from program.instruments.library import load_library
     from program.instruments.scoring import score
 
     library = load_library()
-    for p in participants:
-        for key in instrument_keys:
-            instrument = library[key]
-            answers = {item.number: rng.choice(item.codes) for item in instrument.items}
-            result = score(instrument, answers)
-            _submitted(p, timepoint, key, answers, result)
+    with write_transaction():
+        for p in participants:
+            for key in instrument_keys:
+                instrument = library[key]
+                answers = {item.number: rng.choice(item.codes) for item in instrument.items}
+                result = score(instrument, answers)
+                _submitted(p, timepoint, key, answers, result)
 
 
 def _submitted(participant, timepoint, key, answers, result) -> None:
@@ -160,143 +221,153 @@ def _submitted(participant, timepoint, key, answers, result) -> None:
                              prorated=result.prorated))
 
 
+# --- the CFT trial -----------------------------------------------------------------------------
+
+CFT_SHEET = ("Group compassion-focused therapy for depression that has not responded to "
+             "treatment: twelve weekly group sessions with usual care, or usual care alone. "
+             "Questionnaires before and after; you may stop at any time.")
+CFT_ANSWERS = {"age": 40, "bdi_ii": 32, "diagnosis": True, "ssri_failures": 2,
+               "psychosis": False, "suicidality": False, "organic": False, "substance": False,
+               "antisocial": False, "other_severe": False}
+#: the paper's arms: 10 CFT + usual care, 8 usual care alone
+CFT_ARMS = {"CFT": 10, "UC": 8}
+
+
+def _cft_seed(first: int = 20260401) -> int:
+    """The first seed from ``first`` whose simple-randomisation list gives the paper's arm
+    sizes to the demo's 18 participants (so the demo looks the same on every machine)."""
+    seed = first
+    while True:
+        drawn = [a.arm for a in sequences.simple_sequence(list(CFT_ARMS), 18, seed)]
+        if all(drawn.count(arm) == n for arm, n in CFT_ARMS.items()):
+            return seed
+        seed += 1
+
+
 def _seed_cft(users, password, today):
     rng = random.Random(2026)
-    study = Study(key="cft-demo", title="Group CFT for treatment-resistant depression (demo)",
-                  design="rct", program="cft", registration_id="UMIN-DEMO-0001",
-                  randomisation_method="blocks", consent_version="v1.0",
-                  randomisation_settings={"seed": 20260401, "block_sizes": [2, 4]},
-                  eligibility_rules=CFT_ELIGIBILITY)
-    study.arms = [Arm(key="CFT", name="CFT + usual care", receives_program=True),
-                  Arm(key="UC", name="Usual care", receives_program=False)]
-    db.session.add(study)
-    db.session.flush()
-    cft, uc = study.arms
-    db.session.add_all([
-        StudyStaff(study_id=study.id, user_id=users["therapist"].id, is_clinician=True),
-        StudyStaff(study_id=study.id, user_id=users["researcher"].id),
-        StudyStaff(study_id=study.id, user_id=users["rater"].id, blind_to_arm=True),
-    ])
-    cohort = Cohort(study_id=study.id, name="CFT cohort A", program="cft",
-                    start_date=_upcoming_start(today, 5), timezone="Asia/Tokyo",
-                    meeting_weekday=_upcoming_start(today, 5).weekday(), meeting_time=time(18, 30),
-                    session_count=12, status="running", video_link=None, min_minutes_present=60)
-    db.session.add(cohort)
-    db.session.flush()
-    db.session.add(CohortFacilitator(cohort_id=cohort.id, user_id=users["therapist"].id,
-                                     is_lead=True, role="lead_therapist"))
-    group = Group(cohort_id=cohort.id, kind="therapy", name="CFT therapy group A")
-    db.session.add(group)
-    db.session.flush()
-    db.session.add(GroupMembership(group_id=group.id, user_id=users["therapist"].id,
-                                   role="leader"))
-    pre = Timepoint(study_id=study.id, key="pre", label="Before the course", position=1,
-                    opens_day=-21, closes_day=0,
-                    instruments=["BDI-II", "GRID-HAMD", "CEAS-self", "SCS-SF"])
-    post = Timepoint(study_id=study.id, key="post", label="After the course", position=2,
-                     opens_day=77, closes_day=98,
-                     instruments=["BDI-II", "GRID-HAMD", "CEAS-self", "SCS-SF", "CSQ-8"])
-    db.session.add_all([pre, post])
-    db.session.flush()
+    researcher, therapist = users["researcher"], users["therapist"]
+    study = _new_study(
+        researcher,
+        {"key": "cft-demo", "title": "Group CFT for treatment-resistant depression (demo)",
+         "design": "rct", "program": "cft", "registration_id": "UMIN-DEMO-0001",
+         "code_prefix": "P"},
+        [{"key": "CFT", "name": "CFT + usual care", "receives_program": True,
+          "allocation_ratio": 1},
+         {"key": "UC", "name": "Usual care", "receives_program": False, "allocation_ratio": 1}],
+        CFT_ELIGIBILITY, ("v1.0", CFT_SHEET),
+        characteristics.build(["gender", "age", "site"],
+                              {"site": "Tokyo clinic, Osaka clinic"}, []))
+    studies.save_randomisation(study.id, "simple", block_sizes=[2, 4], list_length=40,
+                               factors=[], seed=_cft_seed())
+    studies.generate_list(study.id, actor=researcher)
+    studies.set_staff(study.id, therapist.id, is_clinician=True, blind_to_arm=False)
+    studies.set_staff(study.id, users["rater"].id, is_clinician=False, blind_to_arm=True)
+    pre, mid, _post = _timepoints(study, [
+        ("pre", "Before the course", 1, -21, 0, ["BDI-II", "GRID-HAMD", "CEAS-self", "SCS-SF"]),
+        # open in the cohort's week 5: the demo participants have a questionnaire to fill in
+        ("mid", "Mid-course", 2, 28, 42, ["BDI-II"]),
+        ("post", "After the course", 3, 77, 98,
+         ["BDI-II", "GRID-HAMD", "CEAS-self", "SCS-SF", "CSQ-8"])])
+    start = _upcoming_start(today, 5)
+    cohort = _cohort(study, "CFT cohort A", start, "Asia/Tokyo", time(18, 30), 12, None, 60)
+    staffing.add_facilitator(cohort.id, therapist.id, "lead_therapist", actor=researcher)
 
-    arms = [cft] * 10 + [uc] * 8
-    cft_people, everyone = [], []
-    for n, arm in enumerate(arms, start=1):
-        if n == 1:
-            user = users["cft.participant"]
-        elif n == 11:
-            user = users["uc.participant"]
-        else:
-            user = _user(demo_email(f"cft.p{n:02d}"), f"CFT participant {n}", "participant",
-                         password)
-        p = _participant(study, f"P-{n:04d}", arm, cohort, user, "active", rng, today)
-        everyone.append(p)
-        if arm is cft:
-            cft_people.append(p)
-            db.session.flush()
-            db.session.add(GroupMembership(group_id=group.id, user_id=user.id))
-    db.session.flush()
-    _history(cohort, cft_people, CFT_PRACTICES, 5, rng, today)
-    _baseline(study, pre, everyone, ["BDI-II", "CEAS-self", "SCS-SF"], rng)
+    logins = {"CFT": users["cft.participant"], "UC": users["uc.participant"]}
+    logged_in = {user.id for user in logins.values()}
+    sequence = [a.arm for a in sequences.simple_sequence(list(CFT_ARMS), 18,
+                                                         study.randomisation_settings["seed"])]
+    everyone = []
+    for n, arm in enumerate(sequence, start=1):
+        user = logins.pop(arm, None) or _account(f"cft.p{n:02d}", f"CFT participant {n}",
+                                                 password)
+        baseline = {"gender": rng.choice(["female", "female", "male"]),
+                    "age": rng.randint(22, 58),
+                    "site": "Tokyo clinic" if n % 3 else "Osaka clinic"}
+        everyone.append(_enrol(study, cohort, CFT_ANSWERS, baseline, researcher, today, user))
+    cft_people = [p for p in everyone if p.arm.receives_program]
+    formation.form_groups(cohort.id, None, actor=researcher)
+    _history(cohort, cft_people, CFT_PRACTICES, 5, rng, today, therapist)
+    _baseline(pre, everyone, ["BDI-II", "CEAS-self", "SCS-SF"], rng)
+    # the mid-course questionnaire opened two days ago: the demo logins have it still to do
+    _baseline(mid, [p for p in everyone if p.user_id not in logged_in], ["BDI-II"], rng)
     # Three people waiting to be screened, consented and randomised by the demo researcher.
-    for n in (19, 20, 21):
-        db.session.add(Participant(study_id=study.id, code=f"P-{n:04d}", status="applied",
-                                   applied_on=today - timedelta(days=3)))
-    _posts(group, [p.user_id for p in cft_people], users["therapist"].id, rng)
+    for _n in range(3):
+        applications.add_applicant(study, on=today - timedelta(days=3))
+    group = db.session.scalar(select(Group).where(Group.cohort_id == cohort.id))
+    with write_transaction():
+        _posts(group, [p.user_id for p in cft_people], therapist.id, rng)
+
+
+def _account(local: str, name: str, password: str) -> User:
+    with write_transaction():
+        return _user(demo_email(local), name, "participant", password)
+
+
+# --- the MSC course ----------------------------------------------------------------------------
+
+MSC_SHEET = ("Mindful Self-Compassion, live online: eight weekly two-hour classes, a half-day "
+             "retreat and online peer-support groups. Questionnaires at the start and in week "
+             "8; you may stop at any time.")
 
 
 def _seed_msc(users, password, today):
     rng = random.Random(2027)
-    study = Study(key="msc-demo", title="Mindful Self-Compassion online (demo)",
-                  design="single_arm", program="msc", consent_version="v2.1")
-    study.arms = [Arm(key="MSC", name="MSC course", receives_program=True)]
-    db.session.add(study)
-    db.session.flush()
-    (arm,) = study.arms
-    db.session.add_all([
-        StudyStaff(study_id=study.id, user_id=users["msc.teacher"].id, is_clinician=True),
-        StudyStaff(study_id=study.id, user_id=users["researcher"].id),
-    ])
+    researcher, teacher = users["researcher"], users["msc.teacher"]
+    study = _new_study(
+        researcher,
+        {"key": "msc-demo", "title": "Mindful Self-Compassion online (demo)",
+         "design": "single_arm", "program": "msc", "code_prefix": "M"},
+        [{"key": "MSC", "name": "MSC course", "receives_program": True, "allocation_ratio": 1}],
+        eligibility.built_rules(age_min=18, age_max=None, instrument=None, min_score=None,
+                                inclusions=[], exclusions=[]),
+        ("v2.1", MSC_SHEET),
+        characteristics.build(["gender", "age", "prior_meditation"], {}, []))
+    studies.set_staff(study.id, teacher.id, is_clinician=True, blind_to_arm=False)
+    baseline, mid, _week8 = _timepoints(study, [
+        ("baseline", "Baseline", 1, -14, 0,
+         ["SCS", "CS", "DASS-21", "FCS-self", "SWLS", "SHS", "CAMS-R"]),
+        # open in the cohort's week 3: the demo participants have a questionnaire to fill in
+        ("week3", "Week 3", 2, 14, 27, ["SCS"]),
+        ("week8", "Week 8", 3, 49, 70,
+         ["SCS", "CS", "DASS-21", "FCS-self", "SWLS", "SHS", "CAMS-R"])])
     start = _upcoming_start(today, 3)
-    cohort = Cohort(study_id=study.id, name="MSC online, autumn", program="msc",
-                    start_date=start, timezone="Asia/Shanghai", meeting_weekday=start.weekday(),
-                    meeting_time=time(19, 30), session_count=8, status="running",
-                    video_link="https://meet.example.org/msc-autumn", min_minutes_present=80)
-    db.session.add(cohort)
-    db.session.flush()
-    db.session.add_all([
-        CohortFacilitator(cohort_id=cohort.id, user_id=users["msc.teacher"].id, is_lead=True,
-                          role="teacher"),
-        CohortFacilitator(cohort_id=cohort.id, user_id=users["msc.assistant"].id,
-                          role="assistant_coach"),
-    ])
-    large = Group(cohort_id=cohort.id, kind="large", name="Everyone on the course")
-    smalls = [Group(cohort_id=cohort.id, kind="small", name=f"Peer group {i}") for i in (1, 2, 3)]
-    db.session.add_all([large, *smalls])
-    db.session.flush()
-    leaders = [users["msc.teacher"]] + [
-        _user(demo_email(f"msc.leader{i}"), f"Peer group {i} leader", "facilitator", password)
-        for i in (2, 3)
-    ]
-    for group, leader in zip(smalls, leaders, strict=True):
-        db.session.add(GroupMembership(group_id=group.id, user_id=leader.id, role="leader"))
-    # the small groups' leaders are the cohort's group leaders, as the cohort page makes them
-    db.session.add_all([CohortFacilitator(cohort_id=cohort.id, user_id=leader.id,
-                                          role="group_leader") for leader in leaders[1:]])
-    db.session.add(GroupMembership(group_id=smalls[0].id, user_id=users["msc.assistant"].id,
-                                   role="assistant"))
-    for staff in {u.id for u in leaders} | {users["msc.assistant"].id}:
-        db.session.add(GroupMembership(group_id=large.id, user_id=staff,
-                                       role="leader" if staff == users["msc.teacher"].id
-                                       else "assistant"))
-    baseline = Timepoint(study_id=study.id, key="baseline", label="Baseline", position=1,
-                         opens_day=-14, closes_day=0,
-                         instruments=["SCS", "CS", "DASS-21", "FCS-self", "SWLS", "SHS",
-                                      "CAMS-R"])
-    week8 = Timepoint(study_id=study.id, key="week8", label="Week 8", position=2,
-                      opens_day=49, closes_day=70,
-                      instruments=["SCS", "CS", "DASS-21", "FCS-self", "SWLS", "SHS", "CAMS-R"])
-    db.session.add_all([baseline, week8])
-    db.session.flush()
+    cohort = _cohort(study, "MSC online, autumn", start, "Asia/Shanghai", time(19, 30), 8,
+                     "https://meet.example.org/msc-autumn", 80)
+    leaders = [_facilitator(f"msc.leader{i}", f"Peer group {i} leader", password)
+               for i in (2, 3)]
+    for user, role in [(teacher, "teacher"), *[(u, "group_leader") for u in leaders],
+                       (users["msc.assistant"], "assistant_coach")]:
+        staffing.add_facilitator(cohort.id, user.id, role, actor=researcher)
     people = []
     for n in range(1, 31):
-        user = users["msc.participant"] if n == 1 else _user(
-            demo_email(f"msc.p{n:02d}"), f"MSC participant {n}", "participant", password)
-        p = _participant(study, f"M-{n:04d}", arm, cohort, user, "active", rng, today)
-        people.append(p)
-        db.session.flush()
-        db.session.add(GroupMembership(group_id=smalls[(n - 1) % 3].id, user_id=user.id))
-        db.session.add(GroupMembership(group_id=large.id, user_id=user.id))
-    db.session.flush()
-    _history(cohort, people, MSC_PRACTICES, 3, rng, today)
-    _baseline(study, baseline, people, ["SCS", "DASS-21", "SWLS"], rng)
+        user = users["msc.participant"] if n == 1 else _account(
+            f"msc.p{n:02d}", f"MSC participant {n}", password)
+        values = {"gender": rng.choice(["female", "female", "male"]),
+                  "age": rng.randint(22, 58), "prior_meditation": rng.choice(["yes", "no"])}
+        people.append(_enrol(study, cohort, {"age": values["age"]}, values, researcher, today,
+                             user))
+    formation.form_groups(cohort.id, 10, actor=researcher)
+    groups = formation.cohort_groups(cohort.id)
+    large, smalls = groups[0], groups[1:]
+    # the teacher leads the first small group (its leader moves on to the third)
+    formation.change_leader(smalls[0].id, teacher.id, actor=researcher)
+    _history(cohort, people, MSC_PRACTICES, 3, rng, today, teacher)
+    _baseline(baseline, people, ["SCS", "DASS-21", "SWLS"], rng)
+    _baseline(mid, people[1:], ["SCS"], rng)  # all but the demo login, who has it to do
     members = [p.user_id for i, p in enumerate(people) if i % 3 == 0]
-    _posts(smalls[0], members, users["msc.teacher"].id, rng)
     welcome = ("Welcome, everyone. Class is on the same weekday each week; the link appears on "
                "your dashboard shortly before it starts.")
-    db.session.add(Post(group_id=large.id, author_id=users["msc.teacher"].id, pinned=True,
-                        title="Welcome to the course", body=welcome,
-                        body_html=f"<p>{welcome}</p>"))
+    with write_transaction():
+        _posts(db.session.get(Group, smalls[0].id), members, teacher.id, rng)
+        db.session.add(Post(group_id=large.id, author_id=teacher.id, pinned=True,
+                            title="Welcome to the course", body=welcome,
+                            body_html=f"<p>{welcome}</p>"))
+
+
+def _facilitator(local: str, name: str, password: str) -> User:
+    with write_transaction():
+        return _user(demo_email(local), name, "facilitator", password)
 
 
 DEMO_POSTS = [

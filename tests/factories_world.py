@@ -15,10 +15,12 @@ from models import (
     AssessmentInvitation,
     Cohort,
     Group,
+    OutboxMessage,
     Participant,
     PasswordResetToken,
     Post,
     PracticeLog,
+    PracticeRecording,
     SafetyAlert,
     Study,
     Timepoint,
@@ -43,6 +45,8 @@ from tests.factories import (
 RESET_TOKEN = "reset-token-for-the-home-member-0001"
 LINK_TOKEN = "questionnaire-link-of-the-home-member-01"
 CALENDAR_TOKEN = "calendar-token-of-the-home-member-01"
+#: the practice of CFT session 1, which the home study has a recording of
+RECORDED_PRACTICE = "mindfulness-of-sound"
 
 
 @dataclass
@@ -70,6 +74,7 @@ class World:
     post: Post  #: the home member's thread in the home group
     log: PracticeLog  #: the home member's practice log
     alert: SafetyAlert  #: an alert on ``post``, for the home group's leader
+    recording: PracticeRecording  #: the home study's recording of session 1's practice
     users: dict[str, User] = field(default_factory=dict)
 
 
@@ -118,12 +123,18 @@ def gen_world() -> World:
                              expires_at=now + timedelta(days=30)),
         PasswordResetToken(user_id=home.member.id, token_hash=token_hash(RESET_TOKEN),
                            expires_at=now + timedelta(hours=2)),
+        OutboxMessage(dedup_key="world:digest", recipient_id=home.member.id,
+                      kind="group_digest", subject="New in your group", body_text="Body"),
     ])
+    recording = PracticeRecording(study_id=home.study.id, practice_key=RECORDED_PRACTICE,
+                                  language="en", content_type="audio/wav", size=12,
+                                  sha256="0" * 64, data=b"RIFF\x04\x00\x00\x00WAVE")
+    db.session.add(recording)
     home.member.calendar_token = CALENDAR_TOKEN
     db.session.commit()
     world = World(home=home, other=other, control=control,
                   control_participant=control_participant, admin=admin, post=post, log=log,
-                  alert=alert)
+                  alert=alert, recording=recording)
     world.users = {
         "other_participant": other.member,
         "control_participant": control,

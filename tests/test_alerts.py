@@ -60,15 +60,19 @@ def test_several_phrases_and_replies_give_one_alert_per_post(app):
     assert sorted(a.source_id for a in alerts()) == sorted([thread.id, reply.id])
 
 
-def test_an_alert_reaches_leaders_and_clinicians_only_and_never_hides_the_post(app):
+def test_an_alert_reaches_leaders_and_clinicians_only_and_tells_no_member(app):
+    """In a study that leaves risk posts visible while they are reviewed (held is the
+    default: tests/test_safety_hold.py)."""
     world = gen_world()
+    world.study.risk_posts_visible = True
+    db.session.commit()
     post = posting.create_post(world.member, world.group.id, RISKY["en"])
     recipients = set(db.session.scalars(select(OutboxMessage.recipient_id).where(
         OutboxMessage.kind == "safety_alert")))
     assert recipients == {world.leader.id, world.assistant.id, world.clinician.id}
     assert not any(RISKY["en"] in m.body_text for m in db.session.scalars(select(OutboxMessage)))
     db.session.expire_all()
-    assert post.hidden_at is None
+    assert post.hidden_at is None and post.held_at is None
     page = client_for(app, world.member2).get(f"/groups/{world.group.id}").get_data(as_text=True)
     assert "end my life" in page and "alert" not in page.lower().split("<main", 1)[1]
 

@@ -57,3 +57,21 @@ def test_the_admin_page_is_in_the_readers_language(client):
     sign_in(client, admin)
     rows = _log_rows(client)
     assert "サインイン" in rows and "signed in" not in rows
+
+
+def test_the_object_of_an_entry_is_named_people_by_name_or_pseudonymous_code(client):
+    from tests.factories import gen_participant, gen_study
+
+    admin = gen_user("admin")
+    researcher = gen_user("researcher", display_name="Rhea Researcher")
+    participant = gen_participant(gen_study())
+    with write_transaction():
+        audit.record(AuditAction.ROLE_CHANGED, researcher, actor=admin)
+        audit.record(AuditAction.PARTICIPANT_CONSENTED, participant, actor=researcher)
+    db.session.commit()
+    sign_in(client, admin)
+    rows = _log_rows(client)
+    assert f"<td>{participant.code}</td>" in rows
+    assert "<td>Rhea Researcher</td>" in rows
+    assert "User " not in rows and "Participant " not in rows
+    assert f">{participant.id}<" not in rows and f"Participant {participant.id}" not in rows

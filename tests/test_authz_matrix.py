@@ -23,9 +23,16 @@ from flask_migrate import stamp
 from sqlalchemy import select
 from werkzeug.routing import AnyConverter
 
-from models import db
+from models import OutboxMessage, db
 from tests.conftest import PASSWORD, make_app, sign_in
-from tests.factories_world import CALENDAR_TOKEN, LINK_TOKEN, RESET_TOKEN, World, gen_world
+from tests.factories_world import (
+    CALENDAR_TOKEN,
+    LINK_TOKEN,
+    RECORDED_PRACTICE,
+    RESET_TOKEN,
+    World,
+    gen_world,
+)
 
 #: who calls each route, in the order of the status tuples below
 COLUMNS = ("anon", "other_participant", "control_participant", "other_facilitator", "rater",
@@ -97,6 +104,8 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "participant.session_opened POST":   (S, 204, 404, 403, 403, 403, 403, 204),
     "participant.practice_history GET":  (S, 200, 404, 403, 403, 403, 403, 200),
     "participant.practice_new GET":      (S, 200, 404, 403, 403, 403, 403, 200),
+    # a released practice's recording: the other study has none of its own
+    "participant.recording GET":         (S, 404, 404, 403, 403, 403, 403, 200),
     "participant.practice_new POST":     (S, 200, 404, 403, 403, 403, 403, 200),
     "participant.practice_edit GET":     (S, 404, 404, 403, 403, 403, 403, 200),
     "participant.practice_edit POST":    (S, 404, 404, 403, 403, 403, 403, 200),
@@ -146,6 +155,8 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "alerts.show GET":                   (S, 403, 403, 404, 403, 404, 404, 200),
     "alerts.act POST":                   (S, 403, 403, 404, 403, 404, 404, S),
     "alerts.note POST":                  (S, 403, 403, 404, 403, 404, 404, S),
+    "alerts.release POST":               (S, 403, 403, 404, 403, 404, 404, S),
+    "alerts.hide_post POST":             (S, 403, 403, 404, 403, 404, 404, 400),
     # raters: the study's own
     "rater.home GET":                    (S, 403, 403, 403, 200, 403, 403, 200),
     "rater.rate GET":                    (S, 403, 403, 403, 404, 403, 403, 200),
@@ -199,9 +210,14 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "study_setup.consent_sheet GET":     (S, 403, 403, 403, 403, 404, 403, 404),
     "study_setup.staff GET":             (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.staff POST":            (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.safety GET":            (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.safety POST":           (S, 403, 403, 403, 403, 404, 403, 400),
     "study_setup.remove_staff POST":     (S, 403, 403, 403, 403, 404, 403, S),
     "study_setup.wording GET":           (S, 403, 403, 403, 403, 404, 403, 200),
     "study_setup.wording POST":          (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.recordings_page GET":   (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.recordings_page POST":  (S, 403, 403, 403, 403, 404, 403, 200),
+    "study_setup.remove_recording POST": (S, 403, 403, 403, 403, 404, 403, 302),
     # a cohort's facilitators, participants and groups: the study's researchers
     "cohort_staff.page GET":             (S, 403, 403, 403, 403, 404, 403, 200),
     "cohort_staff.add_facilitator POST": (S, 403, 403, 403, 403, 404, 403, 400),
@@ -249,6 +265,9 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "admin.bulk_upload GET":             (S, 403, 403, 403, 403, 403, 200, 200),
     "admin.bulk_upload POST":            (S, 403, 403, 403, 403, 403, 200, 200),
     "admin.bulk_confirm POST":           (S, 403, 403, 403, 403, 403, S, S),
+    # the outbox: admins read what Hearth queued and sent
+    "admin.outbox GET":                  (S, 403, 403, 403, 403, 403, 200, 200),
+    "admin.outbox_message GET":          (S, 403, 403, 403, 403, 403, 200, 200),
     # the contact log: the study's researchers (no fields given: 400)
     "contacts.log GET":                  (S, 403, 403, 403, 403, 404, 403, 200),
     "contacts.log POST":                 (S, 403, 403, 403, 403, 404, 403, 400),
@@ -276,7 +295,9 @@ def _parameters(world: World, endpoint: str) -> dict:
         "key": "GRID-HAMD" if endpoint == "rater.rate" else "BDI-II", "token": token,
         "alert_id": world.alert.id, "user_id": home.member.id, "fmt": "html",
         "name": "scores.csv", "filename": "css/hearth.css", "invitation_id": 1,
-        "study_key": home.study.key,
+        "study_key": home.study.key, "practice_key": RECORDED_PRACTICE,
+        "recording_id": world.recording.id,
+        "message_id": db.session.scalar(select(OutboxMessage.id).limit(1)),
     }
 
 
@@ -326,8 +347,9 @@ def _csrf(client, signed_in: bool) -> str:
     return _TOKEN.search(page).group(1)
 
 
-#: responses meant to be cached by the browser or a calendar app: no personal page
-CACHEABLE = {"static", "calendar.feed", "pwa.service_worker"}
+#: responses meant to be cached by the browser or a calendar app: no personal page (a
+#: practice recording is the study's audio, the same for everyone, kept privately to replay)
+CACHEABLE = {"static", "calendar.feed", "participant.recording", "pwa.service_worker"}
 
 
 def _check_headers(response, endpoint: str, signed_in: bool) -> None:

@@ -111,6 +111,31 @@ def test_dashboard_shows_this_weeks_session_homework_and_days_practised(clock, c
     assert re.search(r"Affectionate breathing.*?logged", page, re.S)
 
 
+def test_dashboard_shows_course_progress_sessions_done_and_minutes_this_week(
+        clock, course, as_user):
+    clock.move_to(utc(2026, 10, 24, 12))
+    client = as_user(course.user)
+    db.session.add_all([
+        SessionProgress(participant_id=course.participant.id, session_number=1,
+                        opened_at=utc(2026, 10, 16), completed_at=utc(2026, 10, 16)),
+        SessionProgress(participant_id=course.participant.id, session_number=2,
+                        opened_at=utc(2026, 10, 23)),  # opened, not yet marked done
+        PracticeLog(participant_id=course.participant.id, practice_key="soothing-touch",
+                    practised_on=date(2026, 10, 23), minutes=12, submission_token="a"),
+        PracticeLog(participant_id=course.participant.id, practice_key="soothing-touch",
+                    practised_on=date(2026, 10, 24), minutes=20, submission_token="b"),
+        PracticeLog(participant_id=course.participant.id, practice_key="soothing-touch",
+                    practised_on=date(2026, 10, 10), minutes=45, submission_token="old"),
+    ])
+    db.session.commit()
+    page = client.get("/me/").get_data(as_text=True)
+    assert "Sessions done: 1 of 8" in page
+    assert '<progress id="sessions-done" max="8" value="1">' in page
+    assert "32 minutes of practice this week" in page  # 12 + 20; two weeks ago not counted
+    chinese = client.get("/me/", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+    assert "已完成的课次：1 / 8" in chinese and "本周练习 32 分钟" in chinese
+
+
 def test_no_practice_this_week_shows_no_count_and_last_weeks_days_do_not_count(
         clock, course, as_user):
     clock.move_to(utc(2026, 10, 24, 12))
@@ -333,3 +358,16 @@ def test_without_facilitators_the_retreat_page_says_the_contact_will_come(clock,
     page = as_user(course.user).get("/me/retreat").get_data(as_text=True)
     assert "Before the retreat, your group leader will send you the contact for the day." in page
     assert "mailto:" not in page
+
+
+def test_the_practice_chart_keeps_every_number_inside_the_picture(app):
+    from views.participant import chart_bars
+
+    with app.test_request_context():
+        chart = chart_bars([(date(2026, 10, 5), 40), (date(2026, 10, 12), 120),
+                            (date(2026, 10, 19), 0)])
+    for bar in chart["bars"]:
+        assert bar["y"] - 3 - 10 >= 0  # the number above the bar (10 px high) is not clipped
+        assert bar["y"] + bar["h"] == chart["base"]
+    tallest = max(chart["bars"], key=lambda bar: bar["h"])
+    assert tallest["minutes"] == 120 and tallest["h"] > 0

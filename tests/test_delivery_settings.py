@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from models import User, db
@@ -50,3 +52,23 @@ def test_choosing_the_browser_language_clears_the_setting(app, as_user):
 
 def test_settings_need_a_sign_in(client):
     assert client.get("/settings/").status_code == 302
+
+
+def test_the_time_zone_list_names_places_once_without_legacy_aliases(app, as_user):
+    user = gen_user("participant")
+    page = as_user(user).get("/settings/").get_data(as_text=True)
+    offered = set(re.findall(r'<option[^>]*value="([^"]+/[^"]+|UTC)"', page))
+    assert {"Asia/Tokyo", "Asia/Shanghai", "Europe/London", "America/New_York", "UTC"} <= offered
+    assert not offered & {"US/Eastern", "Japan", "PRC", "Etc/GMT+5", "Asia/Calcutta",
+                          "Europe/Belfast", "GB"}
+    assert len(offered) < 450
+
+
+def test_a_time_zone_saved_under_an_alias_is_kept_on_the_list(app, as_user):
+    user = gen_user("participant", timezone="US/Eastern")
+    client = as_user(user)
+    assert '<option selected value="US/Eastern">' in client.get("/settings/").get_data(as_text=True)
+    form = dict(FORM, timezone="US/Eastern")
+    assert post_form(client, "/settings/", form).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, user.id).timezone == "US/Eastern"

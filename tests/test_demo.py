@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from models import Study, User, db
+from models import Arm, Participant, Study, User, db
 from program import demo
+from program.trial import checklist, studies
 from tests.conftest import sign_in
 
 
@@ -59,3 +60,35 @@ def test_every_demo_login_reaches_its_home(app):
         response = sign_in(client, user, app.config["DEMO_PASSWORD"])
         assert response.headers["Location"] == homes[role]
         assert client.get(homes[role]).status_code == 200
+
+
+def test_every_demo_study_is_set_up_completely_through_the_set_up_steps(runner, app):
+    """The seed takes the steps the pages take: each study's checklist is complete, the CFT
+    trial's allocation list is generated and used by its randomised participants."""
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    for key in ("cft-demo", "msc-demo"):
+        study = db.session.scalar(select(Study).where(Study.key == key))
+        missing = [c.step for c in checklist.checklist(study) if not c.done and not c.optional]
+        assert missing == [], (key, missing)
+        assert checklist.ready(study)
+    cft = db.session.scalar(select(Study).where(Study.key == "cft-demo"))
+    slots, used, _strata = studies.allocation_summary(cft.id)
+    assert slots == 40 and used == 18
+    arms = db.session.execute(select(Arm.key, func.count()).join(Participant).where(
+        Participant.study_id == cft.id).group_by(Arm.key)).all()
+    assert dict(arms) == {"CFT": 10, "UC": 8}
+    # everyone allocated has their baseline characteristics, entered before randomisation
+    people = db.session.scalars(select(Participant).where(Participant.arm_id.is_not(None)))
+    assert all({"gender", "age"} <= set(p.baseline or {}) for p in people)
+
+
+def test_the_demo_participants_have_a_questionnaire_to_fill_in_this_week(app):
+    from program.assessments.questionnaires import open_questionnaires
+
+    demo.seed(app.config["DEMO_PASSWORD"])
+    for login, timepoint in (("cft.participant", "mid"), ("msc.participant", "week3")):
+        user = db.session.scalar(select(User).where(User.email == demo.demo_email(login)))
+        participant = db.session.scalar(select(Participant).where(
+            Participant.user_id == user.id))
+        pending = open_questionnaires(participant)
+        assert [q.timepoint.key for q in pending] == [timepoint], login

@@ -16,6 +16,7 @@ list of uncovered routes is printed with every run.
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -26,7 +27,17 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from models import AuditEntry, ConsentVersion, Post, PracticeLog, SafetyAlert, User, db, utcnow
+from models import (
+    AuditEntry,
+    ConsentVersion,
+    Post,
+    PracticeLog,
+    PracticeRecording,
+    SafetyAlert,
+    User,
+    db,
+    utcnow,
+)
 from program.trial import allocation, enrolment, withdrawal
 from tests.conftest import csrf_token, sign_in
 from tests.factories import (
@@ -149,8 +160,9 @@ def _post(scene: Scene) -> Post:
     return db.session.get(Post, scene.people["post"], populate_existing=True)
 
 
-def _alert(scene: Scene) -> str:
-    post = gen_post(scene.group, scene.member, "A hard week.")
+def _alert(scene: Scene, held: bool = False) -> str:
+    post = gen_post(scene.group, scene.member, "A hard week.",
+                    held_at=utcnow() if held else None)
     alert = SafetyAlert(study_id=scene.study.id, participant_id=scene.member_record.id,
                         group_id=scene.group.id, source_kind="post", source_id=post.id,
                         rule="risk-phrases:en", status="open")
@@ -217,7 +229,8 @@ CASES: dict[str, Case] = {
         _researcher, _on_person("randomised", "withdrawal"),
         lambda s: {"kind": "stop_contact", "reason": "moved away", "on": TODAY}),
     "researcher.request_removal POST": Case(_researcher,
-                                            _on_person("randomised", "removal-request")),
+                                            _on_person("randomised", "removal-request"),
+                                            lambda s: {"confirm": "yes"}),
     "researcher.add_adverse_event POST": Case(
         _researcher, _on_person("randomised", "adverse-events"),
         lambda s: {"alert_id": "0", "description": "Fainted at work", "onset_on": TODAY,
@@ -273,6 +286,9 @@ CASES: dict[str, Case] = {
     "alerts.act POST[close]": Case(_leader, lambda s: _alert(s) + "/close"),
     "alerts.note POST": Case(_leader, lambda s: _alert(s) + "/note",
                              lambda s: {"note": "Called; safe and supported."}),
+    "alerts.release POST": Case(_leader, lambda s: _alert(s, held=True) + "/release"),
+    "alerts.hide_post POST": Case(_leader, lambda s: _alert(s, held=True) + "/hide",
+                                  lambda s: {"reason": "We will call you today."}),
     # participants
     "participant.practice_new POST": Case(_member, lambda s: "/me/practice/new",
                                           lambda s: PRACTICE),
@@ -327,6 +343,15 @@ def _setup_page(page: str):
     return url
 
 
+def _uploaded_recording(scene: Scene) -> str:
+    from program.courses import recordings
+
+    recordings.save(scene.study, "mindfulness-of-sound", "en", b"RIFF\x00\x00\x00\x00WAVE",
+                    scene.researcher)
+    row_id = db.session.scalar(select(PracticeRecording.id))
+    return f"/research/studies/{scene.study.id}/recordings/{row_id}/delete"
+
+
 def _earlier_sheet(scene: Scene) -> str:
     sheet = ConsentVersion(study_id=scene.study.id, version="v0.9", sheet_text="Earlier")
     db.session.add(sheet)
@@ -375,6 +400,9 @@ SETUP_CASES: dict[str, Case] = {
     "study_setup.staff POST": Case(
         _researcher, lambda s: _staff_candidate(s, on_staff=False),
         lambda s: {"user_id": str(s.people["candidate"]), "is_clinician": "y"}),
+    "study_setup.safety POST": Case(
+        _researcher, _setup_page("safety"),
+        lambda s: {"risk_posts_visible": "y", "escalation_minutes": "15"}),
     "study_setup.remove_staff POST": Case(
         _researcher, lambda s: _staff_candidate(s, on_staff=True),
         lambda s: {"user_id": str(s.people["candidate"])}),
@@ -384,6 +412,11 @@ SETUP_CASES: dict[str, Case] = {
                    "wording_text": "items: {1: 悲しさ}"}),
     "study_setup.baseline POST": Case(_researcher, _baseline_person,
                                       lambda s: {"bl-gender": "male"}),
+    "study_setup.recordings_page POST": Case(
+        _researcher, _setup_page("recordings"),
+        lambda s: {"practice": "mindfulness-of-sound", "language": "en",
+                   "audio": (b"RIFF\x04\x00\x00\x00WAVEdata", "practice.wav")}),
+    "study_setup.remove_recording POST": Case(_researcher, _uploaded_recording),
 }
 CASES.update(SETUP_CASES)
 
@@ -474,9 +507,12 @@ def _burst(app, cookie: str, url: str, form: dict, times: int) -> list[int]:
     def click() -> None:
         browser = FlaskClient(app, app.response_class, use_cookies=True)
         browser.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie, domain="hearth.test")
+        # a file (bytes, name) is read by the request that sends it: each click its own
+        data = {k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) else v
+                for k, v in form.items()}
         start.wait()
         try:
-            statuses.append(browser.post(url, data=form).status_code)
+            statuses.append(browser.post(url, data=data).status_code)
         except BaseException as exc:  # noqa: BLE001 - an unhandled error is a 500
             statuses.append(f"raised {type(exc).__name__}: {exc}")
 

@@ -155,6 +155,7 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
             ["rows", "confirm-0", "participant-0", "minutes-0", "confirm-1", "participant-1",
              "minutes-1"]),
         "alert note": ("leader", f"/alerts/{world.alert.id}/note", ["note"]),
+        "alert hide post": ("leader", f"/alerts/{world.alert.id}/hide", ["reason"]),
         "screening": ("home_researcher", f"/research/participants/{applicant}/screening",
                       [rule["key"] for rule in CFT_ELIGIBILITY]),
         "consent": ("home_researcher", f"/research/participants/{applicant}/consent",
@@ -203,6 +204,8 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
                             ["version", "sheet_text", "sheet_file", "current"]),
         "study staff": ("home_researcher", f"/research/studies/{study}/staff",
                         ["user_id", "is_clinician", "blind_to_arm"]),
+        "study safety": ("home_researcher", f"/research/studies/{study}/safety",
+                         ["risk_posts_visible", "escalation_minutes"]),
         "current information sheet": ("home_researcher",
                                       f"/research/studies/{study}/consent/current",
                                       ["version_id"]),
@@ -213,6 +216,8 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
         "invite staff": ("admin", "/admin/invitations", ["email", "name", "role", "language"]),
         "bulk invitation confirm": ("admin", "/admin/invitations/bulk/confirm", ["rows"]),
         "role change": ("admin", f"/admin/users/{home.facilitator.id}/role", ["role"]),
+        "removal request": ("home_researcher", f"/research/participants/{pid}/removal-request",
+                            ["confirm"]),
         "contact log": ("home_researcher", f"/research/participants/{pid}/contacts",
                         ["kind", "contacted_at", "outcome", "next_step"]),
         "participant invitation": ("home_researcher", f"/research/participants/{pid}/invitation",
@@ -273,6 +278,7 @@ def _valid(world: World, extra: dict[str, int]) -> dict[str, dict]:
                                 "list_length": "20", "factors": ["site"]},
         "consent version": {"version": "v9", "sheet_text": "Sheet", "current": "y"},
         "study staff": {"user_id": str(home.facilitator.id), "is_clinician": "y"},
+        "study safety": {"risk_posts_visible": "y", "escalation_minutes": "45"},
         "wording": {"instrument": "BDI-II", "language": "ja",
                     "wording_text": "items: {1: 悲しさ}"},
         "invite staff": {"email": "new.rater@example.org", "name": "New Rater",
@@ -390,18 +396,20 @@ FORMS = ["sign-in", "reset request", "reset password", "change password", "langu
          "settings", "notifications", "practice log", "practice edit", "post", "reply",
          "post edit", "flag",
          "hide", "moderation", "meeting record", "reschedule", "attendance register",
-         "attendance import confirm", "alert note", "screening", "consent", "randomisation",
+         "attendance import confirm", "alert note", "alert hide post", "screening", "consent",
+         "randomisation",
          "cohort", "withdrawal", "adverse event", "questionnaire",
          "questionnaire answer", "rater entry", "removal", "account", "arm", "arm edit",
          "cohort setup", "cohort edit", "timepoint", "timepoint edit", "group staff",
          "new study", "new study by admin", "eligibility", "characteristics", "baseline",
          "randomisation setup", "consent version", "current information sheet", "study staff",
+         "study safety",
          "study staff removal",
          "wording",
          "invite staff", "bulk invitation confirm", "role change", "participant invitation",
          "invitation accept",
          "cohort facilitator", "cohort participants", "form groups", "group move",
-         "group leader", "applications", "contact log"]
+         "group leader", "applications", "contact log", "removal request"]
 
 
 #: forms that answer an accepted submission with something other than a redirect
@@ -518,6 +526,34 @@ def test_bulk_invitation_upload_survives_arbitrary_files(app):
                                content_type="multipart/form-data")
         assert response.status_code == 200, response.status_code
         assert _snapshot() == before  # the preview never writes
+
+    upload()
+
+
+def test_recording_upload_survives_arbitrary_files(app):
+    world = gen_world()
+    client, token = _signed_in_client(app, world, "home_researcher")
+    path = f"/research/studies/{world.home.study.id}/recordings"
+    contents = st.one_of(
+        st.binary(max_size=2000),
+        st.sampled_from([b"ID3", b"OggS", b"RIFF\x00\x00\x00\x00WAVE", b"fLaC"]).flatmap(
+            lambda head: st.binary(max_size=200).map(lambda tail: head + tail)),
+    )
+    fields = st.fixed_dictionaries({
+        "practice": st.sampled_from(["mindfulness-of-sound", "no-such-practice", "", ODD[0]]),
+        "language": st.sampled_from(["en", "ja", "zh", "xx", ""]),
+    })
+
+    @FUZZ
+    @given(data=contents, form=fields)
+    def upload(data, form):
+        before = _snapshot()
+        response = client.post(path, data={"csrf_token": token, **form,
+                                           "audio": (io.BytesIO(data), "practice.mp3")},
+                               content_type="multipart/form-data")
+        assert response.status_code in (200, 302), response.status_code
+        if response.status_code == 200:
+            assert _snapshot() == before  # a refused upload keeps nothing
 
     upload()
 
@@ -661,13 +697,13 @@ FIELDLESS = {
     "participant.session_done",  # test_delivery_participant: ..._and_mark_as_done
     "participant.session_opened",  # test_delivery_participant: ..._and_mark_as_done
     "settings.renew_calendar_link",  # test_calendar_privacy: ..._and_the_old_one_stops
+    "study_setup.remove_recording",  # test_recordings: test_a_removed_recording_is_gone_...
     "participant.practice_delete",  # test_delivery_participant: test_edit_and_delete_own_...
     "groups.delete",  # test_groups: test_only_the_author_edits_or_deletes_a_post
     "alerts.act",  # own/acknowledge/close in the URL; test_alerts: test_working_an_alert_...
     "researcher.generate_list",  # test_trial_researcher: test_from_application_to_allocation_...
     "researcher.add_applicant",  # test_trial_researcher: test_from_application_to_allocation_...
     "researcher.assign_groups",  # test_trial_operations: test_groups_are_filled_by_size_...
-    "researcher.request_removal",  # test_trial_operations: test_asking_for_removal_is_leaving_...
     "two_factor.start",  # test_two_factor: test_enrolment_shows_a_qr_code_and_the_key_...
     "cohort_staff.remove_facilitator",  # test_cohort_groups: test_facilitators_are_given_...
     "admin.reset_two_factor",  # test_two_factor: test_an_admin_resets_two_factor_for_a_lost_...
@@ -680,6 +716,7 @@ FIELDLESS = {
 OWN_FUZZ_TEST = {
     "facilitator.attendance_import_upload": "test_attendance_upload_survives_arbitrary_files",
     "admin.bulk_upload": "test_bulk_invitation_upload_survives_arbitrary_files",
+    "study_setup.recordings_page": "test_recording_upload_survives_arbitrary_files",
     "auth.two_factor_step": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.confirm": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.disable": "test_two_factor_forms_survive_arbitrary_input",

@@ -153,3 +153,13 @@ def test_a_refused_post_keeps_what_was_typed_and_its_submission_token(app):
     assert response.status_code == 400
     assert "Keep this text" in page and SUBMISSION.findall(page) == ["kept-token"]
     assert "<details class=\"card\" open>" in page
+
+
+def test_post_times_use_the_pages_date_style_not_numeric_us_timestamps(app):
+    world = gen_world()
+    post = gen_post(world.group, world.member, "A quiet week", minutes_ago=5)
+    page = feed(client_for(app, world.member2), world.group.id)
+    shown = re.search(rf'id="post-{post.id}".*?<time datetime="[^"]+">([^<]+)</time>', page,
+                      re.S).group(1)
+    assert not re.search(r"\d+/\d+/\d+|[AP]M", shown), shown
+    assert re.fullmatch(r"[A-Z][a-z]{2} \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d", shown), shown

@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 from models import (
     Arm,
     Cohort,
+    ConsentVersion,
     Group,
     Participant,
     Post,
@@ -39,6 +40,7 @@ from models import (
 )
 from program import demo
 from program.instruments.library import load_library
+from program.trial.characteristics import LIBRARY
 from tests.conftest import sign_in
 from tests.test_i18n_catalogues import ensure_compiled
 
@@ -146,6 +148,13 @@ def typed_by_people() -> list[str]:
                    Group.name, Post.title, Post.body, Post.hidden_reason, PracticeLog.note,
                    Timepoint.label, Timepoint.key):
         phrases.update(v for v in db.session.scalars(select(column).distinct()) if v)
+    # information sheets, and the choices a study typed for a characteristic (its sites)
+    phrases.update(v for v in db.session.scalars(select(ConsentVersion.sheet_text)) if v)
+    for chosen in db.session.scalars(select(Study.baseline_characteristics)):
+        for d in chosen or []:
+            library = LIBRARY.get(d["key"]) if d.get("label") is None else None
+            shown_translated = {code for code, _label in library[2]} if library else set()
+            phrases.update(set(d.get("choices") or []) - shown_translated)
     return sorted(phrases, key=len, reverse=True)
 
 

@@ -77,3 +77,23 @@ def test_unknown_token_and_disabled_accounts_get_nothing(app, client):
 def test_roles_without_cohorts_get_an_empty_calendar(app, client):
     researcher = gen_user("researcher")
     assert list(_feed(client, researcher).walk("VEVENT")) == []
+
+
+def test_meetings_are_named_by_session_in_the_readers_language(app, client):
+    course = gen_course("msc")
+    db.session.add(Meeting(cohort_id=course.cohort.id, session_number=2, outcome="postponed",
+                           postponed_to=utc(2026, 10, 24, 9), checklist_done=[]))
+    db.session.commit()
+    with time_machine.travel(utc(2026, 10, 20), tick=False):
+        english = _events(_feed(client, course.user))
+    first = next(e for uid, e in english.items() if uid.endswith("session1@hearth.test"))
+    assert str(first["summary"]) == "Session 1: Discovering mindful self-compassion"
+    db.session.get(User, course.user.id).locale = "ja"
+    db.session.commit()
+    with time_machine.travel(utc(2026, 10, 20), tick=False):
+        japanese = _events(_feed(client, course.user))
+    first = next(e for uid, e in japanese.items() if uid.endswith("session1@hearth.test"))
+    assert str(first["summary"]).startswith("セッション1")
+    moved = next(e for uid, e in japanese.items() if uid.endswith("session2@hearth.test"))
+    assert "2026-10-22 18:00" in str(moved["description"])
+    assert "Moved from" not in str(moved["description"])

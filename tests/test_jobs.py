@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from models import OutboxMessage, Participant, PracticeLog, User, db
 from program.messaging import jobs
-from program.messaging.jobs import LEASE, _claim, dispatch, tick
+from program.messaging.jobs import LEASE, dispatch, tick
 from program.messaging.outbox import enqueue
+from program.messaging.sending import claim as _claim
 from tests.conftest import make_app
 from tests.factories import gen_participant, gen_user
 from tests.factories_delivery import VIDEO, gen_course, utc

@@ -224,3 +224,23 @@ def test_the_link_also_goes_by_email_and_its_body_is_emptied_once_sent(app, as_u
     assert link.split("/apply/continue/")[1] in str(sent)
     db.session.refresh(message)
     assert message.status == "sent" and message.body_text == ""
+
+
+def test_an_online_applicants_invitation_is_filled_in_with_the_address_they_gave(app, as_user):
+    """Enrolled, the applicant is invited at the address they applied with (and in the
+    language of the page they applied on): the researcher need not copy it."""
+    study, researcher = _msc_study()
+    client = as_user(researcher)
+    _open(client, study)
+    visitor, link = _apply(app, "kaito@example.org")
+    post_form(visitor, f"{link}/screening", {"age": "40", "practice": "yes", "psychosis": "no"})
+    post_form(visitor, f"{link}/consent", {"agree": "y"})
+    participant = db.session.scalar(select(Participant).where(Participant.study_id == study.id))
+    page = f"/research/participants/{participant.id}"
+    assert post_form(client, f"{page}/randomise", token_from=page).status_code == 302
+    html = client.get(page).get_data(as_text=True)
+    assert 'value="kaito@example.org"' in html
+    # someone who applied to the team in person has no address to fill in
+    other = post_form(client, f"/research/studies/{study.id}/applicants", token_from=page)
+    assert 'value="kaito@example.org"' not in client.get(other.headers["Location"]).get_data(
+        as_text=True)

@@ -29,13 +29,14 @@ _spec.loader.exec_module(benchmark)
 LANGUAGES = ("en", "ja", "zh")
 #: (recall at least, false alarms at most, urgent statements found as urgent at least) on the
 #: evaluation set the patterns were written with
-FLOORS = {"en": (386 / 386, 0.0, 144 / 146), "ja": (373 / 374, 0.0, 145 / 149),
-          "zh": (372 / 372, 0.0, 141 / 145)}
+FLOORS = {"en": (533 / 546, 0.0, 203 / 216), "ja": (516 / 534, 0.0, 199 / 219),
+          "zh": (519 / 532, 0.0, 200 / 216)}
 #: (recall at least, false alarms at most) on the held-out set, written before the last round
 #: of pattern changes and never tuned on: what the detector does with statements it has not
-#: seen (the figure to quote), far below the evaluation set's. When the held-out set is used
-#: to improve the patterns, fold it into the evaluation set and write a new one first.
-HELD_OUT_FLOORS = {"en": (25 / 40, 1 / 40), "ja": (23 / 40, 2 / 40), "zh": (18 / 40, 0 / 40)}
+#: seen (the figure to quote). When the held-out set is used to improve the patterns, fold it
+#: into the evaluation set and write a new one first. Set 7, scored once after round 7: far
+#: below the 90 % aim (see tests/data/risk_eval/README.md).
+HELD_OUT_FLOORS = {"en": (11 / 60, 2 / 60), "ja": (9 / 60, 3 / 60), "zh": (17 / 60, 1 / 60)}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -58,6 +59,16 @@ def test_recall_and_false_alarms_hold_the_floor_the_benchmark_reached(language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_the_held_out_set_is_big_enough_to_quote(language):
+    statements = benchmark.load_set(language, held_out=True)
+    risk = [s for s in statements if s.risk]
+    assert len(risk) >= 60 and len(statements) - len(risk) >= 60
+    assert {s.family for s in risk} == set(FAMILIES)
+    development = {s.text for s in benchmark.load_set(language)}
+    assert not development & {s.text for s in statements}  # none of it tuned on
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_the_held_out_set_holds_its_floor(language):
     result = benchmark.evaluate(language, held_out=True)
     # plain numbers only, so that a failure never lists the held-out statements
@@ -70,10 +81,12 @@ def test_the_held_out_set_holds_its_floor(language):
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_each_shipped_pattern_finds_each_of_its_examples(language):
-    for pattern in rules(language).patterns:
+    shipped = (*rules(language).patterns, *rules(language).compositions)
+    assert rules(language).compositions, "compositions over concepts, not only whole phrases"
+    for pattern in shipped:
         assert pattern.examples, pattern.id
         for example in pattern.examples:
-            found = {m.pattern for m in detect(example, (language,))}
+            found = {m.pattern for m in rules(language).matches(detector.normalise(example))}
             assert f"{language}:{pattern.id}" in found, (pattern.id, example, found)
 
 
@@ -101,9 +114,35 @@ def test_the_statements_the_phrase_lists_missed_are_found(text):
 
 
 @pytest.mark.parametrize("text", ["I'm dead tired", "死ぬほど疲れた", "累死了", "笑死我了",
-                                  "I don't want to die", "我不想死", "死にたくない"])
+                                  "I don't want to die", "我不想死", "死にたくない",
+                                  # "rsk" (リスカ) and "od" are words of their own, not inside
+                                  "I gave my old bike to my neighbour's kid", "good food"])
 def test_everyday_idioms_and_not_wanting_to_die_raise_nothing(text):
     assert detect(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "i want to d1e", "i wanna diiiiie", "k1ll mys3lf", "シニタイ", "ジサツしたい",
+    "我想自殺", "活著好累，想一了百了",
+])
+def test_leetspeak_repeated_letters_katakana_and_traditional_characters_are_read(text):
+    assert detect(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "wish i could just fade out and never come back",   # desire + death, words apart
+    "some days I pray my heart stops",
+    "I keep a stash of tablets put aside",              # means + preparation
+    "my family would all be so much happier without me",  # burden + others
+    "いっそ消えてしまいたい", "大切な本は全部友達に譲った",
+    "我只想一切都永远停下来", "我觉得自己就是个包袱",
+])
+def test_compositions_find_a_thought_put_in_words_no_phrase_lists(text):
+    composed = {f"{language}:{c.id}"
+                for language in LANGUAGES for c in rules(language).compositions}
+    found = {m.pattern for language in LANGUAGES
+             for m in rules(language).matches(detector.normalise(text))}
+    assert found & composed, (text, found)
 
 
 def test_a_negated_statement_still_alerts_but_only_as_a_concern():
@@ -146,6 +185,21 @@ def test_a_pattern_file_with_an_unknown_family_is_refused(tmp_path, monkeypatch)
     detector.rules.cache_clear()
     try:
         with pytest.raises(PatternFileError, match="unknown family"):
+            rules("xx")
+    finally:
+        detector.rules.cache_clear()
+
+
+def test_a_composition_over_an_unknown_concept_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "xx.yaml").write_text(
+        "triggers: [a]\npatterns:\n  - {id: p, family: farewell, level: urgent, regex: a}\n"
+        "concepts: {want: want}\ncompositions:\n"
+        "  - {id: c, family: farewell, level: urgent, concepts: [want, die]}\n",
+        encoding="utf-8")
+    monkeypatch.setattr(detector, "PATTERNS_DIR", tmp_path)
+    detector.rules.cache_clear()
+    try:
+        with pytest.raises(PatternFileError, match="known concepts"):
             rules("xx")
     finally:
         detector.rules.cache_clear()

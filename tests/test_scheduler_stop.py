@@ -6,6 +6,9 @@ PostgreSQL with DATABASE_URL).
   at once, the process exits, and the next scheduler sends the rest, each message once.
 - A crash (SIGKILL): the claims expire after the lease (60 s in production, shortened here)
   and the next scheduler sends what the dead one held, each message once.
+- A crash (SIGKILL) after the SMTP server accepted a message and before it was marked sent:
+  that one message is sent again with the same Message-ID (what the README promises); the rest
+  of the batch, claimed but never attempted, is sent once.
 - A safety alert queued behind hundreds of notices goes out within a fraction of a second.
 
 Each test prints its timings.
@@ -45,13 +48,26 @@ class SlowSmtp:
     def __init__(self, delay: float):
         self.delay = delay
         self.received: list[tuple[str, str, float]] = []
+        self.message_ids: list[str] = []
         self.lock = threading.Lock()
+        #: when set, the first message is taken, then ``accepted`` is set and the "250" reply
+        #: waits until ``reply`` is set (the test kills the dispatcher in between)
+        self.hold_first = False
+        self.accepted = threading.Event()
+        self.reply = threading.Event()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         await asyncio.sleep(self.delay)
-        subject = message_from_bytes(envelope.content)["Subject"] or ""
+        message = message_from_bytes(envelope.content)
         with self.lock:
-            self.received.append((envelope.rcpt_tos[0].lower(), str(subject), time.monotonic()))
+            self.received.append((envelope.rcpt_tos[0].lower(), str(message["Subject"] or ""),
+                                  time.monotonic()))
+            self.message_ids.append(str(message["Message-ID"]))
+            holding = self.hold_first and not self.accepted.is_set()
+        if holding:  # the message is stored: the server has accepted it
+            self.accepted.set()
+            while not self.reply.is_set():
+                await asyncio.sleep(0.02)
         return "250 OK"
 
     def count(self) -> int:
@@ -227,3 +243,55 @@ def test_a_safety_alert_goes_ahead_of_queued_notices(outbox_db, smtp, tmp_path):
     print(f"\ntimings: safety alert delivered {waited:.2f} s after it was queued, ahead of "
           f"{behind} older notices (SMTP {smtp.delay * 1000:.0f} ms per message); "
           f"queued at t={queued_at:.0f}")
+
+
+def _rows(app) -> list[OutboxMessage]:
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        db.session.remove()
+    return rows
+
+
+def test_a_message_the_server_accepted_before_the_crash_is_resent_with_its_message_id(
+        outbox_db, smtp, tmp_path):
+    """SIGKILL between the server's acceptance and "sent": the README's promise, exactly."""
+    lease = 4
+    app, url = outbox_db
+    emails = _queue(app, 5)
+    smtp.delay, smtp.hold_first = 0.0, True
+    log = tmp_path / "scheduler.log"
+    first = _scheduler(url, smtp.port, log, OUTBOX_LEASE_SECONDS=str(lease))
+    try:
+        assert smtp.accepted.wait(60), log.read_text()[-2000:]
+        os.killpg(first.pid, signal.SIGKILL)  # the server has the message; no reply came back
+        first.wait(10)
+    finally:
+        smtp.reply.set()
+        _end(first)
+    [in_flight] = smtp.message_ids
+    at_crash = _rows(app)
+    attempted = [r for r in at_crash if r.attempt_started_at is not None]
+    assert [r.message_id for r in attempted] == [in_flight]  # stored before the conversation
+    assert {(r.status, r.attempt_started_at is None) for r in at_crash
+            if r not in attempted} == {("sending", True)}  # claimed, never attempted
+    assert attempted[0].status == "sending"
+
+    second = _scheduler(url, smtp.port, log, OUTBOX_LEASE_SECONDS=str(lease))
+    try:
+        _wait(lambda: _statuses(app)["sent"] == 5, lease + 30, "every message")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(20)
+        _end(second)
+    rows = _rows(app)
+    copies = Counter(smtp.message_ids)
+    assert copies[in_flight] == 2  # the one in doubt: sent again, with the same Message-ID
+    assert set(copies) == {r.message_id for r in rows} and len(copies) == 5
+    assert sum(copies.values()) == 6  # the other four once each
+    twice = emails[[r.message_id for r in rows].index(in_flight)]  # rows in queueing order
+    assert Counter(to for to, _s, _t in smtp.received) == Counter(emails) + Counter([twice])
+    assert [r.resent_in_doubt for r in rows] == [int(r.message_id == in_flight) for r in rows]
+    text = log.read_text()
+    assert f"sending it again with the same Message-ID {in_flight}" in text
+    print(f"\nafter SIGKILL: 1 message in doubt ({in_flight}) delivered twice with that "
+          f"Message-ID, 4 claimed-but-unsent messages once each")

@@ -128,3 +128,19 @@ def test_the_command_line_generates_the_list_and_prints_the_flow(app, runner):
     assert flow.exit_code == 0 and '"applied": 1' in flow.output
     assert runner.invoke(args=["trial", "flow", "nope"]).exit_code == 1
     assert "0 messages queued" in runner.invoke(args=["trial", "invite"]).output
+
+
+def test_a_removal_request_needs_its_confirmation_and_without_it_changes_nothing(app, as_user):
+    study = gen_trial("blocks", seed=SEED)
+    client = as_user(_researcher(study))
+    person = gen_applicant(study)
+    page = f"/research/participants/{person.id}"
+    refused = post_form(client, f"{page}/removal-request", token_from=page,
+                        follow_redirects=True).get_data(as_text=True)
+    assert "Tick the box to confirm" in refused
+    db.session.expire_all()
+    assert db.session.get(Participant, person.id).data_removal_requested_at is None
+    post_form(client, f"{page}/removal-request", {"confirm": "yes"}, token_from=page)
+    db.session.expire_all()
+    stored = db.session.get(Participant, person.id)
+    assert stored.data_removal_requested_at is not None and stored.status == "withdrawn"

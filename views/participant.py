@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,9 +30,11 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from models import Participant, PracticeLog, SessionProgress, db, utcnow
 from program.core.dates import pattern
 from program.courses import delivery as operations
+from program.courses import recordings
 from program.courses.catalogue import get_catalogue
 from program.courses.event_pages import fill_placeholders
 from program.courses.week import day_contacts, event_page, participant_week
+from program.safety import alerts as safety
 from views import navigation, pwa
 from views.access import role_required
 from views.forms import options, plausible_date, values
@@ -156,7 +168,7 @@ def session(number: int):
     guide = content.facilitator_guide
     sections = [section for section in content.sections if section is not guide]
     return render_template("participant/session.html", session=content, sections=sections,
-                           progress=progress)
+                           progress=progress, recorded=recordings.available(participant.study_id))
 
 
 @bp.post("/sessions/<int:number>/opened")
@@ -221,12 +233,42 @@ def practice_new():
         wanted = request.args.get("practice")
         if wanted in values(form.practice_key):
             form.practice_key.data = wanted
+        form.minutes.data = request.args.get("minutes", type=_listened_minutes)
     elif form.validate_on_submit() and _date_ok(form):
         _row, created = operations.log_practice(participant, _entry(form), form.token.data)
         if created:
             flash(_("Practice logged. Well done for taking the time."), "success")
         return redirect(url_for("participant.practice_history"))
-    return render_template("participant/practice_form.html", form=form, editing=False)
+    recorded = form.practice_key.data in recordings.available(participant.study_id)
+    return render_template("participant/practice_form.html", form=form, editing=False,
+                           recorded=recorded)
+
+
+def _listened_minutes(value: str) -> int:
+    """Minutes listened to a recording, as the player puts them in the form's address."""
+    minutes = int(value)
+    if not 1 <= minutes <= 600:
+        raise ValueError(value)
+    return minutes
+
+
+@bp.get("/practices/<practice_key>/recording")
+@role_required("participant")
+def recording(practice_key: str):
+    """A released practice's recording in the reader's language (or English), served in ranges
+    so a phone can seek and resume; revalidated by its digest rather than downloaded again."""
+    participant = _participant_with_material()
+    if practice_key not in {p.key for p in _released_practices(participant, utcnow())}:
+        abort(404)
+    row = recordings.for_practice(participant.study_id, practice_key, str(get_locale()))
+    if row is None:
+        abort(404)
+    response = send_file(io.BytesIO(row.data), mimetype=row.content_type, conditional=True,
+                         etag=row.sha256, last_modified=row.uploaded_at, max_age=3600)
+    # the same recording for the whole study, no personal data: the phone may keep it
+    response.cache_control.public = False
+    response.cache_control.private = True
+    return response
 
 
 def _own_log(log_id: int, participant: Participant) -> PracticeLog:
@@ -285,9 +327,10 @@ def chart_bars(weeks: list[tuple[date, int]], width: int = 320, height: int = 14
     top = max((m for _d, m in weeks), default=0) or 1
     slot = width / len(weeks)
     plot = height - 20
+    headroom = 14  # the tallest bar's number sits above it, inside the picture
     bars = []
     for i, (start, minutes) in enumerate(weeks):
-        h = round(plot * minutes / top)
+        h = round((plot - headroom) * minutes / top)
         bars.append({"x": round(i * slot + 4), "y": plot - h, "w": round(slot - 8), "h": h,
                      "label": format_date(start, pattern("numeric_day_month")), "minutes": minutes,
                      "cx": round(i * slot + slot / 2)})
@@ -312,5 +355,6 @@ def practice_history():
     catalogue = get_catalogue(get_locale())
     titles = {key: catalogue.practices[key].title for key in {r.practice_key for r in logs}
               if key in catalogue.practices}
+    support = bool(safety.open_sources("practice_log", [r.id for r in logs if r.note]))
     return render_template("participant/practice_history.html", logs=logs, titles=titles,
-                           chart=chart_bars(weeks), weeks=weeks)
+                           chart=chart_bars(weeks), weeks=weeks, support=support)

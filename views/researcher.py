@@ -42,6 +42,7 @@ from models.safety import AeOutcome, AeRelatedness, AeSeverity
 from program.accounts import invitations
 from program.core.dates import shortdate
 from program.reports import study_flow
+from program.safety import alerts as safety_alerts
 from program.safety import detector
 from program.trial import adverse_events as ae_register
 from program.trial import allocation, applications, eligibility, enrolment, records, withdrawal
@@ -200,12 +201,12 @@ def adverse_events(study_id: int):
         select(AdverseEvent, Participant.code).join(Participant)
         .where(AdverseEvent.study_id == s.id).order_by(AdverseEvent.onset_on.desc())).all()
     alerts = db.session.execute(
-        select(SafetyAlert, Participant.code).join(Participant)
+        select(SafetyAlert, Participant.code).outerjoin(Participant)
         .outerjoin(AdverseEvent, AdverseEvent.alert_id == SafetyAlert.id)
         .where(SafetyAlert.study_id == s.id, AdverseEvent.id.is_(None))
         .order_by(SafetyAlert.created_at.desc())).all()
     return render_template("researcher/adverse_events.html", study=s, events=events,
-                           alerts=alerts)
+                           alerts=alerts, counts=safety_alerts.study_alerts(s.id))
 
 
 @bp.get("/studies/<int:study_id>/risk-patterns")
@@ -246,8 +247,18 @@ def _participant_page(p: Participant, *, consent=None, withdrawal=None, event=No
         "researcher/participant.html", participant=p, study=study, screening=screening,
         rules=_shown_rules(study.eligibility_rules), consent=consent, withdrawal=withdrawal,
         event=event, cohorts=cohorts, screening_errors=screening_errors or {},
-        withdrawal_labels=WITHDRAWAL_LABELS, invite=invite or ParticipantInviteForm(),
+        withdrawal_labels=WITHDRAWAL_LABELS, invite=invite or _invite_form(p),
         invitation=invitations.for_participant(p.id)), status
+
+
+def _invite_form(p: Participant) -> ParticipantInviteForm:
+    """The invitation form, filled in with the address and language an online applicant gave."""
+    contact = applications.applicant_contact(p.id)
+    if contact is None:
+        return ParticipantInviteForm(formdata=None)
+    email, locale = contact
+    return ParticipantInviteForm(formdata=None, data={
+        "email": email, **({"language": locale} if locale in dict(LANGUAGES) else {})})
 
 
 @bp.post("/participants/<int:participant_id>/screening")
@@ -335,8 +346,13 @@ def withdraw(participant_id: int):
 @bp.post("/participants/<int:participant_id>/removal-request")
 @role_required("researcher")
 def request_removal(participant_id: int):
-    """Record the person's request that their data be removed (an admin carries it out)."""
+    """Record the person's request that their data be removed (an admin carries it out), once
+    the researcher has ticked that the person asked for it: the step cannot be undone."""
     p = researcher_participant(participant_id)
+    if request.form.get("confirm") != "yes":
+        flash(_("Tick the box to confirm that the person asked for their data to be removed; "
+                "nothing was recorded."), "error")
+        return redirect(url_for("researcher.participant", participant_id=p.id) + "#withdrawal")
     withdrawal.request_data_removal(p.id, on=utcnow().date(), actor=current_user)
     return _done(_("Removal request recorded; an administrator will process it."), p)
 

@@ -61,12 +61,13 @@ class IdConverter(IntegerConverter):
 UPLOAD_ENDPOINTS = {"admin.bulk_upload": frozenset({"file"})}
 
 
-def accepts_uploads(*fields: str):
+def accepts_uploads(*fields: str, limit: str = "MAX_UPLOAD_LENGTH"):
     """Mark a view (just under its route decorator) as taking file uploads in ``fields``: its
-    requests may be up to ``MAX_UPLOAD_LENGTH``; everywhere else a file part is refused."""
+    requests may be up to the config value ``limit``; everywhere else a file part is refused."""
 
     def mark(view):
         view.upload_fields = frozenset(fields)
+        view.upload_limit = limit
         return view
 
     return mark
@@ -80,7 +81,7 @@ def apply_request_limits():
     uploads = (getattr(view, "upload_fields", None)
                or UPLOAD_ENDPOINTS.get(request.endpoint or "", frozenset()))
     if uploads:
-        request.max_content_length = config["MAX_UPLOAD_LENGTH"]
+        request.max_content_length = config[getattr(view, "upload_limit", "MAX_UPLOAD_LENGTH")]
     if request.method != "POST":
         return
     if request.mimetype == "multipart/form-data" and set(request.files) - uploads:

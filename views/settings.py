@@ -41,7 +41,7 @@ class SettingsForm(FlaskForm):
 def edit():
     """Change your own time zone, language, reminders and notification choices."""
     form = SettingsForm(obj=current_user)
-    form.timezone.choices = options(timezone_choices())
+    form.timezone.choices = options(timezone_choices(current_user.timezone))
     if not form.is_submitted():
         form.locale.data = current_user.locale or ""
     if form.validate_on_submit():

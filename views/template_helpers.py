@@ -12,6 +12,7 @@ from program.core import dates
 from program.core.audit import AuditAction
 from program.core.zones import zonename
 from program.courses import markdown
+from program.safety import alerts
 from program.trial import characteristics, eligibility
 from views import navigation, pwa
 from views.questionnaires import questionnaire_helpers
@@ -30,6 +31,7 @@ def post_html(html: str | None) -> Markup:
 
 FILTERS = {
     "longdatetime": dates.longdatetime,
+    "shortdatetime": dates.shortdatetime,
     "longdate": dates.longdate,
     "shortdate": dates.shortdate,
     "daymonth": dates.daymonth,
@@ -53,7 +55,14 @@ def _navigation():
         return pwa.offline_key(current_user.id) if current_user.is_authenticated else ""
 
     return {"nav_links": nav_links, "current_locale": lambda: str(get_locale() or "en"),
-            "offline_key": offline_key}
+            "open_alert_count": _open_alert_count, "offline_key": offline_key}
+
+
+def _open_alert_count() -> int:
+    """Open safety alerts the signed-in staff member receives (the menu's badge)."""
+    if not current_user.is_authenticated or current_user.role == "participant":
+        return 0
+    return alerts.open_count(current_user)
 
 
 def init_template_helpers(app: Flask) -> None:

@@ -8,7 +8,7 @@ from flask_babel import lazy_pgettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import AuditEntry, User, db
+from models import AuditEntry, Cohort, Group, Participant, Study, User, db
 from models._types import Vocabulary
 
 
@@ -76,6 +76,10 @@ class AuditAction(Vocabulary):
                            lazy_pgettext("audit action", "removed a study's staff member"))
     WORDING_UPLOADED = ("study.wording_uploaded",
                         lazy_pgettext("audit action", "uploaded licensed item wording"))
+    RECORDING_UPLOADED = ("study.recording_uploaded",
+                          lazy_pgettext("audit action", "uploaded a practice recording"))
+    RECORDING_REMOVED = ("study.recording_removed",
+                         lazy_pgettext("audit action", "removed a practice recording"))
     BASELINE_RECORDED = ("participant.baseline_recorded",
                          lazy_pgettext("audit action", "entered baseline characteristics"))
     ALLOCATION_LIST_GENERATED = ("allocation_list.generated",
@@ -137,12 +141,19 @@ class AuditAction(Vocabulary):
                           lazy_pgettext("audit action", "acknowledged a safety alert"))
     ALERT_NOTE = "alert.note", lazy_pgettext("audit action", "wrote a note on a safety alert")
     ALERT_CLOSED = "alert.close", lazy_pgettext("audit action", "closed a safety alert")
+    STUDY_SAFETY_SET = ("study.safety_set",
+                        lazy_pgettext("audit action", "changed the study's safety settings"))
+    ALERT_ESCALATED = ("alert.escalate",
+                       lazy_pgettext("audit action", "escalated an unacknowledged safety alert"))
     POST_PINNED = "post.pin", lazy_pgettext("audit action", "pinned a post")
     POST_UNPINNED = "post.unpin", lazy_pgettext("audit action", "unpinned a post")
     POST_LOCKED = "post.lock", lazy_pgettext("audit action", "locked a thread")
     POST_UNLOCKED = "post.unlock", lazy_pgettext("audit action", "unlocked a thread")
     POST_HIDDEN = "post.hide", lazy_pgettext("audit action", "hid a post")
     POST_RESTORED = "post.restore", lazy_pgettext("audit action", "restored a post")
+    POST_HELD = "post.hold", lazy_pgettext("audit action", "held a post for review")
+    POST_RELEASED = ("post.release",
+                     lazy_pgettext("audit action", "released a post held for review"))
     FLAGS_RESOLVED = "post.resolve_flags", lazy_pgettext("audit action", "resolved a post's flags")
     REPORT_DOWNLOADED = "report.downloaded", lazy_pgettext("audit action", "downloaded a report")
     DATA_EXPORTED = "report.exported", lazy_pgettext("audit action", "exported study data")
@@ -181,6 +192,28 @@ def latest(action: str | None = None, limit: int = 50, *,
     if actor is not None:
         query = query.where(AuditEntry.actor_id == actor)
     return [(entry, name) for entry, name in db.session.execute(query)]
+
+
+#: audited objects that people know by a name: the model and the column that names it (a
+#: participant by their pseudonymous code, never by an id)
+_NAMED_BY = {"Participant": Participant.code, "User": User.display_name, "Study": Study.title,
+             "Cohort": Cohort.name, "Group": Group.name}
+
+
+def object_names(entries) -> dict[tuple[str, int], str]:
+    """The names of the objects of ``entries`` (one query per kind of object on the page)."""
+    wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        if entry.object_type in _NAMED_BY and entry.object_id is not None:
+            wanted.setdefault(entry.object_type, set()).add(entry.object_id)
+    names = {}
+    for kind, ids in wanted.items():
+        column = _NAMED_BY[kind]
+        model = column.class_
+        for object_id, name in db.session.execute(
+                select(model.id, column).where(model.id.in_(ids))):
+            names[(kind, object_id)] = name
+    return names
 
 
 def actors() -> list[tuple[int, str]]:

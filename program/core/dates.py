@@ -45,6 +45,12 @@ def longdatetime(value: datetime | None) -> str:
     return "" if value is None else format_datetime(value, pattern("long_datetime"))
 
 
+def shortdatetime(value: datetime | None) -> str:
+    """Abbreviated weekday, date and time in the viewer's time zone and language: the one
+    short form for timestamps in lists (never Babel's numeric US-style "12/4/26, 6:00 PM")."""
+    return "" if value is None else format_datetime(value, pattern("short_datetime"))
+
+
 def longdate(value: date | None) -> str:
     """Weekday and date in the viewer's language."""
     return "" if value is None else format_date(value, pattern("long_date"))

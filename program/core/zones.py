@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from importlib import resources
 from zoneinfo import available_timezones
 
 from babel.dates import get_timezone_location
@@ -12,7 +13,12 @@ from flask_babel import get_locale
 
 @cache
 def _zone_names() -> tuple[str, ...]:
-    return tuple(name for name in sorted(available_timezones()) if "/" in name or name == "UTC")
+    """The zones people choose from: one per place, as IANA's zone.tab lists them, and UTC;
+    no legacy aliases (US/Eastern, Japan, Etc/GMT+5) that name the same clocks again."""
+    table = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    places = {line.split("\t")[2] for line in table.splitlines()
+              if line and not line.startswith("#")}
+    return tuple(sorted(places & available_timezones())) + ("UTC",)
 
 
 @cache
@@ -35,9 +41,14 @@ def _choices(locale: str) -> list[tuple[str, str]]:
     return [(name, zone_label(name, locale)) for name in _zone_names()]
 
 
-def timezone_choices() -> list[tuple[str, str]]:
-    """Every time zone, labelled in the viewer's language (the value stays the IANA name)."""
-    return _choices(str(get_locale() or "en"))
+def timezone_choices(current: str | None = None) -> list[tuple[str, str]]:
+    """Every place's time zone, labelled in the viewer's language (the value stays the IANA
+    name); a ``current`` choice stored under an alias stays on the list, so it can be kept."""
+    locale = str(get_locale() or "en")
+    choices = _choices(locale)
+    if current and current not in _zone_names() and current in available_timezones():
+        choices = [(current, zone_label(current, locale)), *choices]
+    return choices
 
 
 def zonename(name: str | None) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
@@ -48,17 +50,18 @@ def _meeting_event(cohort: Cohort, calendar, program, meeting: PlannedMeeting,
     start = meeting.actual_start or meeting.scheduled_start or meeting.planned_start
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(minutes=meeting.minutes))
-    title = f"{program.name} {meeting.session_number}: {session.title}"
-    event.add("summary", f"{title} (make-up)" if makeup else title)
+    title = _("Session %(n)d: %(title)s", n=meeting.session_number, title=session.title)
+    event.add("summary", _("%(title)s (make-up)", title=title) if makeup else title)
     event.add("sequence", meeting.sequence)
-    lines = [cohort.name]
+    lines = [f"{program.name} · {cohort.name}"]
     if meeting.status == MeetingStatus.CANCELLED:
         event.add("status", "CANCELLED")
     else:
         event.add("status", "CONFIRMED")
         if start != meeting.planned_start and not makeup:
             planned = calendar.local(meeting.planned_start)
-            lines.append(f"Moved from {planned:%Y-%m-%d %H:%M} ({cohort.timezone}).")
+            lines.append(_("Moved from %(when)s (%(zone)s).", when=f"{planned:%Y-%m-%d %H:%M}",
+                           zone=cohort.timezone))
         if cohort.video_link and with_video_link:
             event.add("location", cohort.video_link)
             event.add("url", cohort.video_link)
@@ -67,7 +70,13 @@ def _meeting_event(cohort: Cohort, calendar, program, meeting: PlannedMeeting,
 
 
 def feed(user: User, now: datetime, host: str = "hearth") -> bytes:
-    """The user's calendar as an .ics document."""
+    """The user's calendar as an .ics document, titled in their language ("Session 3: …"):
+    calendar apps fetch it without saying who reads it, so the account's language decides."""
+    with force_locale(user.locale or "en"):
+        return _feed(user, now, host, get_catalogue(user.locale))
+
+
+def _feed(user: User, now: datetime, host: str, catalogue) -> bytes:
     ical = Calendar()
     ical.add("prodid", PRODID)
     ical.add("version", "2.0")
@@ -75,7 +84,7 @@ def feed(user: User, now: datetime, host: str = "hearth") -> bytes:
     ical.add("x-wr-calname", "Hearth")
     for cohort in cohorts_for(user):
         calendar = cohort_calendar(cohort)
-        program = get_catalogue().program(cohort.program)
+        program = catalogue.program(cohort.program)
         for meeting in calendar.meetings + calendar.makeups:
             ical.add_component(_meeting_event(cohort, calendar, program, meeting, now, host,
                                              bool(user.calendar_video_link)))

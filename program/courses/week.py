@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from models import Cohort, Participant, PracticeLog, User, db
+from models import Cohort, Participant, PracticeLog, SessionProgress, User, db
 from program.courses.calendar import PlannedMeeting, current_session, next_meeting
 from program.courses.catalogue import get_catalogue
 from program.courses.content import ExtraEvent
@@ -29,6 +29,11 @@ class Week:
     #: days with any practice logged this week (never a "streak": a missed day is not a loss)
     days_practised: int = 0
     retreat: list = field(default_factory=list)
+    #: the course so far: sessions the participant marked done, of the course's sessions
+    sessions_done: int = 0
+    sessions_total: int = 0
+    #: minutes of practice logged this week (the same week as ``days_practised``)
+    minutes_this_week: int = 0
 
 
 def join_open(meeting: PlannedMeeting | None, video_link: str | None, now: datetime) -> bool:
@@ -57,15 +62,17 @@ def participant_week(participant: Participant, now: datetime, today: date, local
                if this_week else None)
     since = (this_week.actual_start or this_week.planned_start) if this_week else None
     since_day = calendar.local(since).date() if since is not None else None
-    logged, days = set(), set()
-    # One read of the recent log serves both this week's checklist and the days practised.
+    logged, days, minutes = set(), set(), 0
+    # One read of the recent log serves this week's checklist, days and minutes practised.
     start = week_start(since_day, today)
     earliest = min(filter(None, (since_day, start)))
-    for key, day in db.session.execute(
-            select(PracticeLog.practice_key, PracticeLog.practised_on).where(
-                PracticeLog.participant_id == participant.id,
-                PracticeLog.practised_on >= earliest)):
+    for key, day, length in db.session.execute(
+            select(PracticeLog.practice_key, PracticeLog.practised_on, PracticeLog.minutes)
+            .where(PracticeLog.participant_id == participant.id,
+                   PracticeLog.practised_on >= earliest)):
         days.add(day)
+        if start <= day <= today:
+            minutes += length
         if since_day is not None and day >= since_day:
             logged.add(key)
     return Week(
@@ -73,7 +80,17 @@ def participant_week(participant: Participant, now: datetime, today: date, local
         join_open=join_open(upcoming, participant.cohort.video_link, now),
         homework=[(p, p.key in logged) for p in (session.practices if session else ())],
         days_practised=days_practised(days, start, today),
-        retreat=[e for e in calendar.events if e.date >= calendar.local(now).date()])
+        retreat=[e for e in calendar.events if e.date >= calendar.local(now).date()],
+        sessions_done=sessions_done(participant),
+        sessions_total=get_catalogue(locale).program(participant.cohort.program).session_count,
+        minutes_this_week=minutes)
+
+
+def sessions_done(participant: Participant) -> int:
+    """How many of the course's sessions the participant has marked done."""
+    return db.session.scalar(select(func.count()).select_from(SessionProgress).where(
+        SessionProgress.participant_id == participant.id,
+        SessionProgress.completed_at.is_not(None))) or 0
 
 
 def event_page(participant: Participant, key: str, locale) -> ExtraEvent | None:

@@ -88,7 +88,7 @@ def materialise_digests(now: datetime | None = None) -> int:
             .join(thread, Post.parent_id == thread.id)
             .where(Post.created_at >= start, Post.created_at < end,
                    Post.deleted_at.is_(None), Post.hidden_at.is_(None),
-                   thread.author_id.is_not(None))):
+                   Post.held_at.is_(None), thread.author_id.is_not(None))):
         if reply_author != thread_author:
             news[thread_author][group_id][0] += 1
     for author_id, member_id, group_id in db.session.execute(
@@ -96,7 +96,7 @@ def materialise_digests(now: datetime | None = None) -> int:
             .join(GroupMembership, GroupMembership.group_id == Post.group_id)
             .where(Post.announcement.is_(True), Post.created_at >= start,
                    Post.created_at < end, Post.deleted_at.is_(None),
-                   Post.hidden_at.is_(None))):
+                   Post.hidden_at.is_(None), Post.held_at.is_(None))):
         if member_id != author_id:
             news[member_id][group_id][1] += 1
     if not news:

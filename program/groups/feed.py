@@ -60,7 +60,8 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
 def _visible(post: Post, viewer: User, moderator: bool) -> bool:
     if post.deleted_at is not None:
         return False
-    return post.hidden_at is None or moderator or post.author_id == viewer.id
+    shown = post.hidden_at is None and post.held_at is None  # held: under safety review
+    return shown or moderator or post.author_id == viewer.id
 
 
 def _newest_first(post: Post):
@@ -97,7 +98,8 @@ def _feed_statement(moderator: bool, paged: bool):
     group_id, viewer_id = bindparam("group_id"), bindparam("viewer_id")
     top = (Post.group_id == group_id, Post.parent_id.is_(None), Post.deleted_at.is_(None))
     if not moderator:
-        top += (or_(Post.hidden_at.is_(None), Post.author_id == viewer_id),)
+        top += (or_(and_(Post.hidden_at.is_(None), Post.held_at.is_(None)),
+                    Post.author_id == viewer_id),)
     latest = select(Post.id).where(*top, Post.pinned.is_(False))
     if paged:
         stamp = bindparam("stamp", type_=Post.created_at.type)
@@ -225,7 +227,7 @@ def overview(group: Group, now: datetime | None = None) -> Overview:
     unanswered = list(db.session.scalars(
         select(Post).where(Post.group_id == group.id, Post.parent_id.is_(None),
                            Post.deleted_at.is_(None), Post.hidden_at.is_(None),
-                           Post.author_id.is_not(None),
+                           Post.held_at.is_(None), Post.author_id.is_not(None),
                            Post.created_at < now - timedelta(days=1), ~has_reply)
         .order_by(Post.created_at)))
     return Overview(weeks=weeks, silent_members=silent, unanswered=unanswered)

@@ -72,6 +72,7 @@ def hide_post(user: User, group_id: int, post_id: int, reason: str,
         if post.hidden_at is not None:
             return
         post.hidden_at, post.hidden_by_id, post.hidden_reason = now, user.id, reason[:1000]
+        post.held_at = None  # hiding a post held for review is its review
         if post.author_id is not None and post.author_id != user.id:
             group = db.session.get(Group, group_id)
             enqueue_email(db.session.get(User, post.author_id),

@@ -17,6 +17,7 @@ from models import (
     GroupMembership,
     Participant,
     Post,
+    Study,
     User,
     db,
     utcnow,
@@ -34,6 +35,7 @@ from program.groups.access import (
 )
 from program.messaging import notices
 from program.messaging.outbox import enqueue_email
+from program.safety import review
 from program.safety.alerts import raise_alert
 from program.safety.scanning import scan_for_risk
 
@@ -51,16 +53,23 @@ def _clean_body(body: str) -> str:
     return body
 
 
-def _scan_for_risk(post: Post, group: Group) -> None:
-    """Raise one alert for the post if its text suggests risk (never more than one per post)."""
+def _scan_for_risk(post: Post, group: Group, member: GroupMembership | None = None,
+                   now: datetime | None = None) -> None:
+    """Raise one alert for the post if its text suggests risk (never more than one per post).
+
+    A participant's post that raises a new alert is held for review unless the study shows
+    such posts (:mod:`program.safety.review`); the group's own staff's posts are not held.
+    """
     finding = scan_for_risk(f"{post.title or ''}\n{post.body}")
     if finding is None or post.author_id is None:
         return
     cohort = db.session.get(Cohort, group.cohort_id)
     participant_id = db.session.scalar(
         select(Participant.id).where(Participant.user_id == post.author_id))
-    raise_alert("post", post.id, finding.rule, study_id=cohort.study_id,
-                participant_id=participant_id, group_id=group.id, finding=finding)
+    alert = raise_alert("post", post.id, finding.rule, study_id=cohort.study_id,
+                        participant_id=participant_id, group_id=group.id, finding=finding)
+    if alert is not None and member is not None and not member.moderates:
+        review.hold(post, db.session.get(Study, cohort.study_id), alert, now or utcnow())
 
 
 def _notify_reply(reply: Post, thread: Post, group: Group) -> None:
@@ -84,6 +93,13 @@ def _notify_announcement(post: Post, group: Group) -> None:
         if user.notify_announcements == "immediate":
             enqueue_email(user, f"announcement:{post.id}:{user.id}", "announcement",
                           "announcement", group=group.name, link=_thread_url(group.id, post.id))
+
+
+def _notify(post: Post, thread: Post | None, group: Group) -> None:
+    if thread is not None:
+        _notify_reply(post, thread, group)
+    elif post.announcement:
+        _notify_announcement(post, group)
 
 
 def _thread_url(group_id: int, post_id: int) -> str:
@@ -129,11 +145,9 @@ def create_post(author: User, group_id: int, body: str, *, title: str | None = N
                         submission_token=submission_token)
             db.session.add(post)
             db.session.flush()
-            _scan_for_risk(post, group)
-            if thread is not None:
-                _notify_reply(post, thread, group)
-            elif post.announcement:
-                _notify_announcement(post, group)
+            _scan_for_risk(post, group, member, now)
+            if post.held_at is None:  # nobody is told of a post they cannot see
+                _notify(post, thread, group)
     except Exception as exc:
         if submission_token and is_unique_violation(exc):
             db.session.rollback()
@@ -156,7 +170,7 @@ def edit_post(user: User, group_id: int, post_id: int, body: str, *,
     now = now or utcnow()
     body = _clean_body(body)
     with write_transaction():
-        require_membership(user, group_id)
+        member = require_membership(user, group_id)
         post = post_in_group(group_id, post_id, lock=True)
         if post.author_id != user.id:
             raise NoAccess(_l("You can only edit your own posts."))
@@ -168,7 +182,7 @@ def edit_post(user: User, group_id: int, post_id: int, body: str, *,
             post.title = title.strip()[:MAX_TITLE] or None
         post.edited_at = now
         db.session.flush()
-        _scan_for_risk(post, db.session.get(Group, group_id))
+        _scan_for_risk(post, db.session.get(Group, group_id), member, now)
     return post
 
 

@@ -25,10 +25,9 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from flask import current_app
-from sqlalchemy import case, select, update
+from sqlalchemy import select
 
 from models import (
     Cohort,
@@ -49,28 +48,23 @@ from program.courses.catalogue import get_catalogue
 from program.courses.delivery import cohort_calendar, sees_material
 from program.courses.practice_reminders import queue_own_practice_reminders
 from program.groups.digests import ensure_weekly_threads, materialise_digests
-from program.messaging import emails, links, notices, push
+from program.messaging import emails, notices, sending
 from program.messaging.outbox import enqueue
+from program.messaging.sending import LEASE, LEASE_MARGIN, URGENT_KINDS
+from program.safety.escalation import escalate_alerts
+
+__all__ = ["LEASE", "dispatch", "run_in_app", "tick"]
 
 log = logging.getLogger("hearth.jobs")
 
 MEETING_REMINDERS = (("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)))
 RELEASE_NOTICE_WINDOW = timedelta(days=7)
-#: how long a claim lasts: a dispatcher that crashed holds its messages about a minute
-LEASE = timedelta(seconds=60)
-#: a dispatcher stops sending this long before its lease ends (more than the SMTP timeout)
-LEASE_MARGIN = timedelta(seconds=25)
-#: sent ahead of everything older: a safety alert never waits behind a queue of notices
-URGENT_KINDS = ("safety_alert", "serious_adverse_event")
 #: between messages of a batch, look for urgent ones this often
 URGENT_CHECK_EVERY = 5
 #: set when the scheduler is asked to stop (SIGTERM): the dispatcher hands back what it
 #: claimed and has not sent, instead of leaving it to wait out the lease
 STOP = threading.Event()
-MAX_ATTEMPTS = 5
 ACTIVE_COHORTS = ("planned", "running")
-#: kinds the recipient can switch off with "reminders"
-REMINDER_KINDS = ("release_notice", "meeting_reminder", "practice_reminder")
 
 
 @dataclass
@@ -81,7 +75,7 @@ class TickResult:
 
 #: the other parts' daily work, run after the cohorts' messages on every tick
 PART_JOBS = (materialise_invitations, ensure_weekly_threads, materialise_digests,
-             purge_sign_in_sessions, queue_own_practice_reminders)
+             purge_sign_in_sessions, escalate_alerts, queue_own_practice_reminders)
 
 
 # --- tick --------------------------------------------------------------------------------------
@@ -285,44 +279,15 @@ class DispatchResult:
     released_leases: int = 0
     #: claimed but handed back unsent (stopping, or the lease about to run out)
     handed_back: int = 0
+    #: of ``released_leases``, those whose sending had started (resent with the same Message-ID)
+    in_doubt: int = 0
 
-
-def lease() -> timedelta:
-    """The claim's length: ``OUTBOX_LEASE_SECONDS`` (tests shorten it), else ``LEASE``."""
-    seconds = current_app.config.get("OUTBOX_LEASE_SECONDS")
-    return timedelta(seconds=float(seconds)) if seconds else LEASE
-
-
-def _urgent_first():
-    return case((OutboxMessage.kind.in_(URGENT_KINDS), 0), else_=1)
-
-
-def _claim(now: datetime, limit: int, *, urgent_only: bool = False) -> list[int]:
-    """Lease up to ``limit`` due rows to this dispatcher; nobody else can claim them.
-
-    Urgent kinds (safety alerts) come first, then the oldest; the ids are returned in that
-    order, which is the order of sending.
-    """
-    with write_transaction() as session:
-        candidates = (select(OutboxMessage.id)
-                      .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
-                      .order_by(_urgent_first(), OutboxMessage.due_at, OutboxMessage.id)
-                      .limit(limit))
-        if urgent_only:
-            candidates = candidates.where(OutboxMessage.kind.in_(URGENT_KINDS))
-        if session.get_bind().dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        ids = session.scalars(candidates).all()
-        if not ids:
-            return []
-        # The status condition makes the claim exclusive even without row locks.
-        claimed = set(session.scalars(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
-            .values(status="sending", lease_until=now + lease(),
-                    attempts=OutboxMessage.attempts + 1)
-            .returning(OutboxMessage.id)).all())
-    return [i for i in ids if i in claimed]
+    def count(self, outcome: str) -> None:
+        """Add the outcome of :func:`program.messaging.sending.send_claimed`."""
+        self.sent += outcome == sending.SENT
+        self.cancelled += outcome == sending.CANCELLED
+        self.failed += outcome in (sending.RETRY, sending.FAILED)
+        self.retried += outcome == sending.RETRY
 
 
 def _urgent_waiting(now: datetime) -> bool:
@@ -333,90 +298,37 @@ def _urgent_waiting(now: datetime) -> bool:
     return found is not None
 
 
-def _release_expired(now: datetime) -> int:
-    with write_transaction() as session:
-        return session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
-            .values(status="pending", lease_until=None)).rowcount
-
-
-def _meeting_started(message: OutboxMessage, now: datetime) -> bool:
-    """Meeting reminder keys end with the meeting's start: ``...:20261128T1130Z:1h``."""
-    if message.kind != "meeting_reminder":
-        return False
-    try:
-        start = datetime.strptime(message.dedup_key.split(":")[-2], "%Y%m%dT%H%MZ")
-    except (IndexError, ValueError):
-        return False
-    return now >= start.replace(tzinfo=UTC)
-
-
-def _still_wanted(message: OutboxMessage, user: User | None, now: datetime) -> bool:
-    """Checked again at sending time: settings and withdrawals may have changed since."""
-    if _meeting_started(message, now):
-        return False
-    if user is None and message.recipient_email:
-        return True  # an invitation to someone without an account yet
-    if user is None or not user.active:
-        return False
-    if message.kind in REMINDER_KINDS and not user.reminders_enabled:
-        return False
-    if message.kind == "password_reset":
-        return True  # asked for just now by the person themselves, whatever they withdrew from
-    participant = db.session.scalar(select(Participant).where(Participant.user_id == user.id))
-    kind = participant.withdrawal_kind if participant is not None else None
-    if kind in ("stop_contact", "leave_study"):
-        return False  # no contact of any kind
-    return not (kind == "stop_sessions" and message.kind in REMINDER_KINDS)
-
-
-def _unclaim(message_ids: list[int]) -> None:
-    if not message_ids:
-        return
-    with write_transaction() as session:
-        session.execute(update(OutboxMessage)
-                        .where(OutboxMessage.id.in_(message_ids),
-                               OutboxMessage.status == "sending")
-                        .values(status="pending", lease_until=None,
-                                attempts=OutboxMessage.attempts - 1))
-
-
-def _finish(message_id: int, **values) -> None:
-    with write_transaction() as session:
-        session.execute(update(OutboxMessage)
-                        .where(OutboxMessage.id == message_id, OutboxMessage.status == "sending")
-                        .values(lease_until=None, **values))
-
-
 def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
     """Send due messages once: claim with a lease, send, mark sent; expired leases go back.
 
     Urgent messages queued while a batch is on its way join it next. When the scheduler is
-    stopping, or the lease is about to run out, what is left is handed back at once.
+    stopping, or the lease is about to run out, what is left is handed back at once. What a
+    crash leaves behind is described in :mod:`program.messaging.sending`.
     """
-    result = DispatchResult(released_leases=_release_expired(now))
-    if result.released_leases:
+    released = sending.release_expired(now)
+    result = DispatchResult(released_leases=released.released, in_doubt=released.in_doubt)
+    if released.released:
         log.warning("dispatch: %d messages were stranded by a dispatcher that stopped without "
-                    "finishing; their claims expired and they are pending again",
-                    result.released_leases)
-    claimed = _claim(now, limit)
+                    "finishing; their claims expired and they are pending again (%d of them "
+                    "were being sent: resent with the same Message-ID)",
+                    released.released, released.in_doubt)
+    claimed = sending.claim(now, limit)
     result.claimed = len(claimed)
     # Stop well before the lease ends (slow SMTP), so no other dispatcher can take a row back
     # while this one is still about to send it.
-    deadline = utcnow() + lease() - min(LEASE_MARGIN, lease() / 2)
+    deadline = utcnow() + sending.lease() - min(LEASE_MARGIN, sending.lease() / 2)
     position = 0
     while position < len(claimed):
         current = utcnow()
         if STOP.is_set() or current >= deadline:
             result.handed_back = len(claimed) - position
-            _unclaim(claimed[position:])
+            sending.unclaim(claimed[position:])
             break
         if position and position % URGENT_CHECK_EVERY == 0 and _urgent_waiting(current):
-            urgent = _claim(current, 10, urgent_only=True)
+            urgent = sending.claim(current, 10, urgent_only=True)
             claimed[position:position] = urgent
             result.claimed += len(urgent)
-        _send_one(claimed[position], now, result)
+        result.count(sending.send_claimed(claimed[position], now))
         position += 1
     db.session.commit()
     if result.claimed or result.released_leases:
@@ -425,54 +337,6 @@ def dispatch(now: datetime, limit: int = 100) -> DispatchResult:
                  result.failed, result.retried, result.cancelled, result.handed_back,
                  result.released_leases)
     return result
-
-
-def _send_one(message_id: int, now: datetime, result: DispatchResult) -> None:
-    message = db.session.get(OutboxMessage, message_id)
-    db.session.refresh(message)
-    user = db.session.get(User, message.recipient_id) if message.recipient_id else None
-    if not _still_wanted(message, user, now):
-        _finish(message_id, status="cancelled")
-        result.cancelled += 1
-        return
-    try:
-        outgoing = links.fill(message, user)
-    except links.LinkGone:
-        _finish(message_id, status="cancelled")
-        result.cancelled += 1
-        return
-    try:
-        delivered = _deliver(message, user, outgoing)
-    except Exception as exc:  # noqa: BLE001 - any transport error: retry later
-        log.warning("sending outbox message %s failed: %s", message_id, type(exc).__name__)
-        final = message.attempts >= MAX_ATTEMPTS
-        _finish(message_id, status="failed" if final else "pending",
-                last_error=f"{type(exc).__name__}: {exc}"[:500])
-        if final:
-            log.error("outbox message %s (%s) given up after %d attempts", message_id,
-                      message.kind, message.attempts)
-        result.failed += 1
-        result.retried += not final
-        return
-    if not delivered:  # a push to someone with no device left
-        _finish(message_id, status="cancelled")
-        result.cancelled += 1
-        return
-    # The contact log keeps who was sent what kind of message, when, and its subject; the
-    # body (which may have named a session or held a link) goes.
-    _finish(message_id, status="sent", sent_at=now, body_text="", body_html=None)
-    result.sent += 1
-
-
-def _deliver(message: OutboxMessage, user: User | None, outgoing: links.Outgoing) -> bool:
-    """Send on the message's channel; False when there was nobody to send it to."""
-    from program.core.mail import send_email
-
-    if message.channel == "push":
-        return push.send(user, outgoing.text) > 0
-    send_email(user.email if user else message.recipient_email, outgoing.subject,
-               outgoing.text, outgoing.html)
-    return True
 
 
 # --- scheduler entry points (ids in, app context pushed) ---------------------------------------

@@ -1,6 +1,7 @@
 """Putting messages in the outbox: one row per recipient and event, never twice.
 
-The dispatcher that claims and sends rows lives in ``program.jobs``; this module only inserts.
+Claiming and sending rows is ``program.messaging.sending`` (the dispatcher in ``jobs``); this
+module only inserts.
 Call it inside the write transaction of the change that causes the message, so the message
 exists exactly when the change does.
 """

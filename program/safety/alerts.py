@@ -1,36 +1,74 @@
 """Safety alerts: one per source object, to the group's leaders and the study's clinicians.
 
-An alert never hides the post and never tells other members. For risk language it names the
-level and the kind of statement (``RiskFinding``), never the text: its notification and its
-audit entry say only that, and no participant, group or words leave the application by email.
+An alert never tells other members (holding a risk post is :mod:`program.safety.review`).
+For risk language it names the level and the kind of statement (``RiskFinding``), never the
+text: its notification and its audit entry say only that, and no participant, group or words
+leave the application by email. Its emails are sent right after the commit that raised it
+(:mod:`program.messaging.immediate`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
-from models import GroupMembership, SafetyAlert, StudyStaff, db, utcnow, write_transaction
+from models import (
+    AdverseEvent,
+    GroupMembership,
+    Post,
+    PracticeLog,
+    SafetyAlert,
+    StudyStaff,
+    User,
+    db,
+    utcnow,
+    write_transaction,
+)
 from program.core import audit
 from program.core.audit import AuditAction
+from program.messaging.immediate import send_after_commit
 from program.messaging.outbox import enqueue_notice
 from program.safety.scanning import RiskFinding
 
 
+def clinicians(study_id: int | None) -> list[int]:
+    """User ids of the study's active clinicians, in the order they joined its staff (the
+    first is on call first; escalation goes down this list)."""
+    if study_id is None:
+        return []
+    return list(db.session.scalars(
+        select(StudyStaff.user_id).join(User, User.id == StudyStaff.user_id)
+        .where(StudyStaff.study_id == study_id, StudyStaff.is_clinician.is_(True),
+               User.active.is_(True))
+        .order_by(StudyStaff.id)))
+
+
+def group_staff(group_id: int | None) -> list[int]:
+    """User ids of the group's leaders and assistants."""
+    if group_id is None:
+        return []
+    return list(db.session.scalars(
+        select(GroupMembership.user_id).where(GroupMembership.group_id == group_id,
+                                              GroupMembership.role.in_(("leader", "assistant")))))
+
+
 def alert_recipients(study_id: int | None, group_id: int | None) -> list[int]:
-    """User ids of the study's clinicians and the group's leaders and assistants."""
-    ids: set[int] = set()
-    if study_id is not None:
-        ids.update(db.session.scalars(
-            select(StudyStaff.user_id).where(StudyStaff.study_id == study_id,
-                                             StudyStaff.is_clinician.is_(True))))
-    if group_id is not None:
-        ids.update(db.session.scalars(
-            select(GroupMembership.user_id).where(GroupMembership.group_id == group_id,
-                                                  GroupMembership.role.in_(("leader",
-                                                                            "assistant")))))
-    return sorted(ids)
+    """Who is told at once: the group's leaders and assistants and the first clinician.
+
+    The other clinicians hear of it only if nobody acknowledges it in time
+    (:mod:`program.safety.escalation`); all of them can open it from the start.
+    """
+    return sorted(set(group_staff(group_id)) | set(clinicians(study_id)[:1]))
+
+
+def notify(alert_id: int, key_prefix: str, user_ids, template: str, **context) -> None:
+    """Queue an alert's email to each user and have it sent right after this commit."""
+    user_ids = sorted(set(user_ids))
+    enqueue_notice(key_prefix, user_ids, "safety_alert", template, **context)
+    send_after_commit(f"{key_prefix}:{user_id}" for user_id in user_ids)
 
 
 def raise_alert(
@@ -74,9 +112,8 @@ def raise_alert(
     alert = db.session.get(SafetyAlert, alert_id)
     audit.record(AuditAction.ALERT_RAISED, alert, source=source_kind, level=values["level"],
                  families=values["families"])
-    enqueue_notice(f"safety-alert:{alert_id}", alert_recipients(study_id, group_id),
-                   "safety_alert", "safety_alert", level=values["level"],
-                   families=finding.families if finding else ())
+    notify(alert_id, f"safety-alert:{alert_id}", alert_recipients(study_id, group_id),
+           "safety_alert", level=values["level"], families=finding.families if finding else ())
     return alert
 
 
@@ -166,3 +203,72 @@ def close_alert(user, alert_id: int) -> SafetyAlert:
             alert.status, alert.closed_at, alert.closed_by_id = "closed", now, user.id
             audit.record(AuditAction.ALERT_CLOSED, alert, actor=user)
     return alert
+
+
+# --- counts: the navigation's badge, the study's register ----------------------------------
+
+
+def open_count(user) -> int:
+    """How many alerts this user receives are still open (one indexed count, every page)."""
+    return db.session.scalar(select(func.count(SafetyAlert.id)).where(
+        SafetyAlert.status == "open", _recipient_filter(user.id))) or 0
+
+
+def open_sources(source_kind: str, source_ids) -> set[int]:
+    """Which of these sources have an alert nobody has closed yet."""
+    ids = list(source_ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(SafetyAlert.source_id).where(
+        SafetyAlert.source_kind == source_kind, SafetyAlert.source_id.in_(ids),
+        SafetyAlert.status != "closed")))
+
+
+@dataclass(frozen=True)
+class StudyAlerts:
+    """A study's safety alerts as the adverse-event register counts them."""
+
+    total: int
+    open: int
+    recorded: int  #: turned into an adverse event
+
+    @property
+    def not_recorded(self) -> int:
+        return self.total - self.recorded
+
+
+def study_alerts(study_id: int) -> StudyAlerts:
+    """Every alert of the study (with or without a participant), open ones, and those the
+    register holds as adverse events."""
+    total, still_open, recorded = db.session.execute(
+        select(func.count(SafetyAlert.id),
+               func.count(SafetyAlert.id).filter(SafetyAlert.status == "open"),
+               func.count(AdverseEvent.id))
+        .outerjoin(AdverseEvent, AdverseEvent.alert_id == SafetyAlert.id)
+        .where(SafetyAlert.study_id == study_id)).one()
+    return StudyAlerts(total, still_open, recorded)
+
+
+EXCERPT_LENGTH = 140
+
+
+def excerpts(alerts) -> dict[int, str]:
+    """The start of what raised each alert (a post's or a practice note's text), by alert id,
+    for the pages of the people who receive them; never stored with the alert."""
+    ids = {kind: [a.source_id for a in alerts if a.source_kind == kind]
+           for kind in ("post", "practice_log")}
+    texts: dict[tuple[str, int], str] = {}
+    if ids["post"]:
+        texts.update((("post", i), body) for i, body in db.session.execute(
+            select(Post.id, Post.body).where(Post.id.in_(ids["post"]))))
+    if ids["practice_log"]:
+        texts.update((("practice_log", i), note or "") for i, note in db.session.execute(
+            select(PracticeLog.id, PracticeLog.note).where(PracticeLog.id.in_(
+                ids["practice_log"]))))
+    shown = {}
+    for alert in alerts:
+        text = " ".join(texts.get((alert.source_kind, alert.source_id), "").split())
+        if text:
+            cut = len(text) > EXCERPT_LENGTH
+            shown[alert.id] = text[:EXCERPT_LENGTH].rstrip() + ("…" if cut else "")
+    return shown

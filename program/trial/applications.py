@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -52,11 +52,12 @@ def next_code(study: Study) -> str:
     return f"{study.code_prefix}-{number:04d}"
 
 
-def add_applicant(study: Study) -> Participant:
-    """A person who applied to the research team (not online), under the next code."""
+def add_applicant(study: Study, *, on: date | None = None) -> Participant:
+    """A person who applied to the research team (not online), under the next code; ``on``
+    is the day they applied (today unless the demo seed dates its history)."""
     with write_transaction():
         participant = Participant(study_id=study.id, code=next_code(study), status="applied",
-                                  applied_on=utcnow().date())
+                                  applied_on=on or utcnow().date())
         db.session.add(participant)
         db.session.flush()
         audit.record(AuditAction.PARTICIPANT_APPLIED, participant)

@@ -171,10 +171,13 @@ def save_eligibility(study_id: int, rules: list[dict]) -> None:
 
 
 def save_randomisation(study_id: int, method: str, *, block_sizes: Sequence[int],
-                       list_length: int, factors: Sequence[str]) -> None:
+                       list_length: int, factors: Sequence[str],
+                       seed: int | None = None) -> None:
     """Method and settings; strata levels come from the chosen characteristics' choices.
 
-    Fixed once the allocation list exists; the seed made when the study was created is kept.
+    Fixed once the allocation list exists; the seed made when the study was created is kept
+    (the pages never give one; the demo seed gives a fixed one, so its list is the same on
+    every machine).
     """
     with write_transaction():
         study = _locked(study_id)
@@ -191,7 +194,8 @@ def save_randomisation(study_id: int, method: str, *, block_sizes: Sequence[int]
                 raise SetupError(_l("Every block size must be a multiple of %(unit)d (the sum "
                                     "of the arms' ratios).", unit=unit))
         factors = list(factors) if method in ("stratified_blocks", "minimisation") else []
-        seed = (study.randomisation_settings or {}).get("seed") or secrets.randbelow(2**31)
+        seed = seed or (study.randomisation_settings or {}).get("seed") \
+            or secrets.randbelow(2**31)
         settings = {
             "seed": seed, "block_sizes": list(block_sizes), "list_length": list_length,
             "strata": factors, "strata_levels": characteristics.levels(study, factors),

@@ -12,7 +12,7 @@ POST = "Trying the soothing touch practice before bed; it settles me a little."
 
 def open_peer_group(page):
     page.goto("/groups/")
-    page.get_by_role("link", name="Peer group 1").click()
+    page.get_by_role("link", name="Small group 1").click()
     page.wait_for_load_state()
 
 

@@ -82,17 +82,20 @@ def _english_left(text: str) -> list[str]:
 
 @pytest.fixture
 def demo_data_names(app):
-    """What a researcher typed for the demo participant's study and cohort, and their name."""
+    """What a researcher typed for the demo participant's study, cohort and timepoints (the
+    questionnaire waiting on the dashboard), and their name."""
     from sqlalchemy import select
 
-    from models import Participant, User, db
+    from models import Participant, Timepoint, User, db
 
     with app.app_context():
         user = db.session.scalar(select(User).where(
             User.email == "msc.participant@hearth.example"))
         participant = db.session.scalar(select(Participant).where(Participant.user_id == user.id))
+        labels = db.session.scalars(select(Timepoint.label).where(
+            Timepoint.study_id == participant.study_id)).all()
         return [user.display_name, participant.study.title, participant.cohort.name,
-                participant.code]
+                participant.code, *labels]
 
 
 @pytest.mark.parametrize(("locale", "script"), [("ja", "ぁ-んァ-ン一-龥"), ("zh", "一-龥")])

@@ -14,7 +14,7 @@ LONG_URL = "https://example.org/" + "a1b2c3d4e5" * 300
 
 def test_a_long_unbroken_url_wraps_on_a_phone(phone):
     author = db.session.scalar(select(User).where(User.email == "msc.participant@hearth.example"))
-    group = db.session.scalar(select(Group).where(Group.name == "Peer group 1"))
+    group = db.session.scalar(select(Group).where(Group.name == "Small group 1"))
     posting.create_post(author, group.id, f"Found this: {LONG_URL}", title="A link")
     db.session.remove()
 

@@ -26,7 +26,12 @@ def _open_baseline() -> int:
 
 
 def _answer(page, item: int, value: int) -> None:
-    """Choose an answer and wait until the page has saved it."""
+    """Choose an answer and wait until the page has saved it.
+
+    The saving script is deferred: a click before it runs would save nothing until a button
+    is pressed, so wait for it to say it is listening.
+    """
+    page.locator("form[data-autosave-ready]").wait_for(state="attached")
     with page.expect_response(lambda r: r.url.endswith("/answer") and r.ok, timeout=30_000):
         page.locator(f'input[name="item-{item}"][value="{value}"]').check()
 

@@ -38,10 +38,11 @@ def home():
     active = request.args.get("active", "")
     users = directory.find_accounts(query, role, ACTIVE_FILTER.get(active))
     action, actor = request.args.get("action") or None, _int_arg("actor")
+    entries = audit.latest(action, actor=actor)
     return render_template(
         "admin/home.html", users=users, removals=pending_removals(), query=query,
         role=role if role in Role else None, active=active if active in ACTIVE_FILTER else "",
-        roles=Role, audit=audit.latest(action, actor=actor),
+        roles=Role, audit=entries, object_names=audit.object_names(e for e, _who in entries),
         actions=audit.AuditAction, action=action if action in audit.AuditAction else None,
         actors=audit.actors(), actor=actor)
 
@@ -95,4 +96,4 @@ def process_removal(participant_id: int):
     return redirect(url_for("admin.home"))
 
 
-from views.admin import accounts, invitations  # noqa: E402,F401  (their routes join bp)
+from views.admin import accounts, invitations, outbox  # noqa: E402,F401  (routes join bp)

@@ -35,6 +35,7 @@ from models import Cohort, db, utcnow
 from models.people import Role
 from program.groups import access, moderation, posting
 from program.groups import feed as group_feed
+from program.safety import alerts as safety
 from views import navigation
 from views.access import member_group, role_required
 from views.groups.cards import CSRF_SLOT, CardRenderer
@@ -156,7 +157,8 @@ def create(group_id: int):
     except access.PostError as exc:
         form.body.errors = [str(exc)]
         return _feed_page(group, member, form, status=400)
-    flash(_("Your post is in the group."), "success")
+    if post.held_at is None:  # a held post's thread says instead where to get help
+        flash(_("Your post is in the group."), "success")
     return redirect(url_for(".thread", group_id=group_id, post_id=post.id))
 
 
@@ -170,9 +172,20 @@ def _thread_page(group, member, post_id, reply_form=None, status=200):
     action = url_for(".reply", group_id=group.id, post_id=head.id)
     return render_template(
         "groups/thread.html", group=group, member=member, page=page, head=head,
+        support=_support(page.threads[0]),
         reply_form=_post_form(ReplyForm, "reply_form", reply_form, action) if can_reply else None,
         card=CardRenderer(page, member, current_user, utcnow()),
     ), status
+
+
+def _support(item) -> dict | None:
+    """Help for the reader if a post of theirs in the thread raised a safety alert that is
+    still being followed up (``held``: one of them is held for review)."""
+    mine = [p for p in [item.post, *item.replies] if p.author_id == current_user.id]
+    flagged = safety.open_sources("post", [p.id for p in mine])
+    if not flagged:
+        return None
+    return {"held": any(p.held_at is not None for p in mine if p.id in flagged)}
 
 
 @bp.get("/<int:group_id>/posts/<int:post_id>")

@@ -20,13 +20,14 @@ from types import SimpleNamespace
 
 from babel import dates as babel_dates
 from flask import current_app, request, url_for
-from flask_babel import get_babel, get_locale, get_timezone
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from models import GroupMembership, Post, User
+from program.core import dates
 from program.courses import markdown
 from program.groups import posting
 from program.groups.feed import FeedPage, Thread
@@ -56,6 +57,12 @@ POST_LABELS = {
     "hide_reason": _l("Reason (the author will see it)"),
     "hide_post": _l("Hide post"),
     "reply": _l("Reply"),
+    "held": _l("held for review"),
+    "held_mine": _l("Only you and the group's leaders can see this post for now: it is held "
+                    "for review, as every post that sounds like someone may be at risk is."),
+    "held_staff": _l("Members cannot see this post: it is held for review. Release or hide it "
+                     "from its safety alert."),
+    "alerts": _l("Safety alerts"),
 }
 #: stands in for the page's CSRF token in cached cards; random per process, so no post text
 #: can contain it
@@ -84,6 +91,7 @@ class Card:
     locked: bool
     hidden: bool
     hidden_reason: str | None
+    held: bool  #: held for safety review: only its author and the group's staff see it
     body_html: str | None  #: None for the weekly thread's standing question
     mine: bool
     can_edit: bool
@@ -142,6 +150,7 @@ def card_of(post: Post, page: FeedPage, member: GroupMembership, viewer: User,
         created_at=post.created_at, edited=post.edited_at is not None, pinned=bool(post.pinned),
         locked=bool(post.locked), hidden=hidden,
         hidden_reason=post.hidden_reason if hidden else None,
+        held=post.held_at is not None and not hidden,
         body_html=body_html,
         mine=mine, can_edit=mine and posting.can_edit(viewer, post, now),
         flagging=flagging, moderator=moderator,
@@ -189,11 +198,11 @@ class CardRenderer:
 def _render(card: Card, locale: str, zone, posts_url: str) -> str:
     """The card's HTML in the current request's language (``locale`` keys the cache)."""
     macro = current_app.jinja_env.get_template("_post.html").module.post_card
-    pattern = get_babel().instance.date_formats["datetime.short"] or "short"
+    short = dates.pattern("short_datetime", locale)
     body = None if card.body_html is None else Markup(markdown.sanitise_stored(card.body_html))
     return str(macro(card, labels=labels_in(locale), posts_url=posts_url, csrf=CSRF_SLOT,
                      body=body, date=babel_dates.format_datetime(
-                         card.created_at, pattern, tzinfo=zone, locale=locale)))
+                         card.created_at, short, tzinfo=zone, locale=locale)))
 
 
 _render_cached = lru_cache(maxsize=CACHE_SIZE)(_render)

@@ -22,6 +22,7 @@ from wtforms.validators import NumberRange, Optional
 
 from models import Study
 from program.reports import complete_measures, covariate_choices, criteria
+from program.trial import characteristics
 from views.forms import MultiCheckboxField, options
 from views.reports import labels
 
@@ -113,9 +114,12 @@ def efficacy_form(study: Study, tables: study_data.StudyTables) -> EfficacyForm:
     form.measures.choices = options((m, labels.measure(m)) for m in tables.measures)
     form.reference_arm.choices = options((a, a) for a in sorted(arms))
     covariates = covariate_choices(tables)
-    form.covariates.choices = options((c, labels.column(c)) for c in covariates)
+    # a study's baseline characteristics by their names (a library one in the reader's language)
+    named = {d["key"]: d["label"] for d in characteristics.definitions(study)}
+    form.covariates.choices = options((c, named.get(c) or labels.column(c)) for c in covariates)
     levels = [c for c in covariates if not is_numeric_dtype(tables.participants[c])]
-    form.random.choices = options([("", _("(none)"))] + [(c, labels.column(c)) for c in levels])
+    form.random.choices = options([("", _("(none)"))]
+                                  + [(c, named.get(c) or labels.column(c)) for c in levels])
     form.rc_measure.choices = options([("", _("(none)"))]
                                       + [(m, labels.measure(m)) for m in tables.measures])
     return form

@@ -21,7 +21,6 @@ from wtforms import (
     DateField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TimeField,
 )
@@ -41,7 +40,7 @@ from program.core.dates import shortdate
 from program.core.zones import zonename
 from program.trial import setup as study_setup
 from views.access import researcher_study, role_required
-from views.forms import options
+from views.forms import MultiCheckboxField, options
 
 bp = Blueprint("study_setup", __name__, url_prefix="/research")
 
@@ -96,7 +95,7 @@ class TimepointForm(FlaskForm):
                              validators=[InputRequired(), NumberRange(min=-3650, max=3650)])
     closes_day = IntegerField(_l("Window closes (days from the cohort's start)"),
                               validators=[InputRequired(), NumberRange(min=-3650, max=3650)])
-    instruments = SelectMultipleField(_l("Instruments"), validators=[DataRequired()])
+    instruments = MultiCheckboxField(_l("Instruments"), validators=[DataRequired()])
 
     def validate_closes_day(self, field):
         if self.opens_day.data is not None and field.data is not None \
@@ -105,8 +104,8 @@ class TimepointForm(FlaskForm):
 
 
 class GroupStaffForm(FlaskForm):
-    leaders = SelectMultipleField(_l("Leaders"), coerce=int, choices=[])
-    assistants = SelectMultipleField(_l("Assistants"), coerce=int, choices=[])
+    leaders = MultiCheckboxField(_l("Leaders"), coerce=int, choices=[])
+    assistants = MultiCheckboxField(_l("Assistants"), coerce=int, choices=[])
 
     def validate_assistants(self, field):
         if set(field.data or ()) & set(self.leaders.data or ()):
@@ -284,6 +283,8 @@ from views.study_setup import (  # noqa: E402, F401
     consent,
     eligibility,
     randomisation,
+    recordings,
+    safety,
     staff,
     studies,
     wording,
