@@ -2,7 +2,7 @@
 own practice reminder
 
 Revision ID: i18a_push
-Revises: i19b_crisis_contacts
+Revises: i15c_safety_hold
 Create Date: 2026-12-05 04:00:00
 
 """
@@ -14,7 +14,7 @@ import models.base
 
 # revision identifiers, used by Alembic.
 revision = 'i18a_push'
-down_revision = 'i19b_crisis_contacts'
+down_revision = 'i15c_safety_hold'
 branch_labels = None
 depends_on = None
 
