@@ -92,6 +92,8 @@ http {{
     server {{
         listen 127.0.0.1:{listen};
         client_header_timeout 30s;
+        client_max_body_size 5m;
+        client_body_timeout 30s;
         location / {{ include {PROXY_SETTINGS}; }}
     }}
 }}

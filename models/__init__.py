@@ -15,7 +15,7 @@ from models.people import PasswordResetToken, RecoveryCode, SignInSession, User
 from models.posts import Post, PostFlag
 from models.practice import PracticeLog, SessionProgress
 from models.recordings import PracticeRecording
-from models.safety import AdverseEvent, SafetyAlert
+from models.safety import AdverseEvent, CrisisContact, SafetyAlert
 from models.studies import (
     AllocationSlot,
     Arm,
@@ -34,6 +34,6 @@ __all__ = [
     "RecoveryCode", "Response", "SafetyAlert", "Score", "Screening", "SessionProgress",
     "SignInSession", "Study", "StudyStaff", "Timepoint", "User", "db", "utcnow",
     "write_transaction",
-    "OnlineApplication", "ContactLogEntry", "NotificationPreference", "PracticeRecording",
-    "PushSubscription",
+    "OnlineApplication", "ContactLogEntry", "PracticeRecording", "CrisisContact",
+    "NotificationPreference", "PushSubscription",
 ]

@@ -52,6 +52,32 @@ class FacilitatorRole(Vocabulary):
         return self in (FacilitatorRole.LEAD_THERAPIST, FacilitatorRole.TEACHER)
 
 
+#: the country a cohort most likely meets in, by its IANA time zone (the default of
+#: ``Cohort.country``; the set-up page can say otherwise). "ZZ" is "another country".
+ZONE_COUNTRIES = {
+    "Asia/Tokyo": "JP", "Japan": "JP",
+    "Asia/Shanghai": "CN", "Asia/Chongqing": "CN", "Asia/Chungking": "CN", "Asia/Harbin": "CN",
+    "Asia/Urumqi": "CN", "Asia/Kashgar": "CN", "PRC": "CN",
+    "Asia/Hong_Kong": "HK", "Asia/Macau": "MO", "Asia/Taipei": "TW", "Asia/Seoul": "KR",
+    "Asia/Singapore": "SG",
+    "Europe/London": "GB", "Europe/Belfast": "GB", "GB": "GB",
+    "America/New_York": "US", "America/Chicago": "US", "America/Denver": "US",
+    "America/Phoenix": "US", "America/Los_Angeles": "US", "America/Anchorage": "US",
+    "Pacific/Honolulu": "US", "US/Eastern": "US", "US/Central": "US", "US/Mountain": "US",
+    "US/Pacific": "US",
+}
+OTHER_COUNTRY = "ZZ"
+
+
+def country_for_zone(zone: str | None) -> str:
+    """The ISO 3166 country code a time zone most likely means ("ZZ" when unknown)."""
+    return ZONE_COUNTRIES.get(zone or "", OTHER_COUNTRY)
+
+
+def _default_country(context) -> str:
+    return country_for_zone(context.get_current_parameters().get("timezone"))
+
+
 class Cohort(db.Model):
     __tablename__ = "cohorts"
     __table_args__ = (
@@ -65,6 +91,9 @@ class Cohort(db.Model):
     program: Mapped[str] = mapped_column(String(10))  #: program key, e.g. cft or msc
     start_date: Mapped[date] = mapped_column(Date)  #: date of the first meeting
     timezone: Mapped[str] = mapped_column(String(64))  #: IANA name, e.g. Asia/Tokyo
+    #: ISO 3166 code of the country the participants are in ("ZZ": another country): it
+    #: chooses the crisis contacts they are shown, whatever language they read
+    country: Mapped[str] = mapped_column(String(2), default=_default_country)
     meeting_weekday: Mapped[int] = mapped_column(Integer)  #: 0 = Monday
     meeting_time: Mapped[time] = mapped_column(Time)  #: local wall-clock time
     cadence_days: Mapped[int] = mapped_column(Integer, default=7)

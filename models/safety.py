@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from flask_babel import lazy_pgettext
 from sqlalchemy import (
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -160,3 +161,46 @@ class AdverseEvent(db.Model):
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submission_token: Mapped[str | None] = mapped_column(String(64))
+
+
+class CrisisContactKind(Vocabulary):
+    """What a crisis contact is; the label is shown in the reader's language beside its name."""
+
+    EMERGENCY = "emergency", lazy_pgettext("crisis contact", "emergency services")
+    AMBULANCE = "ambulance", lazy_pgettext("crisis contact", "ambulance")
+    POLICE = "police", lazy_pgettext("crisis contact", "police")
+    CRISIS_LINE = "crisis_line", lazy_pgettext("crisis contact", "crisis line")
+    MENTAL_HEALTH_LINE = ("mental_health_line",
+                          lazy_pgettext("crisis contact", "mental health line"))
+
+
+class CrisisContact(db.Model):
+    """A number a participant can call in a crisis, for the cohorts of one country.
+
+    A study confirms the shipped defaults of a country (``program.safety.crisis_contacts``)
+    or enters its own; participants see those of their cohort's country.
+    """
+
+    __tablename__ = "crisis_contacts"
+    __table_args__ = (UniqueConstraint("study_id", "country", "number"),
+                      one_of("kind", CrisisContactKind, "crisis_contact_kind_valid"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"),
+                                          index=True)
+    #: ISO 3166 code, or "ZZ" for the set shown in any other country
+    country: Mapped[str] = mapped_column(String(2))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(20))
+    #: the service's own name ('' for the emergency services, named by their kind)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    number: Mapped[str] = mapped_column(String(40))
+    always_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: daily opening hours, local time (both empty when not known or not every day)
+    opens_at: Mapped[time | None] = mapped_column(Time)
+    closes_at: Mapped[time | None] = mapped_column(Time)
+    #: language codes answered in, comma separated ("ja,en")
+    languages: Mapped[str] = mapped_column(String(60), default="")
+    #: free to call (None: not known)
+    free: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -38,6 +38,7 @@ from models import (
 from program.accounts.passwords import create_user
 from program.courses import delivery
 from program.groups import formation, staffing
+from program.safety import crisis_contacts
 from program.trial import (
     allocation,
     applications,
@@ -263,6 +264,7 @@ def _seed_cft(users, password, today):
     studies.generate_list(study.id, actor=researcher)
     studies.set_staff(study.id, therapist.id, is_clinician=True, blind_to_arm=False)
     studies.set_staff(study.id, users["rater"].id, is_clinician=False, blind_to_arm=True)
+    crisis_contacts.confirm_defaults(study.id, "JP")
     pre, mid, _post = _timepoints(study, [
         ("pre", "Before the course", 1, -21, 0, ["BDI-II", "GRID-HAMD", "CEAS-self", "SCS-SF"]),
         # open in the cohort's week 5: the demo participants have a questionnaire to fill in
@@ -324,6 +326,7 @@ def _seed_msc(users, password, today):
         ("v2.1", MSC_SHEET),
         characteristics.build(["gender", "age", "prior_meditation"], {}, []))
     studies.set_staff(study.id, teacher.id, is_clinician=True, blind_to_arm=False)
+    crisis_contacts.confirm_defaults(study.id, "CN")
     baseline, mid, _week8 = _timepoints(study, [
         ("baseline", "Baseline", 1, -14, 0,
          ["SCS", "CS", "DASS-21", "FCS-self", "SWLS", "SHS", "CAMS-R"]),

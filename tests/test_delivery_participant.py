@@ -338,10 +338,10 @@ def test_the_retreat_page_gives_schedule_silence_and_contacts_but_not_the_guide(
     assert "[[" not in page
     facilitator = course.cohort.facilitators[0].user
     assert f'href="mailto:{facilitator.email}"' in page
-    assert "call your local emergency number" in page
+    assert 'class="crisis-contacts"' in page and "[[crisis-contacts]]" not in page
     japanese = client.get("/me/retreat", headers={"Accept-Language": "ja"}).get_data(as_text=True)
     assert "<h2>沈黙の意味</h2>" in japanese and "ファシリテーターガイド" not in japanese
-    assert "近くの救急外来を受診してください" in japanese
+    assert "緊急連絡先（イギリス）：" in japanese and ">999</a>" in japanese  # a London cohort
 
 
 def test_a_course_without_a_retreat_has_no_retreat_page(app, clock, as_user):

@@ -368,6 +368,14 @@ def _staff_candidate(scene: Scene, *, on_staff: bool) -> str:
     return f"/research/studies/{scene.study.id}/staff" + ("/remove" if on_staff else "")
 
 
+def _crisis_contact(scene: Scene) -> str:
+    from program.safety import crisis_contacts
+
+    crisis_contacts.confirm_defaults(scene.study.id, "US")
+    scene.people["contact"] = crisis_contacts.study_contacts(scene.study.id)[0].id
+    return f"/research/studies/{scene.study.id}/crisis-contacts/remove"
+
+
 def _baseline_person(scene: Scene) -> str:
     scene.study.baseline_characteristics = [
         {"key": "gender", "label": None, "type": "choice", "choices": ["female", "male"]}]
@@ -406,6 +414,14 @@ SETUP_CASES: dict[str, Case] = {
     "study_setup.remove_staff POST": Case(
         _researcher, lambda s: _staff_candidate(s, on_staff=True),
         lambda s: {"user_id": str(s.people["candidate"])}),
+    "study_setup.crisis_contacts POST": Case(
+        _researcher, _setup_page("crisis-contacts"),
+        lambda s: {"country": "GB", "kind": "crisis_line", "name": "Shout", "number": "85258",
+                   "languages": "en", "free": "yes"}),
+    "study_setup.confirm_crisis_contacts POST": Case(
+        _researcher, _setup_page("crisis-contacts/confirm"), lambda s: {"country": "JP"}),
+    "study_setup.remove_crisis_contact POST": Case(
+        _researcher, _crisis_contact, lambda s: {"contact_id": str(s.people["contact"])}),
     "study_setup.wording POST": Case(
         _researcher, _setup_page("wording"),
         lambda s: {"instrument": "BDI-II", "language": "ja",

@@ -211,6 +211,15 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
                                       ["version_id"]),
         "study staff removal": ("home_researcher", f"/research/studies/{study}/staff/remove",
                                 ["user_id"]),
+        "crisis contact": ("home_researcher", f"/research/studies/{study}/crisis-contacts",
+                           ["country", "kind", "name", "number", "always_open", "opens_at",
+                            "closes_at", "languages", "free"]),
+        "crisis contacts confirm": ("home_researcher",
+                                    f"/research/studies/{study}/crisis-contacts/confirm",
+                                    ["country"]),
+        "crisis contact removal": ("home_researcher",
+                                   f"/research/studies/{study}/crisis-contacts/remove",
+                                   ["contact_id"]),
         "wording": ("home_researcher", f"/research/studies/{study}/wording",
                     ["instrument", "language", "wording_text", "wording_file"]),
         "invite staff": ("admin", "/admin/invitations", ["email", "name", "role", "language"]),
@@ -279,6 +288,10 @@ def _valid(world: World, extra: dict[str, int]) -> dict[str, dict]:
         "consent version": {"version": "v9", "sheet_text": "Sheet", "current": "y"},
         "study staff": {"user_id": str(home.facilitator.id), "is_clinician": "y"},
         "study safety": {"risk_posts_visible": "y", "escalation_minutes": "45"},
+        "crisis contact": {"country": "JP", "kind": "crisis_line", "name": "Line",
+                           "number": "0120-000-000", "languages": "ja", "free": "yes",
+                           "opens_at": "10:00", "closes_at": "22:00"},
+        "crisis contacts confirm": {"country": "CN"},
         "wording": {"instrument": "BDI-II", "language": "ja",
                     "wording_text": "items: {1: 悲しさ}"},
         "invite staff": {"email": "new.rater@example.org", "name": "New Rater",
@@ -303,6 +316,10 @@ def _hints(world: World, extra: dict[str, int]) -> dict[str, list]:
         "name": ["Autumn", home.cohort.name, "x" * 121],
         "label": ["Baseline", "x" * 81],
         "timezone": ["Asia/Tokyo", "UTC", "Etc/GMT+14"],
+        "country": ["JP", "CN", "ZZ", "XQ", ""],
+        "number": ["119", "+81 3-1234-5678", "0120-279-338", "x" * 41],
+        "contact_id": ["1", "0", "-1", str(2**31)],
+        "opens_at": ["09:00", "24:00", ""],
         "meeting_time": ["19:30", "00:00", "23:59", "24:00", "7:5", "19:30:59"],
         "meeting_weekday": ["0", "6", "7"],
         "status": ["planned", "running", "finished", "cancelled"],
@@ -404,7 +421,8 @@ FORMS = ["sign-in", "reset request", "reset password", "change password", "langu
          "new study", "new study by admin", "eligibility", "characteristics", "baseline",
          "randomisation setup", "consent version", "current information sheet", "study staff",
          "study safety",
-         "study staff removal",
+         "study staff removal", "crisis contact", "crisis contacts confirm",
+         "crisis contact removal",
          "wording",
          "invite staff", "bulk invitation confirm", "role change", "participant invitation",
          "invitation accept",
@@ -698,6 +716,7 @@ FIELDLESS = {
     "participant.session_opened",  # test_delivery_participant: ..._and_mark_as_done
     "settings.renew_calendar_link",  # test_calendar_privacy: ..._and_the_old_one_stops
     "study_setup.remove_recording",  # test_recordings: test_a_removed_recording_is_gone_...
+    "alerts.release",  # test_safety_hold: test_a_clinician_releases_a_held_post_from_the_alert_once
     "participant.practice_delete",  # test_delivery_participant: test_edit_and_delete_own_...
     "groups.delete",  # test_groups: test_only_the_author_edits_or_deletes_a_post
     "alerts.act",  # own/acknowledge/close in the URL; test_alerts: test_working_an_alert_...

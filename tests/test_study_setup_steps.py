@@ -290,6 +290,11 @@ def test_the_checklist_says_the_study_can_open_once_every_step_is_done(app, as_u
                      {"version": "v1", "sheet_text": "Sheet", "current": "y"}).status_code == 302
     page = client.get(f"/research/studies/{study.id}/checklist").get_data(as_text=True)
     assert "The allocation list has not been generated." in page
+    assert "A country of the study's cohorts has no confirmed crisis contacts." in page
+    assert post_form(client, f"/research/studies/{study.id}/crisis-contacts/confirm",
+                     {"country": "ZZ"},
+                     token_from=f"/research/studies/{study.id}/crisis-contacts"
+                     ).status_code == 302
     allocation.generate_allocation_list(study.id)
     page = client.get(f"/research/studies/{study.id}/checklist").get_data(as_text=True)
     assert "Every step is done: the study can open." in page
@@ -330,9 +335,11 @@ def test_a_trial_is_set_up_from_an_empty_database_through_the_pages_alone(app, a
                                 "opens_day": "-14", "closes_day": "0",
                                 "instruments": ["BDI-II"]}),
         (f"{home}/staff", {"user_id": str(doctor.id), "is_clinician": "y"}),
+        (f"{home}/crisis-contacts/confirm", {"country": "JP"}),
     ]
     for path, data in steps:
         token_from = f"{home}/randomisation" if path.endswith("/list") else path
+        token_from = f"{home}/crisis-contacts" if path.endswith("/confirm") else token_from
         response = post_form(client, path, data, token_from=token_from)
         assert response.status_code == 302, (path, response.get_data(as_text=True)[-2000:])
     checklist = client.get(f"{home}/checklist").get_data(as_text=True)

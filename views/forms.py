@@ -39,3 +39,22 @@ def plausible_date(_form, field) -> None:
     if field.data is not None and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
         raise ValidationError(_l("Enter a date between %(first)d and %(last)d.",
                                  first=FIRST_YEAR, last=LAST_YEAR))
+
+
+#: countries listed first: those Hearth ships crisis contacts for
+FIRST_COUNTRIES = ("JP", "CN", "GB", "US")
+#: two-letter territory codes that are not countries (unions, pseudo-locales, "unknown")
+NOT_COUNTRIES = frozenset({"ZZ", "EU", "UN", "EZ", "QO", "XA", "XB"})
+
+
+def country_choices(locale: str, *, blank: object = None) -> list[SelectChoice]:
+    """ISO 3166 countries named in ``locale`` (shipped-contact countries first, then by name),
+    "ZZ" (another country) last; ``blank`` adds an empty first choice with that label."""
+    from babel import Locale
+
+    names = {code: name for code, name in Locale.parse(locale).territories.items()
+             if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES}
+    rest = sorted((c for c in names if c not in FIRST_COUNTRIES), key=lambda c: names[c])
+    pairs = [(c, names[c]) for c in (*FIRST_COUNTRIES, *rest)]
+    pairs.append(("ZZ", _l("Another country (generic contacts)")))
+    return options(([("", blank)] if blank is not None else []) + pairs)

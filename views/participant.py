@@ -37,6 +37,7 @@ from program.courses.week import day_contacts, event_page, participant_week
 from program.safety import alerts as safety
 from views import navigation, pwa
 from views.access import role_required
+from views.crisis_contacts import contacts_html
 from views.forms import options, plausible_date, values
 
 bp = Blueprint("participant", __name__, url_prefix="/me")
@@ -125,7 +126,7 @@ def retreat():
         abort(404)
     guide = event.section("Facilitator guide")
     values = {
-        "crisis-contacts": render_template("participant/_crisis_contacts.html"),
+        "crisis-contacts": contacts_html(participant.cohort),
         "on-the-day-contact": render_template("participant/_day_contact.html",
                                               people=day_contacts(participant.cohort)),
     }

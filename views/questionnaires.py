@@ -149,7 +149,7 @@ def instrument(timepoint_id: int, key: str):
         elif result is None:
             flash(_("Your answers are saved. You can come back and finish later."), "success")
             return redirect(url_for("questionnaires.timepoint", timepoint_id=tp.id))
-        elif result.risks:
+        elif result.needs_help:
             return render_template("questionnaires/help_now.html", timepoint=tp)
         elif result.submitted:
             return redirect(_next_step(participant, tp))

@@ -15,6 +15,7 @@ from program.courses import markdown
 from program.safety import alerts
 from program.trial import characteristics, eligibility
 from views import navigation, pwa
+from views.crisis_contacts import course_html, crisis_contacts
 from views.questionnaires import questionnaire_helpers
 from views.reports import labels as report_labels
 
@@ -44,6 +45,7 @@ FILTERS = {
     "audit_action": AuditAction.label_of,
     "measure_label": measure_label,
     "post_html": post_html,
+    "course_html": course_html,
 }
 
 
@@ -55,7 +57,8 @@ def _navigation():
         return pwa.offline_key(current_user.id) if current_user.is_authenticated else ""
 
     return {"nav_links": nav_links, "current_locale": lambda: str(get_locale() or "en"),
-            "open_alert_count": _open_alert_count, "offline_key": offline_key}
+            "open_alert_count": _open_alert_count, "crisis_contacts": crisis_contacts,
+            "offline_key": offline_key}
 
 
 def _open_alert_count() -> int:

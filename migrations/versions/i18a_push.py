@@ -2,7 +2,7 @@
 own practice reminder
 
 Revision ID: i18a_push
-Revises: i15c_safety_hold
+Revises: i19b_crisis_contacts
 Create Date: 2026-12-05 04:00:00
 
 """
@@ -14,7 +14,7 @@ import models.base
 
 # revision identifiers, used by Alembic.
 revision = 'i18a_push'
-down_revision = 'i15c_safety_hold'
+down_revision = 'i19b_crisis_contacts'
 branch_labels = None
 depends_on = None
 

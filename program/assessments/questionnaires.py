@@ -51,7 +51,7 @@ from program.instruments.scoring import risk_flags, score
 from program.instruments.wording import stored_wording, with_wording
 from program.messaging.outbox import enqueue_email
 from program.safety.alerts import raise_alert
-from program.safety.scanning import scan_for_risk
+from program.safety.scanning import RiskFinding, scan_for_risk
 
 REMINDER_EVERY_DAYS = 3
 #: statuses of people who are asked to fill in questionnaires
@@ -429,8 +429,15 @@ class Submission:
     missing: list[int] = field(default_factory=list)
     #: risk rules the answers triggered (an alert was raised)
     risks: list[RiskRule] = field(default_factory=list)
+    #: risk statements found in the free-text answers (an alert was raised)
+    finding: RiskFinding | None = None
     #: the response had been submitted before; nothing changed
     already: bool = False
+
+    @property
+    def needs_help(self) -> bool:
+        """A risk answer or a risk statement: the participant is shown where to get help."""
+        return bool(self.risks) or self.finding is not None
 
     @property
     def submitted(self) -> bool:
@@ -493,7 +500,7 @@ def submit(participant_id: int, timepoint_id: int, key: str, *, now: datetime | 
                 AssessmentInvitation.timepoint_id == timepoint_id))
             if invitation is not None and invitation.completed_at is None:
                 invitation.completed_at = now
-    return Submission(response, risks=risks)
+    return Submission(response, risks=risks, finding=finding)
 
 
 @dataclass

@@ -74,6 +74,13 @@ class AuditAction(Vocabulary):
                        lazy_pgettext("audit action", "added or changed a study's staff member"))
     STUDY_STAFF_REMOVED = ("study.staff_removed",
                            lazy_pgettext("audit action", "removed a study's staff member"))
+    CRISIS_CONTACTS_CONFIRMED = ("study.crisis_contacts_confirmed",
+                                 lazy_pgettext("audit action",
+                                               "confirmed a country's crisis contacts"))
+    CRISIS_CONTACT_SAVED = ("study.crisis_contact_saved",
+                            lazy_pgettext("audit action", "added or changed a crisis contact"))
+    CRISIS_CONTACT_REMOVED = ("study.crisis_contact_removed",
+                              lazy_pgettext("audit action", "removed a crisis contact"))
     WORDING_UPLOADED = ("study.wording_uploaded",
                         lazy_pgettext("audit action", "uploaded licensed item wording"))
     RECORDING_UPLOADED = ("study.recording_uploaded",

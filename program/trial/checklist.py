@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from models import InstrumentWording, Study, StudyStaff, Timepoint, db
+from program.safety import crisis_contacts
 from program.trial import studies
 from program.trial.setup import allocation_list_exists
 
 #: the set-up steps in the order a team goes through them
 STEPS = ("arms", "eligibility", "consent", "characteristics", "randomisation", "schedule",
-         "staff", "wording")
+         "staff", "crisis_contacts", "wording")
 #: steps a study can open without (the questionnaires then show neutral placeholders)
 OPTIONAL = frozenset({"wording"})
 
@@ -76,6 +77,12 @@ def _staff(study: Study) -> Check:
     return Check("staff", ok, "" if ok else "no_clinician")
 
 
+def _crisis_contacts(study: Study) -> Check:
+    """Every cohort's country (or, before any cohort, some country) has confirmed contacts."""
+    ok = not crisis_contacts.countries_missing(study.id)
+    return Check("crisis_contacts", ok, "" if ok else "no_crisis_contacts")
+
+
 def _wording(study: Study) -> Check:
     from program.assessments.questionnaires import library
 
@@ -95,7 +102,7 @@ def checklist(study: Study) -> list[Check]:
         "eligibility", bool(s.eligibility_rules), "" if s.eligibility_rules else "no_rules"),
         "consent": _consent, "characteristics": _characteristics,
         "randomisation": _randomisation, "schedule": _schedule, "staff": _staff,
-        "wording": _wording}
+        "crisis_contacts": _crisis_contacts, "wording": _wording}
     return [checks[step](study) for step in STEPS]
 
 

@@ -20,6 +20,7 @@ from models import (
     db,
     write_transaction,
 )
+from models.cohorts import country_for_zone
 from program.core import audit
 from program.core.audit import AuditAction
 
@@ -71,6 +72,7 @@ def save_cohort(study_id: int, cohort_id: int | None, values: dict, program: str
                   else Cohort(study_id=study_id, program=program))
         for name in COHORT_FIELDS:
             setattr(cohort, name, values[name])
+        cohort.country = values.get("country") or country_for_zone(cohort.timezone)
         db.session.add(cohort)
         db.session.flush()
         audit.record(AuditAction.COHORT_SAVED if cohort_id else AuditAction.COHORT_CREATED,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from zoneinfo import available_timezones
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -38,9 +39,10 @@ from models import Arm, Cohort, Group, GroupMembership, Timepoint, User, db
 from program.assessments.questionnaires import library
 from program.core.dates import shortdate
 from program.core.zones import zonename
+from program.safety.crisis_contacts import country_name
 from program.trial import setup as study_setup
 from views.access import researcher_study, role_required
-from views.forms import MultiCheckboxField, options
+from views.forms import MultiCheckboxField, country_choices, options
 
 bp = Blueprint("study_setup", __name__, url_prefix="/research")
 
@@ -66,6 +68,8 @@ class CohortForm(FlaskForm):
     start_date = DateField(_l("Start date (first meeting)"), validators=[DataRequired()])
     timezone = StringField(_l("Time zone (IANA name, e.g. Asia/Tokyo)"),
                            validators=[DataRequired(), Length(max=64)])
+    country = SelectField(_l("Country (chooses the crisis contacts participants see)"),
+                          choices=[], validators=[Optional()])
     meeting_weekday = SelectField(_l("Meeting weekday"), coerce=int, choices=options(WEEKDAYS))
     meeting_time = TimeField(_l("Local meeting time"), validators=[DataRequired()])
     cadence_days = IntegerField(_l("Days between meetings"), default=7,
@@ -165,13 +169,17 @@ def arms(study_id: int):
 
 
 def _cohorts(study_id: int):
-    return [(c.id, f"{c.name} · {shortdate(c.start_date)} · {zonename(c.timezone)}")
+    locale = str(get_locale() or "en")
+    return [(c.id, f"{c.name} · {shortdate(c.start_date)} · {zonename(c.timezone)} · "
+                   f"{country_name(c.country, locale)}")
             for c in db.session.scalars(select(Cohort).where(Cohort.study_id == study_id)
                                         .order_by(Cohort.start_date))]
 
 
 def _cohort_form(study, cohort):
     form = CohortForm(obj=cohort) if request.method == "GET" else CohortForm()
+    form.country.choices = country_choices(str(get_locale() or "en"),
+                                           blank=_l("From the time zone"))
     if form.validate_on_submit():
         if _taken(Cohort, study.id, cohort and cohort.id, name=form.name.data):
             form.name.errors.append(_("Another cohort of this study has this name."))
@@ -281,6 +289,7 @@ def group_staff(group_id: int):
 from views.study_setup import (  # noqa: E402, F401
     characteristics,
     consent,
+    crisis_contacts,
     eligibility,
     randomisation,
     recordings,

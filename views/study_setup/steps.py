@@ -17,6 +17,7 @@ PAGES = {
     "randomisation": ("study_setup.randomisation", _l("Randomisation")),
     "schedule": ("study_setup.new_timepoint", _l("Assessment schedule")),
     "staff": ("study_setup.staff", _l("Clinicians and staff")),
+    "crisis_contacts": ("study_setup.crisis_contacts", _l("Crisis contacts")),
     "wording": ("study_setup.wording", _l("Licensed item wording")),
 }
 
@@ -32,6 +33,8 @@ MISSING = {
     "no_list": _l("The allocation list has not been generated."),
     "no_timepoint": _l("No timepoint in the assessment schedule."),
     "no_clinician": _l("No clinician on the study's staff to receive safety alerts."),
+    "no_crisis_contacts": _l("A country of the study's cohorts has no confirmed crisis "
+                             "contacts."),
     "placeholders": _l("Some licensed instruments have no wording: neutral placeholders "
                        "will be shown."),
 }
