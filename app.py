@@ -15,6 +15,7 @@ from commands import content, demo, groups, report, scheduler, trial
 from models import db
 from models.base import configure_sqlite
 from program.courses.catalogue import get_catalogue
+from program.messaging import vapid
 from views import (
     admin,
     alerts,
@@ -27,7 +28,9 @@ from views import (
     facilitator,
     home,
     invitations,
+    notifications,
     participant,
+    pwa,
     questionnaires,
     rater,
     reports,
@@ -47,7 +50,8 @@ SUPPORTED_LOCALES = ("en", "ja", "zh")
 BLUEPRINTS = (home.bp, auth.bp, two_factor.bp, settings.bp, participant.bp,
               questionnaires.bp, group_views.bp, facilitator.bp, alerts.bp, rater.bp,
               researcher.bp, study_setup.bp, reports.bp, admin.bp, calendar.bp,
-              invitations.bp, cohort_staff.bp, apply.bp, apply.manage, contacts.bp)
+              invitations.bp, cohort_staff.bp, apply.bp, apply.manage, contacts.bp, pwa.bp,
+              notifications.bp)
 #: every ``flask`` command group
 COMMANDS = (demo.cli_group, content.cli_group, scheduler.cli_group, report.cli_group,
             trial.cli_group, groups.cli_group, admin_commands.cli_group)
@@ -153,6 +157,10 @@ def default_config(instance_path: str) -> dict:
         # Encrypts TOTP secrets and keys recovery-code hashes; SECRET_KEY when unset.
         "TWO_FACTOR_KEY": os.environ.get("TWO_FACTOR_KEY"),
         "TWO_FACTOR_ISSUER": os.environ.get("TWO_FACTOR_ISSUER", "Hearth"),
+        # Web Push: the VAPID private key (PEM; generated into instance/ when unset) and the
+        # contact named in its signatures (a mailto: or https: URL; MAIL_FROM's when unset)
+        "VAPID_PRIVATE_KEY": os.environ.get("VAPID_PRIVATE_KEY"),
+        "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT"),
     }
 
 
@@ -167,6 +175,8 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
+    app.config["VAPID_PRIVATE_KEY"] = vapid.ensure_key(app.instance_path,
+                                                       app.config["VAPID_PRIVATE_KEY"])
     if app.config["STAFF_TWO_FACTOR"] not in ("required", "optional"):
         raise ValueError("STAFF_TWO_FACTOR must be 'required' or 'optional', not "
                          f"{app.config['STAFF_TWO_FACTOR']!r}")

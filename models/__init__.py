@@ -9,6 +9,7 @@ from models.contacts import ContactLogEntry
 from models.groups import Group, GroupMembership
 from models.invitations import Invitation
 from models.meetings import Attendance, Meeting
+from models.notifications import NotificationPreference, PushSubscription
 from models.outbox import OutboxMessage
 from models.people import PasswordResetToken, RecoveryCode, SignInSession, User
 from models.posts import Post, PostFlag
@@ -34,4 +35,5 @@ __all__ = [
     "SignInSession", "Study", "StudyStaff", "Timepoint", "User", "db", "utcnow",
     "write_transaction",
     "OnlineApplication", "ContactLogEntry", "PracticeRecording", "CrisisContact",
+    "NotificationPreference", "PushSubscription",
 ]

@@ -4,11 +4,11 @@ sessions and two-factor recovery codes."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, time
 
 from flask_babel import lazy_pgettext
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, false
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Time, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models._types import Vocabulary, one_of
@@ -73,6 +73,12 @@ class User(UserMixin, db.Model):
     #: has the feed's address could otherwise join the group's meetings)
     calendar_video_link: Mapped[bool] = mapped_column(Boolean, default=False,
                                                       server_default=false())
+    #: no push notification between these local times (both set, or neither)
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    quiet_end: Mapped[time | None] = mapped_column(Time)
+    #: the participant's own practice reminder: ISO weekdays ("1,3,5") at a local time
+    practice_reminder_days: Mapped[str | None] = mapped_column(String(20))
+    practice_reminder_time: Mapped[time | None] = mapped_column(Time)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the TOTP secret, encrypted (views.two_factor); set while enrolling, kept once enabled

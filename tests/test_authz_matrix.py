@@ -47,7 +47,7 @@ OWNER = {
     "contacts": "home_researcher",
     "apply": "home_researcher", "applications": "home_researcher",
     "admin": "admin", "calendar": "member", "two_factor": "member", "home": "member",
-    "invitations": "member", "": "member",
+    "invitations": "member", "": "member", "pwa": "member", "notifications": "member",
 }
 #: group routes only the group's leaders and assistants use
 MODERATOR_ENDPOINTS = {"groups.moderate", "groups.hide", "groups.flags", "groups.overview"}
@@ -86,6 +86,13 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "settings.edit GET":                 (S, 200, 200, 200, 200, 200, 200, 200),
     "settings.edit POST":                (S, 200, 200, 200, 200, 200, 200, 200),
     "settings.renew_calendar_link POST": (S, S, S, S, S, S, S, S),
+    # installing the app, and notifications: everyone's own settings and devices
+    "pwa.service_worker GET":            (200, 200, 200, 200, 200, 200, 200, 200),
+    "pwa.manifest GET":                  (200, 200, 200, 200, 200, 200, 200, 200),
+    "notifications.edit GET":            (S, 200, 200, 200, 200, 200, 200, 200),
+    "notifications.edit POST":           (S, 200, 200, 200, 200, 200, 200, 200),
+    "notifications.subscribe POST":      (S, 400, 400, 400, 400, 400, 400, 400),
+    "notifications.unsubscribe POST":    (S, 200, 200, 200, 200, 200, 200, 200),
     "calendar.feed GET":                 (200, 200, 200, 200, 200, 200, 200, 200),
     # the participant's own pages: the usual-care participant has no material (404)
     "participant.dashboard GET":         (S, 200, 200, 403, 403, 403, 403, 200),
@@ -346,7 +353,7 @@ def _csrf(client, signed_in: bool) -> str:
 
 #: responses meant to be cached by the browser or a calendar app: no personal page (a
 #: practice recording is the study's audio, the same for everyone, kept privately to replay)
-CACHEABLE = {"static", "calendar.feed", "participant.recording"}
+CACHEABLE = {"static", "calendar.feed", "participant.recording", "pwa.service_worker"}
 
 
 def _check_headers(response, endpoint: str, signed_in: bool) -> None:

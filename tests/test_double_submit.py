@@ -318,6 +318,15 @@ CASES: dict[str, Case] = {
                    "notify_replies": "daily", "notify_announcements": "none"},
         lambda s: db.session.get(User, s.people["member"], populate_existing=True).timezone
         == "Asia/Tokyo"),
+    "notifications.edit POST": Case(
+        _member, lambda s: "/settings/notifications/",
+        lambda s: {"channel_release_notice": "both", "channel_meeting_reminder": "push",
+                   "channel_post_reply": "none", "channel_assessment_invitation": "email",
+                   "channel_practice_reminder": "push", "quiet_start": "22:00",
+                   "quiet_end": "07:00", "practice_days": ["1", "3"],
+                   "practice_time": "08:00"},
+        lambda s: db.session.get(User, s.people["member"], populate_existing=True)
+        .practice_reminder_days == "1,3"),
     # facilitators
     "facilitator.register POST": Case(
         _leader, lambda s: f"/facilitate/cohorts/{s.cohort.id}/meetings/1/register",
@@ -695,6 +704,10 @@ NOT_YET_COVERED: dict[str, str] = {
                                          "one wins; no row is added); not yet cased",
     "facilitator.attendance_import_upload POST": "reads an uploaded report and shows the "
                                                  "matches for review; writes nothing",
+    "notifications.subscribe POST": "JSON from the page's script; keyed by the endpoint "
+                                    "(unique), so a second call updates the same row "
+                                    "(tests/test_push.py); not yet cased",
+    "notifications.unsubscribe POST": "deletes by endpoint; a second call removes nothing",
 }
 
 

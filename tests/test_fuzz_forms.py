@@ -127,6 +127,11 @@ def _forms(world: World) -> dict[str, tuple[str | None, str, list[str]]]:
         "language": ("member", "/auth/language", ["locale", "next"]),
         "settings": ("member", "/settings/", ["timezone", "locale", "reminders_enabled",
                                               "notify_replies", "notify_announcements"]),
+        "notifications": ("member", "/settings/notifications/",
+                          ["channel_release_notice", "channel_meeting_reminder",
+                           "channel_post_reply", "channel_assessment_invitation",
+                           "channel_practice_reminder", "quiet_start", "quiet_end",
+                           "practice_days", "practice_time"]),
         "practice log": ("member", "/me/practice/new",
                          ["practice_key", "practised_on", "minutes", "helpfulness", "note",
                           "token"]),
@@ -412,7 +417,8 @@ def _signed_in_client(app, world: World, who: str | None):
 
 
 FORMS = ["sign-in", "reset request", "reset password", "change password", "language",
-         "settings", "practice log", "practice edit", "post", "reply", "post edit", "flag",
+         "settings", "notifications", "practice log", "practice edit", "post", "reply",
+         "post edit", "flag",
          "hide", "moderation", "meeting record", "reschedule", "attendance register",
          "attendance import confirm", "alert note", "alert hide post", "screening", "consent",
          "randomisation",

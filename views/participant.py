@@ -35,12 +35,13 @@ from program.courses.catalogue import get_catalogue
 from program.courses.event_pages import fill_placeholders
 from program.courses.week import day_contacts, event_page, participant_week
 from program.safety import alerts as safety
-from views import navigation
+from views import navigation, pwa
 from views.access import role_required
 from views.crisis_contacts import contacts_html
 from views.forms import options, plausible_date, values
 
 bp = Blueprint("participant", __name__, url_prefix="/me")
+bp.after_request(pwa.mark_offline)
 navigation.add("participant", "participant.dashboard", "This week", order=10)
 # Sessions and practice are reached from the dashboard, not the menu: the menu is the same
 # for every participant, and usual-care participants have no sessions to open.

@@ -14,7 +14,7 @@ from program.core.zones import zonename
 from program.courses import markdown
 from program.safety import alerts
 from program.trial import characteristics, eligibility
-from views import navigation
+from views import navigation, pwa
 from views.crisis_contacts import course_html, crisis_contacts
 from views.questionnaires import questionnaire_helpers
 from views.reports import labels as report_labels
@@ -53,8 +53,12 @@ def _navigation():
     def nav_links():
         return navigation.links(current_user.role) if current_user.is_authenticated else []
 
+    def offline_key():
+        return pwa.offline_key(current_user.id) if current_user.is_authenticated else ""
+
     return {"nav_links": nav_links, "current_locale": lambda: str(get_locale() or "en"),
-            "open_alert_count": _open_alert_count, "crisis_contacts": crisis_contacts}
+            "open_alert_count": _open_alert_count, "crisis_contacts": crisis_contacts,
+            "offline_key": offline_key}
 
 
 def _open_alert_count() -> int:

@@ -33,6 +33,7 @@ from program.groups.access import (
     post_in_group,
     require_membership,
 )
+from program.messaging import notices
 from program.messaging.outbox import enqueue_email
 from program.safety import review
 from program.safety.alerts import raise_alert
@@ -75,9 +76,13 @@ def _notify_reply(reply: Post, thread: Post, group: Group) -> None:
     if thread.author_id is None or thread.author_id == reply.author_id:
         return
     for user in active_recipients({thread.author_id}):
+        key, context = f"reply:{reply.id}:{user.id}", {
+            "group": group.name, "link": _thread_url(group.id, thread.id)}
         if user.notify_replies == "immediate":
-            enqueue_email(user, f"reply:{reply.id}:{user.id}", "post_reply", "post_reply",
-                          group=group.name, link=_thread_url(group.id, thread.id))
+            enqueue_email(user, key, "post_reply", "post_reply", **context)  # push as chosen
+        elif "push" in notices.channels(user, "post_reply"):
+            # the email waits for the digest (or never comes); a push is straight away
+            notices.queue_push(user, key, "post_reply", "post_reply", **context)
 
 
 def _notify_announcement(post: Post, group: Group) -> None:

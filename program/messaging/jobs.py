@@ -46,8 +46,9 @@ from program.core.dates import for_recipient
 from program.courses.calendar import CohortCalendar, PlannedMeeting
 from program.courses.catalogue import get_catalogue
 from program.courses.delivery import cohort_calendar, sees_material
+from program.courses.practice_reminders import queue_own_practice_reminders
 from program.groups.digests import ensure_weekly_threads, materialise_digests
-from program.messaging import emails, sending
+from program.messaging import emails, notices, sending
 from program.messaging.outbox import enqueue
 from program.messaging.sending import LEASE, LEASE_MARGIN, URGENT_KINDS
 from program.safety.escalation import escalate_alerts
@@ -74,7 +75,7 @@ class TickResult:
 
 #: the other parts' daily work, run after the cohorts' messages on every tick
 PART_JOBS = (materialise_invitations, ensure_weekly_threads, materialise_digests,
-             purge_sign_in_sessions, escalate_alerts)
+             purge_sign_in_sessions, escalate_alerts, queue_own_practice_reminders)
 
 
 # --- tick --------------------------------------------------------------------------------------
@@ -195,11 +196,11 @@ def _practice_reminders(cohort, calendar, people, now, result) -> list[Due]:
 
 def _not_queued(due: list[Due]) -> list[Due]:
     existing: set[str] = set()
-    keys = [d.key for d in due]
+    keys = [d.key for d in due] + [f"{d.key}:push" for d in due]  # by email, push or both
     for start in range(0, len(keys), 500):
         existing.update(db.session.scalars(select(OutboxMessage.dedup_key).where(
             OutboxMessage.dedup_key.in_(keys[start:start + 500]))))
-    return [d for d in due if d.key not in existing]
+    return [d for d in due if d.key not in existing and f"{d.key}:push" not in existing]
 
 
 def _queue(due: list[Due]) -> int:
@@ -210,13 +211,21 @@ def _queue(due: list[Due]) -> int:
         context = dict(item.context)
         if "start" in context:
             context["when"] = _local(context.pop("start"), item.user)
-        rendered.append((item, emails.render(item.template, item.user, **context)))
+        wanted = notices.channels(item.user, item.kind)
+        email = emails.render(item.template, item.user, **context) if "email" in wanted else None
+        rendered.append((item, email, "push" in wanted, context))
+    queued = 0
     if rendered:
         with write_transaction():
-            for item, email in rendered:
-                enqueue(item.key, item.user.id, item.kind, email.subject, email.text,
-                        due_at=item.due_at, body_html=email.html)
-    return len(rendered)
+            for item, email, push_too, context in rendered:
+                inserted = email is not None and enqueue(
+                    item.key, item.user.id, item.kind, email.subject, email.text,
+                    due_at=item.due_at, body_html=email.html)
+                if push_too:
+                    inserted |= notices.queue_push(item.user, item.key, item.kind,
+                                                   item.template, due_at=item.due_at, **context)
+                queued += bool(inserted)
+    return queued
 
 
 def _run_part_job(job, now: datetime) -> None:

@@ -26,6 +26,7 @@ def enqueue(
     due_at: datetime | None = None,
     body_html: str | None = None,
     recipient_email: str | None = None,
+    channel: str = "email",
 ) -> bool:
     """Insert a message unless one with ``dedup_key`` exists; True when it was inserted.
 
@@ -36,6 +37,7 @@ def enqueue(
         "recipient_id": recipient_id,
         "recipient_email": recipient_email,
         "kind": kind,
+        "channel": channel,
         "subject": subject[:200],
         "body_text": body_text,
         "body_html": body_html,
@@ -59,7 +61,18 @@ def enqueue(
 def enqueue_email(user: User, dedup_key: str, kind: str, template: str, *,
                   due_at: datetime | None = None, **context) -> bool:
     """Queue email ``template`` (``templates/email/<template>.txt``) to ``user``, written in
-    their language (see :mod:`program.messaging.emails`)."""
+    their language (see :mod:`program.messaging.emails`).
+
+    Kinds people route themselves (``NoticeKind``) go by email, push, both or neither, as they
+    chose; True when the email was queued.
+    """
+    from program.messaging import notices
+
+    wanted = notices.channels(user, kind)
+    if "push" in wanted:
+        notices.queue_push(user, dedup_key, kind, template, due_at=due_at, **context)
+    if "email" not in wanted:
+        return False
     email = emails.render(template, user, **context)
     return enqueue(dedup_key, user.id, kind, email.subject, email.text, due_at=due_at,
                    body_html=email.html)

@@ -223,8 +223,6 @@ def _sent_values(now: datetime) -> dict:
 def send_claimed(message_id: int, now: datetime) -> str:
     """Send one row this process has claimed; returns ``SENT``, ``CANCELLED``, ``RETRY``,
     ``FAILED`` or ``LOST`` (no longer claimed: not sent)."""
-    from program.core.mail import send_email
-
     message = db.session.get(OutboxMessage, message_id)
     db.session.refresh(message)
     user = db.session.get(User, message.recipient_id) if message.recipient_id else None
@@ -240,8 +238,7 @@ def send_claimed(message_id: int, now: datetime) -> str:
     if header is None:
         return LOST
     try:
-        send_email(user.email if user else message.recipient_email, outgoing.subject,
-                   outgoing.text, outgoing.html, message_id=header)
+        delivered = _deliver(message, user, outgoing, header)
     except Exception as exc:  # noqa: BLE001 - any transport error: retry later
         log.warning("sending outbox message %s failed: %s", message_id, type(exc).__name__)
         final = message.attempts >= MAX_ATTEMPTS
@@ -251,5 +248,21 @@ def send_claimed(message_id: int, now: datetime) -> str:
             log.error("outbox message %s (%s) given up after %d attempts", message_id,
                       message.kind, message.attempts)
         return FAILED if final else RETRY
+    if not delivered:  # a push to someone with no device left
+        _finish(message_id, status="cancelled")
+        return CANCELLED
     _finish(message_id, **_sent_values(now))
     return SENT
+
+
+def _deliver(message: OutboxMessage, user: User | None, outgoing: links.Outgoing,
+             header: str) -> bool:
+    """Send on the message's channel; False when there was nobody to send it to."""
+    from program.core.mail import send_email
+    from program.messaging import push
+
+    if message.channel == "push":
+        return push.send(user, outgoing.text) > 0
+    send_email(user.email if user else message.recipient_email, outgoing.subject,
+               outgoing.text, outgoing.html, message_id=header)
+    return True

@@ -24,6 +24,7 @@ from models.people import Role
 from program.accounts import passwords, reset, sessions, two_factor
 from program.core import audit
 from program.core.audit import AuditAction
+from views import pwa
 from views.access import public, role_required
 from views.auth import devices
 from views.auth.forms import (
@@ -139,7 +140,7 @@ def sign_out():
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")
-    return redirect(url_for("auth.sign_in"))
+    return pwa.clear_site_data(redirect(url_for("auth.sign_in")))
 
 
 @bp.post("/sign-out-everywhere")
@@ -151,7 +152,7 @@ def sign_out_everywhere():
     logout_user()
     session.clear()
     flash(_("You are signed out on every device."), "info")
-    return redirect(url_for("auth.sign_in"))
+    return pwa.clear_site_data(redirect(url_for("auth.sign_in")))
 
 
 @bp.route("/reset", methods=["GET", "POST"])
