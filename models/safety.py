@@ -25,9 +25,9 @@ from models.base import UTCDateTime, db, utcnow
 class AlertSource(Vocabulary):
     """What raised a safety alert."""
 
-    POST = "post"
-    PRACTICE_LOG = "practice_log"
-    RESPONSE = "response"
+    POST = "post", lazy_pgettext("alert source", "a group post")
+    PRACTICE_LOG = "practice_log", lazy_pgettext("alert source", "a practice note")
+    RESPONSE = "response", lazy_pgettext("alert source", "a questionnaire answer")
 
 
 class AlertStatus(Vocabulary):
@@ -131,6 +131,12 @@ class SafetyAlert(db.Model):
 
     participant = relationship("Participant")
     owner = relationship("User", foreign_keys=[owner_id])
+
+    @property
+    def questionnaire_items(self) -> list[str]:
+        """The questionnaire risk items that raised the alert (``BDI-II.item9>=2``), without
+        the text detector's rule names, which staff read as the level and kind of statement."""
+        return [r for r in (self.rule or "").split(",") if r and not r.startswith("risk")]
 
 
 class AdverseEvent(db.Model):

@@ -214,3 +214,9 @@ def test_the_alert_its_audit_entry_and_its_emails_name_level_and_family_never_th
                            in e.body_text for e in english)
     page = client_for(app, world.clinician).get(f"/alerts/{alert.id}").get_data(as_text=True)
     assert "plans or preparation, farewell" in page and post.id
+    assert "a group post" in page and alert.rule not in page and "risk:" not in page
+    listing = client_for(app, world.clinician).get("/alerts/").get_data(as_text=True)
+    assert ">open<" in listing
+    japanese = client_for(app, world.clinician).get(
+        f"/alerts/{alert.id}", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "グループの投稿" in japanese and ">open<" not in japanese
