@@ -101,7 +101,7 @@ def _move_choices(form: MoveForm, group: Group, groups: list[Group]) -> None:
 def _page(cohort: Cohort, *, staff_form=None, assign=None, grouping=None, errors=(),
           status=200):
     staff = staffing.cohort_facilitators(cohort.id)
-    groups = formation.cohort_groups(cohort.id)
+    groups = formation.cohort_groups(cohort.id, members=True)
     with_account, without = formation.cohort_people(cohort.id)
     return render_template(
         "researcher/cohort_people.html", cohort=cohort, study=cohort.study, staff=staff,

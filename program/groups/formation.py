@@ -16,6 +16,7 @@ from typing import TypeVar
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from models import (
     Arm,
@@ -108,10 +109,15 @@ def cohort_people(cohort_id: int) -> tuple[list[Participant], list[Participant]]
             [p for p in people if p.user_id is None])
 
 
-def cohort_groups(cohort_id: int) -> list[Group]:
-    """The cohort's groups, the whole-cohort group first, then the small groups by name."""
-    groups = db.session.scalars(select(Group).where(Group.cohort_id == cohort_id)
-                                .order_by(Group.id)).all()
+def cohort_groups(cohort_id: int, *, members: bool = False) -> list[Group]:
+    """The cohort's groups, the whole-cohort group first, then the small groups by name;
+    ``members`` loads every group's memberships and their accounts in two queries (for a page
+    that lists them), not two per group."""
+    statement = select(Group).where(Group.cohort_id == cohort_id).order_by(Group.id)
+    if members:
+        statement = statement.options(
+            selectinload(Group.memberships).joinedload(GroupMembership.user))
+    groups = db.session.scalars(statement).all()
     return sorted(groups, key=lambda g: (g.kind == SMALL, g.id))
 
 
