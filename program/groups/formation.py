@@ -16,7 +16,7 @@ from typing import TypeVar
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from models import (
     Arm,
@@ -25,6 +25,7 @@ from models import (
     Group,
     GroupMembership,
     Participant,
+    User,
     db,
     write_transaction,
 )
@@ -99,9 +100,11 @@ def share_staff(count: int, leaders: Sequence[S], assistants: Sequence[S]
 
 def cohort_people(cohort_id: int) -> tuple[list[Participant], list[Participant]]:
     """The cohort's program participants still taking part: (with an account, without one).
-    Only people with an account can be members of a group."""
+    Only people with an account can be members of a group. Their id, code and account are
+    loaded, nothing else (a 2,000-person cohort's baseline records are not read to count it)."""
     people = db.session.scalars(
         select(Participant).join(Arm, Participant.arm_id == Arm.id)
+        .options(load_only(Participant.id, Participant.code, Participant.user_id))
         .where(Participant.cohort_id == cohort_id, Arm.receives_program.is_(True),
                Participant.withdrawal_kind.is_(None), Participant.status != "withdrawn")
         .order_by(Participant.code)).all()
@@ -111,12 +114,13 @@ def cohort_people(cohort_id: int) -> tuple[list[Participant], list[Participant]]
 
 def cohort_groups(cohort_id: int, *, members: bool = False) -> list[Group]:
     """The cohort's groups, the whole-cohort group first, then the small groups by name;
-    ``members`` loads every group's memberships and their accounts in two queries (for a page
-    that lists them), not two per group."""
+    ``members`` loads every group's memberships and their accounts' names in two queries (for
+    a page that lists them), not two per group and one per member."""
     statement = select(Group).where(Group.cohort_id == cohort_id).order_by(Group.id)
     if members:
         statement = statement.options(
-            selectinload(Group.memberships).joinedload(GroupMembership.user))
+            selectinload(Group.memberships).joinedload(GroupMembership.user)
+            .load_only(User.id, User.display_name))
     groups = db.session.scalars(statement).all()
     return sorted(groups, key=lambda g: (g.kind == SMALL, g.id))
 
