@@ -16,7 +16,7 @@ from typing import TypeVar
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import load_only
 
 from models import (
     Arm,
@@ -112,17 +112,36 @@ def cohort_people(cohort_id: int) -> tuple[list[Participant], list[Participant]]
             [p for p in people if p.user_id is None])
 
 
-def cohort_groups(cohort_id: int, *, members: bool = False) -> list[Group]:
-    """The cohort's groups, the whole-cohort group first, then the small groups by name;
-    ``members`` loads every group's memberships and their accounts' names in two queries (for
-    a page that lists them), not two per group and one per member."""
-    statement = select(Group).where(Group.cohort_id == cohort_id).order_by(Group.id)
-    if members:
-        statement = statement.options(
-            selectinload(Group.memberships).joinedload(GroupMembership.user)
-            .load_only(User.id, User.display_name))
-    groups = db.session.scalars(statement).all()
+def cohort_groups(cohort_id: int) -> list[Group]:
+    """The cohort's groups, the whole-cohort group first, then the small groups by name."""
+    groups = db.session.scalars(select(Group).where(Group.cohort_id == cohort_id)
+                                .order_by(Group.id)).all()
     return sorted(groups, key=lambda g: (g.kind == SMALL, g.id))
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One membership of a group as its page lists it."""
+
+    user_id: int
+    role: str
+    name: str  #: the account's display name
+
+
+def group_members(cohort_id: int, group_id: int | None = None) -> dict[int, list[Member]]:
+    """Every group's members of the cohort (or of one group), by group id, in the order they
+    joined: one query of four columns, however many groups and people."""
+    statement = (select(GroupMembership.group_id, GroupMembership.user_id, GroupMembership.role,
+                        User.display_name)
+                 .join(Group, Group.id == GroupMembership.group_id)
+                 .join(User, User.id == GroupMembership.user_id)
+                 .where(Group.cohort_id == cohort_id).order_by(GroupMembership.id))
+    if group_id is not None:
+        statement = statement.where(Group.id == group_id)
+    members: dict[int, list[Member]] = {}
+    for group, user_id, role, name in db.session.execute(statement):
+        members.setdefault(group, []).append(Member(user_id, role, name))
+    return members
 
 
 def _staff(cohort_id: int) -> list[CohortFacilitator]:
