@@ -160,7 +160,7 @@ def facilitator(run: Run, email: str, groups: list[int], seed: int) -> None:
     run.step("register", lambda: me.get(pages["register"]))
     run.pause(rng)
     run.step("save register", lambda: me.post(pages["register"], {"fill": "present"}), 302)
-    turn = 0
+    turn = seed  # facilitators start at different pages, so every page is read early on
     while time.monotonic() < run.stop_at:
         page = list(pages)[turn % len(pages)]
         path = staff_pages(run.seeded, rng)[page]  # another participant's progress each time
@@ -351,6 +351,10 @@ def report(name: str, stats: Stats, duration: float, throughput: dict[str, float
             mark, ok = mark + " <- under 40 % of floor", False
         print(f"{page:<22}{count:>9}{median:>11.1f}{p95:>9.1f}{errors:>8}{rps_text} "
               f"{ratio}{mark}")
+    for page in throughput.keys() - {row[0] for row in stats.rows()}:  # not reached in the peak
+        print(f"{page:<22}{0:>9}{'':>11}{'':>9}{'':>8}{throughput[page]:>16.1f} "
+              f"{shares[page]:>9.0%} <- not reached during the peak")
+        ok = False
     for sample in stats.samples:
         print(f"  error: {sample}")
     if memory:
