@@ -3,7 +3,8 @@
 Written through the models in bulk (the shape the app's own operations produce): a study with
 one arm, a running cohort whose session 3 was released an hour ago, one large group of everyone
 and small peer groups of 25, each led by one of the facilitators, two held meetings with
-attendance, a fortnight of practice logs and a few hundred posts.
+attendance, a fortnight of practice logs and a few hundred posts; and a researcher on the
+study's staff.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from models import (
     PracticeLog,
     SessionProgress,
     Study,
+    StudyStaff,
     User,
     db,
 )
@@ -51,6 +53,9 @@ class Seeded:
     participants: list[tuple[str, int]]  #: (email, small group id)
     facilitators: list[tuple[str, list[int]]]  #: (email, the small groups they lead)
     large_group_id: int
+    study_id: int = 0
+    researcher: str = ""  #: the researcher's email
+    participant_ids: tuple[int, ...] = ()  #: in the order of ``participants``
 
 
 def _now() -> datetime:
@@ -91,6 +96,8 @@ def seed(participants: int = 500, facilitators: int = 10, password_hash: str | N
             User.email.like(f"{prefix}%@load.example")).order_by(User.id)))
 
     staff = users("facilitator", "facilitator", facilitators)
+    researcher = users("researcher", "researcher", 1)[0]
+    db.session.add(StudyStaff(study_id=study.id, user_id=researcher, blind_to_arm=False))
     people = users("participant", "participant", participants)
     db.session.execute(insert(CohortFacilitator), [
         {"cohort_id": cohort.id, "user_id": uid, "is_lead": n == 0}
@@ -170,4 +177,5 @@ def seed(participants: int = 500, facilitators: int = 10, password_hash: str | N
         cohort_id=cohort.id, session_number=3,
         participants=[(emails[uid], group_of[uid]) for uid in people],
         facilitators=[(emails[uid], leads[uid]) for uid in staff],
-        large_group_id=large.id)
+        large_group_id=large.id, study_id=study.id, researcher="researcher0000@load.example",
+        participant_ids=tuple(participant_ids[uid] for uid in people))

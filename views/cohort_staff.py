@@ -20,7 +20,7 @@ from models.cohorts import FacilitatorRole
 from program.groups import formation, staffing
 from program.groups.formation import AlreadyDone, GroupingError
 from views.access import researcher_study, role_required
-from views.forms import MultiCheckboxField, options
+from views.forms import LongSelectField, MultiCheckboxField, options
 
 bp = Blueprint("cohort_staff", __name__, url_prefix="/research")
 
@@ -41,12 +41,12 @@ class FormGroupsForm(FlaskForm):
 
 
 class MoveForm(FlaskForm):
-    user_id = SelectField(_l("Participant"), coerce=int, choices=[])
-    to_group = SelectField(_l("Move to"), coerce=int, choices=[])
+    user_id = LongSelectField(_l("Participant"), coerce=int, choices=[])
+    to_group = LongSelectField(_l("Move to"), coerce=int, choices=[])
 
 
 class LeaderForm(FlaskForm):
-    leader = SelectField(_l("Leader"), coerce=int, choices=[])
+    leader = LongSelectField(_l("Leader"), coerce=int, choices=[])
 
 
 # --------------------------------------------------------------------------- scope and page
@@ -84,16 +84,17 @@ def _assign_form(cohort: Cohort, form: AssignForm | None = None) -> AssignForm:
     return form
 
 
-def _group_forms(group: Group, groups: list[Group], staff) -> tuple[MoveForm, LeaderForm]:
+def _group_forms(group: Group, groups: list[Group], members: list[formation.Member], staff
+                 ) -> tuple[MoveForm, LeaderForm]:
     move, leader = MoveForm(formdata=None), LeaderForm(formdata=None)
-    _move_choices(move, group, groups)
+    _move_choices(move, group, groups, members)
     leader.leader.choices = options((u.id, u.display_name) for _f, u in staff)
     return move, leader
 
 
-def _move_choices(form: MoveForm, group: Group, groups: list[Group]) -> None:
-    form.user_id.choices = options((m.user_id, m.user.display_name) for m in group.memberships
-                                   if m.role == "member")
+def _move_choices(form: MoveForm, group: Group, groups: list[Group],
+                  members: list[formation.Member]) -> None:
+    form.user_id.choices = options((m.user_id, m.name) for m in members if m.role == "member")
     form.to_group.choices = options((g.id, g.name) for g in groups
                                     if g.kind == formation.SMALL and g.id != group.id)
 
@@ -102,13 +103,14 @@ def _page(cohort: Cohort, *, staff_form=None, assign=None, grouping=None, errors
           status=200):
     staff = staffing.cohort_facilitators(cohort.id)
     groups = formation.cohort_groups(cohort.id)
+    members = formation.group_members(cohort.id)
     with_account, without = formation.cohort_people(cohort.id)
     return render_template(
         "researcher/cohort_people.html", cohort=cohort, study=cohort.study, staff=staff,
         staff_form=_facilitator_form(cohort, staff_form), assign=_assign_form(cohort, assign),
-        grouping=grouping or FormGroupsForm(formdata=None), groups=groups,
-        group_forms={g.id: _group_forms(g, groups, staff) for g in groups
-                     if g.kind == formation.SMALL},
+        grouping=grouping or FormGroupsForm(formdata=None), groups=groups, members=members,
+        group_forms={g.id: _group_forms(g, groups, members.get(g.id, []), staff)
+                     for g in groups if g.kind == formation.SMALL},
         placed=with_account, without_account=without, errors=errors), status
 
 
@@ -208,10 +210,11 @@ def move_member(group_id: int):
     group = _group(group_id)
     form = MoveForm()
     groups = formation.cohort_groups(group.cohort_id)
-    _move_choices(form, group, groups)
+    members = formation.group_members(group.cohort_id)
+    _move_choices(form, group, groups, members.get(group.id, []))
     form.user_id.choices = options(  # anyone of a small group: a second click finds them moved
         (m.user_id, m.user_id) for g in groups if g.kind == formation.SMALL
-        for m in g.memberships if m.role == "member")
+        for m in members.get(g.id, []) if m.role == "member")
     if form.validate_on_submit():
         try:
             formation.move_member(group.id, form.user_id.data, form.to_group.data,

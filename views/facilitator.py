@@ -137,7 +137,7 @@ def cohort(cohort_id: int):
             for m in calendar.meetings]
     guides = [(e.title, e.section("Facilitator guide")) for e in program.extra_events if e.page]
     return render_template("facilitator/cohort.html", cohort=cohort, calendar=calendar,
-                           rows=rows, roster_size=len(operations.cohort_roster(cohort)),
+                           rows=rows, roster_size=operations.cohort_roster_size(cohort),
                            event_guides=guides)
 
 
@@ -251,23 +251,23 @@ CONTRADICTIONS = {
 }
 
 
-def _register_mark(participant, user, cohort: Cohort, fill: str, kept) -> tuple[
+def _register_mark(person: operations.RosterPerson, cohort: Cohort, fill: str, kept) -> tuple[
         operations.AttendanceMark | None, str | None]:
     """One row of the register as submitted: its mark, or a message why it cannot be saved."""
-    status = request.form.get(f"status-{participant.id}", "") or fill
+    status = request.form.get(f"status-{person.id}", "") or fill
     if not status:
         return None, None
     if status not in AttendanceStatus:
-        return None, _("Choose present, absent or late for %(name)s.", name=user.display_name)
-    raw = request.form.get(f"minutes-{participant.id}", "").strip()
+        return None, _("Choose present, absent or late for %(name)s.", name=person.name)
+    raw = request.form.get(f"minutes-{person.id}", "").strip()
     if raw and (not (raw.isascii() and raw.isdigit()) or int(raw) > 600):  # not "²"
         return None, _("Minutes for %(name)s must be a whole number up to 600.",
-                       name=user.display_name)
+                       name=person.name)
     minutes = int(raw) if raw else None
     why = register_rules.contradiction(status, minutes, cohort.min_minutes_present)
     if why and (kept is None or (kept.status, kept.minutes_attended) != (status, minutes)):
-        return None, str(CONTRADICTIONS[why] % {"name": user.display_name, "minutes": minutes})
-    return operations.AttendanceMark(participant.id, status, minutes), None
+        return None, str(CONTRADICTIONS[why] % {"name": person.name, "minutes": minutes})
+    return operations.AttendanceMark(person.id, status, minutes), None
 
 
 def _register_marks(cohort: Cohort, roster, existing: dict, later: set[int]
@@ -280,10 +280,9 @@ def _register_marks(cohort: Cohort, roster, existing: dict, later: set[int]
     marks, errors = [], []
     # "Everyone else present": on a phone, mark the few exceptions and tap once.
     fill = "present" if request.form.get("fill") == "present" else ""
-    for participant, user in roster:
-        mark, error = _register_mark(participant, user, cohort,
-                                     "" if participant.id in later else fill,
-                                     existing.get(participant.id))
+    for person in roster:
+        mark, error = _register_mark(person, cohort, "" if person.id in later else fill,
+                                     existing.get(person.id))
         if error:
             errors.append(error)
         elif mark:
@@ -292,15 +291,14 @@ def _register_marks(cohort: Cohort, roster, existing: dict, later: set[int]
 
 
 def _register_state(cohort: Cohort, number: int, roster) -> tuple[dict, set[int]]:
-    """The meeting's stored marks by participant, and who joined the cohort after it (first
-    attended a later meeting and is not on this one's register)."""
-    row = _meeting_row(cohort, number)
-    existing = {}
-    if row is not None:
-        existing = {a.participant_id: a for a in db.session.scalars(
-            select(Attendance).where(Attendance.meeting_id == row.id))}
+    """The meeting's stored marks by participant (status and minutes), and who joined the
+    cohort after it (first attended a later meeting and is not on this one's register)."""
+    existing = {a.participant_id: a for a in db.session.execute(
+        select(Attendance.participant_id, Attendance.status, Attendance.minutes_attended)
+        .join(Meeting, Meeting.id == Attendance.meeting_id)
+        .where(Meeting.cohort_id == cohort.id, Meeting.session_number == number))}
     first = register_rules.first_attended(cohort.id)
-    later = {p.id for p, _u in roster
+    later = {p.id for p in roster
              if first.get(p.id, number) > number and p.id not in existing}
     return existing, later
 
@@ -344,8 +342,7 @@ def attendance_import_upload(cohort_id: int, number: int):
             form.report.errors.append(_("This file cannot be read: %(why)s", why=str(exc)))
         else:
             roster = operations.cohort_roster(cohort)
-            entries = [attendance_import.RosterEntry(p.id, u.email, u.display_name)
-                       for p, u in roster]
+            entries = [attendance_import.RosterEntry(p.id, p.email, p.name) for p in roster]
             matches = attendance_import.match_report(people, entries)
             return render_template("facilitator/import_review.html", cohort=cohort,
                                    number=number, matches=matches, roster=roster)
@@ -381,7 +378,7 @@ def attendance_import_confirm(cohort_id: int, number: int):
     """Save the confirmed matches: minutes kept as dose, status from the cohort's rule."""
     cohort = facilitator_cohort(cohort_id)
     number = _session_number(cohort, number)
-    roster_ids = {p.id for p, _u in operations.cohort_roster(cohort)}
+    roster_ids = {p.id for p in operations.cohort_roster(cohort)}
     minutes_by_participant = _confirmed_minutes(roster_ids)
     meeting_row = operations.ensure_meeting(cohort, number)
     recorded = {a.participant_id for a in db.session.scalars(

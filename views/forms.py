@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectMultipleField
+from markupsafe import Markup, escape
+from wtforms import SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, Select
 
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 
@@ -18,6 +19,27 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+class ManyOptionsSelect(Select):
+    """wtforms' select, each plain option written in one step: the same HTML as
+    ``Select.render_option`` (attributes in name order), a tenth of the time. A 2,000-person
+    cohort's people page renders thousands of options."""
+
+    @classmethod
+    def render_option(cls, choice: SelectChoice, **kwargs) -> Markup:
+        if kwargs or choice.render_kw or not isinstance(choice.value, int | str) or isinstance(
+                choice.value, bool):
+            return super().render_option(choice, **kwargs)
+        selected = " selected" if choice.selected else ""
+        return Markup(f'<option{selected} value="{escape(choice.value)}">'
+                      f"{escape(choice.label or choice.value)}</option>")
+
+
+class LongSelectField(SelectField):
+    """A select with many options (participants of a cohort, its groups)."""
+
+    widget = ManyOptionsSelect()
+
 
 #: the interface languages, each named in itself (an invitation's language, a setting)
 LANGUAGES = [("en", "English"), ("ja", "日本語"), ("zh", "简体中文")]

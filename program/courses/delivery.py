@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from models import (
+    Arm,
     Attendance,
     Cohort,
     CohortFacilitator,
@@ -464,10 +465,36 @@ def renew_calendar_link(user: User) -> str:
 # --- the cohort roster -----------------------------------------------------------------------
 
 
-def cohort_roster(cohort: Cohort) -> list[tuple[Participant, User]]:
+@dataclass(frozen=True, slots=True)
+class RosterPerson:
+    """One participant on a cohort's roster, as the register, the roster and the import read
+    them: four columns rather than two whole rows (a 2,000-person register loads in
+    milliseconds, not a tenth of a second)."""
+
+    id: int  #: the participant's id
+    code: str
+    name: str  #: the account's display name
+    email: str
+
+
+def _roster_filter(cohort: Cohort) -> tuple:
+    """``sees_material`` in SQL for the cohort's participants with an account (joined to Arm)."""
+    return (Participant.cohort_id == cohort.id, Arm.receives_program.is_(True),
+            Participant.withdrawal_kind.is_(None), Participant.status.in_(ENROLLED_STATUSES))
+
+
+def cohort_roster(cohort: Cohort) -> list[RosterPerson]:
     """The cohort's participants who receive the program, by name (usual care excluded)."""
     rows = db.session.execute(
-        select(Participant, User).join(User, User.id == Participant.user_id)
-        .where(Participant.cohort_id == cohort.id).order_by(User.display_name, Participant.code)
-    ).all()
-    return [(p, u) for p, u in rows if sees_material(p)]
+        select(Participant.id, Participant.code, User.display_name, User.email)
+        .join(User, User.id == Participant.user_id).join(Arm, Arm.id == Participant.arm_id)
+        .where(*_roster_filter(cohort)).order_by(User.display_name, Participant.code))
+    return [RosterPerson(*row) for row in rows]
+
+
+def cohort_roster_size(cohort: Cohort) -> int:
+    """How many people ``cohort_roster`` lists, counted in the database."""
+    return db.session.scalar(
+        select(func.count()).select_from(Participant)
+        .join(User, User.id == Participant.user_id).join(Arm, Arm.id == Participant.arm_id)
+        .where(*_roster_filter(cohort))) or 0

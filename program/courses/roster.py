@@ -8,16 +8,16 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from models import Cohort, Meeting, Participant, PracticeLog, SessionProgress, User, db
+from models import Attendance, Cohort, Meeting, Participant, PracticeLog, SessionProgress, db
+from models.meetings import ATTENDED
 from program.courses.calendar import current_session
-from program.courses.delivery import cohort_calendar, cohort_roster
+from program.courses.delivery import RosterPerson, cohort_calendar, cohort_roster
 from program.courses.register import counts_for, first_attended
 
 
 @dataclass
 class RosterRow:
-    participant: Participant
-    user: User
+    person: RosterPerson
     attended: int
     #: registered meetings so far (a meeting without a register does not count)
     of: int
@@ -40,46 +40,50 @@ class Roster:
     week_start: date | None
 
 
-def _registered_meetings(cohort: Cohort, past: list[int]) -> list[Meeting]:
-    rows = {m.session_number: m for m in db.session.scalars(
-        select(Meeting).where(Meeting.cohort_id == cohort.id))}
-    return [rows[n] for n in past if n in rows and rows[n].attendance]
+def _marks(cohort: Cohort, past: list[int]) -> dict[int, dict[int, bool]]:
+    """The registers of the past meetings that have one: by session number, each marked
+    participant's id and whether they attended (one query, the statuses only)."""
+    marks: dict[int, dict[int, bool]] = {}
+    for number, participant_id, status in db.session.execute(
+            select(Meeting.session_number, Attendance.participant_id, Attendance.status)
+            .join(Attendance, Attendance.meeting_id == Meeting.id)
+            .where(Meeting.cohort_id == cohort.id, Meeting.session_number.in_(past))):
+        marks.setdefault(number, {})[participant_id] = status in ATTENDED
+    return marks
 
 
 def cohort_progress(cohort: Cohort, now: datetime) -> Roster:
     """Each participant's attendance, last practice and sessions opened, and who is behind."""
     calendar = cohort_calendar(cohort)
     people = cohort_roster(cohort)
-    ids = [p.id for p, _u in people]
     past = [m.session_number for m in calendar.meetings
             if m.actual_start is not None and m.actual_start <= now]
-    registered = _registered_meetings(cohort, past)
-    attended_at = {(a.participant_id, m.session_number) for m in registered
-                   for a in m.attendance if a.attended}
-    marked_at = {(a.participant_id, m.session_number) for m in registered for a in m.attendance}
+    marks = _marks(cohort, past)
+    registered = [n for n in past if n in marks]  # a meeting without a register does not count
     last_practice = dict(db.session.execute(
         select(PracticeLog.participant_id, func.max(PracticeLog.practised_on))
-        .where(PracticeLog.participant_id.in_(ids)).group_by(PracticeLog.participant_id)).all())
+        .join(Participant, Participant.id == PracticeLog.participant_id)
+        .where(Participant.cohort_id == cohort.id).group_by(PracticeLog.participant_id)).all())
     opened = dict(db.session.execute(
         select(SessionProgress.participant_id, func.count())
-        .where(SessionProgress.participant_id.in_(ids), SessionProgress.opened_at.is_not(None))
+        .join(Participant, Participant.id == SessionProgress.participant_id)
+        .where(Participant.cohort_id == cohort.id, SessionProgress.opened_at.is_not(None))
         .group_by(SessionProgress.participant_id)).all())
     this_week = current_session(calendar, now)
     week_start = (calendar.local(this_week.actual_start or this_week.planned_start).date()
                   if this_week else None)
     first = first_attended(cohort.id)
     rows = []
-    for participant, user in people:
+    for person in people:
         # meetings before a late joiner's first one are not theirs to miss
-        counted = [m.session_number for m in registered
-                   if counts_for(first.get(participant.id), m.session_number,
-                                 (participant.id, m.session_number) in marked_at)]
+        counted = [n for n in registered
+                   if counts_for(first.get(person.id), n, person.id in marks[n])]
         last_two = counted[-2:]
-        attended = [n for n in counted if (participant.id, n) in attended_at]
-        last = last_practice.get(participant.id)
+        attended = [n for n in counted if marks[n].get(person.id)]
+        last = last_practice.get(person.id)
         rows.append(RosterRow(
-            participant=participant, user=user, attended=len(attended), of=len(counted),
-            last_practice=last, opened=opened.get(participant.id, 0),
+            person=person, attended=len(attended), of=len(counted),
+            last_practice=last, opened=opened.get(person.id, 0),
             missed_two=len(counted) >= 2 and not set(last_two) & set(attended),
             no_practice=week_start is not None and (last is None or last < week_start)))
     released = sum(1 for m in calendar.meetings if m.release_at <= now)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from models import (
+    Arm,
+    Cohort,
     Participant,
     db,
 )
@@ -14,10 +16,16 @@ class TrialError(ValueError):
     """An operation is not allowed in the participant's or study's current state."""
 
 
-def study_participants(study_id: int) -> list[Participant]:
-    """A study's participant records in code order (exports and the researcher list)."""
-    return list(db.session.scalars(
-        select(Participant).where(Participant.study_id == study_id).order_by(Participant.code)))
+def study_participants(study_id: int) -> list[Row]:
+    """A study's participants in code order, as the researcher's list shows them: ``id``,
+    ``code``, ``status``, ``data_removed_at``, ``arm_key`` and ``cohort_name`` (None when not
+    allocated or placed) — columns, not records, so 2,000 of them read in milliseconds."""
+    return list(db.session.execute(
+        select(Participant.id, Participant.code, Participant.status, Participant.data_removed_at,
+               Arm.key.label("arm_key"), Cohort.name.label("cohort_name"))
+        .outerjoin(Arm, Arm.id == Participant.arm_id)
+        .outerjoin(Cohort, Cohort.id == Participant.cohort_id)
+        .where(Participant.study_id == study_id).order_by(Participant.code)))
 
 
 def participant_for_update(participant_id: int) -> Participant:
