@@ -34,7 +34,7 @@ def test_other_roles_are_refused_on_every_route(app, client, as_user, role):
     course = gen_course("cft")
     as_user(gen_user(role))
     token = csrf_token(client, "/settings/")
-    values = {"cohort_id": course.cohort.id, "number": 1, "log_id": 1,
+    values = {"cohort_id": course.cohort.id, "number": 1, "log_id": 1, "practice_key": "x",
               "token": "x" * 20, "participant_id": course.participant.id}
     for blueprint, rule in _routes(app):
         if role in EXPECTED[blueprint] or blueprint == "calendar":

@@ -21,7 +21,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import GroupMembership, Invitation, Participant, db, utcnow
 from program.accounts import two_factor
@@ -584,6 +584,29 @@ def test_recording_upload_survives_arbitrary_files(app):
     upload()
 
 
+def test_push_subscription_endpoints_survive_arbitrary_json(app):
+    from models import PushSubscription
+
+    world = gen_world()
+    client, token = _signed_in_client(app, world, "member")
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=300),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+            st.sampled_from(["endpoint", "keys", "p256dh", "auth", "expirationTime", ODD[0]]),
+            inner, max_size=5), max_leaves=12)
+
+    @FUZZ
+    @given(body=json_values, path=st.sampled_from(["/settings/notifications/push",
+                                                   "/settings/notifications/push/remove"]))
+    def post(body, path):
+        response = client.post(path, json=body, headers={"X-CSRFToken": token})
+        assert response.status_code in (200, 400), response.status_code
+        assert response.is_json
+        assert db.session.scalar(select(func.count(PushSubscription.id))) == 0
+
+    post()
+
+
 def test_feed_paging_survives_arbitrary_cursors(app):
     world = gen_world()
     client, _token = _signed_in_client(app, world, "member")
@@ -742,6 +765,8 @@ OWN_FUZZ_TEST = {
     "facilitator.attendance_import_upload": "test_attendance_upload_survives_arbitrary_files",
     "admin.bulk_upload": "test_bulk_invitation_upload_survives_arbitrary_files",
     "study_setup.recordings_page": "test_recording_upload_survives_arbitrary_files",
+    "notifications.subscribe": "test_push_subscription_endpoints_survive_arbitrary_json",
+    "notifications.unsubscribe": "test_push_subscription_endpoints_survive_arbitrary_json",
     "auth.two_factor_step": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.confirm": "test_two_factor_forms_survive_arbitrary_input",
     "two_factor.disable": "test_two_factor_forms_survive_arbitrary_input",

@@ -105,9 +105,10 @@ def test_setup_and_settings_read_differently_in_japanese(translations):
     assert setup.preferred != settings.preferred
     po = translations / "ja/LC_MESSAGES/messages.po"
     text = po.read_text(encoding="utf-8")
-    po.write_text(text.replace('msgstr "構成を変更"', 'msgstr "設定を変更"'), encoding="utf-8")
+    po.write_text(text.replace('msgid "Setup"\nmsgstr "研究の構成"',
+                               'msgid "Setup"\nmsgstr "研究の設定"'), encoding="utf-8")
     (problem,) = glossary_problems(load_catalogue(), ["ja"], translations)
-    assert (problem.place, problem.found) == ("msgid 'Change setup'", "設定")
+    assert (problem.place, problem.found) == ("msgid 'Setup'", "設定")
 
 
 def test_chinese_staff_pages_use_one_name_per_role(translations):
@@ -164,8 +165,9 @@ def test_fix_glossary_replaces_known_variants_in_place_and_nothing_else(runner, 
               .replace('msgstr "%(name)s 的组长和助教"', 'msgstr "%(name)s 的带领者和助理"'))
     zh.write_text(broken, encoding="utf-8")
     ja = translations / "ja/LC_MESSAGES/messages.po"
-    ja.write_text(ja.read_text(encoding="utf-8").replace('msgstr "構成を変更"',
-                                                         'msgstr "設定を変更"'), encoding="utf-8")
+    ja.write_text(ja.read_text(encoding="utf-8").replace('msgid "Setup"\nmsgstr "研究の構成"',
+                                                         'msgid "Setup"\nmsgstr "研究の設定"'),
+                  encoding="utf-8")
     assert len(glossary_problems(load_catalogue(), ["ja", "zh"], translations)) == 4
     result = runner.invoke(args=["content", "fix-glossary", "--translations", str(translations)])
     assert result.exit_code == 0, result.output

@@ -25,11 +25,13 @@ from models import (
     ContactLogEntry,
     GroupMembership,
     Invitation,
+    NotificationPreference,
     OutboxMessage,
     Participant,
     PasswordResetToken,
     PostFlag,
     PracticeLog,
+    PushSubscription,
     RecoveryCode,
     Response,
     SafetyAlert,
@@ -67,6 +69,7 @@ KEPT: dict[str, str] = {
     "study_staff": "staff accounts only",
     "cohort_facilitators": "staff accounts only",
     "meetings": "refers to the staff member who recorded the meeting",
+    "practice_recordings": "a study's licensed audio; refers to the staff member who uploaded it",
 }
 
 
@@ -178,6 +181,20 @@ def _recovery_codes(r: Removal) -> None:
         db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == r.user_id))
 
 
+@handles("push_subscriptions")
+def _push_subscriptions(r: Removal) -> None:
+    # The browsers the person asked to be notified on: nothing more is sent to them.
+    if r.user_id is not None:
+        db.session.execute(delete(PushSubscription).where(PushSubscription.user_id == r.user_id))
+
+
+@handles("notification_preferences")
+def _notification_preferences(r: Removal) -> None:
+    if r.user_id is not None:
+        db.session.execute(delete(NotificationPreference)
+                           .where(NotificationPreference.user_id == r.user_id))
+
+
 @handles("participants")
 def _participant(r: Removal) -> None:
     p = r.participant
@@ -207,6 +224,8 @@ def _user(r: Removal) -> None:
     user.two_factor_secret = None
     user.two_factor_enabled_at = None
     user.two_factor_last_step = None
+    user.quiet_start = user.quiet_end = None
+    user.practice_reminder_days = user.practice_reminder_time = None
 
 
 def remove_participant_data(participant_id: int, *, actor=None, now: datetime | None = None
