@@ -26,7 +26,7 @@ from models.base import UTCDateTime, db, utcnow
 class Design(Vocabulary):
     """A randomised trial or a single-arm study."""
 
-    RCT = "rct", lazy_pgettext("study design", "rct")
+    RCT = "rct", lazy_pgettext("study design", "randomised controlled trial")
     SINGLE_ARM = "single_arm", lazy_pgettext("study design", "single arm")
 
 

@@ -173,3 +173,21 @@ def test_another_studys_setup_is_not_found(app, as_user):
         assert post_form(client, path, {**COHORT, **TIMEPOINT}, token_from="/auth/password"
                          ).status_code == 404, path
     assert (_count(Arm), _count(Cohort), _count(Timepoint), _count(AuditEntry)) == before
+
+
+def test_a_required_checkbox_group_asks_for_one_box_not_every_box(app):
+    from flask_wtf import FlaskForm
+    from wtforms.validators import DataRequired
+
+    from views.forms import MultiCheckboxField, options
+
+    class Form(FlaskForm):
+        things = MultiCheckboxField("Things", choices=options([("a", "A"), ("b", "B")]),
+                                    validators=[DataRequired()])
+
+    with app.test_request_context(method="POST", data={"things": "b"}):
+        form = Form(meta={"csrf": False})
+        assert "required" not in str(form.things)
+        assert form.validate() and form.things.data == ["b"]
+    with app.test_request_context(method="POST", data={}):
+        assert not Form(meta={"csrf": False}).validate()

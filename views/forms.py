@@ -20,6 +20,13 @@ class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
+    def __iter__(self):
+        # The options share the field's validators; a required group must not make the
+        # browser demand every box (the server checks that at least one is ticked).
+        for option in super().__iter__():
+            option.flags.required = False
+            yield option
+
 class ManyOptionsSelect(Select):
     """wtforms' select, each plain option written in one step: the same HTML as
     ``Select.render_option`` (attributes in name order), a tenth of the time. A 2,000-person

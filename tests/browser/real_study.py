@@ -163,8 +163,15 @@ def add_timepoint(page, study_id: int, key: str, position: int, opens: int, clos
     page.locator("#position").fill(str(position))
     page.locator("#opens_day").fill(str(opens))
     page.locator("#closes_day").fill(str(closes))
-    page.locator("#instruments").select_option(instruments)
+    for instrument in instruments:
+        page.locator(f'#instruments input[value="{instrument}"]').check()
     submit(page, "Save", expect="Timepoint saved.")
+
+
+def confirm_crisis_contacts(page, study_id: int, country: str) -> None:
+    """Take the crisis contacts Hearth ships for ``country`` (as the country is named)."""
+    page.goto(f"/research/studies/{study_id}/crisis-contacts")
+    submit(page, f"Confirm the contacts for {country}", expect="Contacts confirmed")
 
 
 def add_study_staff(page, study_id: int, email: str, *, clinician: bool) -> None:

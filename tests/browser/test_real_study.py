@@ -123,9 +123,11 @@ def test_cft_trial_from_an_empty_database(browser, empty_server, app):
     steps.add_timepoint(page, study_id, "pre", 1, -21, 0, ["BDI-II", "SCS-SF"])
     steps.add_timepoint(page, study_id, "post", 2, 77, 98, ["BDI-II", "SCS-SF", "CSQ-8"])
     steps.add_study_staff(page, study_id, "theo@clinic.example", clinician=True)
+    steps.confirm_crisis_contacts(page, study_id, "Japan")
 
     page.goto(f"/research/studies/{study_id}/checklist")
     assert "Every step is done: the study can open." in page.locator("main").inner_text()
+    assert "randomised controlled trial · CFT" in page.locator("main").inner_text()  # no codes
 
     # eight applicants: screening (two excluded), consent, characteristics, randomisation
     page.goto(f"/research/studies/{study_id}")
@@ -238,6 +240,7 @@ def test_msc_course_with_online_applications_and_peer_groups(browser, empty_serv
     steps.add_timepoint(page, study_id, "baseline", 1, -14, 0, ["SCS", "DASS-21"])
     steps.add_timepoint(page, study_id, "week8", 2, 49, 70, ["SCS", "DASS-21"])
     steps.add_study_staff(page, study_id, "mei@clinic.example", clinician=True)
+    steps.confirm_crisis_contacts(page, study_id, "China")
     page.goto(f"/research/studies/{study_id}/checklist")
     assert "Every step is done: the study can open." in page.locator("main").inner_text()
 
