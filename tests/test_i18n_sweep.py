@@ -55,6 +55,8 @@ ALLOWED = {
     "CFT", "MSC",
     # file formats and calendar standard offered for download
     "CSV", "XLSX", "SPSS", "Stata", "iCal", "PNG", "SVG", "PDF", "ICS", "HTML", "JSON",
+    # audio formats a study may upload its recordings in
+    "MP3", "M4A", "Ogg", "WebM", "WAV", "FLAC",
     # arm keys (the labels of the exports; the arm's name is shown beside them)
     # statistical and trial terms written in Latin letters in Japanese and Chinese papers
     "CONSORT", "ITT", "MMRM", "LMM", "SD", "CI", "RCI", "SSRI",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,7 +32,7 @@ class RecordingForm(FlaskForm):
 def recordings_page(study_id: int):
     """The study's recordings and an upload form."""
     study = researcher_study(study_id)
-    titles = recordings.practice_titles(study)
+    titles = recordings.practice_titles(study, get_locale())
     form = RecordingForm()
     form.practice.choices = options(titles.items())
     if form.validate_on_submit():
