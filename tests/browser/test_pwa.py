@@ -137,7 +137,8 @@ def test_notification_settings_fit_a_360_px_phone(browser, live_server):
 
 
 def test_staff_pages_are_never_kept(page, app):
-    sign_in(page, "msc.facilitator@hearth.example")
+    sign_in(page, "msc.teacher@hearth.example")
+    assert "/auth/sign-in" not in page.url  # signed in: the pages below are a facilitator's
     _worker_in_control(page)
     page.reload()
     assert _kept_pages(page) == []
