@@ -17,8 +17,8 @@ from sqlalchemy import delete, select
 from models import PracticeRecording, Study, User, db, write_transaction
 from program.core import audit
 from program.courses.catalogue import get_catalogue
+from program.instruments.wording import LANGUAGES
 
-LANGUAGES = ("en", "ja", "zh")
 #: the largest recording accepted (a 45-minute practice at 96 kbit/s is about 32 MB)
 MAX_BYTES = 40 * 1024 * 1024
 

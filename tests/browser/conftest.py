@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import threading
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -44,6 +45,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def served(app):
+    """The app on 127.0.0.1 in a thread; yields its base URL."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    app.config.update(SERVER_NAME=None, BASE_URL=base)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield base
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
 @pytest.fixture
 def live_server(app):
     """The test's app (its own database) served on 127.0.0.1 in a thread, with demo data."""
@@ -51,15 +68,8 @@ def live_server(app):
 
     demo.seed(app.config["DEMO_PASSWORD"])
     db.session.remove()
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    app.config.update(SERVER_NAME=None, BASE_URL=base)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
-    thread.join(timeout=5)
+    with served(app) as base:
+        yield base
 
 
 @pytest.fixture
@@ -80,6 +90,22 @@ def phone(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def narrow(browser, live_server):
+    """A 360-px phone, the narrowest width pages must fit."""
+    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 740},
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def fits(page) -> bool:
+    """Whether the page fits its window's width (nothing scrolls sideways)."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def sign_in(page, email: str, password: str = "hearth-demo-2026") -> None:

@@ -5,14 +5,11 @@ from the outbox, and the page steps a team goes through."""
 from __future__ import annotations
 
 import re
-import threading
-from contextlib import contextmanager
 
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from models import OutboxMessage, User, db
-from tests.browser.conftest import _free_port
+from tests.browser.conftest import served  # noqa: F401 - the tests serve the app with it
 
 ADMIN_EMAIL = "root@clinic.example"
 PASSWORD = "a long enough passphrase 2026"
@@ -26,22 +23,6 @@ def create_admin(app) -> None:
         input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     db.session.remove()
-
-
-@contextmanager
-def served(app):
-    """The app on 127.0.0.1 in a thread; yields its base URL."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    app.config.update(SERVER_NAME=None, BASE_URL=base)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield base
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 def link_in_outbox(app, email: str, path: str = "/invitation/") -> str:

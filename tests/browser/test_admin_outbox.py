@@ -4,25 +4,9 @@ side-scrolling."""
 
 from __future__ import annotations
 
-import pytest
-
 from models import db, utcnow
 from program.messaging.jobs import dispatch, tick
-from tests.browser.conftest import sign_in
-
-
-@pytest.fixture
-def narrow(browser, live_server):
-    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 740},
-                                  is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
-def _fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+from tests.browser.conftest import fits, sign_in
 
 
 def test_an_admin_reads_the_sent_mail_on_a_phone(app, narrow):
@@ -35,16 +19,16 @@ def test_an_admin_reads_the_sent_mail_on_a_phone(app, narrow):
     sign_in(narrow, "admin@hearth.example")
     narrow.get_by_role("link", name="Outbox", exact=True).click()
     assert narrow.locator("h1").inner_text() == "Outbox"
-    assert _fits(narrow)
+    assert fits(narrow)
     narrow.get_by_label("Status").select_option("sent")
     narrow.get_by_role("button", name="Show").click()
     rows = narrow.locator("tbody tr")
     assert rows.count() > 0
     assert all(text.strip() == "sent" for text in rows.locator("td:nth-child(4)").all_inner_texts())
-    assert _fits(narrow)
+    assert fits(narrow)
     subject = rows.first.locator("td:nth-child(2) a").inner_text()
     rows.first.locator("td:nth-child(2) a").click()
     assert narrow.locator("h1").inner_text() == subject
     assert narrow.locator("pre").inner_text().strip() != ""  # the text as it was sent
     assert "hearth-link" not in narrow.content()
-    assert _fits(narrow)
+    assert fits(narrow)

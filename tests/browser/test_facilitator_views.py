@@ -3,23 +3,7 @@ participant's progress page, and reads the month and week calendar without side-
 
 from __future__ import annotations
 
-import pytest
-
-from tests.browser.conftest import sign_in
-
-
-@pytest.fixture
-def narrow(browser, live_server):
-    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 740},
-                                  is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
-def _fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+from tests.browser.conftest import fits, sign_in
 
 
 def test_from_the_roster_to_a_participants_progress_on_a_phone(narrow):
@@ -33,7 +17,7 @@ def test_from_the_roster_to_a_participants_progress_on_a_phone(narrow):
     assert narrow.locator("svg[role=img] rect").count() >= 1
     assert narrow.get_by_role("heading", name="Practice minutes per week").count() == 1
     assert narrow.get_by_role("heading", name="Questionnaires done").count() == 1
-    assert _fits(narrow)
+    assert fits(narrow)
 
 
 def test_the_calendar_month_and_week_views_fit_a_phone(narrow):
@@ -41,7 +25,7 @@ def test_the_calendar_month_and_week_views_fit_a_phone(narrow):
     narrow.get_by_role("link", name="Calendar: month and week views").click()
     assert narrow.locator("table.cal-month").count() == 1
     assert narrow.locator("table.cal-month .cal-entry").count() >= 1
-    assert _fits(narrow)
+    assert fits(narrow)
     narrow.get_by_role("link", name="Week view").click()
     assert narrow.locator("table.cal-week tbody tr").count() == 7
-    assert _fits(narrow)
+    assert fits(narrow)
